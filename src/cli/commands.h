@@ -1,0 +1,17 @@
+/* commands.h — the subcommands of the `awm` binary. Each lives in its own cmd_*.c and is a
+ * thin layer over one part's interface: argument parsing, exit codes, nothing else. */
+#ifndef AWM_CLI_COMMANDS_H
+#define AWM_CLI_COMMANDS_H
+
+/* Exit codes shared by every command. */
+enum { AWM_EXIT_OK = 0, AWM_EXIT_FAILURE = 1, AWM_EXIT_INVALID = 2 };
+
+typedef int (*awm_command_fn)(int argc, char **argv);
+
+int cmd_render(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_sizes(int argc, char **argv);
+int cmd_themes(int argc, char **argv);
+int cmd_geo_bench(int argc, char **argv);
+
+#endif

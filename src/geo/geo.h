@@ -1,0 +1,116 @@
+/* geo.h — the spherical geometry engine: Natural Earth geography decoded from TopoJSON,
+ * rotation, the five projections, clipping (globe horizon, antimeridian, rectangle),
+ * adaptive resampling, and generators for the sphere, the graticule and great-circle lines.
+ *
+ * It behaves like d3-geo 3.1 / d3-geo-projection 4.0 (same formulas, same stream pipeline:
+ * rotate → preclip → resample+project → postclip), so posters match what the browser version
+ * drew; tests/geo compares it with d3-geo itself. All functions are pure over their inputs:
+ * a geo_projection is a plain value and may be used from several threads at once. */
+#ifndef AWM_GEO_H
+#define AWM_GEO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/util.h"
+
+typedef struct {
+    double x, y; /* longitude/latitude in degrees, or projected page coordinates in pt */
+} geo_point;
+
+/* ---- geography model (spherical, degrees) ---------------------------------- */
+typedef struct {
+    geo_point *points; /* closed as in GeoJSON: points[count-1] == points[0] */
+    size_t count;
+} geo_ring;
+
+typedef struct {
+    geo_ring *rings; /* rings[0] is the exterior, the rest are holes */
+    size_t ring_count;
+} geo_polygon;
+
+typedef struct {
+    char *id;   /* TopoJSON geometry id (ISO 3166-1 numeric for countries), or NULL */
+    char *name; /* properties.name, or NULL */
+    geo_polygon *polygons;
+    size_t polygon_count;
+} geo_feature;
+
+typedef struct {
+    geo_feature *features;
+    size_t feature_count;
+} geo_layer;
+
+typedef enum { GEO_DETAIL_110M = 0, GEO_DETAIL_50M, GEO_DETAIL_10M } geo_detail;
+
+/* Decode object `object_name` of a TopoJSON file (quantized, delta-encoded arcs, arc
+ * reversal, Polygon/MultiPolygon with holes, GeometryCollection). */
+bool geo_layer_load(const char *topojson_path, const char *object_name, geo_layer *out, awm_error *err);
+/* world-atlas from the assets: which = "land" or "countries". */
+bool geo_layer_load_world(geo_detail detail, const char *which, geo_layer *out, awm_error *err);
+void geo_layer_free(geo_layer *layer);
+const char *geo_detail_name(geo_detail detail); /* "110m", "50m", "10m" */
+
+/* ---- projections --------------------------------------------------------------- */
+typedef enum {
+    GEO_PROJ_ORTHOGRAPHIC = 0,
+    GEO_PROJ_EQUIRECTANGULAR,
+    GEO_PROJ_MERCATOR,
+    GEO_PROJ_NATURAL_EARTH1,
+    GEO_PROJ_ROBINSON,
+    GEO_PROJ_COUNT
+} geo_projection_kind;
+
+bool geo_projection_kind_parse(const char *name, geo_projection_kind *out); /* "naturalEarth1", … */
+const char *geo_projection_kind_name(geo_projection_kind kind);
+
+/* A configured projection, the equivalent of a d3 projection object. */
+typedef struct {
+    geo_projection_kind kind;
+    double rotate[3];    /* d3 rotate([λ, φ, γ]), degrees */
+    double scale;        /* d3 scale() */
+    double translate[2]; /* d3 translate(), pt */
+    double precision;    /* d3 precision(), pt; 0 turns adaptive resampling off */
+    double clip_angle;   /* degrees; 0 = antimeridian cut (flat maps); the globe uses 90 + ε like d3 */
+    bool has_extent;     /* post-clip to a rectangle (d3 clipExtent) */
+    double extent[4];    /* x0, y0, x1, y1 */
+} geo_projection;
+
+/* d3's defaults for `kind` (its default scale, translate [480, 250], precision √0.5, clip). */
+void geo_projection_init(geo_projection *p, geo_projection_kind kind);
+/* d3 fitExtent([[x0, y0], [x1, y1]], {type: "Sphere"}): largest scale at which the projected
+ * sphere fits, centred (Mercator's sphere is clipped to ±85.0511° like d3's fit). */
+void geo_projection_fit_sphere(geo_projection *p, double x0, double y0, double x1, double y1);
+/* d3 projection([lon, lat]), no clipping. False when the result is not finite. */
+bool geo_project_point(const geo_projection *p, double lon, double lat, double *x, double *y);
+/* True when the point survives the preclip (front hemisphere of the globe; always on flat maps). */
+bool geo_point_visible(const geo_projection *p, double lon, double lat);
+
+/* ---- projected output ---------------------------------------------------------------- */
+typedef struct {
+    size_t first, count; /* points[first .. first+count) */
+    bool closed;         /* a ring (polygon) rather than an open line */
+} geo_subpath;
+
+typedef struct {
+    geo_point *points;
+    size_t point_count, point_cap;
+    geo_subpath *subpaths;
+    size_t subpath_count, subpath_cap;
+} geo_path;
+
+void geo_path_clear(geo_path *path); /* keeps the allocations for reuse */
+void geo_path_free(geo_path *path);
+/* Sum of the signed areas of the closed subpaths (d3's planar polygon area sign convention). */
+double geo_path_area(const geo_path *path);
+
+/* Each generator appends to `out` what d3's geoPath(projection) would draw for: */
+void geo_path_sphere(const geo_projection *p, geo_path *out);                          /* {type: Sphere} */
+void geo_path_graticule10(const geo_projection *p, geo_path *out);                     /* geoGraticule10() */
+void geo_path_feature(const geo_projection *p, const geo_feature *f, geo_path *out);   /* one feature */
+void geo_path_layer(const geo_projection *p, const geo_layer *layer, geo_path *out);   /* every feature */
+/* A LineString through `n` lon/lat points: each edge follows the great circle and is clipped
+ * at the horizon like land is (a leg into the back of the globe stops at the horizon). */
+void geo_path_line(const geo_projection *p, const geo_point *lonlat, size_t n, geo_path *out);
+
+#endif

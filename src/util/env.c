@@ -1,0 +1,70 @@
+/* env.c — configuration from environment variables, with errors that name the variable. */
+#include "util/util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#ifndef AWM_DEFAULT_ASSETS_DIR
+#define AWM_DEFAULT_ASSETS_DIR "/usr/share/awm"
+#endif
+
+const char *awm_env_str(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+    return (v && *v) ? v : fallback;
+}
+
+bool awm_env_long(const char *name, long fallback, long min, long max, long *out, awm_error *err)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) {
+        *out = fallback;
+        return true;
+    }
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end || n < min || n > max) {
+        awm_error_set(err, "%s=%s: must be a whole number from %ld to %ld", name, v, min, max);
+        return false;
+    }
+    *out = n;
+    return true;
+}
+
+bool awm_env_bool(const char *name, bool fallback, bool *out, awm_error *err)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) {
+        *out = fallback;
+        return true;
+    }
+    if (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes")) {
+        *out = true;
+        return true;
+    }
+    if (!strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "no")) {
+        *out = false;
+        return true;
+    }
+    awm_error_set(err, "%s=%s: must be true or false", name, v);
+    return false;
+}
+
+const char *awm_assets_dir(void)
+{
+    static char dir[4096];
+    const char *v = awm_env_str("AWM_ASSETS_DIR", AWM_DEFAULT_ASSETS_DIR);
+    snprintf(dir, sizeof dir, "%s", v);
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        dir[--n] = '\0';
+    return dir;
+}
+
+bool awm_asset_path(char *buf, size_t size, const char *rel)
+{
+    return snprintf(buf, size, "%s/%s", awm_assets_dir(), rel) < (int)size;
+}

@@ -1,0 +1,123 @@
+/* misc.c — clocks, allocation that aborts on exhaustion, a growable buffer, secret comparison. */
+#include "util/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+double awm_now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int64_t awm_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void awm_utc_file_stamp(char *buf, size_t size)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(buf, size, "%Y-%m-%dT%H-%M-%S", &tm);
+}
+
+static void out_of_memory(size_t n)
+{
+    fprintf(stderr, "{\"level\":\"error\",\"event\":\"OUT_OF_MEMORY\",\"bytes\":%zu}\n", n);
+    abort();
+}
+
+void *awm_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        out_of_memory(n);
+    return p;
+}
+
+void *awm_xcalloc(size_t count, size_t size)
+{
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p)
+        out_of_memory(count * size);
+    return p;
+}
+
+void *awm_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        out_of_memory(n);
+    return q;
+}
+
+char *awm_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = awm_xmalloc(n);
+    memcpy(d, s, n);
+    return d;
+}
+
+void awm_buf_append(awm_buf *b, const void *data, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        b->data = awm_xrealloc(b->data, cap);
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, data, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void awm_buf_printf(awm_buf *b, const char *fmt, ...)
+{
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n > 0) {
+        awm_buf_append(b, "", 0);
+        if (b->len + (size_t)n + 1 > b->cap) {
+            size_t cap = b->cap;
+            while (cap < b->len + (size_t)n + 1)
+                cap *= 2;
+            b->data = awm_xrealloc(b->data, cap);
+            b->cap = cap;
+        }
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap2);
+        b->len += (size_t)n;
+    }
+    va_end(ap2);
+}
+
+void awm_buf_free(awm_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+bool awm_secret_equal(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    /* Compare over the longer length so the time depends on neither secret's content. */
+    size_t n = la > lb ? la : lb;
+    unsigned char diff = (unsigned char)(la != lb);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ca = i < la ? (unsigned char)a[i] : 0;
+        unsigned char cb = i < lb ? (unsigned char)b[i] : 0;
+        diff |= (unsigned char)(ca ^ cb);
+    }
+    return diff == 0;
+}

@@ -1,0 +1,148 @@
+/* test_util.c — the shared utilities: atomic files, environment parsing, secrets, buffers. */
+#include <dirent.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "util/util.h"
+
+static char tmpdir[256];
+
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.' || strncmp(e->d_name, AWM_TEMP_PREFIX, strlen(AWM_TEMP_PREFIX)) == 0)
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+                n++;
+    closedir(d);
+    return n;
+}
+
+static void atomic_commit_publishes_whole_file(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/poster.png", tmpdir);
+    awm_atomic_file f;
+    awm_error err = {{0}};
+    CHECK(awm_atomic_open(&f, path, &err));
+    fputs("hello", f.fp);
+    /* Before commit the final name does not exist; only the temp file does. */
+    CHECK(access(path, F_OK) != 0);
+    CHECK(access(f.temp_path, F_OK) == 0);
+    CHECK(awm_atomic_commit(&f, &err));
+    char *data;
+    size_t len;
+    CHECK(awm_read_file(path, &data, &len, &err));
+    CHECK_INT_EQ(len, 5);
+    CHECK_STR_EQ(data, "hello");
+    free(data);
+    CHECK_INT_EQ(count_entries(tmpdir), 1);
+    unlink(path);
+}
+
+static void atomic_abort_leaves_nothing(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/aborted.png", tmpdir);
+    awm_atomic_file f;
+    CHECK(awm_atomic_open(&f, path, NULL));
+    fputs("partial", f.fp);
+    awm_atomic_abort(&f);
+    CHECK(access(path, F_OK) != 0);
+    CHECK_INT_EQ(count_entries(tmpdir), 0);
+}
+
+static void atomic_cleanup_all_removes_live_temps(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/interrupted.png", tmpdir);
+    awm_atomic_file f;
+    CHECK(awm_atomic_open(&f, path, NULL));
+    awm_atomic_cleanup_all(); /* what the signal handler does */
+    CHECK(access(f.temp_path, F_OK) != 0);
+    fclose(f.fp);
+}
+
+static void atomic_open_in_missing_dir_names_it(void)
+{
+    awm_atomic_file f;
+    awm_error err = {{0}};
+    CHECK(!awm_atomic_open(&f, "/nonexistent-dir-awm/x.png", &err));
+    CHECK_MSG(strstr(err.msg, "/nonexistent-dir-awm") != NULL, "message: %s", err.msg);
+}
+
+static void env_parsing_names_the_variable(void)
+{
+    long n;
+    awm_error err = {{0}};
+    setenv("AWM_TEST_N", "12", 1);
+    CHECK(awm_env_long("AWM_TEST_N", 1, 1, 64, &n, &err) && n == 12);
+    setenv("AWM_TEST_N", "12x", 1);
+    CHECK(!awm_env_long("AWM_TEST_N", 1, 1, 64, &n, &err));
+    CHECK(strstr(err.msg, "AWM_TEST_N") != NULL);
+    setenv("AWM_TEST_N", "65", 1);
+    CHECK(!awm_env_long("AWM_TEST_N", 1, 1, 64, &n, &err));
+    unsetenv("AWM_TEST_N");
+    CHECK(awm_env_long("AWM_TEST_N", 7, 1, 64, &n, &err) && n == 7);
+    bool b;
+    setenv("AWM_TEST_B", "TRUE", 1);
+    CHECK(awm_env_bool("AWM_TEST_B", false, &b, &err) && b);
+    setenv("AWM_TEST_B", "maybe", 1);
+    CHECK(!awm_env_bool("AWM_TEST_B", false, &b, &err));
+    unsetenv("AWM_TEST_B");
+}
+
+static void secrets_compare(void)
+{
+    CHECK(awm_secret_equal("abc", "abc"));
+    CHECK(!awm_secret_equal("abc", "abd"));
+    CHECK(!awm_secret_equal("abc", "abcd"));
+    CHECK(!awm_secret_equal("", "a"));
+}
+
+static void buffer_grows(void)
+{
+    awm_buf b = {0};
+    for (int i = 0; i < 1000; i++)
+        awm_buf_printf(&b, "%d,", i);
+    CHECK(b.len > 3000);
+    CHECK(strncmp(b.data, "0,1,2,", 6) == 0);
+    CHECK(b.data[b.len] == '\0');
+    awm_buf_free(&b);
+}
+
+static void mkdir_p_creates_nested(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/a/b/c", tmpdir);
+    CHECK(awm_mkdir_p(path, NULL));
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && S_ISDIR(st.st_mode));
+    char p2[512];
+    snprintf(p2, sizeof p2, "%s/a/b", tmpdir);
+    rmdir(path);
+    rmdir(p2);
+    snprintf(p2, sizeof p2, "%s/a", tmpdir);
+    rmdir(p2);
+}
+
+int main(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/awm-test-util-XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return 1;
+    RUN(atomic_commit_publishes_whole_file);
+    RUN(atomic_abort_leaves_nothing);
+    RUN(atomic_cleanup_all_removes_live_temps);
+    RUN(atomic_open_in_missing_dir_names_it);
+    RUN(env_parsing_names_the_variable);
+    RUN(secrets_compare);
+    RUN(buffer_grows);
+    RUN(mkdir_p_creates_nested);
+    rmdir(tmpdir);
+    return TEST_EXIT();
+}
