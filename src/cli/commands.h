@@ -13,5 +13,6 @@ int cmd_validate(int argc, char **argv);
 int cmd_sizes(int argc, char **argv);
 int cmd_themes(int argc, char **argv);
 int cmd_geo_bench(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@ static const command COMMANDS[] = {
     {"sizes", cmd_sizes, "list the print sizes"},
     {"themes", cmd_themes, "list the themes"},
     {"geo-bench", cmd_geo_bench, "time loading, projecting and clipping the 10m geography"},
+    {"migrate", cmd_migrate, "apply the database migrations (DATABASE_URL)"},
 };
 
 static void usage(FILE *out)
