@@ -21,6 +21,8 @@
 #define MAP_MAX_PLACE_NAME 100
 #define MAP_MAX_QR_URL 2000
 #define MAP_MAX_ZOOM 20.0
+#define MAP_MAX_PAN 100000.0    /* |pan[i]| in pt: beyond any page, refuses absurd values */
+#define MAP_MAX_VIOLATIONS 1000 /* listed at most; the rest are counted in one last line */
 
 /* ---- print geometry (§2), all in pt ---- */
 #define MAP_BLEED_PT 9.0
@@ -94,7 +96,8 @@ typedef struct {
     char *qr_url;
 } map_definition;
 
-/* All violations found, each "json.path: what is wrong". */
+/* All violations found, each "json.path: what is wrong", field by field (arrays in order). Past
+ * MAP_MAX_VIOLATIONS one last item says how many more were found (hostile input stays bounded). */
 typedef struct {
     char **items;
     size_t count;
@@ -106,7 +109,8 @@ char *map_violations_join(const map_violations *v, const char *sep);
 json_t *map_violations_json(const map_violations *v);
 
 /* Parse text (UTF-8 JSON): invalid JSON or UTF-8 gives a violation naming the position.
- * Returns true and fills *out only when there are no violations. */
+ * Returns true and fills *out only when there are no violations; *out and *v are overwritten
+ * (zeroed first), so free both afterwards whatever the result. v may be NULL. */
 bool map_definition_parse(const char *text, size_t len, map_definition *out, map_violations *v);
 bool map_definition_from_json(const json_t *root, map_definition *out, map_violations *v);
 /* Apply a printable map's overrides (projection, rotation, zoom, pan, theme) on top of a user
