@@ -1,0 +1,475 @@
+/* test_topojson.c — TopoJSON decoding (src/geo/topojson.c).
+ *
+ * Without arguments: small handcrafted topologies with exact expected coordinates (delta
+ * decoding, transform rounding, arc reversal, stitching, padding, holes, MultiPolygon, nested
+ * GeometryCollections, no transform) and malformed inputs that must fail with a message.
+ * With a reference file (made by tests/oracle/topojson-reference.mjs from topojson-client, see
+ * run_topojson_oracle.sh): the world-atlas layers must match topojson-client exactly. */
+#include <jansson.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "geo/geo.h"
+#include "test.h"
+
+static char tmp_dir[] = "/tmp/awm-test-topojson-XXXXXX";
+
+/* Writes `json` to a file in the temp dir and loads `object` from it. */
+static bool load_text(const char *json, const char *object, geo_layer *out, awm_error *err)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/t.json", tmp_dir);
+    FILE *fp = fopen(path, "w");
+    if (!fp) {
+        fprintf(stderr, "cannot write %s\n", path);
+        exit(2);
+    }
+    fputs(json, fp);
+    fclose(fp);
+    bool ok = geo_layer_load(path, object, out, err);
+    unlink(path);
+    return ok;
+}
+
+static bool point_is(const geo_ring *r, size_t i, double x, double y)
+{
+    return i < r->count && r->points[i].x == x && r->points[i].y == y;
+}
+
+#define CHECK_POINT(ring_, idx_, ex_, ey_)                                                        \
+    CHECK_MSG(point_is((ring_), (idx_), (ex_), (ey_)), "point %d is (%.17g, %.17g), expected (%.17g, %.17g)", \
+              (int)(idx_), (idx_) < (ring_)->count ? (ring_)->points[idx_].x : NAN,                 \
+              (idx_) < (ring_)->count ? (ring_)->points[idx_].y : NAN, (double)(ex_), (double)(ey_))
+
+/* Deltas accumulate along an arc and restart at each arc; x = sum·kx + dx. */
+static void test_quantized_delta_arcs(void)
+{
+    geo_layer layer;
+    awm_error err = {{0}};
+    const char *json = "{\"type\":\"Topology\",\"transform\":{\"scale\":[0.5,0.25],\"translate\":[10,20]},"
+                       "\"objects\":{\"o\":{\"type\":\"Polygon\",\"arcs\":[[0,1]]}},"
+                       "\"arcs\":[[[0,0],[2,0],[0,4]],[[2,4],[-2,-4]]]}";
+    CHECK(load_text(json, "o", &layer, &err));
+    CHECK_INT_EQ(layer.feature_count, 1);
+    if (layer.feature_count == 1 && layer.features[0].polygon_count == 1) {
+        const geo_ring *r = &layer.features[0].polygons[0].rings[0];
+        CHECK_INT_EQ(r->count, 4);
+        CHECK_POINT(r, 0, 10, 20);
+        CHECK_POINT(r, 1, 11, 20);
+        CHECK_POINT(r, 2, 11, 21); /* arc 1's first point (restarted sum 2,4), shared */
+        CHECK_POINT(r, 3, 10, 20);
+        CHECK(layer.features[0].id == NULL && layer.features[0].name == NULL);
+    }
+    geo_layer_free(&layer);
+}
+
+/* topojson-client rounds the product and the sum separately: 7·0.1 + 0.2 is 0.9000000000000001
+ * in JavaScript (a fused multiply-add would give 0.9). */
+static void test_transform_rounds_like_javascript(void)
+{
+    geo_layer layer;
+    awm_error err = {{0}};
+    const char *json = "{\"type\":\"Topology\",\"transform\":{\"scale\":[0.1,0.1],\"translate\":[0.2,0.2]},"
+                       "\"objects\":{\"o\":{\"type\":\"Polygon\",\"arcs\":[[0]]}},"
+                       "\"arcs\":[[[7,7],[1,0],[-1,1],[0,-1]]]}";
+    CHECK(load_text(json, "o", &layer, &err));
+    if (layer.feature_count == 1 && layer.features[0].polygon_count == 1) {
+        const geo_ring *r = &layer.features[0].polygons[0].rings[0];
+        CHECK_INT_EQ(r->count, 4);
+        CHECK_POINT(r, 0, 0.9000000000000001, 0.9000000000000001);
+        CHECK_POINT(r, 1, 1, 0.9000000000000001);
+        CHECK_POINT(r, 2, 0.9000000000000001, 1);
+    }
+    geo_layer_free(&layer);
+}
+
+/* ~1 (-2) walks arc 1 backwards; its first point (after reversal) joins arc 0's last. */
+static void test_reversed_arcs_and_no_transform(void)
+{
+    geo_layer layer;
+    awm_error err = {{0}};
+    const char *json = "{\"type\":\"Topology\",\"objects\":{\"o\":{\"type\":\"Polygon\",\"arcs\":[[0,-2]]}},"
+                       "\"arcs\":[[[0.5,0],[1,0],[1,1.25]],[[0.5,0],[0,1],[1,1.25]]]}";
+    CHECK(load_text(json, "o", &layer, &err));
+    if (layer.feature_count == 1 && layer.features[0].polygon_count == 1) {
+        const geo_ring *r = &layer.features[0].polygons[0].rings[0];
+        CHECK_INT_EQ(r->count, 5);
+        CHECK_POINT(r, 0, 0.5, 0);
+        CHECK_POINT(r, 1, 1, 0);
+        CHECK_POINT(r, 2, 1, 1.25);
+        CHECK_POINT(r, 3, 0, 1);
+        CHECK_POINT(r, 4, 0.5, 0);
+    }
+    geo_layer_free(&layer);
+}
+
+/* Joining drops the ring's last point even when it differs from the next arc's first (what
+ * topojson-client's points.pop() does), and short rings are padded with their first point. */
+static void test_stitching_pops_and_pads(void)
+{
+    geo_layer layer;
+    awm_error err = {{0}};
+    const char *json = "{\"objects\":{\"o\":{\"type\":\"MultiPolygon\",\"arcs\":[[[0,1]],[[2]]]}},"
+                       "\"arcs\":[[[0,0],[9,9]],[[1,0],[2,2]],[[5,5],[6,6]]]}";
+    CHECK(load_text(json, "o", &layer, &err));
+    if (layer.feature_count == 1 && layer.features[0].polygon_count == 2) {
+        const geo_ring *a = &layer.features[0].polygons[0].rings[0];
+        CHECK_INT_EQ(a->count, 4);
+        CHECK_POINT(a, 0, 0, 0);
+        CHECK_POINT(a, 1, 1, 0); /* (9, 9) was popped */
+        CHECK_POINT(a, 2, 2, 2);
+        CHECK_POINT(a, 3, 0, 0);
+        const geo_ring *b = &layer.features[0].polygons[1].rings[0];
+        CHECK_INT_EQ(b->count, 4);
+        CHECK_POINT(b, 0, 5, 5);
+        CHECK_POINT(b, 1, 6, 6);
+        CHECK_POINT(b, 2, 5, 5);
+        CHECK_POINT(b, 3, 5, 5);
+    } else {
+        CHECK_MSG(false, "%s", err.msg);
+    }
+    geo_layer_free(&layer);
+}
+
+static void test_polygon_with_hole_and_multipolygon(void)
+{
+    geo_layer layer;
+    awm_error err = {{0}};
+    const char *json =
+        "{\"transform\":{\"scale\":[1,1],\"translate\":[0,0]},\"objects\":{\"o\":{\"type\":\"GeometryCollection\","
+        "\"geometries\":[{\"type\":\"Polygon\",\"arcs\":[[0],[1]],\"id\":\"A\",\"properties\":{\"name\":\"Holey\"}},"
+        "{\"type\":\"MultiPolygon\",\"arcs\":[[[0]],[[2],[-2]]],\"id\":\"B\"}]}},"
+        "\"arcs\":[[[0,0],[10,0],[0,10],[-10,0],[0,-10]],[[2,2],[0,2],[2,0],[0,-2],[-2,0]],"
+        "[[20,0],[5,0],[0,5],[-5,-5]]]}";
+    CHECK(load_text(json, "o", &layer, &err));
+    CHECK_INT_EQ(layer.feature_count, 2);
+    if (layer.feature_count == 2) {
+        const geo_feature *a = &layer.features[0], *b = &layer.features[1];
+        CHECK_STR_EQ(a->id, "A");
+        CHECK_STR_EQ(a->name, "Holey");
+        CHECK_INT_EQ(a->polygon_count, 1);
+        if (a->polygon_count == 1) {
+            CHECK_INT_EQ(a->polygons[0].ring_count, 2);
+            const geo_ring *hole = &a->polygons[0].rings[1];
+            CHECK_INT_EQ(hole->count, 5);
+            CHECK_POINT(hole, 1, 2, 4);
+            CHECK_POINT(hole, 2, 4, 4);
+        }
+        CHECK_STR_EQ(b->id, "B");
+        CHECK(b->name == NULL);
+        CHECK_INT_EQ(b->polygon_count, 2);
+        if (b->polygon_count == 2) {
+            CHECK_INT_EQ(b->polygons[0].ring_count, 1);
+            CHECK_INT_EQ(b->polygons[1].ring_count, 2);
+            const geo_ring *outer = &b->polygons[1].rings[0];
+            CHECK_INT_EQ(outer->count, 4);
+            CHECK_POINT(outer, 2, 25, 5);
+            const geo_ring *rev = &b->polygons[1].rings[1]; /* ~1: arc 1 backwards */
+            CHECK_POINT(rev, 0, 2, 2);
+            CHECK_POINT(rev, 1, 4, 2);
+            CHECK_POINT(rev, 2, 4, 4);
+            CHECK_POINT(rev, 3, 2, 4);
+        }
+    }
+    geo_layer_free(&layer);
+}
+
+/* Nested collections flatten into their feature; points, lines and null geometries have no
+ * area and give features without polygons; numeric ids become strings. */
+static void test_geometry_collection_nesting(void)
+{
+    geo_layer layer;
+    awm_error err = {{0}};
+    const char *json =
+        "{\"objects\":{\"o\":{\"type\":\"GeometryCollection\",\"geometries\":["
+        "{\"type\":\"GeometryCollection\",\"id\":242,\"properties\":{\"name\":\"Fiji\"},\"geometries\":["
+        "{\"type\":\"Polygon\",\"arcs\":[[0]]},"
+        "{\"type\":\"GeometryCollection\",\"geometries\":[{\"type\":\"MultiPolygon\",\"arcs\":[[[0]],[[0]]]},"
+        "{\"type\":\"LineString\",\"arcs\":[0]}]}]},"
+        "{\"type\":\"Point\",\"coordinates\":[1,2],\"id\":\"P\"},"
+        "{\"type\":null,\"id\":\"N\",\"properties\":{\"name\":7}},"
+        "{\"type\":\"MultiLineString\",\"arcs\":[[0]]}]}},"
+        "\"arcs\":[[[0,0],[1,0],[1,1],[0,0]]]}";
+    CHECK(load_text(json, "o", &layer, &err));
+    CHECK_INT_EQ(layer.feature_count, 4);
+    if (layer.feature_count == 4) {
+        CHECK_STR_EQ(layer.features[0].id, "242");
+        CHECK_STR_EQ(layer.features[0].name, "Fiji");
+        CHECK_INT_EQ(layer.features[0].polygon_count, 3);
+        CHECK_STR_EQ(layer.features[1].id, "P");
+        CHECK_INT_EQ(layer.features[1].polygon_count, 0);
+        CHECK_STR_EQ(layer.features[2].id, "N");
+        CHECK(layer.features[2].name == NULL); /* a non-string name is no name */
+        CHECK_INT_EQ(layer.features[2].polygon_count, 0);
+        CHECK_INT_EQ(layer.features[3].polygon_count, 0);
+    }
+    geo_layer_free(&layer);
+}
+
+/* Malformed input: false, a message naming the problem, and an empty layer. */
+static void expect_error(const char *json, const char *object, const char *fragment)
+{
+    geo_layer layer = {(geo_feature *)1, 99};
+    awm_error err = {{0}};
+    bool ok = load_text(json, object, &layer, &err);
+    CHECK_MSG(!ok, "accepted: %s", json);
+    CHECK_MSG(strstr(err.msg, fragment) != NULL, "message \"%s\" lacks \"%s\"", err.msg, fragment);
+    CHECK(layer.features == NULL && layer.feature_count == 0);
+    if (ok)
+        geo_layer_free(&layer);
+}
+
+static void test_malformed_inputs(void)
+{
+    const char *arcs = "\"arcs\":[[[0,0],[1,0],[1,1],[0,0]]]";
+    char json[512];
+    expect_error("{\"objects\": {", "o", "not valid JSON");
+    expect_error("", "o", "not valid JSON");
+    expect_error("[1,2]", "o", "top level is not an object");
+    expect_error("{\"arcs\":[]}", "o", "\"objects\" is missing");
+    snprintf(json, sizeof json, "{\"objects\":{\"land\":{},\"sea\":{}},%s}", arcs);
+    expect_error(json, "o", "no object \"o\" (objects: \"land\", \"sea\")");
+    expect_error("{\"objects\":{\"o\":{\"type\":\"Polygon\",\"arcs\":[[0]]}}}", "o", "\"arcs\" is missing");
+    expect_error("{\"objects\":{\"o\":{\"type\":\"Polygon\",\"arcs\":[[0]]}},\"arcs\":[[]]}", "o",
+                 "arc 0 is not a non-empty array");
+    expect_error("{\"objects\":{\"o\":{\"type\":\"Polygon\",\"arcs\":[[0]]}},\"arcs\":[[[0,0],[1]]]}", "o",
+                 "arc 0 point 1 is not a [x, y] pair");
+    expect_error("{\"objects\":{\"o\":{\"type\":\"Polygon\",\"arcs\":[[0]]}},\"arcs\":[[[0,\"x\"]]]}", "o",
+                 "arc 0 point 0 is not a [x, y] pair");
+    snprintf(json, sizeof json, "{\"objects\":{\"o\":{\"type\":\"Polygon\",\"arcs\":[[1]]}},%s}", arcs);
+    expect_error(json, "o", "Polygon: ring 0: arc reference 1 is out of range (1 arcs)");
+    snprintf(json, sizeof json, "{\"objects\":{\"o\":{\"type\":\"Polygon\",\"arcs\":[[-2]]}},%s}", arcs);
+    expect_error(json, "o", "arc reference -2 is out of range");
+    snprintf(json, sizeof json,
+             "{\"objects\":{\"o\":{\"type\":\"Polygon\",\"arcs\":[[-9223372036854775808]]}},%s}", arcs);
+    expect_error(json, "o", "out of range");
+    snprintf(json, sizeof json, "{\"objects\":{\"o\":{\"type\":\"Polygon\",\"arcs\":[[9223372036854775807]]}},%s}",
+             arcs);
+    expect_error(json, "o", "out of range");
+    snprintf(json, sizeof json, "{\"objects\":{\"o\":{\"type\":\"Polygon\",\"arcs\":[[99999999999999999999]]}},%s}",
+             arcs);
+    expect_error(json, "o", "not valid JSON"); /* beyond 64-bit integers: jansson refuses it */
+    snprintf(json, sizeof json, "{\"objects\":{\"o\":{\"type\":\"Polygon\",\"arcs\":[[0.5]]}},%s}", arcs);
+    expect_error(json, "o", "arc reference is not an integer");
+    snprintf(json, sizeof json, "{\"objects\":{\"o\":{\"type\":\"Polygon\",\"arcs\":[[]]}},%s}", arcs);
+    expect_error(json, "o", "ring is not a non-empty array");
+    snprintf(json, sizeof json, "{\"objects\":{\"o\":{\"type\":\"Polygon\",\"arcs\":\"x\"}},%s}", arcs);
+    expect_error(json, "o", "polygon is not an array of rings");
+    snprintf(json, sizeof json, "{\"objects\":{\"o\":{\"type\":\"MultiPolygon\"}},%s}", arcs);
+    expect_error(json, "o", "MultiPolygon \"arcs\" is missing");
+    snprintf(json, sizeof json, "{\"objects\":{\"o\":{\"type\":\"Polygn\",\"arcs\":[[0]]}},%s}", arcs);
+    expect_error(json, "o", "unknown geometry type \"Polygn\"");
+    snprintf(json, sizeof json, "{\"objects\":{\"o\":{\"type\":3}},%s}", arcs);
+    expect_error(json, "o", "\"type\" is not a string");
+    snprintf(json, sizeof json, "{\"objects\":{\"o\":{\"type\":\"GeometryCollection\",\"geometries\":{}}},%s}",
+             arcs);
+    expect_error(json, "o", "\"geometries\" is missing or not an array");
+    snprintf(json, sizeof json,
+             "{\"objects\":{\"o\":{\"type\":\"GeometryCollection\",\"geometries\":[{\"type\":\"Polygon\","
+             "\"arcs\":[[0]]},7]}},%s}",
+             arcs);
+    expect_error(json, "o", "object \"o\" geometry 1: geometry is not an object");
+    snprintf(json, sizeof json, "{\"transform\":{\"scale\":[1]},\"objects\":{\"o\":{}},%s}", arcs);
+    expect_error(json, "o", "\"transform\" must be");
+    snprintf(json, sizeof json, "{\"transform\":{\"scale\":[1e300,1],\"translate\":[0,0]},"
+                                "\"objects\":{\"o\":{}},\"arcs\":[[[1e300,0],[1e300,0]]]}");
+    expect_error(json, "o", "arc 0 point 0 decodes to a non-finite coordinate");
+    snprintf(json, sizeof json, "{\"objects\":{\"o\":{}},\"arcs\":[[[1e999,0]]]}");
+    expect_error(json, "o", "not valid JSON");
+}
+
+/* A small file whose ring references one long arc over and over must be refused, not expanded
+ * into gigabytes. */
+static void test_expansion_is_bounded(void)
+{
+    awm_buf b = {0};
+    awm_buf_printf(&b, "{\"objects\":{\"o\":{\"type\":\"Polygon\",\"arcs\":[[");
+    for (int i = 0; i < 40000; i++)
+        awm_buf_printf(&b, "%s0", i ? "," : "");
+    awm_buf_printf(&b, "]]}},\"arcs\":[[");
+    for (int i = 0; i < 1000; i++)
+        awm_buf_printf(&b, "%s[%d,0]", i ? "," : "", i);
+    awm_buf_printf(&b, "]]}");
+    expect_error(b.data, "o", "too many points");
+    awm_buf_free(&b);
+}
+
+/* Deeply nested collections stop at a fixed depth instead of exhausting the stack. */
+static void test_nesting_is_bounded(void)
+{
+    awm_buf b = {0};
+    awm_buf_printf(&b, "{\"arcs\":[],\"objects\":{\"o\":");
+    for (int i = 0; i < 40; i++)
+        awm_buf_printf(&b, "{\"type\":\"GeometryCollection\",\"geometries\":[");
+    awm_buf_printf(&b, "{\"type\":\"Polygon\",\"arcs\":[]}");
+    for (int i = 0; i < 40; i++)
+        awm_buf_printf(&b, "]}");
+    awm_buf_printf(&b, "}}");
+    expect_error(b.data, "o", "nested more than");
+    awm_buf_free(&b);
+}
+
+static void test_missing_files(void)
+{
+    geo_layer layer;
+    awm_error err = {{0}};
+    CHECK(!geo_layer_load("/nonexistent/awm/x.json", "land", &layer, &err));
+    CHECK_MSG(strstr(err.msg, "/nonexistent/awm/x.json") != NULL, "%s", err.msg);
+
+    /* The world loader points at the set-up step when the assets are not installed. */
+    const char *saved = getenv("AWM_ASSETS_DIR");
+    char *saved_copy = saved ? strdup(saved) : NULL;
+    setenv("AWM_ASSETS_DIR", tmp_dir, 1);
+    CHECK(!geo_layer_load_world(GEO_DETAIL_50M, "land", &layer, &err));
+    CHECK_MSG(strstr(err.msg, "land-50m.json") && strstr(err.msg, "scripts/setup"), "%s", err.msg);
+    if (saved_copy)
+        setenv("AWM_ASSETS_DIR", saved_copy, 1);
+    else
+        unsetenv("AWM_ASSETS_DIR");
+    free(saved_copy);
+
+    CHECK(!geo_layer_load_world(GEO_DETAIL_110M, "ocean", &layer, &err));
+    CHECK_MSG(strstr(err.msg, "\"ocean\"") != NULL, "%s", err.msg);
+    CHECK(!geo_layer_load_world((geo_detail)7, "land", &layer, &err));
+    CHECK_STR_EQ(geo_detail_name(GEO_DETAIL_110M), "110m");
+    CHECK_STR_EQ(geo_detail_name(GEO_DETAIL_50M), "50m");
+    CHECK_STR_EQ(geo_detail_name(GEO_DETAIL_10M), "10m");
+}
+
+/* ---- comparison with topojson-client ---------------------------------------------------- */
+
+static int oracle_reported = 0; /* cap the lines printed when something is systematically off */
+#define ORACLE_CHECK(cond, ...)                                                                  \
+    do {                                                                                         \
+        if (!(cond) && oracle_reported++ < 20)                                                   \
+            CHECK_MSG(cond, __VA_ARGS__);                                                        \
+        else if (!(cond))                                                                        \
+            test_failures_++;                                                                    \
+        else                                                                                     \
+            test_checks_++;                                                                      \
+    } while (0)
+
+static bool same_string(const char *a, const json_t *b)
+{
+    return json_is_null(b) ? a == NULL : (a && json_is_string(b) && !strcmp(a, json_string_value(b)));
+}
+
+static void compare_layer(const json_t *ref)
+{
+    const char *file = json_string_value(json_object_get(ref, "file"));
+    const char *object = json_string_value(json_object_get(ref, "object"));
+    char which[32] = "", detail_name[16] = "";
+    if (!file || !object || sscanf(file, "%31[a-z]-%15[0-9m].json", which, detail_name) != 2 ||
+        strcmp(which, object)) {
+        CHECK_MSG(false, "unexpected reference layer %s:%s", file ? file : "?", object ? object : "?");
+        return;
+    }
+    geo_detail detail = GEO_DETAIL_110M;
+    while (detail < GEO_DETAIL_10M && strcmp(geo_detail_name(detail), detail_name))
+        detail++;
+    CHECK_STR_EQ(geo_detail_name(detail), detail_name);
+
+    geo_layer layer;
+    awm_error err = {{0}};
+    if (!geo_layer_load_world(detail, which, &layer, &err)) {
+        CHECK_MSG(false, "%s", err.msg);
+        return;
+    }
+    const json_t *features = json_object_get(ref, "features");
+    CHECK_INT_EQ(layer.feature_count, json_array_size(features));
+    size_t nf = layer.feature_count < json_array_size(features) ? layer.feature_count : json_array_size(features);
+    double sumx = 0, sumy = 0;
+    for (size_t f = 0; f < nf; f++) {
+        const geo_feature *feat = &layer.features[f];
+        const json_t *rf = json_array_get(features, f);
+        const json_t *polys = json_object_get(rf, "rings");
+        ORACLE_CHECK(same_string(feat->id, json_object_get(rf, "id")), "%s feature %zu id %s", file, f,
+                     feat->id ? feat->id : "null");
+        ORACLE_CHECK(same_string(feat->name, json_object_get(rf, "name")), "%s feature %zu name %s", file, f,
+                     feat->name ? feat->name : "null");
+        ORACLE_CHECK(feat->polygon_count == json_array_size(polys), "%s feature %zu: %zu polygons, expected %zu",
+                     file, f, feat->polygon_count, json_array_size(polys));
+        for (size_t p = 0; p < feat->polygon_count && p < json_array_size(polys); p++) {
+            const geo_polygon *poly = &feat->polygons[p];
+            const json_t *rings = json_array_get(polys, p);
+            ORACLE_CHECK(poly->ring_count == json_array_size(rings), "%s feature %zu polygon %zu: %zu rings",
+                         file, f, p, poly->ring_count);
+            for (size_t r = 0; r < poly->ring_count && r < json_array_size(rings); r++) {
+                json_int_t expected = json_integer_value(json_array_get(rings, r));
+                ORACLE_CHECK((json_int_t)poly->rings[r].count == expected,
+                             "%s feature %zu polygon %zu ring %zu: %zu points, expected %lld", file, f, p, r,
+                             poly->rings[r].count, (long long)expected);
+            }
+        }
+        /* Same order as the reference script, so the sums are bit-identical when the points are. */
+        for (size_t p = 0; p < feat->polygon_count; p++)
+            for (size_t r = 0; r < feat->polygons[p].ring_count; r++)
+                for (size_t k = 0; k < feat->polygons[p].rings[r].count; k++) {
+                    sumx += feat->polygons[p].rings[r].points[k].x;
+                    sumy += feat->polygons[p].rings[r].points[k].y;
+                }
+    }
+    ORACLE_CHECK(sumx == json_number_value(json_object_get(ref, "sumx")), "%s sum of x %.17g, expected %.17g",
+                 file, sumx, json_number_value(json_object_get(ref, "sumx")));
+    ORACLE_CHECK(sumy == json_number_value(json_object_get(ref, "sumy")), "%s sum of y %.17g, expected %.17g",
+                 file, sumy, json_number_value(json_object_get(ref, "sumy")));
+
+    const json_t *samples = json_object_get(ref, "samples");
+    size_t index;
+    const json_t *s;
+    json_array_foreach(samples, index, s) {
+        size_t f = (size_t)json_integer_value(json_array_get(s, 0)), p = (size_t)json_integer_value(json_array_get(s, 1));
+        size_t r = (size_t)json_integer_value(json_array_get(s, 2)), k = (size_t)json_integer_value(json_array_get(s, 3));
+        double x = json_number_value(json_array_get(s, 4)), y = json_number_value(json_array_get(s, 5));
+        bool present = f < layer.feature_count && p < layer.features[f].polygon_count &&
+                       r < layer.features[f].polygons[p].ring_count && k < layer.features[f].polygons[p].rings[r].count;
+        const geo_point *pt = present ? &layer.features[f].polygons[p].rings[r].points[k] : NULL;
+        ORACLE_CHECK(pt && pt->x == x && pt->y == y, "%s feature %zu polygon %zu ring %zu point %zu: (%.17g, %.17g), expected (%.17g, %.17g)",
+                     file, f, p, r, k, pt ? pt->x : NAN, pt ? pt->y : NAN, x, y);
+    }
+    fprintf(stderr, "     %s:%s %zu features, %zu sampled points compared\n", file, object, layer.feature_count,
+            json_array_size(samples));
+    geo_layer_free(&layer);
+}
+
+static const char *reference_path;
+
+static void test_world_atlas_matches_topojson_client(void)
+{
+    json_error_t jerr;
+    json_t *ref = json_load_file(reference_path, 0, &jerr);
+    CHECK_MSG(json_is_array(ref) && json_array_size(ref) > 0, "reference %s: %s", reference_path, jerr.text);
+    size_t i;
+    const json_t *layer;
+    json_array_foreach(ref, i, layer)
+        compare_layer(layer);
+    json_decref(ref);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1) {
+        reference_path = argv[1];
+        RUN(test_world_atlas_matches_topojson_client);
+        return TEST_EXIT();
+    }
+    if (!mkdtemp(tmp_dir)) {
+        perror("mkdtemp");
+        return 2;
+    }
+    RUN(test_quantized_delta_arcs);
+    RUN(test_transform_rounds_like_javascript);
+    RUN(test_reversed_arcs_and_no_transform);
+    RUN(test_stitching_pops_and_pads);
+    RUN(test_polygon_with_hole_and_multipolygon);
+    RUN(test_geometry_collection_nesting);
+    RUN(test_malformed_inputs);
+    RUN(test_expansion_is_bounded);
+    RUN(test_nesting_is_bounded);
+    RUN(test_missing_files);
+    rmdir(tmp_dir);
+    return TEST_EXIT();
+}
