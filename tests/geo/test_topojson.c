@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "geo/geo.h"
@@ -339,6 +340,128 @@ static void test_missing_files(void)
     CHECK_STR_EQ(geo_detail_name(GEO_DETAIL_10M), "10m");
 }
 
+/* ---- the world layers' decoded cache ----------------------------------------------------- */
+
+static bool layers_equal(const geo_layer *a, const geo_layer *b)
+{
+    if (a->feature_count != b->feature_count)
+        return false;
+    for (size_t f = 0; f < a->feature_count; f++) {
+        const geo_feature *fa = &a->features[f], *fb = &b->features[f];
+        if (!fa->id != !fb->id || (fa->id && strcmp(fa->id, fb->id)) || !fa->name != !fb->name ||
+            (fa->name && strcmp(fa->name, fb->name)) || fa->polygon_count != fb->polygon_count)
+            return false;
+        for (size_t p = 0; p < fa->polygon_count; p++) {
+            if (fa->polygons[p].ring_count != fb->polygons[p].ring_count)
+                return false;
+            for (size_t r = 0; r < fa->polygons[p].ring_count; r++) {
+                const geo_ring *ra = &fa->polygons[p].rings[r], *rb = &fb->polygons[p].rings[r];
+                if (ra->count != rb->count || memcmp(ra->points, rb->points, ra->count * sizeof(geo_point)))
+                    return false;
+            }
+        }
+    }
+    return true;
+}
+
+static void write_bytes(const char *path, const void *data, size_t len, const char *mode)
+{
+    FILE *fp = fopen(path, mode);
+    CHECK_MSG(fp != NULL, "cannot write %s", path);
+    if (fp) {
+        CHECK(fwrite(data, 1, len, fp) == len);
+        fclose(fp);
+    }
+}
+
+static double last_y(const geo_layer *l)
+{
+    const geo_feature *f = &l->features[l->feature_count - 1];
+    const geo_polygon *p = &f->polygons[f->polygon_count - 1];
+    const geo_ring *r = &p->rings[p->ring_count - 1];
+    return r->points[r->count - 1].y;
+}
+
+/* The first world load writes "<json>.<object>.awmgeo"; later loads read it while the JSON is
+ * unchanged, and fall back to the JSON (rewriting the cache) when it is corrupt or stale. */
+static void test_world_cache(void)
+{
+    char dir[512], json_path[600], cache_path[700], src[4096];
+    snprintf(dir, sizeof dir, "%s/assets/node_modules/world-atlas", tmp_dir);
+    awm_error err = {{0}};
+    CHECK(awm_mkdir_p(dir, &err));
+    snprintf(json_path, sizeof json_path, "%s/land-110m.json", dir);
+    snprintf(cache_path, sizeof cache_path, "%s.land.awmgeo", json_path);
+    CHECK(awm_asset_path(src, sizeof src, "assets/node_modules/world-atlas/land-110m.json"));
+    char *text = NULL;
+    size_t len = 0;
+    CHECK_MSG(awm_read_file(src, &text, &len, &err), "%s", err.msg);
+    if (!text)
+        return;
+    write_bytes(json_path, text, len, "wb");
+
+    char *saved = getenv("AWM_ASSETS_DIR") ? strdup(getenv("AWM_ASSETS_DIR")) : NULL;
+    setenv("AWM_ASSETS_DIR", tmp_dir, 1);
+    geo_layer reference, layer;
+    CHECK(geo_layer_load(json_path, "land", &reference, &err));
+    struct stat st;
+    CHECK(stat(cache_path, &st) != 0); /* the plain loader never writes a cache */
+
+    CHECK_MSG(geo_layer_load_world(GEO_DETAIL_110M, "land", &layer, &err), "%s", err.msg);
+    CHECK(layers_equal(&reference, &layer));
+    geo_layer_free(&layer);
+    CHECK_MSG(stat(cache_path, &st) == 0 && st.st_size > 0, "no cache at %s", cache_path);
+    off_t cache_size = st.st_size;
+
+    /* Prove the second load reads the cache: land-110m has no ids or names, so the cache ends
+     * with the last point's y; a different value there must come back. */
+    char *cache = NULL;
+    size_t cache_len = 0;
+    CHECK(awm_read_file(cache_path, &cache, &cache_len, &err));
+    double planted = 12.5;
+    if (cache && cache_len > sizeof planted) {
+        memcpy(cache + cache_len - sizeof planted, &planted, sizeof planted);
+        write_bytes(cache_path, cache, cache_len, "wb");
+    }
+    CHECK(geo_layer_load_world(GEO_DETAIL_110M, "land", &layer, &err));
+    CHECK(layer.feature_count > 0 && last_y(&layer) == 12.5);
+    geo_layer_free(&layer);
+
+    /* Corrupt (truncated) cache: ignored, the JSON is decoded and the cache rewritten. */
+    if (cache)
+        write_bytes(cache_path, cache, 100, "wb");
+    CHECK(geo_layer_load_world(GEO_DETAIL_110M, "land", &layer, &err));
+    CHECK(layers_equal(&reference, &layer));
+    geo_layer_free(&layer);
+    CHECK(stat(cache_path, &st) == 0 && st.st_size == cache_size);
+
+    /* Stale cache: once the JSON changes (same geometry, one more byte), the planted cache is
+     * not believed. */
+    if (cache)
+        write_bytes(cache_path, cache, cache_len, "wb");
+    write_bytes(json_path, " ", 1, "ab");
+    CHECK(geo_layer_load_world(GEO_DETAIL_110M, "land", &layer, &err));
+    CHECK(layers_equal(&reference, &layer));
+    geo_layer_free(&layer);
+
+    if (saved)
+        setenv("AWM_ASSETS_DIR", saved, 1);
+    else
+        unsetenv("AWM_ASSETS_DIR");
+    free(saved);
+    free(cache);
+    free(text);
+    geo_layer_free(&reference);
+    unlink(cache_path);
+    unlink(json_path);
+    char parent[600];
+    snprintf(parent, sizeof parent, "%s", dir);
+    for (int i = 0; i < 3; i++) { /* world-atlas, node_modules, assets */
+        rmdir(parent);
+        *strrchr(parent, '/') = '\0';
+    }
+}
+
 /* ---- comparison with topojson-client ---------------------------------------------------- */
 
 static int oracle_reported = 0; /* cap the lines printed when something is systematically off */
@@ -357,7 +480,8 @@ static bool same_string(const char *a, const json_t *b)
     return json_is_null(b) ? a == NULL : (a && json_is_string(b) && !strcmp(a, json_string_value(b)));
 }
 
-static void compare_layer(const json_t *ref)
+/* via_world_loader: geo_layer_load_world (its cache, when present) rather than the plain JSON path. */
+static void compare_layer(const json_t *ref, bool via_world_loader)
 {
     const char *file = json_string_value(json_object_get(ref, "file"));
     const char *object = json_string_value(json_object_get(ref, "object"));
@@ -374,7 +498,12 @@ static void compare_layer(const json_t *ref)
 
     geo_layer layer;
     awm_error err = {{0}};
-    if (!geo_layer_load_world(detail, which, &layer, &err)) {
+    char path[4096], rel[256];
+    snprintf(rel, sizeof rel, "assets/node_modules/world-atlas/%s", file);
+    CHECK(awm_asset_path(path, sizeof path, rel));
+    bool loaded = via_world_loader ? geo_layer_load_world(detail, which, &layer, &err)
+                                   : geo_layer_load(path, object, &layer, &err);
+    if (!loaded) {
         CHECK_MSG(false, "%s", err.msg);
         return;
     }
@@ -430,8 +559,8 @@ static void compare_layer(const json_t *ref)
         ORACLE_CHECK(pt && pt->x == x && pt->y == y, "%s feature %zu polygon %zu ring %zu point %zu: (%.17g, %.17g), expected (%.17g, %.17g)",
                      file, f, p, r, k, pt ? pt->x : NAN, pt ? pt->y : NAN, x, y);
     }
-    fprintf(stderr, "     %s:%s %zu features, %zu sampled points compared\n", file, object, layer.feature_count,
-            json_array_size(samples));
+    fprintf(stderr, "     %s:%s (%s) %zu features, %zu sampled points compared\n", file, object,
+            via_world_loader ? "world loader" : "JSON", layer.feature_count, json_array_size(samples));
     geo_layer_free(&layer);
 }
 
@@ -444,8 +573,11 @@ static void test_world_atlas_matches_topojson_client(void)
     CHECK_MSG(json_is_array(ref) && json_array_size(ref) > 0, "reference %s: %s", reference_path, jerr.text);
     size_t i;
     const json_t *layer;
-    json_array_foreach(ref, i, layer)
-        compare_layer(layer);
+    json_array_foreach(ref, i, layer) {
+        compare_layer(layer, false);
+        compare_layer(layer, true); /* twice: the first may write the cache, the second reads it */
+        compare_layer(layer, true);
+    }
     json_decref(ref);
 }
 
@@ -470,6 +602,7 @@ int main(int argc, char **argv)
     RUN(test_expansion_is_bounded);
     RUN(test_nesting_is_bounded);
     RUN(test_missing_files);
+    RUN(test_world_cache);
     rmdir(tmp_dir);
     return TEST_EXIT();
 }
