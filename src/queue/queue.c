@@ -1,0 +1,702 @@
+/* queue.c — queues, sending, fetching and finishing jobs, supervision and maintenance.
+ * Each operation is one parameterised statement (see queue.h for why). */
+#include "queue/queue.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "db/db.h"
+
+static const char *const STATE_NAMES[QUEUE_STATE_COUNT] = {
+    "created", "retry", "active", "completed", "cancelled", "failed",
+};
+
+const char *queue_state_name(queue_state s)
+{
+    return (unsigned)s < QUEUE_STATE_COUNT ? STATE_NAMES[s] : "unknown";
+}
+
+static queue_state state_from_name(const char *s)
+{
+    for (int i = 0; i < QUEUE_STATE_COUNT; i++)
+        if (!strcmp(s, STATE_NAMES[i]))
+            return (queue_state)i;
+    return QUEUE_STATE_FAILED;
+}
+
+/* ---- validation ---------------------------------------------------------------------- */
+
+static bool valid_queue_name(const char *name, awm_error *err)
+{
+    size_t n = name ? strlen(name) : 0;
+    bool ok = n >= 1 && n <= 128;
+    for (size_t i = 0; ok && i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        ok = isalnum(c) || c == '.' || c == '_' || c == '/' || c == '-';
+    }
+    if (!ok)
+        awm_error_set(err, "queue name '%s' is invalid (1-128 of A-Z a-z 0-9 . _ / -)",
+                      name ? name : "(null)");
+    return ok;
+}
+
+static bool valid_uuid(const char *s)
+{
+    if (!s || strlen(s) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+            return false;
+    }
+    return true;
+}
+
+static bool valid_job_id(const char *id, awm_error *err)
+{
+    if (valid_uuid(id))
+        return true;
+    awm_error_set(err, "job id '%s' is not a uuid", id ? id : "(null)");
+    return false;
+}
+
+static bool valid_options(const char *name, const queue_options *o, awm_error *err)
+{
+    const char *bad = NULL;
+    if (o->retry_limit < 0) bad = "retry_limit must be >= 0";
+    else if (o->retry_delay_s < 0) bad = "retry_delay must be >= 0";
+    else if (o->retry_delay_max_s < 0) bad = "retry_delay_max must be >= 0";
+    else if (o->expire_in_s <= 0) bad = "expire_in must be > 0";
+    else if (o->retention_s < 0) bad = "retention must be >= 0";
+    if (bad) {
+        awm_error_set(err, "queue '%s': %s", name, bad);
+        return false;
+    }
+    if (o->dead_letter[0] && !valid_queue_name(o->dead_letter, err)) {
+        awm_error_prefix(err, "queue '%s': dead-letter queue", name);
+        return false;
+    }
+    return true;
+}
+
+/* ---- queues ---------------------------------------------------------------------------- */
+
+void queue_options_default(queue_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->retry_limit = 2;
+    o->retry_delay_s = 0;
+    o->retry_backoff = false;
+    o->retry_delay_max_s = 3600;
+    o->expire_in_s = 900;
+    o->retention_s = 14 * 24 * 3600;
+}
+
+/* The eight settings as text parameters $2…$9 ($1 is the name). */
+typedef struct {
+    char buf[6][16];
+    const char *params[9];
+} option_params;
+
+static void option_params_fill(option_params *p, const char *name, const queue_options *o)
+{
+    snprintf(p->buf[0], 16, "%d", o->retry_limit);
+    snprintf(p->buf[1], 16, "%d", o->retry_delay_s);
+    snprintf(p->buf[2], 16, "%s", o->retry_backoff ? "true" : "false");
+    snprintf(p->buf[3], 16, "%d", o->retry_delay_max_s);
+    snprintf(p->buf[4], 16, "%d", o->expire_in_s);
+    snprintf(p->buf[5], 16, "%d", o->retention_s);
+    p->params[0] = name;
+    for (int i = 0; i < 6; i++)
+        p->params[i + 1] = p->buf[i];
+    p->params[7] = o->dead_letter[0] ? o->dead_letter : NULL;
+    p->params[8] = NULL;
+}
+
+bool queue_create(PGconn *conn, const char *name, const queue_options *opts, awm_error *err)
+{
+    queue_options defaults;
+    if (!opts) {
+        queue_options_default(&defaults);
+        opts = &defaults;
+    }
+    if (!valid_queue_name(name, err) || !valid_options(name, opts, err))
+        return false;
+    option_params p;
+    option_params_fill(&p, name, opts);
+    PGresult *res = db_exec(conn, "creating queue",
+        "INSERT INTO queue.queues (name, retry_limit, retry_delay, retry_backoff, retry_delay_max,"
+        " expire_in, retention, dead_letter)"
+        " VALUES ($1, $2::int, $3::int, $4::bool, $5::int, $6::int, $7::int, $8)"
+        " ON CONFLICT (name) DO NOTHING",
+        8, p.params, err);
+    PQclear(res);
+    return res != NULL;
+}
+
+bool queue_update(PGconn *conn, const char *name, const queue_options *opts, awm_error *err)
+{
+    if (!valid_queue_name(name, err) || !valid_options(name, opts, err))
+        return false;
+    option_params p;
+    option_params_fill(&p, name, opts);
+    PGresult *res = db_exec(conn, "updating queue",
+        "UPDATE queue.queues SET retry_limit = $2::int, retry_delay = $3::int,"
+        " retry_backoff = $4::bool, retry_delay_max = $5::int, expire_in = $6::int,"
+        " retention = $7::int, dead_letter = $8, updated_on = now() WHERE name = $1",
+        8, p.params, err);
+    if (!res)
+        return false;
+    bool found = atoi(PQcmdTuples(res)) > 0;
+    PQclear(res);
+    if (!found)
+        awm_error_set(err, "updating queue: unknown queue '%s'", name);
+    return found;
+}
+
+bool queue_get_options(PGconn *conn, const char *name, queue_options *out, awm_error *err)
+{
+    if (!valid_queue_name(name, err))
+        return false;
+    const char *params[] = {name};
+    PGresult *res = db_exec(conn, "reading queue",
+        "SELECT retry_limit, retry_delay, retry_backoff, retry_delay_max, expire_in, retention,"
+        " coalesce(dead_letter, '') FROM queue.queues WHERE name = $1",
+        1, params, err);
+    if (!res)
+        return false;
+    bool found = PQntuples(res) == 1;
+    if (found) {
+        memset(out, 0, sizeof *out);
+        out->retry_limit = atoi(PQgetvalue(res, 0, 0));
+        out->retry_delay_s = atoi(PQgetvalue(res, 0, 1));
+        out->retry_backoff = PQgetvalue(res, 0, 2)[0] == 't';
+        out->retry_delay_max_s = atoi(PQgetvalue(res, 0, 3));
+        out->expire_in_s = atoi(PQgetvalue(res, 0, 4));
+        out->retention_s = atoi(PQgetvalue(res, 0, 5));
+        snprintf(out->dead_letter, sizeof out->dead_letter, "%s", PQgetvalue(res, 0, 6));
+    } else {
+        awm_error_set(err, "reading queue: unknown queue '%s'", name);
+    }
+    PQclear(res);
+    return found;
+}
+
+/* ---- sending ------------------------------------------------------------------------------ */
+
+void queue_send_options_init(queue_send_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->retry_limit = -1;
+    o->retry_delay_s = -1;
+    o->retry_backoff = -1;
+    o->retry_delay_max_s = -1;
+    o->expire_in_s = -1;
+}
+
+/* Options as parameters $3…$11 of both send statements. */
+typedef struct {
+    char buf[8][32];
+    const char *params[9];
+} send_params;
+
+static const char *int_or_null(char *buf, int v)
+{
+    if (v < 0)
+        return NULL;
+    snprintf(buf, 32, "%d", v);
+    return buf;
+}
+
+static bool send_params_fill(send_params *p, const char *queue, const queue_send_options *opts,
+                             awm_error *err)
+{
+    queue_send_options defaults;
+    if (!opts) {
+        queue_send_options_init(&defaults);
+        opts = &defaults;
+    }
+    if (opts->expire_in_s == 0) {
+        awm_error_set(err, "sending to queue '%s': expire_in must be > 0", queue);
+        return false;
+    }
+    if (opts->start_in_s < 0 || opts->start_in_s > 1e9) {
+        awm_error_set(err, "sending to queue '%s': start_in must be between 0 and 1e9 s", queue);
+        return false;
+    }
+    if (opts->dead_letter && opts->dead_letter[0] && !valid_queue_name(opts->dead_letter, err)) {
+        awm_error_prefix(err, "sending to queue '%s': dead-letter queue", queue);
+        return false;
+    }
+    snprintf(p->buf[0], 32, "%d", opts->priority);
+    snprintf(p->buf[1], 32, "%.3f", opts->start_in_s);
+    p->params[0] = p->buf[0];
+    p->params[1] = p->buf[1];
+    p->params[2] = opts->singleton_key;
+    p->params[3] = int_or_null(p->buf[2], opts->retry_limit);
+    p->params[4] = int_or_null(p->buf[3], opts->retry_delay_s);
+    p->params[5] = opts->retry_backoff < 0 ? NULL : opts->retry_backoff ? "true" : "false";
+    p->params[6] = int_or_null(p->buf[4], opts->retry_delay_max_s);
+    p->params[7] = int_or_null(p->buf[5], opts->expire_in_s);
+    p->params[8] = opts->dead_letter;
+    return true;
+}
+
+/* The INSERT … SELECT shared by single and batch sends: the job takes the queue's settings
+ * unless the sender overrides them. ON CONFLICT DO NOTHING skips a job whose singleton key
+ * is already queued. The notification is sent only when a row was inserted and, being in
+ * the same transaction, is delivered when it commits. */
+#define SEND_SQL(DATA_EXPR, DATA_FROM)                                                          \
+    "WITH q AS (SELECT * FROM queue.queues WHERE name = $1),"                                  \
+    " ins AS ("                                                                                \
+    "  INSERT INTO queue.job (name, data, priority, start_after, singleton_key, retry_limit,"   \
+    "   retry_delay, retry_backoff, retry_delay_max, expire_in, dead_letter)"                 \
+    "  SELECT q.name, " DATA_EXPR ", $3::int, now() + $4::float8 * interval '1 second', $5,"   \
+    "   coalesce($6::int, q.retry_limit), coalesce($7::int, q.retry_delay),"                   \
+    "   coalesce($8::bool, q.retry_backoff), coalesce($9::int, q.retry_delay_max),"            \
+    "   coalesce($10::int, q.expire_in),"                                                      \
+    "   CASE WHEN $11::text IS NULL THEN q.dead_letter ELSE nullif($11::text, '') END"         \
+    "  FROM q" DATA_FROM                                                                       \
+    "  ON CONFLICT DO NOTHING RETURNING id),"                                                  \
+    " notified AS (SELECT pg_notify('" QUEUE_NOTIFY_CHANNEL "', $1) FROM (SELECT 1 FROM ins LIMIT 1) x)"
+
+bool queue_send(PGconn *conn, const char *queue, const char *data_json,
+                const queue_send_options *opts, char id_out[QUEUE_ID_LEN], awm_error *err)
+{
+    if (id_out)
+        id_out[0] = '\0';
+    send_params sp;
+    if (!valid_queue_name(queue, err) || !send_params_fill(&sp, queue, opts, err))
+        return false;
+    const char *params[11] = {queue, data_json};
+    memcpy(params + 2, sp.params, sizeof sp.params);
+    char what[200];
+    snprintf(what, sizeof what, "sending to queue '%s'", queue);
+    PGresult *res = db_exec(conn, what,
+        SEND_SQL("$2::jsonb", "")
+        " SELECT (SELECT count(*) FROM q), (SELECT id::text FROM ins), (SELECT count(*) FROM notified)",
+        11, params, err);
+    if (!res)
+        return false;
+    bool known = atoi(PQgetvalue(res, 0, 0)) > 0;
+    if (known && id_out && !PQgetisnull(res, 0, 1))
+        snprintf(id_out, QUEUE_ID_LEN, "%s", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    if (!known)
+        awm_error_set(err, "%s: unknown queue (create it first)", what);
+    return known;
+}
+
+bool queue_send_batch(PGconn *conn, const char *queue, const char *const *data_json, size_t n,
+                      const queue_send_options *opts, size_t *sent, awm_error *err)
+{
+    if (sent)
+        *sent = 0;
+    send_params sp;
+    if (!valid_queue_name(queue, err) || !send_params_fill(&sp, queue, opts, err))
+        return false;
+    if (n == 0)
+        return true;
+    /* One JSON array parameter carries every job's data; each item is parsed first so a bad
+     * item is named, and so no item can change the array's shape. */
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_error_t jerr;
+        json_t *item = data_json[i] ? json_loads(data_json[i], JSON_DECODE_ANY, &jerr) : json_null();
+        if (!item) {
+            awm_error_set(err, "sending to queue '%s': data of job %zu is not JSON: %s", queue, i,
+                          jerr.text);
+            json_decref(arr);
+            return false;
+        }
+        json_array_append_new(arr, item);
+    }
+    char *array_text = json_dumps(arr, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(arr);
+    const char *params[11] = {queue, array_text};
+    memcpy(params + 2, sp.params, sizeof sp.params);
+    char what[200];
+    snprintf(what, sizeof what, "sending a batch to queue '%s'", queue);
+    PGresult *res = db_exec(conn, what,
+        SEND_SQL("d.value", ", jsonb_array_elements($2::jsonb) WITH ORDINALITY d ORDER BY d.ordinality")
+        " SELECT (SELECT count(*) FROM q), (SELECT count(*) FROM ins), (SELECT count(*) FROM notified)",
+        11, params, err);
+    free(array_text);
+    if (!res)
+        return false;
+    bool known = atoi(PQgetvalue(res, 0, 0)) > 0;
+    if (known && sent)
+        *sent = (size_t)atol(PQgetvalue(res, 0, 1));
+    PQclear(res);
+    if (!known)
+        awm_error_set(err, "%s: unknown queue (create it first)", what);
+    return known;
+}
+
+/* ---- reading jobs ------------------------------------------------------------------------- */
+
+#define MS(col) "coalesce((extract(epoch FROM t." col ") * 1000)::bigint, 0)"
+/* Every column a queue_job carries, in the order job_from_row reads them; table alias t. */
+#define JOB_COLUMNS                                                                             \
+    "t.id::text, coalesce(t.claim::text, ''), t.name, t.data::text, t.output::text,"            \
+    " t.singleton_key, t.dead_letter, t.state::text, t.priority, t.retry_limit, t.retry_count,"  \
+    " t.retry_delay, t.retry_delay_max, t.expire_in, t.retry_backoff, " MS("created_on") ", "    \
+    MS("start_after") ", " MS("started_on") ", " MS("expire_on") ", " MS("completed_on")
+
+static char *dup_or_null(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL : awm_strdup(PQgetvalue(res, row, col));
+}
+
+static void job_from_row(const PGresult *res, int row, queue_job *j)
+{
+    memset(j, 0, sizeof *j);
+    snprintf(j->id, sizeof j->id, "%s", PQgetvalue(res, row, 0));
+    snprintf(j->claim, sizeof j->claim, "%s", PQgetvalue(res, row, 1));
+    j->name = dup_or_null(res, row, 2);
+    j->data = dup_or_null(res, row, 3);
+    j->output = dup_or_null(res, row, 4);
+    j->singleton_key = dup_or_null(res, row, 5);
+    j->dead_letter = dup_or_null(res, row, 6);
+    j->state = state_from_name(PQgetvalue(res, row, 7));
+    j->priority = atoi(PQgetvalue(res, row, 8));
+    j->retry_limit = atoi(PQgetvalue(res, row, 9));
+    j->retry_count = atoi(PQgetvalue(res, row, 10));
+    j->retry_delay_s = atoi(PQgetvalue(res, row, 11));
+    j->retry_delay_max_s = atoi(PQgetvalue(res, row, 12));
+    j->expire_in_s = atoi(PQgetvalue(res, row, 13));
+    j->retry_backoff = PQgetvalue(res, row, 14)[0] == 't';
+    j->created_on_ms = atoll(PQgetvalue(res, row, 15));
+    j->start_after_ms = atoll(PQgetvalue(res, row, 16));
+    j->started_on_ms = atoll(PQgetvalue(res, row, 17));
+    j->expire_on_ms = atoll(PQgetvalue(res, row, 18));
+    j->completed_on_ms = atoll(PQgetvalue(res, row, 19));
+}
+
+void queue_job_free(queue_job *j)
+{
+    if (!j)
+        return;
+    free(j->name);
+    free(j->data);
+    free(j->output);
+    free(j->singleton_key);
+    free(j->dead_letter);
+    memset(j, 0, sizeof *j);
+}
+
+void queue_jobs_free(queue_job *jobs, size_t n)
+{
+    for (size_t i = 0; jobs && i < n; i++)
+        queue_job_free(&jobs[i]);
+    free(jobs);
+}
+
+queue_result queue_get(PGconn *conn, const char *id, queue_job *out, awm_error *err)
+{
+    if (!valid_job_id(id, err))
+        return QUEUE_ERROR;
+    const char *params[] = {id};
+    PGresult *res = db_exec(conn, "reading job",
+                            "SELECT " JOB_COLUMNS " FROM queue.job t WHERE t.id = $1::uuid", 1,
+                            params, err);
+    if (!res)
+        return QUEUE_ERROR;
+    queue_result r = PQntuples(res) == 1 ? QUEUE_OK : QUEUE_NOT_FOUND;
+    if (r == QUEUE_OK)
+        job_from_row(res, 0, out);
+    PQclear(res);
+    return r;
+}
+
+bool queue_counts(PGconn *conn, const char *queue, long counts[QUEUE_STATE_COUNT], awm_error *err)
+{
+    memset(counts, 0, sizeof(long) * QUEUE_STATE_COUNT);
+    if (!valid_queue_name(queue, err))
+        return false;
+    const char *params[] = {queue};
+    PGresult *res = db_exec(conn, "counting jobs",
+                            "SELECT state::text, count(*) FROM queue.job WHERE name = $1 GROUP BY state",
+                            1, params, err);
+    if (!res)
+        return false;
+    for (int i = 0; i < PQntuples(res); i++)
+        counts[state_from_name(PQgetvalue(res, i, 0))] = atol(PQgetvalue(res, i, 1));
+    PQclear(res);
+    return true;
+}
+
+/* ---- fetching and finishing ------------------------------------------------------------------ */
+
+bool queue_fetch(PGconn *conn, const char *queue, int batch, queue_job **jobs, size_t *n,
+                 awm_error *err)
+{
+    *jobs = NULL;
+    *n = 0;
+    if (!valid_queue_name(queue, err))
+        return false;
+    if (batch < 1 || batch > 10000) {
+        awm_error_set(err, "fetching from queue '%s': batch size %d is not in 1..10000", queue, batch);
+        return false;
+    }
+    char batch_text[16];
+    snprintf(batch_text, sizeof batch_text, "%d", batch);
+    const char *params[] = {queue, batch_text};
+    /* SKIP LOCKED: rows another fetcher is taking right now are passed over, not waited
+     * for, so concurrent workers never block on or double-take a job. */
+    PGresult *res = db_exec(conn, "fetching jobs",
+        "WITH next AS ("
+        "  SELECT id FROM queue.job"
+        "  WHERE name = $1 AND state < 'active' AND start_after <= now()"
+        "  ORDER BY priority DESC, created_on, id LIMIT $2::int"
+        "  FOR UPDATE SKIP LOCKED),"
+        " token AS MATERIALIZED (SELECT gen_random_uuid() AS claim)"
+        " UPDATE queue.job t SET state = 'active', started_on = now(),"
+        "  expire_on = now() + t.expire_in * interval '1 second',"
+        "  claim = (SELECT claim FROM token)"
+        " FROM next WHERE t.id = next.id"
+        " RETURNING " JOB_COLUMNS,
+        2, params, err);
+    if (!res)
+        return false;
+    int rows = PQntuples(res);
+    if (rows > 0) {
+        *jobs = awm_xcalloc((size_t)rows, sizeof **jobs);
+        for (int i = 0; i < rows; i++)
+            job_from_row(res, i, &(*jobs)[i]);
+        *n = (size_t)rows;
+    }
+    PQclear(res);
+    return true;
+}
+
+/* After an UPDATE that matched nothing: tell a missing job from one in another state. */
+static queue_result explain_no_match(PGconn *conn, const char *id, queue_result when_exists,
+                                     awm_error *err)
+{
+    const char *params[] = {id};
+    PGresult *res = db_exec(conn, "reading job", "SELECT 1 FROM queue.job WHERE id = $1::uuid", 1,
+                            params, err);
+    if (!res)
+        return QUEUE_ERROR;
+    queue_result r = PQntuples(res) ? when_exists : QUEUE_NOT_FOUND;
+    PQclear(res);
+    if (r == QUEUE_NOT_FOUND)
+        awm_error_set(err, "no job %s", id);
+    else if (r == QUEUE_CLAIM_LOST)
+        awm_error_set(err, "job %s: claim lost (expired, cancelled or taken by another worker)", id);
+    else
+        awm_error_set(err, "job %s is not in a state that allows this", id);
+    return r;
+}
+
+queue_result queue_complete(PGconn *conn, const char *id, const char *claim,
+                            const char *output_json, awm_error *err)
+{
+    if (!valid_job_id(id, err))
+        return QUEUE_ERROR;
+    if (!valid_uuid(claim))
+        return explain_no_match(conn, id, QUEUE_CLAIM_LOST, err);
+    const char *params[] = {id, claim, output_json};
+    PGresult *res = db_exec(conn, "completing job",
+        "UPDATE queue.job SET state = 'completed', completed_on = now(), output = $3::jsonb"
+        " WHERE id = $1::uuid AND claim = $2::uuid AND state = 'active'",
+        3, params, err);
+    if (!res)
+        return QUEUE_ERROR;
+    bool done = atoi(PQcmdTuples(res)) == 1;
+    PQclear(res);
+    return done ? QUEUE_OK : explain_no_match(conn, id, QUEUE_CLAIM_LOST, err);
+}
+
+bool queue_complete_many(PGconn *conn, const char *const *ids, size_t n, const char *claim,
+                         const char *output_json, size_t *done, awm_error *err)
+{
+    if (done)
+        *done = 0;
+    if (n == 0)
+        return true;
+    if (!valid_uuid(claim)) {
+        awm_error_set(err, "completing jobs: claim '%s' is not a uuid", claim ? claim : "(null)");
+        return false;
+    }
+    /* A text array literal of validated uuids: they contain no quote, comma or brace. */
+    awm_buf arr = {0};
+    awm_buf_append(&arr, "{", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (!valid_job_id(ids[i], err)) {
+            awm_buf_free(&arr);
+            return false;
+        }
+        if (i)
+            awm_buf_append(&arr, ",", 1);
+        awm_buf_append(&arr, ids[i], 36);
+    }
+    awm_buf_append(&arr, "}", 1);
+    const char *params[] = {arr.data, claim, output_json};
+    PGresult *res = db_exec(conn, "completing jobs",
+        "UPDATE queue.job SET state = 'completed', completed_on = now(), output = $3::jsonb"
+        " WHERE id = ANY($1::uuid[]) AND claim = $2::uuid AND state = 'active'",
+        3, params, err);
+    awm_buf_free(&arr);
+    if (!res)
+        return false;
+    if (done)
+        *done = (size_t)atol(PQcmdTuples(res));
+    PQclear(res);
+    return true;
+}
+
+/* The failure rule shared by queue_fail and queue_supervise (table alias t; the values on
+ * the right are the row's old ones): retry while retries remain, pushing start_after by the
+ * delay — with backoff delay × 2^retry_count × (1 + random), i.e. doubling with jitter,
+ * capped at retry_delay_max — else failed. ERR is the parameter holding the message. */
+#define FAIL_SET(ERR)                                                                            \
+    " state = CASE WHEN t.retry_count < t.retry_limit THEN 'retry'::queue.job_state"             \
+    "   ELSE 'failed'::queue.job_state END,"                                                     \
+    " retry_count = CASE WHEN t.retry_count < t.retry_limit THEN t.retry_count + 1"              \
+    "   ELSE t.retry_count END,"                                                                 \
+    " start_after = CASE WHEN t.retry_count < t.retry_limit THEN now() + interval '1 second' *"  \
+    "   CASE WHEN t.retry_backoff THEN least(t.retry_delay_max::float8,"                         \
+    "     t.retry_delay * power(2, least(16, t.retry_count)) * (1 + random()))"                  \
+    "   ELSE t.retry_delay::float8 END"                                                          \
+    "   ELSE t.start_after END,"                                                                 \
+    " completed_on = CASE WHEN t.retry_count < t.retry_limit THEN NULL ELSE now() END,"          \
+    " output = jsonb_build_object('message', " ERR "::text)"
+
+/* After the failing UPDATE (CTE `failed_jobs`): copy finally failed jobs to their
+ * dead-letter queue (with that queue's settings), and wake waiters of every queue that
+ * got a job it can take now. */
+#define FAIL_FOLLOW_UP                                                                            \
+    " dl AS ("                                                                                   \
+    "  INSERT INTO queue.job (name, data, priority, retry_limit, retry_delay, retry_backoff,"     \
+    "   retry_delay_max, expire_in, dead_letter)"                                                \
+    "  SELECT q.name, f.data, f.priority, q.retry_limit, q.retry_delay, q.retry_backoff,"        \
+    "   q.retry_delay_max, q.expire_in, q.dead_letter"                                           \
+    "  FROM failed_jobs f JOIN queue.queues q ON q.name = f.dead_letter"                         \
+    "  WHERE f.state = 'failed' RETURNING name),"                                                \
+    " notified AS (SELECT pg_notify('" QUEUE_NOTIFY_CHANNEL "', w.name) FROM ("                  \
+    "  SELECT name FROM dl UNION"                                                                \
+    "  SELECT name FROM failed_jobs WHERE state = 'retry' AND start_after <= now()) w)"
+
+queue_result queue_fail(PGconn *conn, const char *id, const char *claim, const char *error_message,
+                        queue_state *new_state, awm_error *err)
+{
+    if (!valid_job_id(id, err))
+        return QUEUE_ERROR;
+    if (!valid_uuid(claim))
+        return explain_no_match(conn, id, QUEUE_CLAIM_LOST, err);
+    const char *params[] = {id, claim, error_message ? error_message : "failed"};
+    PGresult *res = db_exec(conn, "failing job",
+        "WITH failed_jobs AS ("
+        "  UPDATE queue.job t SET" FAIL_SET("$3")
+        "  WHERE t.id = $1::uuid AND t.claim = $2::uuid AND t.state = 'active'"
+        "  RETURNING t.*),"
+        FAIL_FOLLOW_UP
+        " SELECT f.state::text, (SELECT count(*) FROM notified) FROM failed_jobs f",
+        3, params, err);
+    if (!res)
+        return QUEUE_ERROR;
+    bool done = PQntuples(res) == 1;
+    if (done && new_state)
+        *new_state = state_from_name(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return done ? QUEUE_OK : explain_no_match(conn, id, QUEUE_CLAIM_LOST, err);
+}
+
+bool queue_supervise(PGconn *conn, long *expired, awm_error *err)
+{
+    if (expired)
+        *expired = 0;
+    const char *params[] = {"expired"};
+    for (;;) {
+        PGresult *res = db_exec(conn, "supervising expired jobs",
+            "WITH expired AS ("
+            "  SELECT id FROM queue.job WHERE state = 'active' AND expire_on < now()"
+            "  ORDER BY expire_on LIMIT 500 FOR UPDATE SKIP LOCKED),"
+            " failed_jobs AS ("
+            "  UPDATE queue.job t SET" FAIL_SET("$1")
+            "  FROM expired e WHERE t.id = e.id RETURNING t.*),"
+            FAIL_FOLLOW_UP
+            " SELECT (SELECT count(*) FROM failed_jobs), (SELECT count(*) FROM notified)",
+            1, params, err);
+        if (!res)
+            return false;
+        long n = atol(PQgetvalue(res, 0, 0));
+        PQclear(res);
+        if (expired)
+            *expired += n;
+        if (n > 0)
+            awm_log(AWM_LOG_WARN, "QUEUE_JOBS_EXPIRED", "{s:I}", "count", (json_int_t)n);
+        if (n < 500)
+            return true;
+    }
+}
+
+bool queue_maintain(PGconn *conn, long *deleted, awm_error *err)
+{
+    if (deleted)
+        *deleted = 0;
+    PGresult *res = db_exec(conn, "deleting old finished jobs",
+        "DELETE FROM queue.job t USING queue.queues q"
+        " WHERE t.name = q.name AND t.state > 'active'"
+        " AND t.completed_on < now() - q.retention * interval '1 second'",
+        0, NULL, err);
+    if (!res)
+        return false;
+    long n = atol(PQcmdTuples(res));
+    PQclear(res);
+    if (deleted)
+        *deleted = n;
+    if (n > 0)
+        awm_log(AWM_LOG_INFO, "QUEUE_JOBS_DELETED", "{s:I}", "count", (json_int_t)n);
+    return true;
+}
+
+/* ---- cancel, resume, retry ------------------------------------------------------------------- */
+
+/* Run a state-change UPDATE on one job (returning its queue name as column 0); a job that
+ * becomes fetchable wakes its queue's waiters. */
+static queue_result change_state(PGconn *conn, const char *id, const char *what, const char *sql,
+                                 awm_error *err)
+{
+    if (!valid_job_id(id, err))
+        return QUEUE_ERROR;
+    const char *params[] = {id};
+    PGresult *res = db_exec(conn, what, sql, 1, params, err);
+    if (!res)
+        return QUEUE_ERROR;
+    bool done = atoi(PQgetvalue(res, 0, 0)) == 1;
+    PQclear(res);
+    return done ? QUEUE_OK : explain_no_match(conn, id, QUEUE_WRONG_STATE, err);
+}
+
+queue_result queue_cancel(PGconn *conn, const char *id, awm_error *err)
+{
+    return change_state(conn, id, "cancelling job",
+        "WITH c AS (UPDATE queue.job SET state = 'cancelled', completed_on = now()"
+        "  WHERE id = $1::uuid AND state <= 'active' RETURNING 1)"
+        " SELECT count(*) FROM c", err);
+}
+
+queue_result queue_resume(PGconn *conn, const char *id, awm_error *err)
+{
+    return change_state(conn, id, "resuming job",
+        "WITH r AS (UPDATE queue.job SET state = 'created', completed_on = NULL, start_after = now()"
+        "  WHERE id = $1::uuid AND state = 'cancelled' RETURNING name),"
+        " n AS (SELECT pg_notify('" QUEUE_NOTIFY_CHANNEL "', name) FROM r)"
+        " SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM n)", err);
+}
+
+queue_result queue_retry(PGconn *conn, const char *id, awm_error *err)
+{
+    /* retry_count stays at retry_limit, so a further failure fails the job again. */
+    return change_state(conn, id, "retrying job",
+        "WITH r AS (UPDATE queue.job SET state = 'retry', completed_on = NULL, start_after = now()"
+        "  WHERE id = $1::uuid AND state = 'failed' RETURNING name),"
+        " n AS (SELECT pg_notify('" QUEUE_NOTIFY_CHANNEL "', name) FROM r)"
+        " SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM n)", err);
+}

@@ -1,0 +1,497 @@
+/* pg_harness.c — see pg_harness.h. Commands run with fork+exec (no shell), so paths need no
+ * quoting; their output goes to <dir>/harness.log and is quoted in error messages. */
+#include "pg_harness.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db/db.h"
+
+#define DIR_PREFIX "awm-pg-"
+#define MAX_SERVERS 8
+
+struct pg_harness {
+    char dir[512];      /* the temp directory: socket, logs, owner.pid */
+    char data[600];     /* dir/data: the cluster */
+    char bindir[512];
+    char conninfo[256];
+    int port;
+    bool running;
+};
+
+/* Postmaster pids the signal handler must kill; plain array so the handler needs no locks. */
+static volatile pid_t g_pids[MAX_SERVERS];
+static pg_harness *g_live[MAX_SERVERS];
+static bool g_hooks_installed;
+
+/* ---- small process and file helpers ------------------------------------------------------- */
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+    }
+}
+
+/* Alive and not a zombie (PID 1 in a container may never reap a re-parented postmaster). */
+static bool proc_alive(pid_t pid)
+{
+    if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH))
+        return false;
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return true;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *close_paren = strrchr(buf, ')');
+    return !(close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z');
+}
+
+static pid_t read_pid_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    long pid = 0;
+    if (fscanf(f, "%ld", &pid) != 1)
+        pid = 0;
+    fclose(f);
+    return (pid_t)pid;
+}
+
+static pid_t postmaster_pid(const char *data_dir)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/postmaster.pid", data_dir);
+    return read_pid_file(path);
+}
+
+/* SIGKILL a postmaster's children (backends), then the postmaster, and wait for them. */
+static void kill_server_tree(pid_t pm)
+{
+    if (pm <= 0)
+        return;
+    kill(pm, SIGKILL);
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        pid_t pid = (pid_t)atol(e->d_name);
+        if (pid <= 0)
+            continue;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        char buf[512];
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        const char *p = strrchr(buf, ')');
+        char state;
+        long ppid;
+        if (p && sscanf(p + 1, " %c %ld", &state, &ppid) == 2 && ppid == pm)
+            kill(pid, SIGKILL);
+    }
+    if (d)
+        closedir(d);
+    for (int i = 0; i < 500 && proc_alive(pm); i++)
+        sleep_ms(10);
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void remove_tree(const char *dir)
+{
+    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static const char *tmp_root(void)
+{
+    const char *t = getenv("TMPDIR");
+    return t && *t ? t : "/tmp";
+}
+
+/* The last lines of a log file, for error messages. */
+static void log_tail(const char *path, char *out, size_t size)
+{
+    out[0] = '\0';
+    char *text = NULL;
+    size_t len = 0;
+    if (!awm_read_file(path, &text, &len, NULL))
+        return;
+    size_t keep = size - 1 < 600 ? size - 1 : 600;
+    const char *start = len > keep ? text + len - keep : text;
+    snprintf(out, size, "%s", start);
+    for (char *c = out; *c; c++)
+        if (*c == '\n')
+            *c = ' ';
+    free(text);
+}
+
+/* Run a PostgreSQL program (as `postgres` when we are root), output appended to
+ * dir/harness.log; true when it exits 0. */
+static bool run_pg(pg_harness *pg, const char *prog, const char *const *args, awm_error *err)
+{
+    char exe[700], logpath[600];
+    snprintf(exe, sizeof exe, "%s/%s", pg->bindir, prog);
+    snprintf(logpath, sizeof logpath, "%s/harness.log", pg->dir);
+    const char *argv[32];
+    int n = 0;
+    if (geteuid() == 0) {
+        argv[n++] = "runuser";
+        argv[n++] = "-u";
+        argv[n++] = "postgres";
+        argv[n++] = "--";
+    }
+    argv[n++] = exe;
+    for (int i = 0; args[i] && n < 31; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    pid_t child = fork();
+    if (child < 0) {
+        awm_error_set(err, "pg_harness: fork failed: %m");
+        return false;
+    }
+    if (child == 0) {
+        int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0)
+            dup2(devnull, 0);
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return true;
+    char tail[700];
+    log_tail(logpath, tail, sizeof tail);
+    awm_error_set(err, "pg_harness: %s failed (status %d): %s", prog,
+                  WIFEXITED(status) ? WEXITSTATUS(status) : -1, tail);
+    return false;
+}
+
+/* ---- cleanup on exit and on fatal signals ------------------------------------------------- */
+
+static void on_fatal_signal(int sig)
+{
+    for (int i = 0; i < MAX_SERVERS; i++)
+        if (g_pids[i] > 0)
+            kill(g_pids[i], SIGQUIT); /* immediate shutdown; async-signal-safe */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void on_exit_cleanup(void)
+{
+    for (int i = 0; i < MAX_SERVERS; i++)
+        if (g_live[i])
+            pg_harness_destroy(g_live[i]);
+}
+
+static void install_hooks(void)
+{
+    if (g_hooks_installed)
+        return;
+    g_hooks_installed = true;
+    atexit(on_exit_cleanup);
+    const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGABRT};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_fatal_signal;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESETHAND;
+        sigaction(sigs[i], &sa, NULL);
+    }
+}
+
+static void track(pg_harness *pg, bool live)
+{
+    for (int i = 0; i < MAX_SERVERS; i++) {
+        if (live && !g_live[i]) {
+            g_live[i] = pg;
+            return;
+        }
+        if (!live && g_live[i] == pg) {
+            g_live[i] = NULL;
+            g_pids[i] = 0;
+            return;
+        }
+    }
+}
+
+static void set_running(pg_harness *pg, bool running)
+{
+    pg->running = running;
+    pid_t pm = running ? postmaster_pid(pg->data) : 0;
+    for (int i = 0; i < MAX_SERVERS; i++)
+        if (g_live[i] == pg)
+            g_pids[i] = pm;
+}
+
+/* Servers whose test process died by SIGKILL (no hook ran): kill and remove them. */
+static void sweep_leftovers(void)
+{
+    DIR *d = opendir(tmp_root());
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strncmp(e->d_name, DIR_PREFIX, strlen(DIR_PREFIX)))
+            continue;
+        char dir[1024], path[1100];
+        snprintf(dir, sizeof dir, "%s/%s", tmp_root(), e->d_name);
+        snprintf(path, sizeof path, "%s/owner.pid", dir);
+        pid_t owner = read_pid_file(path);
+        if (owner <= 0 || proc_alive(owner))
+            continue;
+        snprintf(path, sizeof path, "%s/data", dir);
+        pid_t pm = postmaster_pid(path);
+        if (pm > 0 && proc_alive(pm))
+            kill_server_tree(pm);
+        remove_tree(dir);
+    }
+    if (d)
+        closedir(d);
+}
+
+/* ---- the server ------------------------------------------------------------------------------ */
+
+static bool find_bindir(char *out, size_t size)
+{
+    FILE *p = popen("pg_config --bindir 2>/dev/null", "r");
+    if (p) {
+        char line[512] = "";
+        if (fgets(line, sizeof line, p))
+            line[strcspn(line, "\n")] = '\0';
+        pclose(p);
+        char exe[600];
+        snprintf(exe, sizeof exe, "%s/initdb", line);
+        if (line[0] && access(exe, X_OK) == 0) {
+            snprintf(out, size, "%s", line);
+            return true;
+        }
+    }
+    if (access("/usr/lib/postgresql/15/bin/initdb", X_OK) == 0) {
+        snprintf(out, size, "/usr/lib/postgresql/15/bin");
+        return true;
+    }
+    return false;
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+/* Append the server settings; later lines win, so a retry with a new port just appends. */
+static bool write_settings(pg_harness *pg, awm_error *err)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/postgresql.conf", pg->data);
+    FILE *f = fopen(path, "a");
+    if (!f) {
+        awm_error_set(err, "pg_harness: cannot write %s: %m", path);
+        return false;
+    }
+    fprintf(f, "\n# pg_harness\nport = %d\nlisten_addresses = '127.0.0.1'\n"
+               "unix_socket_directories = '%s'\nfsync = on\nmax_connections = 60\n"
+               "log_min_messages = warning\n",
+            pg->port, pg->dir);
+    fclose(f);
+    snprintf(pg->conninfo, sizeof pg->conninfo,
+             "host=127.0.0.1 port=%d user=awm dbname=postgres connect_timeout=10", pg->port);
+    return true;
+}
+
+static bool pg_ctl_start(pg_harness *pg, awm_error *err)
+{
+    char logpath[600];
+    snprintf(logpath, sizeof logpath, "%s/postgres.log", pg->dir);
+    const char *args[] = {"-D", pg->data, "-l", logpath, "-w", "-t", "60", "start", NULL};
+    if (!run_pg(pg, "pg_ctl", args, err)) {
+        char tail[700];
+        log_tail(logpath, tail, sizeof tail);
+        awm_error_prefix(err, "server log: %s; ", tail);
+        return false;
+    }
+    set_running(pg, true);
+    return true;
+}
+
+pg_harness *pg_harness_start(awm_error *err)
+{
+    install_hooks();
+    sweep_leftovers();
+    pg_harness *pg = awm_xcalloc(1, sizeof *pg);
+    if (!find_bindir(pg->bindir, sizeof pg->bindir)) {
+        awm_error_set(err, "pg_harness: PostgreSQL server binaries not found "
+                           "(pg_config --bindir, /usr/lib/postgresql/15/bin): install postgresql-15");
+        free(pg);
+        return NULL;
+    }
+    snprintf(pg->dir, sizeof pg->dir, "%s/" DIR_PREFIX "XXXXXX", tmp_root());
+    if (!mkdtemp(pg->dir)) {
+        awm_error_set(err, "pg_harness: cannot create a directory in %s: %m", tmp_root());
+        free(pg);
+        return NULL;
+    }
+    snprintf(pg->data, sizeof pg->data, "%s/data", pg->dir);
+    char path[700];
+    snprintf(path, sizeof path, "%s/owner.pid", pg->dir);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fprintf(f, "%d\n", (int)getpid());
+        fclose(f);
+    }
+    track(pg, true);
+    if (geteuid() == 0) {
+        struct passwd *pw = getpwnam("postgres");
+        if (!pw) {
+            awm_error_set(err, "pg_harness: running as root needs the `postgres` user "
+                               "(install postgresql-15)");
+            pg_harness_destroy(pg);
+            return NULL;
+        }
+        if (chown(pg->dir, pw->pw_uid, pw->pw_gid) != 0 || chmod(pg->dir, 0700) != 0) {
+            awm_error_set(err, "pg_harness: cannot hand %s to postgres: %m", pg->dir);
+            pg_harness_destroy(pg);
+            return NULL;
+        }
+    }
+    /* --no-sync only for initdb's own files (speed); the running server keeps fsync on. */
+    const char *initdb_args[] = {"-D", pg->data, "-U", "awm", "--auth=trust", "--no-sync",
+                                 "-E", "UTF8", "--locale=C", NULL};
+    if (!run_pg(pg, "initdb", initdb_args, err)) {
+        pg_harness_destroy(pg);
+        return NULL;
+    }
+    /* A free port can be taken between probing and binding; try a few. */
+    for (int attempt = 0; attempt < 4; attempt++) {
+        pg->port = free_port();
+        if (pg->port > 0 && write_settings(pg, err) && pg_ctl_start(pg, err))
+            return pg;
+    }
+    pg_harness_destroy(pg);
+    return NULL;
+}
+
+const char *pg_harness_conninfo(const pg_harness *pg) { return pg->conninfo; }
+int pg_harness_port(const pg_harness *pg) { return pg->port; }
+const char *pg_harness_dir(const pg_harness *pg) { return pg->data; }
+
+pid_t pg_harness_pid(const pg_harness *pg)
+{
+    pid_t pm = pg->running ? postmaster_pid(pg->data) : 0;
+    return pm > 0 && proc_alive(pm) ? pm : 0;
+}
+
+bool pg_harness_resume(pg_harness *pg, awm_error *err)
+{
+    if (pg_harness_pid(pg))
+        return true;
+    return pg_ctl_start(pg, err);
+}
+
+bool pg_harness_stop(pg_harness *pg, awm_error *err)
+{
+    if (!pg_harness_pid(pg)) {
+        set_running(pg, false);
+        return true;
+    }
+    const char *args[] = {"-D", pg->data, "-m", "fast", "-w", "-t", "60", "stop", NULL};
+    bool ok = run_pg(pg, "pg_ctl", args, err);
+    if (ok)
+        set_running(pg, false);
+    return ok;
+}
+
+bool pg_harness_restart(pg_harness *pg, bool immediate, awm_error *err)
+{
+    char logpath[600];
+    snprintf(logpath, sizeof logpath, "%s/postgres.log", pg->dir);
+    const char *args[] = {"-D", pg->data, "-l", logpath, "-m", immediate ? "immediate" : "fast",
+                          "-w", "-t", "60", "restart", NULL};
+    if (!run_pg(pg, "pg_ctl", args, err))
+        return false;
+    set_running(pg, true);
+    return true;
+}
+
+void pg_harness_kill(pg_harness *pg)
+{
+    kill_server_tree(pg_harness_pid(pg));
+    /* A postmaster killed with SIGKILL leaves postmaster.pid behind; pg_ctl start copes. */
+    set_running(pg, false);
+}
+
+void pg_harness_destroy(pg_harness *pg)
+{
+    if (!pg)
+        return;
+    pid_t pm = pg_harness_pid(pg);
+    if (pm) {
+        /* Immediate shutdown: the data is thrown away, nothing to flush. */
+        kill(pm, SIGQUIT);
+        for (int i = 0; i < 500 && proc_alive(pm); i++)
+            sleep_ms(10);
+        if (proc_alive(pm))
+            kill_server_tree(pm);
+    }
+    track(pg, false);
+    remove_tree(pg->dir);
+    free(pg);
+}
+
+bool pg_harness_migrate(pg_harness *pg, awm_error *err)
+{
+    char dir[4096];
+    if (!awm_asset_path(dir, sizeof dir, "db/migrations")) {
+        awm_error_set(err, "pg_harness: migrations path too long");
+        return false;
+    }
+    PGconn *conn = db_connect(pg->conninfo, err);
+    if (!conn)
+        return false;
+    bool ok = db_migrate(conn, dir, NULL, err);
+    PQfinish(conn);
+    return ok;
+}
