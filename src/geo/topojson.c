@@ -189,8 +189,8 @@ static bool decode_ring(decoder *dc, const json_t *refs, geo_ring *out)
     geo_point *p = awm_xmalloc(count * sizeof *p);
     size_t w = 0;
     for (size_t r = 0; r < nrefs; r++) {
-        size_t arc;
-        bool reversed;
+        size_t arc = 0;
+        bool reversed = false;
         arc_ref(dc, json_array_get(refs, r), &arc, &reversed); /* validated above */
         if (w > 0)
             w--; /* the previous arc's last point is this arc's first */
