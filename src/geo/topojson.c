@@ -4,7 +4,8 @@
  * Every arc is decoded once (delta sums, then x·kx + dx exactly as topojson-client's transform)
  * into one flat table; rings are then stitched by copying from it: joining arcs drops the last
  * point of the ring so far (it is the next arc's first), negative indices ~i copy arc i
- * backwards, and rings shorter than 4 points are padded with their first point. */
+ * backwards, and rings shorter than 4 points are padded with their first point.
+ * geo_layer_load_world also keeps a binary cache of the decoded layer next to the JSON (below). */
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
