@@ -1,0 +1,215 @@
+/* draw.c — the layers of a poster, bottom to top (MAPS-AND-PRINT.md §4), drawn from a
+ * prepared scene onto any cairo context: a PNG band, a PDF page or an SVG document. */
+#include "render/render_internal.h"
+
+#include <math.h>
+
+/* Strokes reach this far (pt) beyond their path: widest line 4 pt, marker r 4 + 0.75. */
+#define STROKE_REACH 6.0
+
+static void set_rgb(cairo_t *cr, uint32_t rgb, double alpha)
+{
+    cairo_set_source_rgba(cr, ((rgb >> 16) & 0xff) / 255.0, ((rgb >> 8) & 0xff) / 255.0,
+                          (rgb & 0xff) / 255.0, alpha);
+}
+
+static bool boxes_touch(const render_bbox *a, const render_bbox *b)
+{
+    return a->x0 <= b->x1 && b->x0 <= a->x1 && a->y0 <= b->y1 && b->y0 <= a->y1;
+}
+
+/* Append the subpaths that can affect `clip`. Whole subpaths only, so dash phases and fills
+ * are the same in every band. */
+static void append_shape(cairo_t *cr, const render_shape *sh, const render_bbox *clip)
+{
+    const geo_path *p = &sh->path;
+    for (size_t i = 0; i < p->subpath_count; i++) {
+        if (clip && !boxes_touch(&sh->boxes[i], clip))
+            continue;
+        const geo_subpath *sp = &p->subpaths[i];
+        if (!sp->count)
+            continue;
+        const geo_point *pts = p->points + sp->first;
+        cairo_move_to(cr, pts[0].x, pts[0].y);
+        for (size_t k = 1; k < sp->count; k++)
+            cairo_line_to(cr, pts[k].x, pts[k].y);
+        if (sp->closed)
+            cairo_close_path(cr);
+    }
+}
+
+static void rounded_rect(cairo_t *cr, double x, double y, double w, double h, double r)
+{
+    cairo_new_sub_path(cr);
+    cairo_arc(cr, x + w - r, y + r, r, -M_PI / 2, 0);
+    cairo_arc(cr, x + w - r, y + h - r, r, 0, M_PI / 2);
+    cairo_arc(cr, x + r, y + h - r, r, M_PI / 2, M_PI);
+    cairo_arc(cr, x + r, y + r, r, M_PI, 3 * M_PI / 2);
+    cairo_close_path(cr);
+}
+
+/* One line of text whose first baseline is at (x, baseline_y); `align` 0 left, 0.5 centred. */
+static void draw_text(cairo_t *cr, const char *family, PangoWeight weight, double size_pt,
+                      uint32_t rgb, double x, double baseline_y, double align, const char *text)
+{
+    if (!text || !*text)
+        return;
+    PangoLayout *layout = render_text_layout(cr, family, weight, size_pt, text);
+    PangoRectangle logical;
+    pango_layout_get_extents(layout, NULL, &logical);
+    double baseline = (double)pango_layout_get_baseline(layout) / PANGO_SCALE;
+    double width = (double)logical.width / PANGO_SCALE;
+    set_rgb(cr, rgb, 1);
+    cairo_move_to(cr, x - align * width, baseline_y - baseline);
+    pango_cairo_show_layout(cr, layout);
+    g_object_unref(layout);
+}
+
+static bool in_clip(const render_bbox *clip, double x0, double y0, double x1, double y1)
+{
+    render_bbox b = {x0, y0, x1, y1};
+    return !clip || boxes_touch(&b, clip);
+}
+
+static void draw_title(const render_scene *s, cairo_t *cr, const render_bbox *clip)
+{
+    double x = s->boxes.safe.x, y = s->boxes.safe.y;
+    if (!in_clip(clip, x - 1, y - 1, x + 401, y + 101))
+        return;
+    rounded_rect(cr, x, y, 400, 100, 4);
+    cairo_set_source_rgba(cr, 1, 1, 1, 0.95);
+    cairo_fill_preserve(cr);
+    set_rgb(cr, 0x333333, 1);
+    cairo_set_line_width(cr, 1);
+    cairo_stroke(cr);
+    draw_text(cr, RENDER_SERIF, PANGO_WEIGHT_BOLD, s->title_pt, 0x1a1a1a, x + 20, y + 44, 0,
+              s->map->title);
+    draw_text(cr, RENDER_SANS, PANGO_WEIGHT_NORMAL, s->subtitle_pt, 0x4a4a4a, x + 20, y + 76, 0,
+              s->map->subtitle);
+}
+
+static void draw_qr(const render_scene *s, cairo_t *cr, const render_bbox *clip)
+{
+    const map_box *safe = &s->boxes.safe;
+    double x = safe->x + safe->w - 120, y = safe->y + safe->h - 120;
+    if (!in_clip(clip, x - 10, y - 10, x + 110, y + 140))
+        return;
+    rounded_rect(cr, x - 10, y - 10, 120, 120, 4);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_fill(cr);
+
+    /* One module of quiet zone on each side, inside the 100 pt square. */
+    int n = s->qr->width;
+    double module = 100.0 / (n + 2);
+    for (int r = 0; r < n; r++)
+        for (int c = 0; c < n; c++)
+            if (s->qr->data[r * n + c] & 1)
+                cairo_rectangle(cr, x + (c + 1) * module, y + (r + 1) * module, module, module);
+    /* One fill of the union: no anti-aliased seams between neighbouring modules. */
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_fill(cr);
+
+    draw_text(cr, RENDER_SANS, PANGO_WEIGHT_NORMAL, 10, 0x666666, x + 50, y + 100 + 32, 0.5,
+              "Scan to visit AlwaysMap");
+}
+
+static void draw_attribution(const render_scene *s, cairo_t *cr, const render_bbox *clip)
+{
+    const map_box *safe = &s->boxes.safe;
+    double x = safe->x + 20, y = safe->y + safe->h - 20;
+    if (!in_clip(clip, x, y - 12, x + 200, y + 4))
+        return;
+    draw_text(cr, RENDER_SANS, PANGO_WEIGHT_NORMAL, 9, 0x999999, x, y, 0, "Map data \u00a9 Natural Earth");
+}
+
+void render_scene_draw(const render_scene *s, cairo_t *cr, const render_bbox *clip)
+{
+    const map_theme *t = s->map->theme;
+    render_bbox reach_storage, *reach = NULL;
+    if (clip) {
+        reach_storage = (render_bbox){clip->x0 - STROKE_REACH, clip->y0 - STROKE_REACH,
+                                      clip->x1 + STROKE_REACH, clip->y1 + STROKE_REACH};
+        reach = &reach_storage;
+    }
+    cairo_save(cr);
+    /* Nothing outside the total box (the geography is clipped there too). */
+    const map_box *tot = &s->boxes.total;
+    cairo_rectangle(cr, tot->x, tot->y, tot->w, tot->h);
+    cairo_clip(cr);
+    cairo_set_fill_rule(cr, CAIRO_FILL_RULE_WINDING); /* nonzero, like the browser */
+    cairo_set_line_cap(cr, CAIRO_LINE_CAP_BUTT);
+    cairo_set_line_join(cr, CAIRO_LINE_JOIN_MITER);
+
+    /* 1. canvas */
+    set_rgb(cr, t->canvas_background, 1);
+    cairo_paint(cr);
+
+    /* 2. ocean */
+    append_shape(cr, &s->sphere, reach);
+    set_rgb(cr, t->ocean, 1);
+    cairo_fill(cr);
+
+    /* 3. graticule */
+    append_shape(cr, &s->graticule, reach);
+    double dash[2] = {2, 2};
+    cairo_set_dash(cr, dash, 2, 0);
+    cairo_set_line_width(cr, 0.25);
+    set_rgb(cr, t->graticule, 1);
+    cairo_stroke(cr);
+    cairo_set_dash(cr, NULL, 0, 0);
+
+    /* 4. land */
+    append_shape(cr, &s->land, reach);
+    set_rgb(cr, t->land, 1);
+    cairo_fill_preserve(cr);
+    cairo_set_line_width(cr, 0.5);
+    set_rgb(cr, t->land_stroke, 1);
+    cairo_stroke(cr);
+
+    /* 5. country borders */
+    append_shape(cr, &s->borders, reach);
+    cairo_set_line_width(cr, 0.5);
+    set_rgb(cr, t->country_border, 1);
+    cairo_stroke(cr);
+
+    /* 6. migration paths */
+    cairo_set_line_cap(cr, CAIRO_LINE_CAP_ROUND);
+    cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+    for (size_t i = 0; i < s->person_count; i++) {
+        const render_person *p = &s->people[i];
+        if (!p->legs.path.subpath_count)
+            continue;
+        append_shape(cr, &p->legs, reach);
+        cairo_set_line_width(cr, 4);
+        cairo_set_source_rgba(cr, 1, 1, 1, 0.7);
+        cairo_stroke_preserve(cr);
+        cairo_set_line_width(cr, 2.5);
+        set_rgb(cr, p->color, 1);
+        cairo_stroke(cr);
+    }
+
+    /* 7. markers */
+    cairo_set_line_width(cr, 1.5);
+    for (size_t i = 0; i < s->person_count; i++) {
+        const render_person *p = &s->people[i];
+        for (size_t k = 0; k < p->marker_count; k++) {
+            double x = p->markers[k].x, y = p->markers[k].y;
+            if (!in_clip(reach, x, y, x, y))
+                continue;
+            cairo_new_sub_path(cr);
+            cairo_arc(cr, x, y, 4, 0, 2 * M_PI);
+            set_rgb(cr, p->color, 1);
+            cairo_fill_preserve(cr);
+            cairo_set_source_rgb(cr, 1, 1, 1);
+            cairo_stroke(cr);
+        }
+    }
+    cairo_set_line_cap(cr, CAIRO_LINE_CAP_BUTT);
+    cairo_set_line_join(cr, CAIRO_LINE_JOIN_MITER);
+
+    /* 8–10. title box, QR code, attribution */
+    draw_title(s, cr, clip);
+    draw_qr(s, cr, clip);
+    draw_attribution(s, cr, clip);
+    cairo_restore(cr);
+}

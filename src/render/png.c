@@ -1,0 +1,405 @@
+/* png.c — the print PNG (MAPS-AND-PRINT.md §6): 8-bit RGB, sRGB ICC profile, pHYs.
+ *
+ * A poster of 80 megapixels is 240 MB of RGB, so the page is drawn and encoded in bands of
+ * rows on several threads: each band is rasterised by cairo, filtered (PNG "Up"), and
+ * deflated as its own piece of one zlib stream (raw deflate ending in a sync flush, the
+ * Adler-32s combined), then written in order as an IDAT chunk through libpng. Memory
+ * depends on the page width and the thread count, never on the page height. */
+#include "render/render_internal.h"
+
+#include <lcms2.h>
+#include <png.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define BAND_ROWS 256
+
+/* ---- sRGB ICC profile, made once ---- */
+static pthread_once_t g_icc_once = PTHREAD_ONCE_INIT;
+static unsigned char *g_icc;
+static cmsUInt32Number g_icc_len;
+
+static void make_icc(void)
+{
+    cmsHPROFILE prof = cmsCreate_sRGBProfile();
+    if (!prof)
+        return;
+    cmsUInt32Number len = 0;
+    if (cmsSaveProfileToMem(prof, NULL, &len) && len > 0) {
+        g_icc = awm_xmalloc(len);
+        if (!cmsSaveProfileToMem(prof, g_icc, &len)) {
+            free(g_icc);
+            g_icc = NULL;
+            len = 0;
+        }
+    }
+    g_icc_len = len;
+    cmsCloseProfile(prof);
+}
+
+/* ---- libpng plumbing: errors longjmp back to the encoder's thread ---- */
+typedef struct {
+    render_write_fn write;
+    void *user;
+    bool write_failed;
+    uint64_t bytes;
+    char msg[256];
+} png_sink;
+
+static void sink_write(png_structp png, png_bytep data, size_t len)
+{
+    png_sink *sink = png_get_io_ptr(png);
+    if (!sink->write_failed && !sink->write(sink->user, data, len))
+        sink->write_failed = true;
+    if (sink->write_failed)
+        png_error(png, "the output cannot be written");
+    sink->bytes += len;
+}
+
+static void sink_flush(png_structp png)
+{
+    (void)png;
+}
+
+static void png_err(png_structp png, png_const_charp msg)
+{
+    png_sink *sink = png_get_error_ptr(png);
+    snprintf(sink->msg, sizeof sink->msg, "%s", msg);
+    png_longjmp(png, 1);
+}
+
+static void png_warn(png_structp png, png_const_charp msg)
+{
+    (void)png;
+    (void)msg;
+}
+
+/* ---- bands ---- */
+typedef struct {
+    unsigned char *data; /* compressed */
+    size_t len;
+    uLong adler, raw_len;
+    bool ready, failed;
+} band_out;
+
+typedef struct {
+    const render_scene *scene;
+    int px_w, px_h, band_rows, band_count;
+    double px_per_pt;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int next_band, in_flight, max_in_flight;
+    bool abort;
+    band_out *bands;
+} band_job;
+
+/* Deflate `in` as one piece of the stream; the last piece finishes it. */
+static bool deflate_piece(z_stream *z, const unsigned char *in, size_t len, bool last, awm_buf *out)
+{
+    z->next_in = (unsigned char *)in;
+    z->avail_in = (uInt)len;
+    int flush = last ? Z_FINISH : Z_SYNC_FLUSH;
+    for (;;) {
+        if (out->cap - out->len < 65536) {
+            out->cap = out->cap * 2 + 65536;
+            out->data = awm_xrealloc(out->data, out->cap);
+        }
+        z->next_out = (unsigned char *)out->data + out->len;
+        z->avail_out = (uInt)(out->cap - out->len);
+        int rc = deflate(z, flush);
+        out->len = out->cap - z->avail_out;
+        if (rc == Z_STREAM_END)
+            return true;
+        if (rc != Z_OK && rc != Z_BUF_ERROR)
+            return false;
+        if (z->avail_in == 0 && z->avail_out > 0 && !last)
+            return true;
+    }
+}
+
+static void *band_worker(void *arg)
+{
+    band_job *job = arg;
+    int w = job->px_w;
+    cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, job->band_rows);
+    size_t row_bytes = 1 + (size_t)w * 3;
+    unsigned char *filtered = awm_xmalloc(row_bytes * job->band_rows);
+    unsigned char *prev = awm_xmalloc((size_t)w * 3), *cur = awm_xmalloc((size_t)w * 3);
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    /* Level 1 and the RLE strategy: posters are mostly flat colour, which RLE on Up-filtered
+     * rows catches at a fraction of the cost of full matching. */
+    bool z_ok = surf && cairo_surface_status(surf) == CAIRO_STATUS_SUCCESS &&
+                deflateInit2(&z, 1, Z_DEFLATED, -15, 8, Z_RLE) == Z_OK;
+
+    for (;;) {
+        pthread_mutex_lock(&job->lock);
+        while (!job->abort && job->in_flight >= job->max_in_flight)
+            pthread_cond_wait(&job->cond, &job->lock);
+        if (job->abort || job->next_band >= job->band_count || !z_ok) {
+            if (!z_ok && !job->abort) {
+                job->abort = true;
+                pthread_cond_broadcast(&job->cond);
+            }
+            pthread_mutex_unlock(&job->lock);
+            break;
+        }
+        int b = job->next_band++;
+        job->in_flight++;
+        pthread_mutex_unlock(&job->lock);
+
+        int row0 = b * job->band_rows;
+        int rows = job->px_h - row0 < job->band_rows ? job->px_h - row0 : job->band_rows;
+
+        cairo_t *cr = cairo_create(surf);
+        cairo_rectangle(cr, 0, 0, w, rows);
+        cairo_clip(cr);
+        cairo_translate(cr, 0, -row0);
+        cairo_scale(cr, job->px_per_pt, job->px_per_pt);
+        render_bbox clip = {0, row0 / job->px_per_pt, w / job->px_per_pt,
+                            (row0 + rows) / job->px_per_pt};
+        render_scene_draw(job->scene, cr, &clip);
+        cairo_destroy(cr);
+        cairo_surface_flush(surf);
+
+        /* xRGB words → RGB bytes, "Up" filter (the band's first row "None"). */
+        const unsigned char *base = cairo_image_surface_get_data(surf);
+        int stride = cairo_image_surface_get_stride(surf);
+        unsigned char *o = filtered;
+        for (int r = 0; r < rows; r++) {
+            const uint32_t *src = (const uint32_t *)(base + (size_t)r * stride);
+            for (int x = 0; x < w; x++) {
+                uint32_t px = src[x];
+                cur[3 * x] = (unsigned char)(px >> 16);
+                cur[3 * x + 1] = (unsigned char)(px >> 8);
+                cur[3 * x + 2] = (unsigned char)px;
+            }
+            if (r == 0) {
+                *o++ = 0;
+                memcpy(o, cur, (size_t)w * 3);
+            } else {
+                *o++ = 2;
+                for (size_t i = 0; i < (size_t)w * 3; i++)
+                    o[i] = (unsigned char)(cur[i] - prev[i]);
+            }
+            o += (size_t)w * 3;
+            unsigned char *t = prev;
+            prev = cur;
+            cur = t;
+        }
+        size_t raw_len = row_bytes * rows;
+        awm_buf out = {0};
+        deflateReset(&z);
+        bool ok = deflate_piece(&z, filtered, raw_len, b == job->band_count - 1, &out);
+
+        pthread_mutex_lock(&job->lock);
+        band_out *bo = &job->bands[b];
+        bo->data = (unsigned char *)out.data;
+        bo->len = out.len;
+        bo->raw_len = raw_len;
+        bo->adler = adler32(adler32(0, NULL, 0), filtered, (uInt)raw_len);
+        bo->failed = !ok;
+        bo->ready = true;
+        pthread_cond_broadcast(&job->cond);
+        pthread_mutex_unlock(&job->lock);
+    }
+    if (z_ok)
+        deflateEnd(&z);
+    free(filtered);
+    free(prev);
+    free(cur);
+    if (surf)
+        cairo_surface_destroy(surf);
+    return NULL;
+}
+
+/* Runs in the caller's thread: libpng setup and the ordered writes (libpng longjmps here). */
+static bool write_bands(band_job *job, png_structp png, png_infop info, png_sink *sink, double dpi,
+                        render_progress_fn progress, void *progress_user, awm_error *err)
+{
+    if (setjmp(png_jmpbuf(png))) {
+        awm_error_set(err, "PNG encoding failed: %s", sink->msg[0] ? sink->msg : "libpng error");
+        return false;
+    }
+    png_set_IHDR(png, info, (png_uint_32)job->px_w, (png_uint_32)job->px_h, 8, PNG_COLOR_TYPE_RGB,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_set_iCCP(png, info, "sRGB IEC61966-2.1", PNG_COMPRESSION_TYPE_BASE, g_icc, g_icc_len);
+    png_uint_32 ppm = (png_uint_32)(dpi / 0.0254 + 0.5);
+    png_set_pHYs(png, info, ppm, ppm, PNG_RESOLUTION_METER);
+    png_write_info(png, info);
+
+    uLong adler = adler32(0, NULL, 0);
+    for (int b = 0; b < job->band_count; b++) {
+        pthread_mutex_lock(&job->lock);
+        while (!job->bands[b].ready && !job->abort)
+            pthread_cond_wait(&job->cond, &job->lock);
+        bool usable = job->bands[b].ready && !job->bands[b].failed;
+        pthread_mutex_unlock(&job->lock);
+        if (!usable) {
+            awm_error_set(err, "PNG band %d could not be rendered or compressed", b);
+            return false;
+        }
+        band_out *bo = &job->bands[b];
+        adler = adler32_combine(adler, bo->adler, (z_off_t)bo->raw_len);
+        /* zlib header (deflate, 32K window, fastest) before the first piece, Adler-32 after the last. */
+        if (b == 0) {
+            static const unsigned char zhead[2] = {0x78, 0x01};
+            awm_buf with_head = {0};
+            awm_buf_append(&with_head, zhead, 2);
+            awm_buf_append(&with_head, bo->data, bo->len);
+            free(bo->data);
+            bo->data = (unsigned char *)with_head.data;
+            bo->len = with_head.len;
+        }
+        if (b == job->band_count - 1) {
+            unsigned char tail[4] = {(unsigned char)(adler >> 24), (unsigned char)(adler >> 16),
+                                     (unsigned char)(adler >> 8), (unsigned char)adler};
+            awm_buf with_tail = {(char *)bo->data, bo->len, bo->len};
+            awm_buf_append(&with_tail, tail, 4);
+            bo->data = (unsigned char *)with_tail.data;
+            bo->len = with_tail.len;
+        }
+        png_write_chunk(png, (png_const_bytep) "IDAT", bo->data, bo->len);
+        free(bo->data);
+        bo->data = NULL;
+
+        pthread_mutex_lock(&job->lock);
+        job->in_flight--;
+        pthread_cond_broadcast(&job->cond);
+        pthread_mutex_unlock(&job->lock);
+        if (progress)
+            progress(progress_user, (double)(b + 1) / job->band_count);
+    }
+    png_write_chunk(png, (png_const_bytep) "IEND", NULL, 0);
+    if (sink->write_failed) {
+        awm_error_set(err, "the PNG cannot be written");
+        return false;
+    }
+    return true;
+}
+
+bool render_png_write(const render_scene *s, int px_w, int px_h, double dpi, int threads,
+                      render_write_fn write, void *write_user, render_progress_fn progress,
+                      void *progress_user, awm_error *err)
+{
+    pthread_once(&g_icc_once, make_icc);
+    if (!g_icc) {
+        awm_error_set(err, "the sRGB ICC profile cannot be created");
+        return false;
+    }
+    if (threads < 1)
+        threads = 1;
+    band_job job = {
+        .scene = s,
+        .px_w = px_w,
+        .px_h = px_h,
+        .band_rows = BAND_ROWS,
+        .band_count = (px_h + BAND_ROWS - 1) / BAND_ROWS,
+        .px_per_pt = dpi / 72.0,
+        .max_in_flight = threads + 1,
+    };
+    if (threads > job.band_count)
+        threads = job.band_count;
+    job.bands = awm_xcalloc((size_t)job.band_count, sizeof *job.bands);
+    pthread_mutex_init(&job.lock, NULL);
+    pthread_cond_init(&job.cond, NULL);
+
+    pthread_t *tids = awm_xcalloc((size_t)threads, sizeof *tids);
+    int started = 0;
+    for (int i = 0; i < threads; i++)
+        if (pthread_create(&tids[started], NULL, band_worker, &job) == 0)
+            started++;
+
+    png_sink sink = {.write = write, .user = write_user};
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &sink, png_err, png_warn);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    bool ok = false;
+    if (!started) {
+        awm_error_set(err, "cannot start rendering threads");
+    } else if (!info) {
+        awm_error_set(err, "out of memory creating the PNG encoder");
+    } else {
+        png_set_write_fn(png, &sink, sink_write, sink_flush);
+        ok = write_bands(&job, png, info, &sink, dpi, progress, progress_user, err);
+    }
+    if (png)
+        png_destroy_write_struct(&png, info ? &info : NULL);
+
+    pthread_mutex_lock(&job.lock);
+    job.abort = true;
+    pthread_cond_broadcast(&job.cond);
+    pthread_mutex_unlock(&job.lock);
+    for (int i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+    for (int b = 0; b < job.band_count; b++)
+        free(job.bands[b].data);
+    free(job.bands);
+    free(tids);
+    pthread_mutex_destroy(&job.lock);
+    pthread_cond_destroy(&job.cond);
+    return ok;
+}
+
+/* ---- read-back check ---- */
+typedef struct {
+    char msg[256];
+} verify_ctx;
+
+static void verify_err(png_structp png, png_const_charp msg)
+{
+    verify_ctx *v = png_get_error_ptr(png);
+    snprintf(v->msg, sizeof v->msg, "%s", msg);
+    png_longjmp(png, 1);
+}
+
+bool render_verify_png(const char *path, int expect_w, int expect_h, awm_error *err)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        awm_error_set(err, "%s cannot be opened for the check", path);
+        return false;
+    }
+    verify_ctx v = {{0}};
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &v, verify_err, png_warn);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    unsigned char *volatile row = NULL;
+    volatile bool ok = false;
+    if (!info) {
+        awm_error_set(err, "out of memory checking %s", path);
+    } else if (setjmp(png_jmpbuf(png))) {
+        awm_error_set(err, "%s is not a valid PNG: %s", path, v.msg);
+    } else {
+        png_init_io(png, fp);
+        png_read_info(png, info);
+        png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+        int depth = png_get_bit_depth(png, info), type = png_get_color_type(png, info);
+        png_charp name;
+        int compression;
+        png_bytep profile;
+        png_uint_32 profile_len;
+        if ((int)w != expect_w || (int)h != expect_h) {
+            awm_error_set(err, "%s is %ux%u pixels, expected %dx%d", path, (unsigned)w, (unsigned)h,
+                          expect_w, expect_h);
+        } else if (depth != 8 || type != PNG_COLOR_TYPE_RGB) {
+            awm_error_set(err, "%s has bit depth %d and colour type %d, expected 8-bit RGB (2)", path,
+                          depth, type);
+        } else if (!png_get_iCCP(png, info, &name, &compression, &profile, &profile_len) ||
+                   profile_len < 128) {
+            awm_error_set(err, "%s has no ICC profile", path);
+        } else {
+            /* Decode every row: a truncated or corrupt stream fails here, not at the printer. */
+            row = awm_xmalloc(png_get_rowbytes(png, info));
+            for (png_uint_32 y = 0; y < h; y++)
+                png_read_row(png, row, NULL);
+            png_read_end(png, NULL);
+            ok = true;
+        }
+    }
+    free(row);
+    png_destroy_read_struct(png ? &png : NULL, info ? &info : NULL, NULL);
+    fclose(fp);
+    return ok;
+}

@@ -1,0 +1,62 @@
+/* render.h — drawing a poster (MAPS-AND-PRINT.md §3–§6) with cairo + pango, no server.
+ *
+ * PNG is drawn and encoded band by band on several threads, so memory stays bounded for
+ * every print size (the 80-megapixel ones included); it carries an sRGB ICC profile and
+ * pHYs, and a file is only given its final name after it has been read back and checked.
+ * PDF (fonts embedded) and SVG use the same drawing code as vectors.
+ * Thread-safe: several posters may be rendered at once after render_init(). */
+#ifndef AWM_RENDER_H
+#define AWM_RENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "map/map.h"
+
+typedef enum { RENDER_PNG = 0, RENDER_PDF, RENDER_SVG } render_format;
+
+/* Called now and then with the fraction done (0..1), from one of the rendering threads. */
+typedef void (*render_progress_fn)(void *user, double fraction);
+/* Receives the output in order; false aborts the render. */
+typedef bool (*render_write_fn)(void *user, const void *data, size_t len);
+
+typedef struct {
+    render_format format;
+    double dpi;        /* PNG resolution, (0, 300]; 0 means 300 */
+    int threads;       /* 0: one per online core */
+    int detail;        /* -1: chosen by output size; else a geo_detail (110m/50m/10m) */
+    render_progress_fn progress;
+    void *progress_user;
+} render_options;
+
+typedef struct {
+    int px_w, px_h;       /* PNG pixel size (PDF/SVG: page size in pt, rounded) */
+    uint64_t bytes;       /* size of the output */
+    double seconds;       /* wall time of the render */
+    geo_detail detail;    /* geography detail used */
+} render_result;
+
+/* Register the poster fonts (Cormorant Garamond, DM Sans from the assets) with fontconfig and
+ * check that each face resolves to our files: a missing font is an error, never a fallback.
+ * Idempotent and thread-safe; render_poster* call it too. */
+bool render_init(awm_error *err);
+
+void render_options_default(render_options *opt); /* PNG, 300 DPI, all cores, auto detail */
+bool render_format_parse(const char *name, render_format *out); /* "png", "pdf", "svg" */
+const char *render_format_extension(render_format format);   /* "png", … */
+
+/* Render to a file, atomically: the final name appears only once the file is complete and
+ * (PNG) verified; on failure or interruption nothing is left in the directory. */
+bool render_poster(const map_definition *map, const map_print_spec *spec, const render_options *opt,
+                   const char *out_path, render_result *result, awm_error *err);
+/* Render to a stream (the HTTP /render endpoint): bytes arrive in order through `write`. */
+bool render_poster_write(const map_definition *map, const map_print_spec *spec,
+                         const render_options *opt, render_write_fn write, void *write_user,
+                         render_result *result, awm_error *err);
+
+/* Read a PNG back and check it is what a print service accepts: expected pixel size, 8-bit
+ * RGB, an ICC profile and complete, decodable image data. */
+bool render_verify_png(const char *path, int expect_w, int expect_h, awm_error *err);
+
+#endif
