@@ -14,5 +14,8 @@ int cmd_sizes(int argc, char **argv);
 int cmd_themes(int argc, char **argv);
 int cmd_geo_bench(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_jobs(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
 
 #endif

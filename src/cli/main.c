@@ -18,6 +18,9 @@ static const command COMMANDS[] = {
     {"themes", cmd_themes, "list the themes"},
     {"geo-bench", cmd_geo_bench, "time loading, projecting and clipping the 10m geography"},
     {"migrate", cmd_migrate, "apply the database migrations (DATABASE_URL)"},
+    {"serve", cmd_serve, "run the API server (maps, exports, jobs, render, web page)"},
+    {"jobs", cmd_jobs, "inspect print jobs: status ID, requeue"},
+    {"worker", cmd_worker, "run an export worker (queue -> render -> storage)"},
 };
 
 static void usage(FILE *out)
