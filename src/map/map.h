@@ -109,8 +109,8 @@ char *map_violations_join(const map_violations *v, const char *sep);
 json_t *map_violations_json(const map_violations *v);
 
 /* Parse text (UTF-8 JSON): invalid JSON or UTF-8 gives a violation naming the position.
- * Returns true and fills *out only when there are no violations; *out and *v are overwritten
- * (zeroed first), so free both afterwards whatever the result. v may be NULL. */
+ * All three entry points return true and fill *out only when there are no violations; *out and
+ * *v are overwritten (zeroed first), so free both afterwards whatever the result. v may be NULL. */
 bool map_definition_parse(const char *text, size_t len, map_definition *out, map_violations *v);
 bool map_definition_from_json(const json_t *root, map_definition *out, map_violations *v);
 /* Apply a printable map's overrides (projection, rotation, zoom, pan, theme) on top of a user
