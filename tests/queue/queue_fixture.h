@@ -38,7 +38,7 @@ static PGconn *fx_connect(void)
 
 /* Run SQL with up to three text parameters; the first column of the first row as a long
  * (0 when none). Fails the test on an error. */
-static long fx_sql(PGconn *c, const char *sql, const char *p1, const char *p2, const char *p3)
+static inline long fx_sql(PGconn *c, const char *sql, const char *p1, const char *p2, const char *p3)
 {
     const char *params[] = {p1, p2, p3};
     int n = p3 ? 3 : p2 ? 2 : p1 ? 1 : 0;
@@ -53,7 +53,7 @@ static long fx_sql(PGconn *c, const char *sql, const char *p1, const char *p2, c
 }
 
 /* Same, first column as double. */
-static double fx_sql_double(PGconn *c, const char *sql, const char *p1)
+static inline double fx_sql_double(PGconn *c, const char *sql, const char *p1)
 {
     const char *params[] = {p1};
     awm_error err = {{0}};

@@ -459,7 +459,16 @@ bool pg_harness_restart(pg_harness *pg, bool immediate, awm_error *err)
 void pg_harness_kill(pg_harness *pg)
 {
     kill_server_tree(pg_harness_pid(pg));
-    /* A postmaster killed with SIGKILL leaves postmaster.pid behind; pg_ctl start copes. */
+    /* A postmaster killed with SIGKILL leaves postmaster.pid behind, and until its zombie is
+     * reaped PostgreSQL takes that pid for a running server; it is dead, so drop the file
+     * and the socket's lock file, which carry the same check. */
+    char path[700];
+    snprintf(path, sizeof path, "%s/postmaster.pid", pg->data);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/.s.PGSQL.%d.lock", pg->dir, pg->port);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/.s.PGSQL.%d", pg->dir, pg->port);
+    unlink(path);
     set_running(pg, false);
 }
 
