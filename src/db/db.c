@@ -26,6 +26,15 @@ const char *db_sqlstate(const PGresult *res)
     return s ? s : "";
 }
 
+/* Server notices ("relation … already exists, skipping") become debug log lines instead
+ * of raw text on stderr, which would break the one-JSON-object-per-line logs. */
+static void log_notice(void *arg, const char *message)
+{
+    (void)arg;
+    size_t n = strcspn(message, "\n");
+    awm_log(AWM_LOG_DEBUG, "DB_NOTICE", "{s:s%}", "message", message, n);
+}
+
 PGconn *db_connect(const char *conninfo, awm_error *err)
 {
     if (!conninfo || !*conninfo) {
@@ -72,6 +81,7 @@ PGconn *db_connect(const char *conninfo, awm_error *err)
         PQfinish(conn);
         return NULL;
     }
+    PQsetNoticeProcessor(conn, log_notice, NULL);
     return conn;
 }
 
