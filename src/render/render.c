@@ -147,8 +147,10 @@ bool render_poster_write(const map_definition *map, const map_print_spec *spec,
 
     render_scene scene;
     double device_px_per_pt = (opt.format == RENDER_PNG ? opt.dpi : MAP_DPI) / 72.0;
+    double t_scene = awm_now_seconds();
     if (!render_scene_build(&scene, map, spec, device_px_per_pt, detail, err))
         return false;
+    double t_draw = awm_now_seconds();
 
     counted_sink sink = {.write = write, .user = write_user};
     bool ok;
@@ -162,6 +164,9 @@ bool render_poster_write(const map_definition *map, const map_print_spec *spec,
         px_h = (int)lround(boxes.total.h);
     }
     render_scene_free(&scene);
+    awm_log(AWM_LOG_DEBUG, "RENDER_TIMING", "{s:s, s:s, s:f, s:f, s:f}", "size", spec->key, "detail",
+            geo_detail_name(detail), "setupSeconds", t_scene - t0, "sceneSeconds", t_draw - t_scene,
+            "drawSeconds", awm_now_seconds() - t_draw);
     if (ok && result) {
         result->px_w = px_w;
         result->px_h = px_h;
@@ -303,7 +308,10 @@ bool render_poster(const map_definition *map, const map_print_spec *spec, const 
     if (ok && (!opt || opt->format == RENDER_PNG)) {
         char path[4200];
         out_read_path(&o, path, sizeof path);
+        double t_verify = awm_now_seconds();
         ok = render_verify_png(path, r.px_w, r.px_h, err);
+        awm_log(AWM_LOG_DEBUG, "RENDER_VERIFY", "{s:b, s:f}", "ok", ok, "seconds",
+                awm_now_seconds() - t_verify);
         if (!ok)
             awm_error_prefix(err, "the written PNG failed its check");
     }

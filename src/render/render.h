@@ -56,7 +56,7 @@ bool render_poster_write(const map_definition *map, const map_print_spec *spec,
                          render_result *result, awm_error *err);
 
 /* Read a PNG back and check it is what a print service accepts: expected pixel size, 8-bit
- * RGB, an ICC profile and complete, decodable image data. */
+ * RGB, an ICC profile, every chunk intact (CRCs) through IEND. */
 bool render_verify_png(const char *path, int expect_w, int expect_h, awm_error *err);
 
 #endif

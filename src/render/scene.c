@@ -12,10 +12,51 @@
 #define TEXT_INSET 20.0
 
 /* ---- geography cache: each detail is loaded on first use and kept, shared read-only ---- */
+
+/* Quantisation in world-atlas 10m turned a few sub-kilometre slivers counter-clockwise. On
+ * the sphere (d3's convention: exterior rings clockwise) such a ring means "the whole world
+ * except this sliver", and d3 — so geo too — fills the entire globe for it. A land or country
+ * polygon never covers more than a hemisphere, so a tiny exterior ring that is not clockwise
+ * in lon/lat (a small ring contains no pole, so the planar sign is reliable) is dropped. */
+static bool is_flipped_sliver(const geo_polygon *poly)
+{
+    if (!poly->ring_count || poly->rings[0].count < 3)
+        return true;
+    const geo_ring *r = &poly->rings[0];
+    double x0 = r->points[0].x, x1 = x0, y0 = r->points[0].y, y1 = y0, twice_area = 0;
+    for (size_t i = 0; i < r->count; i++) {
+        const geo_point *a = &r->points[i], *b = &r->points[(i + 1) % r->count];
+        twice_area += a->x * b->y - b->x * a->y;
+        x0 = fmin(x0, a->x), x1 = fmax(x1, a->x), y0 = fmin(y0, a->y), y1 = fmax(y1, a->y);
+    }
+    return x1 - x0 < 1 && y1 - y0 < 1 && twice_area >= 0;
+}
+
+/* A view of `src` without the flipped slivers; shares the rings, owns only its arrays. */
+static void drop_slivers(const geo_layer *src, geo_layer *out, size_t *dropped)
+{
+    out->feature_count = src->feature_count;
+    out->features = awm_xcalloc(src->feature_count ? src->feature_count : 1, sizeof *out->features);
+    for (size_t f = 0; f < src->feature_count; f++) {
+        const geo_feature *sf = &src->features[f];
+        geo_feature *of = &out->features[f];
+        *of = *sf;
+        of->polygons = awm_xcalloc(sf->polygon_count ? sf->polygon_count : 1, sizeof *of->polygons);
+        of->polygon_count = 0;
+        for (size_t k = 0; k < sf->polygon_count; k++) {
+            if (is_flipped_sliver(&sf->polygons[k]))
+                (*dropped)++;
+            else
+                of->polygons[of->polygon_count++] = sf->polygons[k];
+        }
+    }
+}
+
 static pthread_mutex_t g_geo_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     bool loaded;
-    geo_layer land, countries;
+    geo_layer land_raw, countries_raw; /* as loaded */
+    geo_layer land, countries;         /* what is drawn */
 } g_geo[3];
 
 bool render_geography(geo_detail detail, const geo_layer **land, const geo_layer **countries,
@@ -28,9 +69,14 @@ bool render_geography(geo_detail detail, const geo_layer **land, const geo_layer
         ok = geo_layer_load_world(detail, "land", &l, err) &&
              geo_layer_load_world(detail, "countries", &c, err);
         if (ok) {
-            g_geo[detail].land = l;
-            g_geo[detail].countries = c;
+            size_t dropped = 0;
+            g_geo[detail].land_raw = l;
+            g_geo[detail].countries_raw = c;
+            drop_slivers(&l, &g_geo[detail].land, &dropped);
+            drop_slivers(&c, &g_geo[detail].countries, &dropped);
             g_geo[detail].loaded = true;
+            awm_log(AWM_LOG_DEBUG, "RENDER_GEOGRAPHY_LOADED", "{s:s, s:i}", "detail",
+                    geo_detail_name(detail), "slivers", (int)dropped);
         } else {
             geo_layer_free(&l);
             geo_layer_free(&c);
@@ -73,6 +119,36 @@ static void shape_finish(render_shape *sh)
     }
 }
 
+/* Drop points closer than `tol` (pt) to the last kept one: 10m coastlines have many segments
+ * shorter than a device pixel, which cost rasterisation time and cannot be seen. */
+static void shape_decimate(render_shape *sh, double tol)
+{
+    geo_path *p = &sh->path;
+    double tol2 = tol * tol;
+    size_t kept = 0;
+    for (size_t i = 0; i < p->subpath_count; i++) {
+        geo_subpath *sp = &p->subpaths[i];
+        size_t first = kept;
+        if (!sp->count) {
+            sp->first = first;
+            continue;
+        }
+        geo_point last = p->points[sp->first];
+        p->points[kept++] = last;
+        for (size_t k = 1; k < sp->count; k++) {
+            geo_point c = p->points[sp->first + k];
+            double dx = c.x - last.x, dy = c.y - last.y;
+            if (k == sp->count - 1 || dx * dx + dy * dy >= tol2) {
+                p->points[kept++] = c;
+                last = c;
+            }
+        }
+        sp->first = first;
+        sp->count = kept - first;
+    }
+    p->point_count = kept;
+}
+
 static void shape_free(render_shape *sh)
 {
     geo_path_free(&sh->path);
@@ -88,6 +164,37 @@ static double fit_size(const char *family, PangoWeight weight, double nominal, d
         return nominal;
     double w = render_text_width(family, weight, nominal, text);
     return w > width ? nominal * width / w * 0.999 : nominal;
+}
+
+typedef struct {
+    const geo_projection *proj;
+    const geo_layer *layer;
+    render_shape *shape;
+    double tolerance;
+} layer_job;
+
+static void *project_layer(void *arg)
+{
+    layer_job *job = arg;
+    geo_path_layer(job->proj, job->layer, &job->shape->path);
+    shape_decimate(job->shape, job->tolerance);
+    shape_finish(job->shape);
+    return NULL;
+}
+
+/* Land and countries are independent: project them on two threads (geo is pure). */
+static void build_geography(render_scene *s, const geo_layer *land, const geo_layer *countries,
+                            double tolerance)
+{
+    layer_job jobs[2] = {{&s->proj, countries, &s->borders, tolerance},
+                         {&s->proj, land, &s->land, tolerance}};
+    pthread_t tid;
+    bool threaded = pthread_create(&tid, NULL, project_layer, &jobs[0]) == 0;
+    if (!threaded)
+        project_layer(&jobs[0]);
+    project_layer(&jobs[1]);
+    if (threaded)
+        pthread_join(tid, NULL);
 }
 
 bool render_scene_build(render_scene *s, const map_definition *map, const map_print_spec *spec,
@@ -128,10 +235,7 @@ bool render_scene_build(render_scene *s, const map_definition *map, const map_pr
     shape_finish(&s->sphere);
     geo_path_graticule10(p, &s->graticule.path);
     shape_finish(&s->graticule);
-    geo_path_layer(p, land, &s->land.path);
-    shape_finish(&s->land);
-    geo_path_layer(p, countries, &s->borders.path);
-    shape_finish(&s->borders);
+    build_geography(s, land, countries, 0.25 / device_px_per_pt);
 
     s->person_count = map->person_count;
     s->people = awm_xcalloc(map->person_count ? map->person_count : 1, sizeof *s->people);
