@@ -333,6 +333,13 @@ static bool put_object(const storage *st, const char *path, const char *key,
             fclose(fp);
         return false;
     }
+    /* A single PUT takes at most 5 GiB; posters are far smaller, so no multipart upload. */
+    if (sb.st_size > (off_t)5 * 1024 * 1024 * 1024) {
+        awm_error_set(err, "S3 PUT %s: %s is %lld bytes, over the 5 GiB single-PUT limit", what,
+                      path, (long long)sb.st_size);
+        fclose(fp);
+        return false;
+    }
     s3_request rq = {.method = "PUT", .url = url, .what = what, .upload = fp,
                      .upload_size = (curl_off_t)sb.st_size, .content_type = content_type,
                      .md5 = g_checksum_new(G_CHECKSUM_MD5)};
