@@ -137,7 +137,7 @@ bool s3_parse_error_xml(const char *body, size_t len, char *code, size_t code_si
 /* ---- one signed request, with retries ------------------------------------------------------- */
 
 typedef struct {
-    const char *method;        /* PUT, GET, HEAD, DELETE */
+    const char *method;        /* PUT (with `upload`) or DELETE */
     const char *url;
     const char *what;          /* s3://bucket/key, for messages */
     /* upload (PUT) */
@@ -272,9 +272,7 @@ static bool s3_perform(const storage *st, s3_request *rq, awm_error *err)
             curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, rq->upload_size);
             curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
             curl_easy_setopt(curl, CURLOPT_READDATA, rq);
-        } else if (!strcmp(rq->method, "HEAD")) {
-            curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-        } else if (strcmp(rq->method, "GET")) {
+        } else {
             curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, rq->method);
         }
         CURLcode rc = curl_easy_perform(curl);

@@ -362,7 +362,9 @@ static char *local_put(storage *st, const char *src, const char *name, awm_error
     char dest[1400];
     if (!local_path(st, name, dest, sizeof dest, err))
         return NULL;
-    int fd = open(src, O_RDONLY | O_CLOEXEC);
+    /* O_NOFOLLOW: rename would move a symlink itself into EXPORT_DIR, where downloads
+     * (which never follow links) could not serve it. */
+    int fd = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     struct stat sb;
     if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         awm_error_set(err, "storage: cannot read %s: %s", src,

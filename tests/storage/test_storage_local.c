@@ -265,6 +265,14 @@ static void test_local_put_refuses_traversal(void)
     snprintf(escaped, sizeof escaped, "%s/trav/escaped.png", g_tmp);
     CHECK(access(escaped, F_OK) != 0);
     CHECK(access(src, F_OK) == 0); /* refused: the source is untouched */
+    /* A symlink as the source is refused rather than moved into EXPORT_DIR. */
+    char link[700];
+    snprintf(link, sizeof link, "%s/trav/link.png", g_tmp);
+    CHECK(symlink(src, link) == 0);
+    char *loc = storage_put_file(st, link, "linked.png", "image/png", &err);
+    CHECK(loc == NULL);
+    free(loc);
+    CHECK_MSG(strstr(err.msg, link), "%s", err.msg);
     storage_free(st);
 }
 
