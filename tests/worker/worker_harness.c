@@ -1,0 +1,345 @@
+/* worker_harness.c — see worker_harness.h. */
+#include "worker_harness.h"
+
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/util.h"
+
+extern char **environ;
+
+#define MAX_CHILDREN 32
+static volatile pid_t g_children[MAX_CHILDREN];
+static bool g_hooks;
+
+static void kill_children(void)
+{
+    for (int i = 0; i < MAX_CHILDREN; i++)
+        if (g_children[i] > 0)
+            kill(g_children[i], SIGKILL);
+}
+
+static void on_signal(int sig)
+{
+    kill_children();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_hooks(void)
+{
+    if (g_hooks)
+        return;
+    g_hooks = true;
+    atexit(kill_children);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGABRT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+static void track(pid_t pid, bool add)
+{
+    for (int i = 0; i < MAX_CHILDREN; i++) {
+        if (add && g_children[i] == 0) {
+            g_children[i] = pid;
+            return;
+        }
+        if (!add && g_children[i] == pid) {
+            g_children[i] = 0;
+            return;
+        }
+    }
+}
+
+void wh_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+    }
+}
+
+double wh_now(void) { return awm_now_seconds(); }
+
+int wh_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    int port = 0;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+const char *wh_awm_path(void)
+{
+    static char path[2048];
+    snprintf(path, sizeof path, "%s/src/cli/awm", awm_env_str("AWM_BUILD_ROOT", "."));
+    return path;
+}
+
+bool wh_spawn(wh_proc *p, const char *const *args, const char *const *env, const char *log_path)
+{
+    install_hooks();
+    memset(p, 0, sizeof *p);
+    snprintf(p->log_path, sizeof p->log_path, "%s", log_path);
+    /* Build the environment before fork (no allocation between fork and exec). */
+    size_t n_env = 0, n_over = 0;
+    while (environ[n_env])
+        n_env++;
+    while (env && env[n_over])
+        n_over++;
+    char **envp = calloc(n_env + n_over + 1, sizeof *envp);
+    size_t k = 0;
+    for (size_t i = 0; i < n_env; i++) {
+        bool replaced = false;
+        for (size_t j = 0; j < n_over; j++) {
+            size_t nl = strcspn(env[j], "=");
+            if (!strncmp(environ[i], env[j], nl) && environ[i][nl] == '=')
+                replaced = true;
+        }
+        if (!replaced)
+            envp[k++] = environ[i];
+    }
+    for (size_t j = 0; j < n_over; j++)
+        if (env[j][strcspn(env[j], "=") + 1] != '\0') /* "NAME=" removes */
+            envp[k++] = (char *)env[j];
+    envp[k] = NULL;
+    size_t n_args = 0;
+    while (args[n_args])
+        n_args++;
+    char **argv = calloc(n_args + 2, sizeof *argv);
+    argv[0] = (char *)wh_awm_path();
+    for (size_t i = 0; i < n_args; i++)
+        argv[i + 1] = (char *)args[i];
+    int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    pid_t pid = fd >= 0 ? fork() : -1;
+    if (pid == 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+        int devnull = open("/dev/null", O_RDONLY);
+        dup2(devnull, 0);
+        setpgid(0, 0);
+        execve(argv[0], argv, envp);
+        _exit(127);
+    }
+    if (fd >= 0)
+        close(fd);
+    free(envp);
+    free(argv);
+    if (pid < 0)
+        return false;
+    p->pid = pid;
+    track(pid, true);
+    return true;
+}
+
+bool wh_alive(const wh_proc *p)
+{
+    if (p->pid <= 0)
+        return false;
+    int st;
+    return waitpid(p->pid, &st, WNOHANG) == 0;
+}
+
+static bool reap(wh_proc *p, double timeout_s)
+{
+    double end = wh_now() + timeout_s;
+    for (;;) {
+        int st;
+        pid_t r = waitpid(p->pid, &st, WNOHANG);
+        if (r == p->pid) {
+            p->exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            track(p->pid, false);
+            p->pid = 0;
+            return true;
+        }
+        if (r < 0) {
+            p->pid = 0;
+            return true;
+        }
+        if (wh_now() >= end)
+            return false;
+        wh_sleep_ms(20);
+    }
+}
+
+bool wh_wait(wh_proc *p, double timeout_s)
+{
+    return p->pid <= 0 || reap(p, timeout_s);
+}
+
+int wh_stop(wh_proc *p, int sig, double timeout_s)
+{
+    if (p->pid <= 0)
+        return p->exit_status;
+    kill(p->pid, sig);
+    if (!reap(p, timeout_s)) {
+        kill(p->pid, SIGKILL);
+        reap(p, 10);
+        p->exit_status = -1; /* did not stop in time */
+    }
+    return p->exit_status;
+}
+
+static size_t collect(char *data, size_t size, size_t n, void *user)
+{
+    awm_buf_append(user, data, size * n);
+    return size * n;
+}
+
+static long http_raw(const char *method, const char *url, const char *body, const char *bearer, awm_buf *out)
+{
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    char auth[600];
+    if (bearer) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", bearer);
+        h = curl_slist_append(h, auth);
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    if (body)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    else if (!strcmp(method, "POST"))
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+    long status = 0;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+long wh_http(const char *method, const char *url, const char *body, const char *bearer, json_t **json)
+{
+    awm_buf b = {0};
+    long status = http_raw(method, url, body, bearer, &b);
+    if (json)
+        *json = b.len ? json_loadb(b.data, b.len, 0, NULL) : NULL;
+    awm_buf_free(&b);
+    return status;
+}
+
+char *wh_http_text(const char *url, long *status)
+{
+    awm_buf b = {0};
+    *status = http_raw("GET", url, NULL, NULL, &b);
+    awm_buf_append(&b, "", 1);
+    return b.data;
+}
+
+bool wh_wait_http_ok(const char *url, double timeout_s)
+{
+    double end = wh_now() + timeout_s;
+    while (wh_now() < end) {
+        if (wh_http("GET", url, NULL, NULL, NULL) == 200)
+            return true;
+        wh_sleep_ms(100);
+    }
+    return false;
+}
+
+json_t *wh_log_events(const char *log_path, const char *event)
+{
+    json_t *out = json_array();
+    FILE *f = fopen(log_path, "r");
+    if (!f)
+        return out;
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) > 0) {
+        if (line[0] != '{')
+            continue;
+        json_t *j = json_loads(line, 0, NULL);
+        const char *ev = json_string_value(json_object_get(j, "event"));
+        if (ev && !strcmp(ev, event))
+            json_array_append(out, j);
+        json_decref(j);
+    }
+    free(line);
+    fclose(f);
+    return out;
+}
+
+bool wh_wait_log_event(const char *log_path, const char *event, int count, double timeout_s)
+{
+    double end = wh_now() + timeout_s;
+    for (;;) {
+        json_t *a = wh_log_events(log_path, event);
+        size_t n = json_array_size(a);
+        json_decref(a);
+        if ((int)n >= count)
+            return true;
+        if (wh_now() >= end)
+            return false;
+        wh_sleep_ms(50);
+    }
+}
+
+bool wh_mkdtemp(char *buf, size_t size, const char *name)
+{
+    snprintf(buf, size, "%s/awm-%s-XXXXXX", awm_env_str("TMPDIR", "/tmp"), name);
+    return mkdtemp(buf) != NULL;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+void wh_rmtree(const char *dir)
+{
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static const char *g_prefix;
+static int g_count;
+static int count_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    if (!strncmp(path + ftw->base, g_prefix, strlen(g_prefix)))
+        g_count++;
+    return 0;
+}
+
+int wh_count_files(const char *dir, const char *prefix)
+{
+    g_prefix = prefix;
+    g_count = 0;
+    nftw(dir, count_entry, 16, FTW_PHYS);
+    return g_count;
+}
