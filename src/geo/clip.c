@@ -337,10 +337,10 @@ static void clip_point_ring(geo_stream *s, double lambda, double phi, int m)
 static void clip_ring_start(geo_stream *s)
 {
     geo_clip *c = (geo_clip *)s;
+    c->ring_first_line = c->ring_buffer.nlines; /* before the line start, which may open one */
     clip_line_start(&c->ring_line);
     grow((void **)&c->rings, &c->rings_cap, c->nrings + 1, sizeof *c->rings);
     c->rings[c->nrings++] = (geo_range){c->ring_npts, 0};
-    c->ring_first_line = c->ring_buffer.nlines;
 }
 
 static void clip_ring_end(geo_stream *s)
