@@ -1,7 +1,9 @@
 /* db.c — connections, libpq error messages, and statement helpers. */
 #include "db/db.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void db_error_from(awm_error *err, PGconn *conn, const PGresult *res, const char *what)
@@ -123,4 +125,136 @@ bool db_run(PGconn *conn, const char *what, const char *sql, awm_error *err)
     PGresult *res = db_exec(conn, what, sql, 0, NULL, err);
     PQclear(res);
     return res != NULL;
+}
+
+/* ---- statements prepared once per connection ---------------------------------------------
+ * libpq keeps no per-connection user data, so a small registry remembers which statements
+ * each (connection, server process) has prepared. A re-opened connection has a new server
+ * pid, hence a fresh entry. Each entry has its own generation number in its statement
+ * names, so an entry evicted from the registry and created again never collides with
+ * names already prepared on that server process. */
+
+enum { PREP_ENTRIES = 64 };
+
+typedef struct {
+    PGconn *conn;
+    int pid;
+    unsigned gen;
+    const char **sqls; /* prepared statements, by index in the name */
+    int n, cap;
+    unsigned long last_use;
+} prep_entry;
+
+static prep_entry g_prep[PREP_ENTRIES];
+static unsigned g_prep_gen;
+static unsigned long g_prep_clock;
+static pthread_mutex_t g_prep_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void prep_entry_clear(prep_entry *e)
+{
+    free(e->sqls);
+    memset(e, 0, sizeof *e);
+}
+
+/* The entry of (conn, pid), created (evicting the least recently used) when missing. */
+static prep_entry *prep_entry_for(PGconn *conn, int pid)
+{
+    prep_entry *free_slot = NULL, *oldest = &g_prep[0];
+    for (int i = 0; i < PREP_ENTRIES; i++) {
+        prep_entry *e = &g_prep[i];
+        if (e->conn == conn && e->pid == pid) {
+            e->last_use = ++g_prep_clock;
+            return e;
+        }
+        if (e->conn == conn) /* the same PGconn re-opened: its old statements are gone */
+            prep_entry_clear(e);
+        if (!e->conn && !free_slot)
+            free_slot = e;
+        if (e->last_use < oldest->last_use)
+            oldest = e;
+    }
+    prep_entry *e = free_slot ? free_slot : oldest;
+    prep_entry_clear(e);
+    e->conn = conn;
+    e->pid = pid;
+    e->gen = ++g_prep_gen;
+    e->last_use = ++g_prep_clock;
+    return e;
+}
+
+/* Name of `sql` on this connection; *known = false when it still has to be prepared. */
+static void prep_lookup(PGconn *conn, const char *sql, char *name, size_t size, bool *known)
+{
+    pthread_mutex_lock(&g_prep_lock);
+    prep_entry *e = prep_entry_for(conn, PQbackendPID(conn));
+    int idx = -1;
+    for (int i = 0; i < e->n; i++)
+        if (e->sqls[i] == sql)
+            idx = i;
+    *known = idx >= 0;
+    if (idx < 0) {
+        if (e->n == e->cap) {
+            e->cap = e->cap ? e->cap * 2 : 8;
+            e->sqls = awm_xrealloc(e->sqls, (size_t)e->cap * sizeof *e->sqls);
+        }
+        idx = e->n;
+        e->sqls[e->n++] = sql; /* reserved now; dropped again if preparing fails */
+    }
+    snprintf(name, size, "awm_%u_%d", e->gen, idx);
+    pthread_mutex_unlock(&g_prep_lock);
+}
+
+static void prep_forget(PGconn *conn)
+{
+    pthread_mutex_lock(&g_prep_lock);
+    for (int i = 0; i < PREP_ENTRIES; i++)
+        if (g_prep[i].conn == conn)
+            prep_entry_clear(&g_prep[i]);
+    pthread_mutex_unlock(&g_prep_lock);
+}
+
+void db_forget_connection(PGconn *conn)
+{
+    prep_forget(conn);
+}
+
+PGresult *db_exec_cached(PGconn *conn, const char *what, const char *sql, int nparams,
+                         const char *const *params, awm_error *err)
+{
+    for (int attempt = 0;; attempt++) {
+        if (!db_ensure_connected(conn, err)) {
+            awm_error_prefix(err, "%s", what);
+            return NULL;
+        }
+        PGTransactionStatusType before = PQtransactionStatus(conn);
+        char name[48];
+        bool known;
+        prep_lookup(conn, sql, name, sizeof name, &known);
+        if (!known) {
+            PGresult *prep = PQprepare(conn, name, sql, nparams, NULL);
+            if (!prep || PQresultStatus(prep) != PGRES_COMMAND_OK) {
+                db_error_from(err, conn, prep, what);
+                PQclear(prep);
+                prep_forget(conn);
+                return NULL;
+            }
+            PQclear(prep);
+        }
+        PGresult *res = PQexecPrepared(conn, name, nparams, params, NULL, NULL, 0);
+        ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+            return res;
+        /* 26000: the registry mistook a new server process for an old one (a freed PGconn's
+         * address and pid both reused). Outside a transaction it is safe to prepare again. */
+        bool stale = !strcmp(db_sqlstate(res), "26000");
+        if (stale)
+            prep_forget(conn);
+        if (stale && attempt == 0 && before == PQTRANS_IDLE) {
+            PQclear(res);
+            continue;
+        }
+        db_error_from(err, conn, res, what);
+        PQclear(res);
+        return NULL;
+    }
 }

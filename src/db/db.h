@@ -34,6 +34,15 @@ bool db_migrate(PGconn *conn, const char *migrations_dir, int *applied, awm_erro
  * no transaction was open, so one call fails and the next one works again. */
 PGresult *db_exec(PGconn *conn, const char *what, const char *sql, int nparams,
                   const char *const *params, awm_error *err);
+/* db_exec for hot statements: prepared on first use on each connection, then executed by
+ * name (no parsing or planning per call). `sql` MUST be a string literal — it is
+ * remembered by address. Thread-safe (one PGconn per thread, as always). */
+PGresult *db_exec_cached(PGconn *conn, const char *what, const char *sql, int nparams,
+                         const char *const *params, awm_error *err);
+/* Drop what db_exec_cached remembers about a connection; call it before PQfinish when
+ * connections come and go often (optional: a re-opened connection is recognised anyway). */
+void db_forget_connection(PGconn *conn);
+
 /* The same for a statement whose result is not needed (BEGIN, COMMIT, DDL…). */
 bool db_run(PGconn *conn, const char *what, const char *sql, awm_error *err);
 

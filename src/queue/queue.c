@@ -275,7 +275,7 @@ bool queue_send(PGconn *conn, const char *queue, const char *data_json,
     memcpy(params + 2, sp.params, sizeof sp.params);
     char what[200];
     snprintf(what, sizeof what, "sending to queue '%s'", queue);
-    PGresult *res = db_exec(conn, what,
+    PGresult *res = db_exec_cached(conn, what,
         SEND_SQL("$2::jsonb", "")
         " SELECT (SELECT count(*) FROM q), (SELECT id::text FROM ins), (SELECT count(*) FROM notified)",
         11, params, err);
@@ -320,7 +320,7 @@ bool queue_send_batch(PGconn *conn, const char *queue, const char *const *data_j
     memcpy(params + 2, sp.params, sizeof sp.params);
     char what[200];
     snprintf(what, sizeof what, "sending a batch to queue '%s'", queue);
-    PGresult *res = db_exec(conn, what,
+    PGresult *res = db_exec_cached(conn, what,
         SEND_SQL("d.value", ", jsonb_array_elements($2::jsonb) WITH ORDINALITY d ORDER BY d.ordinality")
         " SELECT (SELECT count(*) FROM q), (SELECT count(*) FROM ins), (SELECT count(*) FROM notified)",
         11, params, err);
@@ -351,29 +351,29 @@ static char *dup_or_null(const PGresult *res, int row, int col)
     return PQgetisnull(res, row, col) ? NULL : awm_strdup(PQgetvalue(res, row, col));
 }
 
-static void job_from_row(const PGresult *res, int row, queue_job *j)
+static void job_from_row(const PGresult *res, int row, int o, queue_job *j)
 {
     memset(j, 0, sizeof *j);
-    snprintf(j->id, sizeof j->id, "%s", PQgetvalue(res, row, 0));
-    snprintf(j->claim, sizeof j->claim, "%s", PQgetvalue(res, row, 1));
-    j->name = dup_or_null(res, row, 2);
-    j->data = dup_or_null(res, row, 3);
-    j->output = dup_or_null(res, row, 4);
-    j->singleton_key = dup_or_null(res, row, 5);
-    j->dead_letter = dup_or_null(res, row, 6);
-    j->state = state_from_name(PQgetvalue(res, row, 7));
-    j->priority = atoi(PQgetvalue(res, row, 8));
-    j->retry_limit = atoi(PQgetvalue(res, row, 9));
-    j->retry_count = atoi(PQgetvalue(res, row, 10));
-    j->retry_delay_s = atoi(PQgetvalue(res, row, 11));
-    j->retry_delay_max_s = atoi(PQgetvalue(res, row, 12));
-    j->expire_in_s = atoi(PQgetvalue(res, row, 13));
-    j->retry_backoff = PQgetvalue(res, row, 14)[0] == 't';
-    j->created_on_ms = atoll(PQgetvalue(res, row, 15));
-    j->start_after_ms = atoll(PQgetvalue(res, row, 16));
-    j->started_on_ms = atoll(PQgetvalue(res, row, 17));
-    j->expire_on_ms = atoll(PQgetvalue(res, row, 18));
-    j->completed_on_ms = atoll(PQgetvalue(res, row, 19));
+    snprintf(j->id, sizeof j->id, "%s", PQgetvalue(res, row, o + 0));
+    snprintf(j->claim, sizeof j->claim, "%s", PQgetvalue(res, row, o + 1));
+    j->name = dup_or_null(res, row, o + 2);
+    j->data = dup_or_null(res, row, o + 3);
+    j->output = dup_or_null(res, row, o + 4);
+    j->singleton_key = dup_or_null(res, row, o + 5);
+    j->dead_letter = dup_or_null(res, row, o + 6);
+    j->state = state_from_name(PQgetvalue(res, row, o + 7));
+    j->priority = atoi(PQgetvalue(res, row, o + 8));
+    j->retry_limit = atoi(PQgetvalue(res, row, o + 9));
+    j->retry_count = atoi(PQgetvalue(res, row, o + 10));
+    j->retry_delay_s = atoi(PQgetvalue(res, row, o + 11));
+    j->retry_delay_max_s = atoi(PQgetvalue(res, row, o + 12));
+    j->expire_in_s = atoi(PQgetvalue(res, row, o + 13));
+    j->retry_backoff = PQgetvalue(res, row, o + 14)[0] == 't';
+    j->created_on_ms = atoll(PQgetvalue(res, row, o + 15));
+    j->start_after_ms = atoll(PQgetvalue(res, row, o + 16));
+    j->started_on_ms = atoll(PQgetvalue(res, row, o + 17));
+    j->expire_on_ms = atoll(PQgetvalue(res, row, o + 18));
+    j->completed_on_ms = atoll(PQgetvalue(res, row, o + 19));
 }
 
 void queue_job_free(queue_job *j)
@@ -407,7 +407,7 @@ queue_result queue_get(PGconn *conn, const char *id, queue_job *out, awm_error *
         return QUEUE_ERROR;
     queue_result r = PQntuples(res) == 1 ? QUEUE_OK : QUEUE_NOT_FOUND;
     if (r == QUEUE_OK)
-        job_from_row(res, 0, out);
+        job_from_row(res, 0, 0, out);
     PQclear(res);
     return r;
 }
@@ -431,44 +431,124 @@ bool queue_counts(PGconn *conn, const char *queue, long counts[QUEUE_STATE_COUNT
 
 /* ---- fetching and finishing ------------------------------------------------------------------ */
 
-bool queue_fetch(PGconn *conn, const char *queue, int batch, queue_job **jobs, size_t *n,
-                 awm_error *err)
+/* Take up to LIMIT jobs of queue NAME (parameters): SKIP LOCKED passes over rows another
+ * fetcher is taking right now instead of waiting for them, so concurrent workers never
+ * block on or double-take a job. One claim token per fetch. CTE `fetched` returns them. */
+#define FETCH_CTES(NAME, LIMIT)                                                                   \
+    " next AS ("                                                                                 \
+    "  SELECT id FROM queue.job"                                                                 \
+    "  WHERE name = " NAME " AND state < 'active' AND start_after <= now()"                      \
+    "  ORDER BY priority DESC, created_on, id LIMIT " LIMIT "::int"                              \
+    "  FOR UPDATE SKIP LOCKED),"                                                                 \
+    " token AS MATERIALIZED (SELECT gen_random_uuid() AS claim),"                                \
+    " fetched AS ("                                                                              \
+    "  UPDATE queue.job t SET state = 'active', started_on = now(),"                             \
+    "   expire_on = now() + t.expire_in * interval '1 second',"                                  \
+    "   claim = (SELECT claim FROM token)"                                                       \
+    "  FROM next WHERE t.id = next.id"                                                           \
+    "  RETURNING " JOB_COLUMNS ")"
+
+static bool valid_fetch_args(const char *queue, int batch, awm_error *err)
 {
-    *jobs = NULL;
-    *n = 0;
     if (!valid_queue_name(queue, err))
         return false;
     if (batch < 1 || batch > 10000) {
         awm_error_set(err, "fetching from queue '%s': batch size %d is not in 1..10000", queue, batch);
         return false;
     }
+    return true;
+}
+
+/* The jobs in a result whose job columns start at `offset` (rows with a NULL id skipped). */
+static void jobs_from_result(const PGresult *res, int offset, queue_job **jobs, size_t *n)
+{
+    int rows = PQntuples(res);
+    *jobs = NULL;
+    *n = 0;
+    for (int i = 0; i < rows; i++) {
+        if (PQgetisnull(res, i, offset))
+            continue;
+        if (!*jobs)
+            *jobs = awm_xcalloc((size_t)rows, sizeof **jobs);
+        job_from_row(res, i, offset, &(*jobs)[(*n)++]);
+    }
+}
+
+bool queue_fetch(PGconn *conn, const char *queue, int batch, queue_job **jobs, size_t *n,
+                 awm_error *err)
+{
+    *jobs = NULL;
+    *n = 0;
+    if (!valid_fetch_args(queue, batch, err))
+        return false;
     char batch_text[16];
     snprintf(batch_text, sizeof batch_text, "%d", batch);
     const char *params[] = {queue, batch_text};
-    /* SKIP LOCKED: rows another fetcher is taking right now are passed over, not waited
-     * for, so concurrent workers never block on or double-take a job. */
-    PGresult *res = db_exec(conn, "fetching jobs",
-        "WITH next AS ("
-        "  SELECT id FROM queue.job"
-        "  WHERE name = $1 AND state < 'active' AND start_after <= now()"
-        "  ORDER BY priority DESC, created_on, id LIMIT $2::int"
-        "  FOR UPDATE SKIP LOCKED),"
-        " token AS MATERIALIZED (SELECT gen_random_uuid() AS claim)"
-        " UPDATE queue.job t SET state = 'active', started_on = now(),"
-        "  expire_on = now() + t.expire_in * interval '1 second',"
-        "  claim = (SELECT claim FROM token)"
-        " FROM next WHERE t.id = next.id"
-        " RETURNING " JOB_COLUMNS,
+    PGresult *res = db_exec_cached(conn, "fetching jobs",
+        "WITH" FETCH_CTES("$1", "$2") " SELECT * FROM fetched",
         2, params, err);
     if (!res)
         return false;
-    int rows = PQntuples(res);
-    if (rows > 0) {
-        *jobs = awm_xcalloc((size_t)rows, sizeof **jobs);
-        for (int i = 0; i < rows; i++)
-            job_from_row(res, i, &(*jobs)[i]);
-        *n = (size_t)rows;
+    jobs_from_result(res, 0, jobs, n);
+    PQclear(res);
+    return true;
+}
+
+/* "{id,id,…}": a uuid[] parameter. The ids are checked to be uuids, so they contain no quote,
+ * comma or brace that could change the array. */
+static bool uuid_array(const char *const *ids, size_t n, awm_buf *out, awm_error *err)
+{
+    awm_buf_append(out, "{", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (!valid_job_id(ids[i], err)) {
+            awm_buf_free(out);
+            return false;
+        }
+        if (i)
+            awm_buf_append(out, ",", 1);
+        awm_buf_append(out, ids[i], 36);
     }
+    awm_buf_append(out, "}", 1);
+    return true;
+}
+
+bool queue_complete_and_fetch(PGconn *conn, const char *const *done_ids, size_t n_done,
+                              const char *claim, const char *output_json, size_t *done,
+                              const char *queue, int batch, queue_job **jobs, size_t *n,
+                              awm_error *err)
+{
+    *jobs = NULL;
+    *n = 0;
+    if (done)
+        *done = 0;
+    if (!valid_fetch_args(queue, batch, err))
+        return false;
+    if (n_done == 0)
+        return queue_fetch(conn, queue, batch, jobs, n, err);
+    if (!valid_uuid(claim)) {
+        awm_error_set(err, "completing jobs: claim '%s' is not a uuid", claim ? claim : "(null)");
+        return false;
+    }
+    awm_buf ids = {0};
+    if (!uuid_array(done_ids, n_done, &ids, err))
+        return false;
+    char batch_text[16];
+    snprintf(batch_text, sizeof batch_text, "%d", batch);
+    const char *params[] = {queue, batch_text, ids.data, claim, output_json};
+    /* The LEFT JOIN yields one row even when nothing was fetched, to carry the done count. */
+    PGresult *res = db_exec_cached(conn, "completing and fetching jobs",
+        "WITH done AS ("
+        "  UPDATE queue.job SET state = 'completed', completed_on = now(), output = $5::jsonb"
+        "  WHERE id = ANY($3::uuid[]) AND claim = $4::uuid AND state = 'active' RETURNING 1),"
+        FETCH_CTES("$1", "$2")
+        " SELECT d.n, f.* FROM (SELECT count(*) AS n FROM done) d LEFT JOIN fetched f ON true",
+        5, params, err);
+    awm_buf_free(&ids);
+    if (!res)
+        return false;
+    if (done && PQntuples(res) > 0)
+        *done = (size_t)atol(PQgetvalue(res, 0, 0));
+    jobs_from_result(res, 1, jobs, n);
     PQclear(res);
     return true;
 }
@@ -501,7 +581,7 @@ queue_result queue_complete(PGconn *conn, const char *id, const char *claim,
     if (!valid_uuid(claim))
         return explain_no_match(conn, id, QUEUE_CLAIM_LOST, err);
     const char *params[] = {id, claim, output_json};
-    PGresult *res = db_exec(conn, "completing job",
+    PGresult *res = db_exec_cached(conn, "completing job",
         "UPDATE queue.job SET state = 'completed', completed_on = now(), output = $3::jsonb"
         " WHERE id = $1::uuid AND claim = $2::uuid AND state = 'active'",
         3, params, err);
@@ -523,21 +603,11 @@ bool queue_complete_many(PGconn *conn, const char *const *ids, size_t n, const c
         awm_error_set(err, "completing jobs: claim '%s' is not a uuid", claim ? claim : "(null)");
         return false;
     }
-    /* A text array literal of validated uuids: they contain no quote, comma or brace. */
     awm_buf arr = {0};
-    awm_buf_append(&arr, "{", 1);
-    for (size_t i = 0; i < n; i++) {
-        if (!valid_job_id(ids[i], err)) {
-            awm_buf_free(&arr);
-            return false;
-        }
-        if (i)
-            awm_buf_append(&arr, ",", 1);
-        awm_buf_append(&arr, ids[i], 36);
-    }
-    awm_buf_append(&arr, "}", 1);
+    if (!uuid_array(ids, n, &arr, err))
+        return false;
     const char *params[] = {arr.data, claim, output_json};
-    PGresult *res = db_exec(conn, "completing jobs",
+    PGresult *res = db_exec_cached(conn, "completing jobs",
         "UPDATE queue.job SET state = 'completed', completed_on = now(), output = $3::jsonb"
         " WHERE id = ANY($1::uuid[]) AND claim = $2::uuid AND state = 'active'",
         3, params, err);
@@ -590,7 +660,7 @@ queue_result queue_fail(PGconn *conn, const char *id, const char *claim, const c
     if (!valid_uuid(claim))
         return explain_no_match(conn, id, QUEUE_CLAIM_LOST, err);
     const char *params[] = {id, claim, error_message ? error_message : "failed"};
-    PGresult *res = db_exec(conn, "failing job",
+    PGresult *res = db_exec_cached(conn, "failing job",
         "WITH failed_jobs AS ("
         "  UPDATE queue.job t SET" FAIL_SET("$3")
         "  WHERE t.id = $1::uuid AND t.claim = $2::uuid AND t.state = 'active'"

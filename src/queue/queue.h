@@ -145,6 +145,13 @@ queue_result queue_complete(PGconn *conn, const char *id, const char *claim,
  * (jobs whose claim was lost are skipped). */
 bool queue_complete_many(PGconn *conn, const char *const *ids, size_t n, const char *claim,
                          const char *output_json, size_t *done, awm_error *err);
+/* For batch workers: complete the jobs of the previous fetch (one claim) and fetch the
+ * next batch in one statement — one round trip and one commit per batch instead of two.
+ * *done (may be NULL) = jobs completed; the fetched jobs are as from queue_fetch. */
+bool queue_complete_and_fetch(PGconn *conn, const char *const *done_ids, size_t n_done,
+                              const char *claim, const char *output_json, size_t *done,
+                              const char *queue, int batch, queue_job **jobs, size_t *n,
+                              awm_error *err);
 /* Fail an active job with a message: retry (after the delay) while retries remain, else
  * failed (+ dead-letter copy). *new_state (may be NULL) tells which. */
 queue_result queue_fail(PGconn *conn, const char *id, const char *claim, const char *error_message,

@@ -308,12 +308,36 @@ static void test_batch_send_fetch_complete(void)
     CHECK_INT_EQ(counts[QUEUE_STATE_COMPLETED], 50);
     queue_jobs_free(jobs, n);
 
+    /* The rest with complete-and-fetch: each call finishes one batch and takes the next. */
+    CHECK(queue_fetch(conn, "batch", 50, &jobs, &n, &err));
+    CHECK_INT_EQ(n, 50);
+    for (int round = 0; n > 0 && round < 5; round++) {
+        for (size_t i = 0; i < n; i++)
+            ids[i] = jobs[i].id;
+        queue_job *next = NULL;
+        size_t n_next = 0;
+        size_t expected_done = n;
+        CHECK_MSG(queue_complete_and_fetch(conn, ids, n, jobs[0].claim, NULL, &done, "batch", 50,
+                                           &next, &n_next, &err), "%s", err.msg);
+        CHECK_INT_EQ(done, expected_done);
+        CHECK_INT_EQ(n_next, round == 0 ? 20 : 0);
+        for (size_t i = 0; i < n_next; i++)
+            CHECK_INT_EQ(next[i].state, QUEUE_STATE_ACTIVE);
+        queue_jobs_free(jobs, n);
+        jobs = next;
+        n = n_next;
+    }
+    queue_jobs_free(jobs, n);
+    CHECK(queue_counts(conn, "batch", counts, &err));
+    CHECK_INT_EQ(counts[QUEUE_STATE_COMPLETED], 120);
+    CHECK_INT_EQ(counts[QUEUE_STATE_ACTIVE], 0);
+
     /* A bad item is named and nothing is sent. */
     data[3] = "{oops";
     CHECK(!queue_send_batch(conn, "batch", data, 10, NULL, &sent, &err));
     CHECK(strstr(err.msg, "job 3") != NULL);
     CHECK(queue_counts(conn, "batch", counts, &err));
-    CHECK_INT_EQ(counts[QUEUE_STATE_CREATED], 70);
+    CHECK_INT_EQ(counts[QUEUE_STATE_CREATED], 0);
 }
 
 /* ---- complete, fail, retries ---------------------------------------------------------------------- */
