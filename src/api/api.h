@@ -1,0 +1,72 @@
+/* api.h — the HTTP API server (`awm serve`, SYSTEM.md §3) and the print-job commands
+ * (`awm jobs`). The server is the single source of truth for maps and print jobs; workers
+ * report every state change through it.
+ *
+ * Choices made here (documented for operators):
+ * - HOST defaults to 127.0.0.1 (loopback only) for safety; set HOST=0.0.0.0 to serve the
+ *   network (a worker in Docker needs that). PORT defaults to 5173.
+ * - Threading: one thread per HTTP connection (MHD_USE_THREAD_PER_CONNECTION), because
+ *   handlers block on PostgreSQL and /render blocks on a poster render; a blocked request
+ *   never stalls other connections. Connections are capped (API_MAX_CONNECTIONS) and idle
+ *   ones time out (API_CONNECTION_TIMEOUT_S).
+ * - Database: a fixed pool of DB_POOL_SIZE connections; a request waits at most
+ *   DB_POOL_TIMEOUT_MS for one. An unreachable database answers 503, never 500.
+ * - An id in a path that is not a uuid names nothing: 404, like an unknown uuid.
+ *
+ * The queue job sent for each export (queue `export-map`) carries this data:
+ *   {"printJobId": uuid, "printableMapId": uuid, "userMapId": uuid,
+ *    "userMap": <the map definition as stored>, "printableMap": <the printable map's data>}
+ * where printableMap = {widthInches, heightInches, paperSizeName?, projection?, rotation?,
+ * zoom?, pan?, theme?, format?} (overrides win over the user map). */
+#ifndef AWM_API_H
+#define AWM_API_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <libpq-fe.h>
+
+#include "util/util.h"
+
+#define API_DEFAULT_PORT 5173
+#define API_DEFAULT_HOST "127.0.0.1"
+#define API_DEFAULT_EXPORT_DIR "/app/exports"
+#define API_DEFAULT_MAX_BODY_BYTES (1024L * 1024L)
+#define API_MAX_JSON_DEPTH 64
+
+typedef struct {
+    const char *database_url;   /* DATABASE_URL (required) */
+    const char *host;           /* HOST */
+    int port;                   /* PORT; 0 = any free port (tests read it from the log) */
+    const char *export_dir;     /* EXPORT_DIR */
+    const char *worker_api_key; /* WORKER_API_KEY; NULL = worker routes open */
+    const char *storage;        /* STORAGE: "local" or "s3" */
+    long max_body_bytes;        /* MAX_BODY_BYTES */
+    int db_pool_size;           /* DB_POOL_SIZE (default 10) */
+    int db_pool_timeout_ms;     /* DB_POOL_TIMEOUT_MS (default 5000) */
+    int max_connections;        /* API_MAX_CONNECTIONS (default 512) */
+    int connection_timeout_s;   /* API_CONNECTION_TIMEOUT_S (default 30) */
+    int render_concurrency;     /* RENDER_CONCURRENCY: renders at once for GET /render (default 1) */
+} api_config;
+
+/* Read the configuration from the environment. A bad value is an error naming the variable
+ * (the caller exits 2). */
+bool api_config_from_env(api_config *cfg, awm_error *err);
+
+/* Apply the migrations, start listening, serve until SIGTERM or SIGINT, then stop accepting,
+ * finish the requests in flight and close the database pool. Logs SERVER_LISTENING with
+ * the host and the actual port. false when start-up fails (err says why). */
+bool api_serve(const api_config *cfg, awm_error *err);
+
+/* ---- `awm jobs` --------------------------------------------------------------------- */
+
+/* Print a print job's state and its event history (oldest first) to `out`; json = one JSON
+ * document (the same shape as GET /api/jobs/{id}). false with "print job not found: ID"
+ * when it does not exist (*found = false), or on a database error. */
+bool api_job_status(PGconn *conn, const char *id, bool json, FILE *out, bool *found, awm_error *err);
+
+/* Re-send the queue job of every print job still in pending_export whose queue job is
+ * missing, failed or cancelled (a lost message would leave it pending forever). Each
+ * re-send is printed as one line on `out`; *requeued = how many. dry_run only prints. */
+bool api_jobs_requeue(PGconn *conn, bool dry_run, FILE *out, int *requeued, awm_error *err);
+
+#endif

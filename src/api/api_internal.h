@@ -1,0 +1,129 @@
+/* api_internal.h — what the API server's files share: the request being answered, response
+ * helpers, the database pool, metrics and the route handlers. Not for other parts. */
+#ifndef AWM_API_INTERNAL_H
+#define AWM_API_INTERNAL_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api/api.h"
+#include "db/db.h"
+
+/* Routes, for metrics labels and dispatch. */
+typedef enum {
+    ROUTE_INDEX = 0,
+    ROUTE_STATIC,
+    ROUTE_MAPS,
+    ROUTE_MAP,
+    ROUTE_EXPORT,
+    ROUTE_JOB,
+    ROUTE_JOB_START,
+    ROUTE_JOB_COMPLETE,
+    ROUTE_JOB_FAIL,
+    ROUTE_HEALTH,
+    ROUTE_RENDER,
+    ROUTE_EXPORT_FILE,
+    ROUTE_METRICS,
+    ROUTE_UNKNOWN,
+    ROUTE_COUNT
+} api_route;
+
+const char *api_route_label(api_route r);
+
+/* ---- database pool ---- */
+typedef struct api_pool api_pool;
+api_pool *api_pool_create(const char *conninfo, int size, int timeout_ms);
+void api_pool_destroy(api_pool *p);
+/* A connected connection, or NULL (err says why) when the database cannot be reached or no
+ * connection was free within the timeout — both answer 503. */
+PGconn *api_pool_get(api_pool *p, awm_error *err);
+void api_pool_put(api_pool *p, PGconn *conn);
+void api_pool_stats(api_pool *p, int *in_use, int *size);
+
+/* ---- the server ---- */
+typedef struct {
+    api_config cfg;
+    api_pool *pool;
+    double started_at; /* awm_now_seconds() */
+    char web_dir[4096]; /* "" when no web page is installed */
+    pthread_mutex_t render_lock;
+    int renders_running;
+    bool render_ready;      /* render_init succeeded */
+    char render_error[256];
+} api_server;
+
+typedef struct {
+    api_server *srv;
+    struct MHD_Connection *mc;
+    const char *method, *url;
+    char request_id[17];
+    api_route route;
+    double t0;
+    unsigned status;
+    /* body */
+    awm_buf body;
+    bool body_too_large;
+    bool responded;
+    enum MHD_Result result;
+    /* the database connection held by this request (returned when it ends) */
+    PGconn *db;
+} api_request;
+
+/* Responses; each records the status and adds X-Request-Id. Functions taking json_t steal it. */
+void api_respond_json(api_request *r, unsigned status, json_t *body);
+void api_respond_json_text(api_request *r, unsigned status, const char *json_text, size_t len);
+void api_respond_bytes(api_request *r, unsigned status, const char *content_type, const void *data,
+                       size_t len);
+void api_respond_response(api_request *r, unsigned status, struct MHD_Response *resp);
+/* {"error": msg} plus the fields of `extra` (stolen; may be NULL). */
+void api_respond_error(api_request *r, unsigned status, json_t *extra, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* 500 for a real fault: logged with the request id, which the body repeats. */
+void api_respond_fault(api_request *r, const char *what);
+/* A database failure: 503 when the database is unreachable, else a 500 fault. */
+void api_respond_db_error(api_request *r, PGconn *conn, const awm_error *err);
+
+/* The request's pooled connection (checked out on first use); NULL after answering 503. */
+PGconn *api_db(api_request *r);
+/* Statement on the request's connection; a connection found broken outside a transaction is
+ * re-opened and the statement tried once more (after a database restart, the first use of
+ * each pooled connection would otherwise fail). */
+PGresult *api_query(api_request *r, const char *what, const char *sql, int n, const char *const *params,
+                    awm_error *err);
+bool api_db_unreachable(PGconn *conn, const PGresult *res);
+
+/* Body as JSON: answers 415/400 itself and returns NULL when it is not acceptable. An empty
+ * body gives an empty object when allow_empty. */
+json_t *api_body_json(api_request *r, bool allow_empty);
+bool api_is_uuid(const char *s);
+const char *api_query_arg(api_request *r, const char *key);
+
+/* Worker routes: false after answering 401 when a key is configured and not presented. */
+bool api_check_worker_auth(api_request *r);
+
+/* ---- handlers ---- */
+void api_handle_maps_create(api_request *r);
+void api_handle_maps_list(api_request *r);
+void api_handle_map_get(api_request *r, const char *id);
+void api_handle_export_create(api_request *r);
+void api_handle_export_describe(api_request *r);
+void api_handle_job_get(api_request *r, const char *id);
+void api_handle_job_transition(api_request *r, const char *id, api_route which);
+void api_handle_health(api_request *r);
+void api_handle_metrics(api_request *r);
+void api_handle_export_file(api_request *r, const char *name);
+void api_handle_render(api_request *r);
+void api_handle_index(api_request *r);
+bool api_handle_static(api_request *r, const char *path); /* false: no such file */
+
+/* ---- metrics ---- */
+void api_metrics_record(api_route route, unsigned status, double seconds);
+
+/* The job document (columns + events + downloadUrl) as JSON text built by PostgreSQL; shared
+ * by GET /api/jobs/{id}, the transitions and `awm jobs status`. $1 = the job id. */
+extern const char *const API_JOB_JSON_SQL;
+
+#endif

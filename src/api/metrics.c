@@ -1,0 +1,140 @@
+/* metrics.c — Prometheus metrics of the API server (GET /metrics): requests by route and
+ * status, a latency histogram per route, the database pool, and print jobs by state (counted
+ * by a query at most once every two seconds, so scrapes cost the database nothing much).
+ * Counters are lock-free atomics: recording happens on every request. */
+#include "api/api_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "queue/queue.h"
+
+static const unsigned STATUSES[] = {200, 201, 202, 204, 206, 302, 304, 400, 401, 404,
+                                    405, 409, 413, 415, 416, 500, 503, 0 /* other */};
+#define N_STATUS (sizeof STATUSES / sizeof *STATUSES)
+static const double BUCKETS[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+#define N_BUCKET (sizeof BUCKETS / sizeof *BUCKETS)
+
+static uint64_t g_requests[ROUTE_COUNT][N_STATUS];
+static uint64_t g_latency_buckets[ROUTE_COUNT][N_BUCKET];
+static uint64_t g_latency_count[ROUTE_COUNT];
+static uint64_t g_latency_sum_us[ROUTE_COUNT];
+
+void api_metrics_record(api_route route, unsigned status, double seconds)
+{
+    size_t s = N_STATUS - 1;
+    for (size_t i = 0; i + 1 < N_STATUS; i++)
+        if (STATUSES[i] == status)
+            s = i;
+    __atomic_add_fetch(&g_requests[route][s], 1, __ATOMIC_RELAXED);
+    for (size_t b = 0; b < N_BUCKET; b++)
+        if (seconds <= BUCKETS[b]) {
+            __atomic_add_fetch(&g_latency_buckets[route][b], 1, __ATOMIC_RELAXED);
+            break;
+        }
+    __atomic_add_fetch(&g_latency_count[route], 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&g_latency_sum_us[route], (uint64_t)(seconds * 1e6), __ATOMIC_RELAXED);
+}
+
+/* Cached print job counts. */
+static const char *const JOB_STATES[] = {"pending_export", "exporting", "export_complete", "export_failed"};
+static pthread_mutex_t g_jobs_lock = PTHREAD_MUTEX_INITIALIZER;
+static double g_jobs_at = -1e9;
+static long g_jobs[4];
+static long g_queue[QUEUE_STATE_COUNT];
+static bool g_jobs_ok;
+
+static void refresh_job_counts(api_request *r)
+{
+    pthread_mutex_lock(&g_jobs_lock);
+    double now = awm_now_seconds();
+    if (now - g_jobs_at >= 2.0) {
+        g_jobs_at = now;
+        g_jobs_ok = false;
+        awm_error err = {{0}};
+        PGconn *conn = api_pool_get(r->srv->pool, &err);
+        if (conn) {
+            PGresult *res = db_exec(conn, "cannot count print jobs",
+                                    "SELECT state, count(*) FROM print_jobs GROUP BY state", 0, NULL, &err);
+            if (res) {
+                memset(g_jobs, 0, sizeof g_jobs);
+                for (int i = 0; i < PQntuples(res); i++)
+                    for (int s = 0; s < 4; s++)
+                        if (!strcmp(PQgetvalue(res, i, 0), JOB_STATES[s]))
+                            g_jobs[s] = atol(PQgetvalue(res, i, 1));
+                PQclear(res);
+                g_jobs_ok = queue_counts(conn, QUEUE_EXPORT, g_queue, &err);
+            }
+            api_pool_put(r->srv->pool, conn);
+        }
+    }
+    pthread_mutex_unlock(&g_jobs_lock);
+}
+
+void api_handle_metrics(api_request *r)
+{
+    refresh_job_counts(r);
+    awm_buf b = {0};
+    awm_buf_printf(&b, "# HELP awm_http_requests_total HTTP requests answered, by route and status.\n"
+                       "# TYPE awm_http_requests_total counter\n");
+    for (int rt = 0; rt < ROUTE_COUNT; rt++)
+        for (size_t s = 0; s < N_STATUS; s++) {
+            uint64_t n = __atomic_load_n(&g_requests[rt][s], __ATOMIC_RELAXED);
+            if (!n)
+                continue;
+            char st[8];
+            if (STATUSES[s])
+                snprintf(st, sizeof st, "%u", STATUSES[s]);
+            else
+                snprintf(st, sizeof st, "other");
+            awm_buf_printf(&b, "awm_http_requests_total{route=\"%s\",status=\"%s\"} %llu\n",
+                           api_route_label((api_route)rt), st, (unsigned long long)n);
+        }
+    awm_buf_printf(&b, "# HELP awm_http_request_duration_seconds Time from request to answer, by route.\n"
+                       "# TYPE awm_http_request_duration_seconds histogram\n");
+    for (int rt = 0; rt < ROUTE_COUNT; rt++) {
+        uint64_t count = __atomic_load_n(&g_latency_count[rt], __ATOMIC_RELAXED);
+        if (!count)
+            continue;
+        const char *label = api_route_label((api_route)rt);
+        uint64_t cum = 0;
+        for (size_t i = 0; i < N_BUCKET; i++) {
+            cum += __atomic_load_n(&g_latency_buckets[rt][i], __ATOMIC_RELAXED);
+            awm_buf_printf(&b, "awm_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n", label,
+                           BUCKETS[i], (unsigned long long)cum);
+        }
+        awm_buf_printf(&b, "awm_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n", label,
+                       (unsigned long long)count);
+        awm_buf_printf(&b, "awm_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", label,
+                       (double)__atomic_load_n(&g_latency_sum_us[rt], __ATOMIC_RELAXED) / 1e6);
+        awm_buf_printf(&b, "awm_http_request_duration_seconds_count{route=\"%s\"} %llu\n", label,
+                       (unsigned long long)count);
+    }
+    int in_use, size;
+    api_pool_stats(r->srv->pool, &in_use, &size);
+    awm_buf_printf(&b, "# HELP awm_db_pool_connections_in_use Database connections checked out.\n"
+                       "# TYPE awm_db_pool_connections_in_use gauge\nawm_db_pool_connections_in_use %d\n"
+                       "# HELP awm_db_pool_size Database connections in the pool.\n"
+                       "# TYPE awm_db_pool_size gauge\nawm_db_pool_size %d\n",
+                   in_use, size);
+    awm_buf_printf(&b, "# HELP awm_uptime_seconds Seconds since the server started.\n"
+                       "# TYPE awm_uptime_seconds gauge\nawm_uptime_seconds %.0f\n",
+                   awm_now_seconds() - r->srv->started_at);
+    pthread_mutex_lock(&g_jobs_lock);
+    awm_buf_printf(&b, "# HELP awm_database_up Whether the last count query reached the database.\n"
+                       "# TYPE awm_database_up gauge\nawm_database_up %d\n",
+                   g_jobs_ok ? 1 : 0);
+    if (g_jobs_ok) {
+        awm_buf_printf(&b, "# HELP awm_print_jobs Print jobs by state.\n# TYPE awm_print_jobs gauge\n");
+        for (int s = 0; s < 4; s++)
+            awm_buf_printf(&b, "awm_print_jobs{state=\"%s\"} %ld\n", JOB_STATES[s], g_jobs[s]);
+        awm_buf_printf(&b, "# HELP awm_queue_jobs Jobs of the export-map queue by state.\n"
+                           "# TYPE awm_queue_jobs gauge\n");
+        for (int s = 0; s < QUEUE_STATE_COUNT; s++)
+            awm_buf_printf(&b, "awm_queue_jobs{queue=\"export-map\",state=\"%s\"} %ld\n",
+                           queue_state_name((queue_state)s), g_queue[s]);
+    }
+    pthread_mutex_unlock(&g_jobs_lock);
+    api_respond_bytes(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
+    awm_buf_free(&b);
+}

@@ -1,0 +1,362 @@
+/* routes_maps.c — map definitions (POST/GET /api/maps, GET /api/maps/{id}) and export
+ * requests (POST/GET /api/export). Rows are turned into JSON by PostgreSQL itself
+ * (json_build_object), so stored maps go out exactly as they were stored. */
+#include "api/api_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "map/map.h"
+#include "queue/queue.h"
+
+#define USER_MAP_JSON                                                                            \
+    "json_build_object('id', m.id, 'data', m.data, 'created_at', m.created_at, 'updated_at', "    \
+    "m.updated_at)::text"
+
+/* Answer {"<key>": <json_text>} without re-parsing the text. */
+static void respond_wrapped(api_request *r, unsigned status, const char *key, const char *json_text)
+{
+    awm_buf b = {0};
+    awm_buf_printf(&b, "{\"%s\":%s}", key, json_text);
+    api_respond_json_text(r, status, b.data, b.len);
+    awm_buf_free(&b);
+}
+
+static void respond_violations(api_request *r, const char *what, map_violations *v)
+{
+    api_respond_error(r, 400, json_pack("{s:o}", "details", map_violations_json(v)), "%s", what);
+}
+
+void api_handle_maps_create(api_request *r)
+{
+    json_t *root = api_body_json(r, false);
+    if (!root)
+        return;
+    map_definition def;
+    map_violations v;
+    bool ok = map_definition_from_json(root, &def, &v);
+    map_definition_free(&def);
+    if (!ok) {
+        respond_violations(r, "invalid map definition", &v);
+        map_violations_free(&v);
+        json_decref(root);
+        return;
+    }
+    map_violations_free(&v);
+    json_decref(root);
+    if (!api_db(r))
+        return;
+    /* Store the text as received (jsonb keeps numbers exactly as written); awm_buf keeps a NUL
+     * after the data. */
+    awm_error err = {{0}};
+    const char *params[] = {r->body.data};
+    PGresult *res = api_query(r, "cannot store the map",
+                              "INSERT INTO user_maps AS m (data) VALUES ($1::jsonb) RETURNING " USER_MAP_JSON,
+                              1, params, &err);
+    if (!res) {
+        api_respond_db_error(r, r->db, &err);
+        return;
+    }
+    respond_wrapped(r, 201, "userMap", PQgetvalue(res, 0, 0));
+    PQclear(res);
+}
+
+/* A whole number query argument in [min, max]; answers 400 and returns false when bad. */
+static bool int_arg(api_request *r, const char *name, long fallback, long min, long max, long *out)
+{
+    const char *s = api_query_arg(r, name);
+    *out = fallback;
+    if (!s)
+        return true;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < min || v > max) {
+        api_respond_error(r, 400, NULL, "%s must be a whole number from %ld to %ld", name, min, max);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+void api_handle_maps_list(api_request *r)
+{
+    long limit, offset;
+    if (!int_arg(r, "limit", 50, 1, 500, &limit) || !int_arg(r, "offset", 0, 0, 1000000000L, &offset))
+        return;
+    if (!api_db(r))
+        return;
+    char lim[24], off[24];
+    snprintf(lim, sizeof lim, "%ld", limit);
+    snprintf(off, sizeof off, "%ld", offset);
+    const char *params[] = {lim, off};
+    awm_error err = {{0}};
+    PGresult *res = api_query(r, "cannot list maps",
+                              "SELECT COALESCE(json_agg(" USER_MAP_JSON "::json ORDER BY m.created_at DESC, "
+                              "m.id DESC), '[]')::text FROM (SELECT * FROM user_maps ORDER BY created_at "
+                              "DESC, id DESC LIMIT $1 OFFSET $2) m",
+                              2, params, &err);
+    if (!res) {
+        api_respond_db_error(r, r->db, &err);
+        return;
+    }
+    awm_buf b = {0};
+    awm_buf_printf(&b, "{\"userMaps\":%s,\"limit\":%ld,\"offset\":%ld}", PQgetvalue(res, 0, 0), limit, offset);
+    PQclear(res);
+    api_respond_json_text(r, 200, b.data, b.len);
+    awm_buf_free(&b);
+}
+
+void api_handle_map_get(api_request *r, const char *id)
+{
+    if (!api_is_uuid(id)) {
+        api_respond_error(r, 404, NULL, "user map not found: %s", id);
+        return;
+    }
+    if (!api_db(r))
+        return;
+    const char *params[] = {id};
+    awm_error err = {{0}};
+    PGresult *res = api_query(r, "cannot read the map",
+                              "SELECT " USER_MAP_JSON " FROM user_maps m WHERE m.id = $1", 1, params, &err);
+    if (!res) {
+        api_respond_db_error(r, r->db, &err);
+        return;
+    }
+    if (PQntuples(res) == 0)
+        api_respond_error(r, 404, NULL, "user map not found: %s", id);
+    else
+        respond_wrapped(r, 200, "userMap", PQgetvalue(res, 0, 0));
+    PQclear(res);
+}
+
+/* ---- exports ---- */
+
+static const char *const OVERRIDE_KEYS[] = {"projection", "rotation", "zoom", "pan", "theme"};
+static const char *const FORMATS[] = {"png", "pdf", "svg"};
+
+static json_t *sizes_json(void)
+{
+    size_t n;
+    const map_print_spec *specs = map_print_specs(&n);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_pack("{s:s, s:f, s:f, s:i, s:i}", "key", specs[i].key, "widthInches",
+                                             specs[i].trim_w_in, "heightInches", specs[i].trim_h_in,
+                                             "pixelWidth", specs[i].px_w, "pixelHeight", specs[i].px_h));
+    return arr;
+}
+
+/* Check the export request's own fields; every problem is appended to `details`. */
+static void check_export_fields(json_t *body, json_t *details)
+{
+    const char *key;
+    json_t *val;
+    json_object_foreach(body, key, val) {
+        bool known = !strcmp(key, "userMapId") || !strcmp(key, "widthInches") || !strcmp(key, "heightInches") ||
+                     !strcmp(key, "paperSizeName") || !strcmp(key, "format");
+        for (size_t i = 0; i < sizeof OVERRIDE_KEYS / sizeof *OVERRIDE_KEYS; i++)
+            known = known || !strcmp(key, OVERRIDE_KEYS[i]);
+        if (!known)
+            json_array_append_new(details, json_sprintf("%s: unknown field", key));
+    }
+    json_t *id = json_object_get(body, "userMapId");
+    if (!id)
+        json_array_append_new(details, json_string("userMapId: required (the id of a map from POST /api/maps)"));
+    else if (!json_is_string(id) || !api_is_uuid(json_string_value(id)))
+        json_array_append_new(details, json_string("userMapId: must be a uuid string"));
+    const char *dims[] = {"widthInches", "heightInches"};
+    for (int i = 0; i < 2; i++) {
+        json_t *d = json_object_get(body, dims[i]);
+        if (!d)
+            json_array_append_new(details, json_sprintf("%s: required (a number of inches)", dims[i]));
+        else if (!json_is_number(d) || !(json_number_value(d) > 0) || json_number_value(d) > 1000)
+            json_array_append_new(details, json_sprintf("%s: must be a number of inches above 0", dims[i]));
+    }
+    json_t *name = json_object_get(body, "paperSizeName");
+    if (name && (!json_is_string(name) || json_string_length(name) == 0 || json_string_length(name) > 50))
+        json_array_append_new(details, json_string("paperSizeName: must be a string of 1 to 50 characters"));
+    json_t *fmt = json_object_get(body, "format");
+    if (fmt) {
+        bool ok = false;
+        for (size_t i = 0; i < 3 && json_is_string(fmt); i++)
+            ok = ok || !strcmp(json_string_value(fmt), FORMATS[i]);
+        if (!ok)
+            json_array_append_new(details, json_string("format: must be one of png, pdf, svg"));
+    }
+}
+
+void api_handle_export_create(api_request *r)
+{
+    json_t *body = api_body_json(r, false);
+    if (!body)
+        return;
+    json_t *details = json_array();
+    check_export_fields(body, details);
+    if (json_array_size(details) > 0) {
+        json_decref(body);
+        api_respond_error(r, 400, json_pack("{s:o}", "details", details), "invalid export request");
+        return;
+    }
+    char user_map_id[37];
+    snprintf(user_map_id, sizeof user_map_id, "%s", json_string_value(json_object_get(body, "userMapId")));
+    double w = json_number_value(json_object_get(body, "widthInches"));
+    double h = json_number_value(json_object_get(body, "heightInches"));
+
+    PGconn *conn = api_db(r);
+    if (!conn) {
+        json_decref(body);
+        json_decref(details);
+        return;
+    }
+    awm_error err = {{0}};
+    const char *p1[] = {user_map_id};
+    PGresult *res = api_query(r, "cannot read the map", "SELECT data::text FROM user_maps WHERE id = $1", 1, p1,
+                              &err);
+    if (!res) {
+        json_decref(body);
+        json_decref(details);
+        api_respond_db_error(r, conn, &err);
+        return;
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        json_decref(body);
+        json_decref(details);
+        api_respond_error(r, 404, NULL, "user map not found: %s", user_map_id);
+        return;
+    }
+    char *user_map_text = awm_strdup(PQgetvalue(res, 0, 0));
+    json_t *user_map = json_loads(user_map_text, 0, NULL);
+    PQclear(res);
+
+    /* The effective definition (overrides win) must be valid, and the page a known size. */
+    json_t *overrides = json_object();
+    for (size_t i = 0; i < sizeof OVERRIDE_KEYS / sizeof *OVERRIDE_KEYS; i++) {
+        json_t *o = json_object_get(body, OVERRIDE_KEYS[i]);
+        if (o)
+            json_object_set(overrides, OVERRIDE_KEYS[i], o);
+    }
+    map_definition def;
+    map_violations v;
+    if (!map_definition_from_json_with_overrides(user_map, overrides, &def, &v)) {
+        json_t *vj = map_violations_json(&v);
+        json_array_extend(details, vj);
+        json_decref(vj);
+    }
+    map_definition_free(&def);
+    map_violations_free(&v);
+    json_decref(overrides);
+    const map_print_spec *spec = map_print_spec_match(w, h);
+    json_t *extra = json_object();
+    if (!spec) {
+        json_array_append_new(details, json_sprintf("widthInches, heightInches: no print size matches %g × %g "
+                                                    "inches; sizes: %s",
+                                                    w, h, map_print_spec_list()));
+        json_object_set_new(extra, "sizes", sizes_json());
+    }
+    if (json_array_size(details) > 0) {
+        json_decref(body);
+        json_decref(user_map);
+        free(user_map_text);
+        json_object_set_new(extra, "details", details);
+        api_respond_error(r, 400, extra, spec ? "invalid export request" : "no print size matches %g × %g inches",
+                          w, h);
+        return;
+    }
+    json_decref(extra);
+    json_decref(details);
+
+    /* The printable map keeps the request minus userMapId (that is its foreign key). */
+    json_t *pm_data = json_deep_copy(body);
+    json_object_del(pm_data, "userMapId");
+    char *pm_text = json_dumps(pm_data, JSON_COMPACT | JSON_REAL_PRECISION(15));
+
+    const char *p2[] = {user_map_id, pm_text};
+    bool ok = db_run(conn, "cannot start a transaction", "BEGIN", &err);
+    PGresult *ins = NULL;
+    if (ok)
+        ins = api_query(r, "cannot create the print job",
+                        "WITH pm AS (INSERT INTO printable_maps (user_map_id, data) VALUES ($1, $2::jsonb) "
+                        "RETURNING *), "
+                        "pj AS (INSERT INTO print_jobs (printable_map_id) SELECT id FROM pm RETURNING id), "
+                        "ev AS (INSERT INTO print_job_events (print_job_id, from_state, to_state, event_type) "
+                        "SELECT id, NULL, 'pending_export', 'created' FROM pj) "
+                        "SELECT pj.id, pm.id, json_build_object('id', pm.id, 'user_map_id', pm.user_map_id, "
+                        "'data', pm.data, 'created_at', pm.created_at)::text, pm.data::text FROM pm, pj",
+                        2, p2, &err);
+    ok = ins != NULL;
+    char job_id[QUEUE_ID_LEN] = "", queue_id[QUEUE_ID_LEN] = "";
+    if (ok) {
+        snprintf(job_id, sizeof job_id, "%s", PQgetvalue(ins, 0, 0));
+        /* Spliced as text: the stored JSON goes to the worker exactly as stored. */
+        awm_buf q = {0};
+        awm_buf_printf(&q, "{\"printJobId\":\"%s\",\"printableMapId\":\"%s\",\"userMapId\":\"%s\","
+                           "\"userMap\":%s,\"printableMap\":%s}",
+                       job_id, PQgetvalue(ins, 0, 1), user_map_id, user_map_text, PQgetvalue(ins, 0, 3));
+        ok = queue_send(conn, QUEUE_EXPORT, q.data, NULL, queue_id, &err);
+        awm_buf_free(&q);
+    }
+    if (ok)
+        ok = db_run(conn, "cannot commit the export", "COMMIT", &err);
+    if (!ok) {
+        bool unreachable = api_db_unreachable(conn, NULL);
+        if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+            db_run(conn, "rollback", "ROLLBACK", NULL);
+        if (strstr(err.msg, "foreign key")) /* the map was deleted meanwhile */
+            api_respond_error(r, 404, NULL, "user map not found: %s", user_map_id);
+        else if (unreachable)
+            api_respond_db_error(r, NULL, &err);
+        else
+            api_respond_db_error(r, conn, &err);
+    } else {
+        awm_buf b = {0};
+        awm_buf_printf(&b, "{\"printableMap\":%s,\"printJobId\":\"%s\",\"queueJobId\":\"%s\","
+                           "\"message\":\"Export job queued\"}",
+                       PQgetvalue(ins, 0, 2), job_id, queue_id);
+        api_respond_json_text(r, 202, b.data, b.len);
+        awm_buf_free(&b);
+        awm_log(AWM_LOG_INFO, "EXPORT_QUEUED", "{s:s, s:s, s:s, s:s}", "printJobId", job_id, "queueJobId",
+                queue_id, "size", spec->key, "requestId", r->request_id);
+    }
+    PQclear(ins);
+    free(pm_text);
+    json_decref(pm_data);
+    json_decref(user_map);
+    free(user_map_text);
+    json_decref(body);
+}
+
+void api_handle_export_describe(api_request *r)
+{
+    size_t n;
+    json_t *themes = json_array();
+    const map_theme *t = map_themes(&n);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(themes, json_pack("{s:s, s:s}", "id", t[i].id, "displayName", t[i].display_name));
+    json_t *projections = json_array();
+    for (int k = 0; k < GEO_PROJ_COUNT; k++)
+        json_array_append_new(projections, json_string(geo_projection_kind_name((geo_projection_kind)k)));
+    json_t *fields = json_pack(
+        "{s:{s:s, s:b, s:s}, s:{s:s, s:b, s:s}, s:{s:s, s:b, s:s}, s:{s:s, s:b, s:s},"
+        " s:{s:s, s:b, s:s}, s:{s:s, s:b, s:s}, s:{s:s, s:b, s:s}, s:{s:s, s:b, s:s},"
+        " s:{s:s, s:b, s:s}, s:{s:s, s:b, s:s}}",
+        "userMapId", "type", "string (uuid)", "required", 1, "description", "id of a map created by POST /api/maps",
+        "widthInches", "type", "number", "required", 1, "description",
+        "trim width in inches; with heightInches it must match one of `sizes` (within 1 pt)",
+        "heightInches", "type", "number", "required", 1, "description", "trim height in inches",
+        "paperSizeName", "type", "string", "required", 0, "description", "a label such as \"18×24\" or \"A4\"",
+        "projection", "type", "string", "required", 0, "description", "overrides the map's projection",
+        "rotation", "type", "[number, number, number]", "required", 0, "description",
+        "overrides the map's rotation [λ, φ, γ] in degrees",
+        "zoom", "type", "number", "required", 0, "description", "overrides the map's zoom",
+        "pan", "type", "[number, number]", "required", 0, "description", "overrides the map's pan in pt",
+        "theme", "type", "string", "required", 0, "description", "overrides the map's theme (see `themes`)",
+        "format", "type", "string", "required", 0, "description", "png (default), pdf or svg");
+    json_t *doc = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:[s,s,s], s:{s:i, s:s, s:s, s:s}}", "method", "POST",
+                            "path", "/api/export", "body", fields, "sizes", sizes_json(), "projections",
+                            projections, "themes", themes, "formats", "png", "pdf", "svg", "response",
+                            "status", 202, "printJobId", "uuid of the new print job", "message",
+                            "Export job queued", "follow", "GET /api/jobs/{printJobId}");
+    api_respond_json(r, 200, doc);
+}

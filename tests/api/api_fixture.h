@@ -1,0 +1,348 @@
+/* api_fixture.h — what the API tests share: a private PostgreSQL (tests/support/pg_harness),
+ * a real `awm serve` process (argv[1]) on a free loopback port, and an HTTP client (libcurl)
+ * that returns status, headers and body. */
+#ifndef AWM_TESTS_API_FIXTURE_H
+#define AWM_TESTS_API_FIXTURE_H
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "db/db.h"
+#include "support/pg_harness.h"
+#include "test.h"
+#include "util/util.h"
+
+extern char **environ;
+
+static pg_harness *fx_pg;
+static const char *fx_awm;
+static pid_t fx_server;
+static int fx_port;
+static char fx_dir[] = "/tmp/awm-test-api-XXXXXX";
+static char fx_export_dir[300];
+static char fx_log_path[300];
+#define FX_KEY "test-worker-key-123"
+
+typedef struct {
+    long status;
+    char *body;
+    size_t len;
+    char *headers;
+    json_t *json; /* parsed body when it is JSON, else NULL */
+} fx_response;
+
+static void fx_response_free(fx_response *r)
+{
+    free(r->body);
+    free(r->headers);
+    json_decref(r->json);
+    memset(r, 0, sizeof *r);
+}
+
+static size_t fx_collect(char *data, size_t size, size_t n, void *user)
+{
+    awm_buf_append(user, data, size * n);
+    return size * n;
+}
+
+/* Value of a response header (case-insensitive name), copied into out; "" when absent. */
+static inline const char *fx_header(const fx_response *r, const char *name, char *out, size_t size)
+{
+    out[0] = '\0';
+    size_t n = strlen(name);
+    for (const char *line = r->headers; line && *line;) {
+        const char *end = strstr(line, "\r\n");
+        if (!end)
+            break;
+        if (!strncasecmp(line, name, n) && line[n] == ':') {
+            const char *v = line + n + 1;
+            while (*v == ' ')
+                v++;
+            snprintf(out, size, "%.*s", (int)(end - v), v);
+        }
+        line = end + 2;
+    }
+    return out;
+}
+
+typedef struct {
+    const char *data;
+    size_t len, pos;
+} fx_upload;
+
+static size_t fx_read(char *buf, size_t size, size_t n, void *user)
+{
+    fx_upload *u = user;
+    size_t k = size * n;
+    if (k > u->len - u->pos)
+        k = u->len - u->pos;
+    memcpy(buf, u->data + u->pos, k);
+    u->pos += k;
+    return k;
+}
+
+/* One HTTP request. `headers` is a NULL-terminated list ("Name: value"); body may be NULL.
+ * chunked: send the body without Content-Length. */
+static fx_response fx_http_ex(const char *method, const char *path, const char *const *headers, const char *body,
+                              size_t body_len, bool chunked)
+{
+    fx_response r = {0};
+    CURL *c = curl_easy_init();
+    char url[4096];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", fx_port, path);
+    awm_buf b = {0}, h = {0};
+    struct curl_slist *list = NULL;
+    for (size_t i = 0; headers && headers[i]; i++)
+        list = curl_slist_append(list, headers[i]);
+    fx_upload up = {body, body_len, 0};
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L); /* send ../ as written */
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (!strcmp(method, "HEAD"))
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    if (body && chunked) {
+        curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(c, CURLOPT_READFUNCTION, fx_read);
+        curl_easy_setopt(c, CURLOPT_READDATA, &up);
+        list = curl_slist_append(list, "Transfer-Encoding: chunked");
+        list = curl_slist_append(list, "Expect:");
+    } else if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+        list = curl_slist_append(list, "Expect:");
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fx_collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, fx_collect);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+    CURLcode rc = curl_easy_perform(c);
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    else
+        r.status = -1;
+    curl_slist_free_all(list);
+    curl_easy_cleanup(c);
+    awm_buf_append(&b, "", 0);
+    awm_buf_append(&h, "", 0);
+    r.body = b.data;
+    r.len = b.len;
+    r.headers = h.data;
+    r.json = json_loadb(r.body, r.len, 0, NULL);
+    return r;
+}
+
+static fx_response fx_http(const char *method, const char *path, const char *json_body)
+{
+    static const char *const json_headers[] = {"Content-Type: application/json", NULL};
+    return fx_http_ex(method, path, json_body ? json_headers : NULL, json_body,
+                      json_body ? strlen(json_body) : 0, false);
+}
+
+/* A worker call with the key. */
+static inline fx_response fx_worker(const char *job_id, const char *verb, const char *json_body)
+{
+    static const char *const headers[] = {"Content-Type: application/json", "Authorization: Bearer " FX_KEY, NULL};
+    char path[256];
+    snprintf(path, sizeof path, "/api/jobs/%s/%s", job_id, verb);
+    return fx_http_ex("POST", path, headers, json_body, json_body ? strlen(json_body) : 0, false);
+}
+
+static inline const char *fx_str(const fx_response *r, const char *key)
+{
+    return json_string_value(json_object_get(r->json, key));
+}
+
+static int fx_free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bind(s, (struct sockaddr *)&a, sizeof a);
+    socklen_t len = sizeof a;
+    getsockname(s, (struct sockaddr *)&a, &len);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+/* Run awm with args; stdout/stderr into files in fx_dir; returns the exit status. */
+static inline int fx_run_awm(const char *const *args, char **out_text)
+{
+    char out_path[400], err_path[400];
+    snprintf(out_path, sizeof out_path, "%s/cmd.out", fx_dir);
+    snprintf(err_path, sizeof err_path, "%s/cmd.err", fx_dir);
+    char *argv[16];
+    size_t n = 0;
+    argv[n++] = (char *)fx_awm;
+    for (; args[n - 1] && n < 15; n++)
+        argv[n] = (char *)args[n - 1];
+    argv[n] = NULL;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_t pid;
+    int rc = posix_spawn(&pid, fx_awm, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0)
+        return -1;
+    int status;
+    waitpid(pid, &status, 0);
+    if (out_text) {
+        size_t len;
+        char *o = NULL, *e = NULL;
+        awm_read_file(out_path, &o, &len, NULL);
+        awm_read_file(err_path, &e, &len, NULL);
+        awm_buf b = {0};
+        awm_buf_printf(&b, "%s%s", o ? o : "", e ? e : "");
+        free(o);
+        free(e);
+        *out_text = b.data ? b.data : awm_strdup("");
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* SIGTERM the server; its exit status (0 = clean, and no leak under LSan), -1 when none. */
+static int fx_stop_server(void)
+{
+    int code = -1;
+    if (fx_server > 0) {
+        kill(fx_server, SIGTERM);
+        int status;
+        waitpid(fx_server, &status, 0);
+        code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        fx_server = 0;
+    }
+    return code;
+}
+
+/* Stop the server and check it shut down cleanly and said so. */
+static inline void fx_check_clean_shutdown(void)
+{
+    CHECK_INT_EQ(fx_stop_server(), 0);
+    char *log = NULL;
+    size_t len;
+    awm_read_file(fx_log_path, &log, &len, NULL);
+    CHECK(log && strstr(log, "\"SERVER_STOPPED\""));
+    bool clean = log && !strstr(log, "Sanitizer") && !strstr(log, "runtime error");
+    CHECK_MSG(clean, "sanitizer report in the server log:\n%s", log ? log : "(no log)");
+    free(log);
+}
+
+static void fx_cleanup(void)
+{
+    fx_stop_server();
+    pg_harness_destroy(fx_pg);
+    fx_pg = NULL;
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", fx_dir);
+}
+
+/* Start PostgreSQL and `awm serve` (with WORKER_API_KEY=FX_KEY); wait until it answers. */
+static void fx_start(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s path/to/awm\n", argv[0]);
+        exit(2);
+    }
+    fx_awm = argv[1];
+    curl_global_init(CURL_GLOBAL_ALL);
+    if (!mkdtemp(fx_dir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    snprintf(fx_export_dir, sizeof fx_export_dir, "%s/exports", fx_dir);
+    snprintf(fx_log_path, sizeof fx_log_path, "%s/serve.log", fx_dir);
+    awm_mkdir_p(fx_export_dir, NULL);
+    awm_error err = {{0}};
+    fx_pg = pg_harness_start(&err);
+    if (!fx_pg) {
+        fprintf(stderr, "cannot start PostgreSQL: %s\n", err.msg);
+        exit(1);
+    }
+    fx_port = fx_free_port();
+    char port[16];
+    snprintf(port, sizeof port, "%d", fx_port);
+    setenv("DATABASE_URL", pg_harness_conninfo(fx_pg), 1);
+    setenv("PORT", port, 1);
+    setenv("HOST", "127.0.0.1", 1);
+    setenv("EXPORT_DIR", fx_export_dir, 1);
+    setenv("WORKER_API_KEY", FX_KEY, 1);
+    setenv("DB_POOL_SIZE", "4", 1);
+    setenv("DB_POOL_TIMEOUT_MS", "3000", 1);
+    setenv("MAX_BODY_BYTES", "65536", 1);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 2, fx_log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    char *sargv[] = {(char *)fx_awm, "serve", NULL};
+    if (posix_spawn(&fx_server, fx_awm, &fa, NULL, sargv, environ) != 0) {
+        perror("spawn awm serve");
+        fx_cleanup();
+        exit(1);
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    /* Wait for the first answer (start-up applies migrations and registers fonts). */
+    for (int i = 0; i < 600; i++) {
+        fx_response r = fx_http("GET", "/api/health", NULL);
+        long st = r.status;
+        fx_response_free(&r);
+        if (st > 0)
+            return;
+        int status;
+        if (waitpid(fx_server, &status, WNOHANG) == fx_server) {
+            fprintf(stderr, "awm serve exited at start-up; log in %s\n", fx_log_path);
+            fx_server = 0;
+            fx_cleanup();
+            exit(1);
+        }
+        usleep(100000);
+    }
+    fprintf(stderr, "awm serve did not answer\n");
+    fx_cleanup();
+    exit(1);
+}
+
+/* A direct database connection for checking rows. */
+static inline PGconn *fx_db(void)
+{
+    awm_error err = {{0}};
+    PGconn *c = db_connect(pg_harness_conninfo(fx_pg), &err);
+    if (!c)
+        fprintf(stderr, "connect: %s\n", err.msg);
+    return c;
+}
+
+/* The first column of the first row as text (malloc'd), or NULL. */
+static inline char *fx_sql_text(const char *sql, const char *p1)
+{
+    PGconn *c = fx_db();
+    if (!c)
+        return NULL;
+    const char *params[] = {p1};
+    awm_error err = {{0}};
+    PGresult *res = db_exec(c, "test SQL", sql, p1 ? 1 : 0, params, &err);
+    char *out = NULL;
+    if (!res)
+        fprintf(stderr, "%s: %s\n", sql, err.msg);
+    else if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
+        out = awm_strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    PQfinish(c);
+    return out;
+}
+
+#endif
