@@ -13,6 +13,14 @@
 
 #include "geo/geo.h"
 
+/* a·b + c must round twice as in JavaScript: a fused multiply-add would round once and drift
+ * from d3 in the last bit (which can flip a clip or resampling decision). */
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
 #define GEO_EPSILON 1e-6
 #define GEO_EPSILON2 1e-12
 #define GEO_PI 3.14159265358979323846
