@@ -38,6 +38,39 @@ static void append_shape(cairo_t *cr, const render_shape *sh, const render_bbox 
     }
 }
 
+/* Stroke an outline with the current source and line settings. For a band, only the runs
+ * touching it, in batches: cairo turns a whole stroke into one polygon first, and on a 10m
+ * coastline that polygon, not the pixels, would set the memory peak. (Batches meet at one
+ * shared segment per few thousand, whose anti-aliased edge is painted twice.) Vector output
+ * (clip NULL) gets whole rings in one stroke. */
+#define STROKE_BATCH_SEGMENTS 4096
+static void stroke_outline(cairo_t *cr, const render_shape *sh, const render_bbox *clip)
+{
+    if (!clip || !sh->runs) {
+        append_shape(cr, sh, clip);
+        cairo_stroke(cr);
+        return;
+    }
+    const geo_point *pts = sh->path.points;
+    size_t batch = 0;
+    for (size_t i = 0; i < sh->run_count; i++) {
+        const render_run *r = &sh->runs[i];
+        if (!boxes_touch(&r->box, clip))
+            continue;
+        cairo_move_to(cr, pts[r->first].x, pts[r->first].y);
+        for (size_t k = 1; k < r->count; k++)
+            cairo_line_to(cr, pts[r->first + k].x, pts[r->first + k].y);
+        for (size_t k = 0; k < r->wrap_count; k++)
+            cairo_line_to(cr, pts[r->wrap_first + k].x, pts[r->wrap_first + k].y);
+        batch += r->count + r->wrap_count;
+        if (batch >= STROKE_BATCH_SEGMENTS) {
+            cairo_stroke(cr);
+            batch = 0;
+        }
+    }
+    cairo_stroke(cr);
+}
+
 static void rounded_rect(cairo_t *cr, double x, double y, double w, double h, double r)
 {
     cairo_new_sub_path(cr);
@@ -168,17 +201,16 @@ void render_scene_draw(const render_scene *s, cairo_t *cr, const render_bbox *cl
     /* 4. land */
     append_shape(cr, &s->land, reach);
     set_rgb(cr, t->land, 1);
-    cairo_fill_preserve(cr);
+    cairo_fill(cr);
     cairo_set_line_width(cr, 0.5);
     set_rgb(cr, t->land_stroke, 1);
     cairo_set_antialias(cr, CAIRO_ANTIALIAS_FAST);
-    cairo_stroke(cr);
+    stroke_outline(cr, &s->land, reach);
 
     /* 5. country borders */
-    append_shape(cr, &s->borders, reach);
     cairo_set_line_width(cr, 0.5);
     set_rgb(cr, t->country_border, 1);
-    cairo_stroke(cr);
+    stroke_outline(cr, &s->borders, reach);
     cairo_set_antialias(cr, fill_aa);
 
     /* 6. migration paths */

@@ -15,7 +15,12 @@
 #include <string.h>
 #include <zlib.h>
 
-#define BAND_ROWS 256
+/* Band height: about 3 MB of cairo surface per thread whatever the page width (143 rows at
+ * 18x24, 72 at 36x24); shorter bands cost more replays of the big land rings, taller ones
+ * more memory for cairo's per-band stroke polygons. */
+#define BAND_BYTES (3u << 20)
+#define BAND_ROWS_MIN 64
+#define BAND_ROWS_MAX 256
 
 /* ---- sRGB ICC profile, made once ---- */
 static pthread_once_t g_icc_once = PTHREAD_ONCE_INIT;
@@ -292,12 +297,14 @@ bool render_png_write(const render_scene *s, int px_w, int px_h, double dpi, int
     }
     if (threads < 1)
         threads = 1;
+    int band_rows = (int)(BAND_BYTES / ((unsigned)px_w * 4u));
+    band_rows = band_rows < BAND_ROWS_MIN ? BAND_ROWS_MIN : band_rows > BAND_ROWS_MAX ? BAND_ROWS_MAX : band_rows;
     band_job job = {
         .scene = s,
         .px_w = px_w,
         .px_h = px_h,
-        .band_rows = BAND_ROWS,
-        .band_count = (px_h + BAND_ROWS - 1) / BAND_ROWS,
+        .band_rows = band_rows,
+        .band_count = (px_h + band_rows - 1) / band_rows,
         .px_per_pt = dpi / 72.0,
         .max_in_flight = threads + 1,
     };

@@ -14,10 +14,21 @@ typedef struct {
     double x0, y0, x1, y1;
 } render_bbox;
 
+/* A run of consecutive points of one subpath, for stroking band by band. Runs overlap by one
+ * segment, and a closed ring's last run goes round past its start, so the union of the runs'
+ * strokes (one cairo stroke: no double painting) equals the stroke of the whole subpath. */
+typedef struct {
+    size_t first, count;           /* points[first .. first+count) */
+    size_t wrap_first, wrap_count; /* then points[wrap_first .. +wrap_count) (closed rings) */
+    render_bbox box;
+} render_run;
+
 /* A projected path and the bounding box of each subpath, so a band replays only what it touches. */
 typedef struct {
     geo_path path;
     render_bbox *boxes;
+    render_run *runs; /* for strokes; only for shapes with long outlines */
+    size_t run_count;
 } render_shape;
 
 typedef struct {

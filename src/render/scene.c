@@ -147,13 +147,74 @@ static void shape_decimate(render_shape *sh, double tol)
         sp->count = kept - first;
     }
     p->point_count = kept;
+    /* Give back the slack: the scene lives for the whole render, next to the band buffers. */
+    if (kept && kept < p->point_cap) {
+        p->points = awm_xrealloc(p->points, kept * sizeof *p->points);
+        p->point_cap = kept;
+    }
+}
+
+static void bbox_add(render_bbox *b, const geo_point *pt)
+{
+    if (pt->x < b->x0) b->x0 = pt->x;
+    if (pt->x > b->x1) b->x1 = pt->x;
+    if (pt->y < b->y0) b->y0 = pt->y;
+    if (pt->y > b->y1) b->y1 = pt->y;
+}
+
+/* Cut every subpath into runs of at most RUN_SEGMENTS segments (see render_run): a band then
+ * strokes only the few runs it touches instead of whole coastlines. */
+#define RUN_SEGMENTS 96
+static void shape_make_runs(render_shape *sh)
+{
+    const geo_path *p = &sh->path;
+    size_t cap = 16;
+    sh->runs = awm_xmalloc(cap * sizeof *sh->runs);
+    sh->run_count = 0;
+    for (size_t i = 0; i < p->subpath_count; i++) {
+        const geo_subpath *sp = &p->subpaths[i];
+        if (sp->count < 2)
+            continue;
+        const geo_point *first = &p->points[sp->first], *last = &p->points[sp->first + sp->count - 1];
+        bool repeats_start = first->x == last->x && first->y == last->y;
+        for (size_t start = 0; start + 1 < sp->count; start += RUN_SEGMENTS) {
+            if (sh->run_count == cap) {
+                cap *= 2;
+                sh->runs = awm_xrealloc(sh->runs, cap * sizeof *sh->runs);
+            }
+            render_run *r = &sh->runs[sh->run_count++];
+            r->first = sp->first + start;
+            /* RUN_SEGMENTS segments of its own plus one shared with the next run (for the join). */
+            r->count = sp->count - start < RUN_SEGMENTS + 2 ? sp->count - start : RUN_SEGMENTS + 2;
+            bool last_run = start + r->count >= sp->count;
+            r->wrap_first = sp->first;
+            r->wrap_count = 0;
+            if (last_run && sp->closed) {
+                if (repeats_start) { /* already closed: go on to points[1] for the join */
+                    r->wrap_first = sp->first + 1;
+                    r->wrap_count = sp->count > 2 ? 1 : 0;
+                } else { /* close back to points[0], then points[1] for the join */
+                    r->wrap_count = sp->count > 2 ? 2 : 1;
+                }
+            }
+            r->box = (render_bbox){INFINITY, INFINITY, -INFINITY, -INFINITY};
+            for (size_t k = 0; k < r->count; k++)
+                bbox_add(&r->box, &p->points[r->first + k]);
+            for (size_t k = 0; k < r->wrap_count; k++)
+                bbox_add(&r->box, &p->points[r->wrap_first + k]);
+            if (last_run)
+                break;
+        }
+    }
 }
 
 static void shape_free(render_shape *sh)
 {
     geo_path_free(&sh->path);
     free(sh->boxes);
+    free(sh->runs);
     sh->boxes = NULL;
+    sh->runs = NULL;
 }
 
 /* Largest size ≤ nominal at which `text` fits `width` on one line: shrink, never cut. */
@@ -179,6 +240,7 @@ static void *project_layer(void *arg)
     geo_path_layer(job->proj, job->layer, &job->shape->path);
     shape_decimate(job->shape, job->tolerance);
     shape_finish(job->shape);
+    shape_make_runs(job->shape);
     return NULL;
 }
 
