@@ -12,6 +12,9 @@
  * - Database: a fixed pool of DB_POOL_SIZE connections; a request waits at most
  *   DB_POOL_TIMEOUT_MS for one. An unreachable database answers 503, never 500.
  * - An id in a path that is not a uuid names nothing: 404, like an unknown uuid.
+ * - GET /exports/{file}: local storage streams the file from EXPORT_DIR; S3 storage answers
+ *   302 to a presigned URL valid EXPORT_URL_EXPIRY_S seconds. Only names of the export
+ *   pattern (YYYY-MM-DDTHH-MM-SS_<uuid>.png|pdf|svg|json) are accepted; anything else is 400.
  *
  * The queue job sent for each export (queue `export-map`) carries this data:
  *   {"printJobId": uuid, "printableMapId": uuid, "userMapId": uuid,
@@ -25,6 +28,7 @@
 #include <stdio.h>
 #include <libpq-fe.h>
 
+#include "storage/storage.h"
 #include "util/util.h"
 
 #define API_DEFAULT_PORT 5173
@@ -37,9 +41,9 @@ typedef struct {
     const char *database_url;   /* DATABASE_URL (required) */
     const char *host;           /* HOST */
     int port;                   /* PORT; 0 = any free port (tests read it from the log) */
-    const char *export_dir;     /* EXPORT_DIR */
     const char *worker_api_key; /* WORKER_API_KEY; NULL = worker routes open */
-    const char *storage;        /* STORAGE: "local" or "s3" */
+    storage_config storage;     /* STORAGE, EXPORT_DIR, S3_*, AWS_* (see storage.h) */
+    int presign_expiry_s;       /* EXPORT_URL_EXPIRY_S: life of S3 download links (default 900) */
     long max_body_bytes;        /* MAX_BODY_BYTES */
     int db_pool_size;           /* DB_POOL_SIZE (default 10) */
     int db_pool_timeout_ms;     /* DB_POOL_TIMEOUT_MS (default 5000) */

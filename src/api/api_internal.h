@@ -47,6 +47,7 @@ void api_pool_stats(api_pool *p, int *in_use, int *size);
 typedef struct {
     api_config cfg;
     api_pool *pool;
+    storage *storage;
     double started_at; /* awm_now_seconds() */
     char web_dir[4096]; /* "" when no web page is installed */
     pthread_mutex_t render_lock;

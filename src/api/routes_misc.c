@@ -74,7 +74,26 @@ static bool is_export_name(const char *name)
     return !strcmp(ext, ".png") || !strcmp(ext, ".pdf") || !strcmp(ext, ".svg") || !strcmp(ext, ".json");
 }
 
-/* Serve a regular file as a stream (the kernel sends it; nothing is read into memory). */
+/* Answer with an open file as a stream (the kernel sends it; nothing is read into memory).
+ * Takes the fd. */
+static void serve_fd(api_request *r, int fd, uint64_t size, const char *name, bool attachment)
+{
+    struct MHD_Response *resp = MHD_create_response_from_fd64(size, fd);
+    if (!resp) {
+        close(fd);
+        api_respond_fault(r, "cannot create a file response");
+        return;
+    }
+    MHD_add_response_header(resp, "Content-Type", content_type_of(name));
+    if (attachment) {
+        char disp[256];
+        snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", name);
+        MHD_add_response_header(resp, "Content-Disposition", disp);
+    }
+    api_respond_response(r, 200, resp);
+}
+
+/* A regular file (not a symlink) at path; false when there is none. */
 static bool serve_file(api_request *r, const char *path, const char *name, bool attachment)
 {
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -85,19 +104,7 @@ static bool serve_file(api_request *r, const char *path, const char *name, bool 
         close(fd);
         return false;
     }
-    struct MHD_Response *resp = MHD_create_response_from_fd((size_t)st.st_size, fd);
-    if (!resp) {
-        close(fd);
-        api_respond_fault(r, "cannot create a file response");
-        return true;
-    }
-    MHD_add_response_header(resp, "Content-Type", content_type_of(name));
-    if (attachment) {
-        char disp[256];
-        snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", name);
-        MHD_add_response_header(resp, "Content-Disposition", disp);
-    }
-    api_respond_response(r, 200, resp);
+    serve_fd(r, fd, (uint64_t)st.st_size, name, attachment);
     return true;
 }
 
@@ -108,14 +115,32 @@ void api_handle_export_file(api_request *r, const char *name)
                           "invalid export file name (expected YYYY-MM-DDTHH-MM-SS_<printJobId>.png|pdf|svg|json)");
         return;
     }
-    if (!strcmp(r->srv->cfg.storage, "s3")) {
-        api_respond_error(r, 503, NULL, "downloads from S3 storage are not available in this build");
+    awm_error err = {{0}};
+    if (storage_get_kind(r->srv->storage) == STORAGE_S3) {
+        /* The bucket serves the bytes; the link expires, so it is never cached here. */
+        char *url = storage_presign_get(r->srv->storage, name, r->srv->cfg.presign_expiry_s, &err);
+        if (!url) {
+            api_respond_fault(r, err.msg);
+            return;
+        }
+        struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        MHD_add_response_header(resp, "Location", url);
+        MHD_add_response_header(resp, "Cache-Control", "no-store");
+        free(url);
+        api_respond_response(r, 302, resp);
         return;
     }
-    char path[8192];
-    snprintf(path, sizeof path, "%s/%s", r->srv->cfg.export_dir, name);
-    if (!serve_file(r, path, name, true))
-        api_respond_error(r, 404, NULL, "export file not found: %s", name);
+    uint64_t size;
+    bool not_found;
+    int fd = storage_open_local(r->srv->storage, name, &size, &not_found, &err);
+    if (fd < 0) {
+        if (not_found)
+            api_respond_error(r, 404, NULL, "export file not found: %s", name);
+        else
+            api_respond_fault(r, err.msg);
+        return;
+    }
+    serve_fd(r, fd, size, name, true);
 }
 
 /* ---- /render ---- */

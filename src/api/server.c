@@ -29,14 +29,13 @@ bool api_config_from_env(api_config *cfg, awm_error *err)
         return false;
     }
     cfg->host = awm_env_str("HOST", API_DEFAULT_HOST);
-    cfg->export_dir = awm_env_str("EXPORT_DIR", API_DEFAULT_EXPORT_DIR);
     cfg->worker_api_key = awm_env_str("WORKER_API_KEY", NULL);
-    cfg->storage = awm_env_str("STORAGE", "local");
-    if (strcmp(cfg->storage, "local") && strcmp(cfg->storage, "s3")) {
-        awm_error_set(err, "STORAGE=%s: must be local or s3", cfg->storage);
+    if (!storage_config_from_env(&cfg->storage, err))
         return false;
-    }
     long v;
+    if (!awm_env_long("EXPORT_URL_EXPIRY_S", 900, 1, 604800, &v, err))
+        return false;
+    cfg->presign_expiry_s = (int)v;
     if (!awm_env_long("PORT", API_DEFAULT_PORT, 0, 65535, &v, err))
         return false;
     cfg->port = (int)v;
@@ -624,6 +623,14 @@ bool api_serve(const api_config *cfg, awm_error *err)
     api_server *srv = awm_xcalloc(1, sizeof *srv);
     srv->cfg = *cfg;
     srv->started_at = awm_now_seconds();
+    srv->storage = storage_new(&cfg->storage, err);
+    if (!srv->storage) {
+        free(srv);
+        freeaddrinfo(ai);
+        return false;
+    }
+    char storage_desc[512];
+    storage_describe(srv->storage, storage_desc, sizeof storage_desc);
     srv->pool = api_pool_create(cfg->database_url, cfg->db_pool_size, cfg->db_pool_timeout_ms);
     pthread_mutex_init(&srv->render_lock, NULL);
     awm_error rerr = {{0}};
@@ -671,6 +678,7 @@ bool api_serve(const api_config *cfg, awm_error *err)
         awm_error_set(err, "cannot listen on %s:%d: %s", cfg->host, cfg->port,
                       errno ? strerror(errno) : "libmicrohttpd refused the configuration");
         api_pool_destroy(srv->pool);
+        storage_free(srv->storage);
         pthread_mutex_destroy(&srv->render_lock);
         free(srv);
         return false;
@@ -678,7 +686,7 @@ bool api_serve(const api_config *cfg, awm_error *err)
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     int port = info ? (int)info->port : cfg->port;
     awm_log(AWM_LOG_INFO, "SERVER_LISTENING", "{s:s, s:i, s:i, s:s, s:b, s:b}", "host", cfg->host, "port",
-            port, "migrationsApplied", applied, "storage", cfg->storage, "workerAuth",
+            port, "migrationsApplied", applied, "storage", storage_desc, "workerAuth",
             cfg->worker_api_key != NULL, "renderer", srv->render_ready);
 
     int sig = 0;
@@ -694,6 +702,7 @@ bool api_serve(const api_config *cfg, awm_error *err)
         usleep(20000);
     MHD_stop_daemon(d);
     api_pool_destroy(srv->pool);
+    storage_free(srv->storage);
     pthread_mutex_destroy(&srv->render_lock);
     free(srv);
     awm_log(AWM_LOG_INFO, "SERVER_STOPPED", NULL);

@@ -252,6 +252,48 @@ static void fx_cleanup(void)
         fprintf(stderr, "cannot remove %s\n", fx_dir);
 }
 
+/* Start `awm serve` with the current environment on `port` (stderr to log_path) and wait
+ * until it answers; its pid, or -1 when it exited or never answered. */
+static pid_t fx_spawn_serve(int port, const char *log_path)
+{
+    char port_text[16];
+    snprintf(port_text, sizeof port_text, "%d", port);
+    setenv("PORT", port_text, 1);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 2, log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    char *sargv[] = {(char *)fx_awm, "serve", NULL};
+    pid_t pid;
+    int rc = posix_spawn(&pid, fx_awm, &fa, NULL, sargv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+        perror("spawn awm serve");
+        return -1;
+    }
+    /* Wait for the first answer (start-up applies migrations and registers fonts). */
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/api/health", port);
+    for (int i = 0; i < 600; i++) {
+        CURL *c = curl_easy_init();
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        CURLcode cc = curl_easy_perform(c);
+        curl_easy_cleanup(c);
+        if (cc == CURLE_OK)
+            return pid;
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            fprintf(stderr, "awm serve exited at start-up; log in %s\n", log_path);
+            return -1;
+        }
+        usleep(100000);
+    }
+    fprintf(stderr, "awm serve did not answer\n");
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
 /* Start PostgreSQL and `awm serve` (with WORKER_API_KEY=FX_KEY); wait until it answers. */
 static void fx_start(int argc, char **argv)
 {
@@ -275,45 +317,18 @@ static void fx_start(int argc, char **argv)
         exit(1);
     }
     fx_port = fx_free_port();
-    char port[16];
-    snprintf(port, sizeof port, "%d", fx_port);
     setenv("DATABASE_URL", pg_harness_conninfo(fx_pg), 1);
-    setenv("PORT", port, 1);
     setenv("HOST", "127.0.0.1", 1);
     setenv("EXPORT_DIR", fx_export_dir, 1);
     setenv("WORKER_API_KEY", FX_KEY, 1);
     setenv("DB_POOL_SIZE", "4", 1);
     setenv("DB_POOL_TIMEOUT_MS", "3000", 1);
     setenv("MAX_BODY_BYTES", "65536", 1);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 2, fx_log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    char *sargv[] = {(char *)fx_awm, "serve", NULL};
-    if (posix_spawn(&fx_server, fx_awm, &fa, NULL, sargv, environ) != 0) {
-        perror("spawn awm serve");
+    fx_server = fx_spawn_serve(fx_port, fx_log_path);
+    if (fx_server <= 0) {
         fx_cleanup();
         exit(1);
     }
-    posix_spawn_file_actions_destroy(&fa);
-    /* Wait for the first answer (start-up applies migrations and registers fonts). */
-    for (int i = 0; i < 600; i++) {
-        fx_response r = fx_http("GET", "/api/health", NULL);
-        long st = r.status;
-        fx_response_free(&r);
-        if (st > 0)
-            return;
-        int status;
-        if (waitpid(fx_server, &status, WNOHANG) == fx_server) {
-            fprintf(stderr, "awm serve exited at start-up; log in %s\n", fx_log_path);
-            fx_server = 0;
-            fx_cleanup();
-            exit(1);
-        }
-        usleep(100000);
-    }
-    fprintf(stderr, "awm serve did not answer\n");
-    fx_cleanup();
-    exit(1);
 }
 
 /* A direct database connection for checking rows. */

@@ -398,7 +398,7 @@ static void configuration_errors_exit_2(void)
     setenv("PORT", port, 1);
     setenv("STORAGE", "ftp", 1);
     CHECK_INT_EQ(fx_run_awm((const char *const[]){"serve", NULL}, &out), 2);
-    CHECK(out && strstr(out, "STORAGE=ftp"));
+    CHECK_MSG(out && strstr(out, "STORAGE") && strstr(out, "ftp"), "%s", out ? out : "");
     free(out);
     unsetenv("STORAGE");
     char *saved = awm_strdup(getenv("DATABASE_URL"));
@@ -408,6 +408,52 @@ static void configuration_errors_exit_2(void)
     free(out);
     setenv("DATABASE_URL", saved, 1);
     free(saved);
+}
+
+/* A second server with S3 storage: downloads redirect to a presigned URL, and a server
+ * listening beyond loopback without WORKER_API_KEY warns at start-up. */
+static void s3_downloads_redirect_and_open_worker_routes_warn(void)
+{
+    char log_path[400];
+    snprintf(log_path, sizeof log_path, "%s/serve-s3.log", fx_dir);
+    setenv("STORAGE", "s3", 1);
+    setenv("S3_BUCKET", "posters", 1);
+    setenv("S3_REGION", "eu-west-1", 1);
+    setenv("S3_ENDPOINT", "http://127.0.0.1:9", 1);
+    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "secret-example-key", 1);
+    setenv("HOST", "0.0.0.0", 1);
+    unsetenv("WORKER_API_KEY");
+    int port = fx_free_port();
+    pid_t pid = fx_spawn_serve(port, log_path);
+    CHECK(pid > 0);
+    int saved_port = fx_port;
+    fx_port = port;
+    fx_response r = fx_http("GET", "/exports/2026-01-02T03-04-05_0b5c8f0e-1234-4abc-8def-0123456789ab.png", NULL);
+    CHECK_INT_EQ(r.status, 302);
+    char loc[2048];
+    fx_header(&r, "Location", loc, sizeof loc);
+    CHECK_MSG(strstr(loc, "http://127.0.0.1:9/posters/2026-01-02T03-04-05_0b5c8f0e-1234-4abc-8def-0123456789ab.png?") &&
+                  strstr(loc, "X-Amz-Signature=") && strstr(loc, "X-Amz-Expires=900"),
+              "Location: %s", loc);
+    fx_response_free(&r);
+    r = fx_http("GET", "/exports/..%2f..%2fsecret.png", NULL);
+    CHECK_INT_EQ(r.status, 400);
+    fx_response_free(&r);
+    fx_port = saved_port;
+    if (pid > 0) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+    }
+    char *log = NULL;
+    size_t len;
+    awm_read_file(log_path, &log, &len, NULL);
+    CHECK(log && strstr(log, "WORKER_API_KEY_UNSET"));
+    CHECK_MSG(log && !strstr(log, "secret-example-key"), "the S3 secret appears in the log");
+    free(log);
+    unsetenv("STORAGE");
+    setenv("HOST", "127.0.0.1", 1);
+    setenv("WORKER_API_KEY", FX_KEY, 1);
 }
 
 int main(int argc, char **argv)
@@ -424,6 +470,7 @@ int main(int argc, char **argv)
     RUN(render_endpoint);
     RUN(health_and_metrics);
     RUN(configuration_errors_exit_2);
+    RUN(s3_downloads_redirect_and_open_worker_routes_warn);
     RUN(fx_check_clean_shutdown);
     fx_cleanup();
     curl_global_cleanup();
