@@ -268,6 +268,7 @@ void geo_clip_rect_init(geo_clip_rect *r, double x0, double y0, double x1, doubl
     memset(r, 0, sizeof *r);
     r->x0 = x0, r->y0 = y0, r->x1 = x1, r->y1 = y1;
     r->stream = r->active = stream;
+    r->x__ = r->y__ = r->x_ = r->y_ = NAN; /* d3 starts them undefined */
     geo_clip_buffer_init(&r->buffer);
     r->base.point = rect_point;
     r->base.line_start = rect_line_start;

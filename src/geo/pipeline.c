@@ -207,7 +207,13 @@ static void resample_line_point(geo_stream *s, double lambda, double phi, int m)
     geo_resample *r = (geo_resample *)s;
     double cos_phi = cos(phi), a = cos_phi * cos(lambda), b = cos_phi * sin(lambda), c = sin(phi);
     double x, y;
-    geo_transform_apply(&r->t, lambda, phi, &x, &y);
+    if (r->t.kind == GEO_PROJ_ORTHOGRAPHIC) {
+        /* orthographicRaw is [cos φ sin λ, sin φ] = [b, c]: the same products, bit for bit. */
+        x = r->t.dx + r->t.k * b;
+        y = r->t.dy - r->t.k * c;
+    } else {
+        geo_transform_apply(&r->t, lambda, phi, &x, &y);
+    }
     resample_line_to(r, r->x0, r->y0, r->lambda0, r->a0, r->b0, r->c0, x, y, lambda, a, b, c, RESAMPLE_MAX_DEPTH);
     r->x0 = x, r->y0 = y, r->lambda0 = lambda, r->a0 = a, r->b0 = b, r->c0 = c;
     r->stream->point(r->stream, x, y, 0);
