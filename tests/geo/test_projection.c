@@ -2,6 +2,8 @@
  * horizon clipping of great-circle legs, point visibility, fitting, the automatic Mercator
  * extent, rotation wrap, resampling on/off and the rectangle clip. (The comparison with d3-geo
  * itself is test_projection_oracle.) */
+#include <pthread.h>
+
 #include "geo/geo.h"
 #include "test.h"
 
@@ -241,6 +243,52 @@ static void test_polygon_clipped_at_antimeridian(void)
     geo_path_free(&path);
 }
 
+/* The engine keeps no state between calls: two threads projecting at once get exactly what
+ * each gets alone. */
+typedef struct {
+    geo_projection proj;
+    const geo_feature *feature;
+    geo_path path;
+} thread_job;
+
+static void *project_many(void *arg)
+{
+    thread_job *job = arg;
+    for (int i = 0; i < 200; i++) {
+        geo_path_clear(&job->path);
+        geo_path_feature(&job->proj, job->feature, &job->path);
+        geo_path_graticule10(&job->proj, &job->path);
+    }
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    geo_point ring[6] = {{-20, 40}, {30, 60}, {100, 20}, {60, -30}, {-10, -10}, {-20, 40}};
+    geo_ring r = {ring, 6};
+    geo_polygon poly = {&r, 1};
+    geo_feature f = {.polygons = &poly, .polygon_count = 1};
+    thread_job jobs[2] = {{.feature = &f}, {.feature = &f}};
+    geo_projection_init(&jobs[0].proj, GEO_PROJ_ORTHOGRAPHIC);
+    jobs[0].proj.rotate[0] = -80;
+    geo_projection_init(&jobs[1].proj, GEO_PROJ_ROBINSON);
+    jobs[1].proj.rotate[0] = 170;
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) CHECK(pthread_create(&t[i], NULL, project_many, &jobs[i]) == 0);
+    for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < 2; i++) {
+        geo_path alone = {0};
+        geo_path_feature(&jobs[i].proj, &f, &alone);
+        geo_path_graticule10(&jobs[i].proj, &alone);
+        CHECK_INT_EQ(alone.point_count, jobs[i].path.point_count);
+        CHECK_INT_EQ(alone.subpath_count, jobs[i].path.subpath_count);
+        CHECK(alone.point_count == jobs[i].path.point_count &&
+              !memcmp(alone.points, jobs[i].path.points, alone.point_count * sizeof *alone.points));
+        geo_path_free(&alone);
+        geo_path_free(&jobs[i].path);
+    }
+}
+
 int main(void)
 {
     RUN(test_fitted_globe_radius);
@@ -252,5 +300,6 @@ int main(void)
     RUN(test_mercator_square);
     RUN(test_clip_extent);
     RUN(test_polygon_clipped_at_antimeridian);
+    RUN(test_threads);
     return TEST_EXIT();
 }
