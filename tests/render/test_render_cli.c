@@ -1,0 +1,338 @@
+/* test_render_cli.c — `awm render` as a user runs it: exit codes, every validator message,
+ * the size list, overrides, formats from the extension, a missing font, and that an
+ * interrupted render (SIGTERM, SIGKILL) leaves nothing in the output directory. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "png_read.h"
+#include "test.h"
+#include "util/util.h"
+
+static char g_dir[256], g_awm[1024], g_err_path[300];
+
+static void path_in_dir(char *buf, size_t size, const char *name)
+{
+    snprintf(buf, size, "%s/%s", g_dir, name);
+}
+
+static void write_file(const char *name, const char *text)
+{
+    char p[512];
+    path_in_dir(p, sizeof p, name);
+    FILE *f = fopen(p, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+/* Start `awm render args...` with stderr to g_err_path; extra_env "NAME=value" or NULL. */
+static pid_t spawn(const char *const *args, const char *extra_env)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(g_err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 2);
+            close(fd);
+        }
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0)
+            dup2(devnull, 1);
+        if (extra_env)
+            putenv((char *)extra_env);
+        char *argv[32];
+        int n = 0;
+        argv[n++] = g_awm;
+        argv[n++] = "render";
+        for (int i = 0; args[i] && n < 31; i++)
+            argv[n++] = (char *)args[i];
+        argv[n] = NULL;
+        execv(g_awm, argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int run(const char *const *args, const char *extra_env)
+{
+    pid_t pid = spawn(args, extra_env);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static char *stderr_text(void)
+{
+    char *text = NULL;
+    size_t len;
+    if (!awm_read_file(g_err_path, &text, &len, NULL))
+        return awm_strdup("");
+    return text;
+}
+
+static bool stderr_has(const char *needle)
+{
+    char *t = stderr_text();
+    bool found = strstr(t, needle) != NULL;
+    if (!found)
+        fprintf(stderr, "  stderr lacks \"%s\"; it was:\n%s\n", needle, t);
+    free(t);
+    return found;
+}
+
+/* Names in the output directory other than the inputs we put there. */
+static int stray_files(const char *subdir)
+{
+    char d[512];
+    path_in_dir(d, sizeof d, subdir);
+    DIR *dir = opendir(d);
+    int n = 0;
+    struct dirent *e;
+    while (dir && (e = readdir(dir))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        fprintf(stderr, "  left in %s: %s\n", subdir, e->d_name);
+        n++;
+    }
+    if (dir)
+        closedir(dir);
+    return n;
+}
+
+static void test_help(void)
+{
+    const char *args[] = {"--help", NULL};
+    CHECK_INT_EQ(run(args, NULL), 0);
+}
+
+static void test_invalid_definition_lists_every_violation(void)
+{
+    write_file("bad.json", "{\"title\": \"\", \"zoom\": 0, \"people\": [{\"id\": \"a\", \"name\": \"A\","
+                           " \"color\": \"red\", \"locations\": [{\"longitude\": 200, \"latitude\": -95}]}]}");
+    char in[512], out[512];
+    path_in_dir(in, sizeof in, "bad.json");
+    path_in_dir(out, sizeof out, "out/bad.png");
+    const char *args[] = {in, out, "--size", "8x10", NULL};
+    CHECK_INT_EQ(run(args, NULL), 2);
+    CHECK(stderr_has("title: must not be empty"));
+    CHECK(stderr_has("people[0].color: must be a color #RRGGBB"));
+    CHECK(stderr_has("people[0].locations[0].longitude: must be between -180 and 180"));
+    CHECK(stderr_has("people[0].locations[0].latitude: must be between -90 and 90"));
+    CHECK(stderr_has("zoom: must be greater than 0 and at most 20"));
+    CHECK(access(out, F_OK) != 0);
+
+    write_file("broken.json", "{\"title\": \"x\", \"people\": [");
+    path_in_dir(in, sizeof in, "broken.json");
+    CHECK_INT_EQ(run(args, NULL), 2);
+    CHECK_INT_EQ(stray_files("out"), 0);
+}
+
+static void test_unknown_size_lists_sizes(void)
+{
+    char out[512];
+    path_in_dir(out, sizeof out, "out/x.png");
+    const char *args[] = {"--sample", out, "--size", "9x9", NULL};
+    CHECK_INT_EQ(run(args, NULL), 2);
+    CHECK(stderr_has("unknown size '9x9'"));
+    CHECK(stderr_has("8x10, 12x16, 18x24, 24x36"));
+    CHECK(stderr_has("A1-landscape"));
+}
+
+static void test_bad_options(void)
+{
+    char out[512];
+    path_in_dir(out, sizeof out, "out/x.tiff");
+    const char *fmt[] = {"--sample", out, "--size", "8x10", NULL};
+    CHECK_INT_EQ(run(fmt, NULL), 2);
+    CHECK(stderr_has("unknown format 'tiff'"));
+    path_in_dir(out, sizeof out, "out/x.png");
+    const char *dpi[] = {"--sample", out, "--size", "8x10", "--dpi", "600", NULL};
+    CHECK_INT_EQ(run(dpi, NULL), 2);
+    CHECK(stderr_has("--dpi"));
+    const char *theme[] = {"--sample", out, "--size", "8x10", "--theme", "neon", NULL};
+    CHECK_INT_EQ(run(theme, NULL), 2);
+    CHECK(stderr_has("theme: unknown theme \"neon\""));
+    const char *proj[] = {"--sample", out, "--size", "8x10", "--projection", "globe", NULL};
+    CHECK_INT_EQ(run(proj, NULL), 2);
+    CHECK(stderr_has("projection: must be one of"));
+    const char *none[] = {"--sample", NULL};
+    CHECK_INT_EQ(run(none, NULL), 2);
+    CHECK_INT_EQ(stray_files("out"), 0);
+}
+
+static void test_renders_with_overrides_and_formats(void)
+{
+    char out[512];
+    path_in_dir(out, sizeof out, "out/sample.png");
+    const char *args[] = {"--sample", out, "--size", "10x8", "--dpi", "20", "--theme", "cool-blue",
+                          "--projection", "robinson", "--quiet", NULL};
+    CHECK_INT_EQ(run(args, NULL), 0);
+    test_png png;
+    if (test_png_read(out, &png)) {
+        CHECK_INT_EQ(png.w, 205); /* 738 / 72 × 20 */
+        CHECK_INT_EQ(png.h, 165); /* 594 / 72 × 20 */
+        CHECK_INT_EQ(test_png_pixel(&png, 0, 0), 0xf0f4f8); /* cool-blue canvas */
+        test_png_free(&png);
+    } else {
+        CHECK_MSG(false, "no PNG at %s", out);
+    }
+    unlink(out);
+
+    path_in_dir(out, sizeof out, "out/sample.pdf");
+    const char *pdf[] = {"--sample", out, "--size", "8x10", "--quiet", NULL};
+    CHECK_INT_EQ(run(pdf, NULL), 0);
+    char *data = NULL;
+    size_t len = 0;
+    if (awm_read_file(out, &data, &len, NULL)) {
+        CHECK(len > 4 && !memcmp(data, "%PDF", 4));
+        free(data);
+    } else {
+        CHECK(false);
+    }
+    unlink(out);
+    CHECK_INT_EQ(stray_files("out"), 0);
+}
+
+static void test_missing_fonts_fail_clearly(void)
+{
+    char in[512], out[512], env[600];
+    path_in_dir(in, sizeof in, "good.json");
+    write_file("good.json", "{\"title\": \"x\", \"people\": [{\"id\": \"a\", \"name\": \"A\", \"locations\": []}]}");
+    path_in_dir(out, sizeof out, "out/nofont.png");
+    /* An assets folder without @fontsource: no silent fallback to a system font. */
+    snprintf(env, sizeof env, "AWM_ASSETS_DIR=%s/empty-assets", g_dir);
+    char empty[512];
+    path_in_dir(empty, sizeof empty, "empty-assets");
+    mkdir(empty, 0755);
+    const char *args[] = {in, out, "--size", "8x10", "--dpi", "10", NULL};
+    CHECK_INT_EQ(run(args, env), 1);
+    CHECK(stderr_has("font"));
+    CHECK(access(out, F_OK) != 0);
+    CHECK_INT_EQ(stray_files("out"), 0);
+}
+
+/* Wait until the child has its output file open in `dir` (an unnamed O_TMPFILE shows in
+ * /proc as "<dir>/#<inode> (deleted)", a named temp file by its path). */
+static bool wait_for_output_open(pid_t pid, const char *dir)
+{
+    for (int tries = 0; tries < 3000; tries++) {
+        char fddir[64];
+        snprintf(fddir, sizeof fddir, "/proc/%d/fd", (int)pid);
+        DIR *d = opendir(fddir);
+        struct dirent *e;
+        bool found = false;
+        while (d && (e = readdir(d))) {
+            char link[128], target[1024];
+            snprintf(link, sizeof link, "%s/%s", fddir, e->d_name);
+            ssize_t n = readlink(link, target, sizeof target - 1);
+            if (n > 0) {
+                target[n] = '\0';
+                if (!strncmp(target, dir, strlen(dir)) && target[strlen(dir)] == '/')
+                    found = true;
+            }
+        }
+        if (d)
+            closedir(d);
+        if (found)
+            return true;
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return false;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
+static void kill_mid_render(int sig, const char *subdir)
+{
+    char dir[512], out[600];
+    path_in_dir(dir, sizeof dir, subdir);
+    mkdir(dir, 0755);
+    snprintf(out, sizeof out, "%s/poster.png", dir);
+    /* A big poster, so it is still being written when the signal comes. */
+    const char *args[] = {"--sample", out, "--size", "24x36", "--quiet", NULL};
+    pid_t pid = spawn(args, NULL);
+    bool open_seen = wait_for_output_open(pid, dir);
+    CHECK_MSG(open_seen, "the render never opened its output in %s", dir);
+    kill(pid, sig);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (open_seen) {
+        CHECK(WIFSIGNALED(status));
+        if (WIFSIGNALED(status))
+            CHECK_INT_EQ(WTERMSIG(status), sig);
+    }
+    CHECK_INT_EQ(stray_files(subdir), 0);
+}
+
+static void test_sigterm_leaves_nothing(void)
+{
+    kill_mid_render(SIGTERM, "term");
+}
+
+static void test_sigkill_leaves_nothing(void)
+{
+    kill_mid_render(SIGKILL, "kill");
+}
+
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char p[1024];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            remove_tree(p);
+        else
+            unlink(p);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const char *build = getenv("AWM_BUILD_ROOT");
+    snprintf(g_awm, sizeof g_awm, "%s/src/cli/awm", build ? build : ".");
+    if (access(g_awm, X_OK) != 0) {
+        fprintf(stderr, "awm binary not found at %s\n", g_awm);
+        return 1;
+    }
+    snprintf(g_dir, sizeof g_dir, "%s/awm-render-cli-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(g_dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    /* stderr of the children goes outside the output directories */
+    snprintf(g_err_path, sizeof g_err_path, "%s/stderr.txt", g_dir);
+    char out[512];
+    path_in_dir(out, sizeof out, "out");
+    mkdir(out, 0755);
+
+    RUN(test_help);
+    RUN(test_invalid_definition_lists_every_violation);
+    RUN(test_unknown_size_lists_sizes);
+    RUN(test_bad_options);
+    RUN(test_renders_with_overrides_and_formats);
+    RUN(test_missing_fonts_fail_clearly);
+    RUN(test_sigterm_leaves_nothing);
+    RUN(test_sigkill_leaves_nothing);
+    remove_tree(g_dir);
+    return TEST_EXIT();
+}
