@@ -40,8 +40,10 @@ void api_pool_destroy(api_pool *p)
     if (!p)
         return;
     for (int i = 0; i < p->idle_count; i++)
-        if (p->idle[i])
+        if (p->idle[i]) {
+            db_forget_connection(p->idle[i]);
             PQfinish(p->idle[i]);
+        }
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->freed);
     free(p->idle);
@@ -76,6 +78,7 @@ PGconn *api_pool_get(api_pool *p, awm_error *err)
     if (!conn) {
         conn = db_connect(p->conninfo, err);
     } else if (PQstatus(conn) != CONNECTION_OK && !db_ensure_connected(conn, err)) {
+        db_forget_connection(conn);
         PQfinish(conn);
         conn = NULL;
     }
@@ -88,6 +91,7 @@ void api_pool_put(api_pool *p, PGconn *conn)
 {
     /* A connection left inside a transaction (a handler bug or a broken link) is not reusable. */
     if (conn && PQtransactionStatus(conn) != PQTRANS_IDLE) {
+        db_forget_connection(conn);
         PQfinish(conn);
         conn = NULL;
     }

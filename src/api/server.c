@@ -255,9 +255,10 @@ PGresult *api_query(api_request *r, const char *what, const char *sql, int n, co
 {
     PGconn *conn = r->db;
     bool in_tx = PQtransactionStatus(conn) != PQTRANS_IDLE;
-    PGresult *res = db_exec(conn, what, sql, n, params, err);
+    /* Prepared once per connection: every caller passes a literal (or a constant string). */
+    PGresult *res = db_exec_cached(conn, what, sql, n, params, err);
     if (!res && !in_tx && PQstatus(conn) != CONNECTION_OK)
-        res = db_exec(conn, what, sql, n, params, err); /* db_exec re-opens it first */
+        res = db_exec_cached(conn, what, sql, n, params, err); /* re-opens it first */
     return res;
 }
 

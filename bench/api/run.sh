@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# run.sh — the API server benchmark on a release build: wrk (2 threads, 64 connections) against
+# `awm serve` and a private PostgreSQL (fsync on), all on this machine.
+# usage: bench/api/run.sh [seconds per run, default 10]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build="${AWM_BENCH_BUILD:-$root/build-release}"
+if [ ! -f "$build/build.ninja" ]; then
+  meson setup "$build" "$root" --buildtype=release >/dev/null
+fi
+ninja -C "$build" bench/api/api_bench src/cli/awm >/dev/null
+AWM_ASSETS_DIR="$root" "$build/bench/api/api_bench" "$build/src/cli/awm" "$@"
