@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +25,62 @@
 #include "support/pg_harness.h"
 
 static const char *g_conninfo;
+static pid_t g_postmaster; /* private server: its CPU time is measured too */
+
+/* utime+stime (+ reaped children's when `with_children`) of a process, in seconds. */
+static double proc_cpu(pid_t pid, bool with_children, pid_t *ppid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    char state;
+    long pp;
+    unsigned long ut, st;
+    long cut, cst;
+    if (!p || sscanf(p + 2, "%c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %ld %ld", &state, &pp,
+                     &ut, &st, &cut, &cst) != 6)
+        return 0;
+    if (ppid)
+        *ppid = (pid_t)pp;
+    double ticks = (double)sysconf(_SC_CLK_TCK);
+    return (double)(ut + st + (with_children ? (unsigned long)(cut + cst) : 0)) / ticks;
+}
+
+/* CPU seconds used so far by the private server: the postmaster, its live processes, and
+ * the backends that already exited (counted in the postmaster's children time). */
+static double server_cpu(void)
+{
+    if (g_postmaster <= 0)
+        return 0;
+    double total = proc_cpu(g_postmaster, true, NULL);
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        pid_t pid = (pid_t)atol(e->d_name), ppid = 0;
+        if (pid <= 0)
+            continue;
+        double cpu = proc_cpu(pid, false, &ppid);
+        if (ppid == g_postmaster)
+            total += cpu;
+    }
+    if (d)
+        closedir(d);
+    return total;
+}
+
+static double children_cpu(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec * 1e-6;
+}
 
 static void die(const char *what, const awm_error *err)
 {
@@ -134,6 +192,10 @@ static int drain_worker(bool combined)
     return total > 0 ? 0 : 2;
 }
 
+/* CPU time (server + worker processes) per drained job, in µs, of the last bench_drain:
+ * unlike jobs/s it hardly depends on what else the shared machine is doing. */
+static double g_drain_cpu_us;
+
 static double bench_drain(int n, int workers, bool combined)
 {
     PGconn *c = connect_or_die();
@@ -141,6 +203,7 @@ static double bench_drain(int n, int workers, bool combined)
     fill(c, "bench-drain", n);
     awm_error err = {{0}};
     db_run(c, "analyze", "ANALYZE queue.job", &err);
+    double cpu0 = server_cpu() + children_cpu();
     double t0 = awm_now_seconds();
     pid_t pids[8];
     for (int w = 0; w < workers; w++) {
@@ -155,6 +218,7 @@ static double bench_drain(int n, int workers, bool combined)
             die("drain worker failed", NULL);
     }
     double rate = n / (awm_now_seconds() - t0);
+    g_drain_cpu_us = (server_cpu() + children_cpu() - cpu0) * 1e6 / n;
     long counts[QUEUE_STATE_COUNT];
     if (!queue_counts(c, "bench-drain", counts, &err) || counts[QUEUE_STATE_COMPLETED] != n)
         die("drain left jobs behind", &err);
@@ -238,6 +302,41 @@ static void bench_pickup(int n, double *median, double *p95)
     PQfinish(c);
 }
 
+/* fdatasync calls per second on a file in $TMPDIR for `seconds`: what bounds single sends
+ * with fsync on, and a gauge of how busy the shared disk is during the run. */
+static double fsync_rate(double seconds)
+{
+    const char *tmp = getenv("TMPDIR");
+    char path[512];
+    snprintf(path, sizeof path, "%s/queue-bench-fsync-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return 0;
+    unlink(path);
+    char block[8192] = {0};
+    long n = 0;
+    double t0 = awm_now_seconds();
+    while (awm_now_seconds() - t0 < seconds) {
+        if (pwrite(fd, block, sizeof block, 0) != (ssize_t)sizeof block || fdatasync(fd) != 0)
+            break;
+        n++;
+    }
+    close(fd);
+    return n / (awm_now_seconds() - t0);
+}
+
+static double load_average(void)
+{
+    double l = 0;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = 0;
+        fclose(f);
+    }
+    return l;
+}
+
 int main(int argc, char **argv)
 {
     bool quick = argc > 1 && !strcmp(argv[1], "--quick");
@@ -251,32 +350,46 @@ int main(int argc, char **argv)
         if (!pg || !pg_harness_migrate(pg, &err))
             die("private PostgreSQL", &err);
         g_conninfo = pg_harness_conninfo(pg);
+        g_postmaster = pg_harness_pid(pg);
     }
+    double fsync_before = fsync_rate(1.0), load_before = load_average();
     int reps = quick ? 1 : 3;
-    double sends[3], drains[3], drains_combined[3];
+    double sends[3], drains[3], drains_combined[3], cpu[3], cpu_combined[3];
     for (int r = 0; r < reps; r++) {
         sends[r] = bench_single_sends(quick ? 500 : 3000);
         drains[r] = bench_drain(quick ? 10000 : 60000, 2, false);
+        cpu[r] = g_drain_cpu_us;
         drains_combined[r] = bench_drain(quick ? 10000 : 60000, 2, true);
+        cpu_combined[r] = g_drain_cpu_us;
     }
+    double cpu_us = percentile(cpu, reps, 0.5), cpu_combined_us = percentile(cpu_combined, reps, 0.5);
     double send_rate = percentile(sends, reps, 0.5), drain_rate = percentile(drains, reps, 0.5);
     double drain_combined = percentile(drains_combined, reps, 0.5);
     double med, p95;
     bench_pickup(quick ? 50 : 300, &med, &p95);
 
+    double fsync_after = fsync_rate(1.0);
     printf("queue benchmark (PostgreSQL 15, fsync on%s; median of %d runs)\n",
            pg ? ", private server" : "", reps);
-    printf("%-44s %14s %14s %8s\n", "measure", "awm", "pg-boss 12.38", "ratio");
-    printf("%-44s %14.0f %14.0f %7.2fx\n", "single sends/s (1 job per send, autocommit)", send_rate,
+    printf("machine: load average %.2f at start; fdatasync %.0f/s before, %.0f/s after "
+           "(bounds single sends)\n", load_before, fsync_before, fsync_after);
+    printf("%-52s %14s %14s %8s\n", "measure", "awm", "pg-boss 12.38", "ratio");
+    printf("%-52s %14.0f %14.0f %7.2fx\n", "single sends/s (1 job per send, autocommit)", send_rate,
            1400.0, send_rate / 1400.0);
-    printf("%-44s %14.0f %14.0f %7.2fx\n", "drain jobs/s (50/batch, 2 workers, fetch+complete)",
+    printf("%-52s %14.0f %14.0f %7.2fx\n", "drain jobs/s (50/batch, 2 workers, fetch+complete)",
            drain_rate, 15700.0, drain_rate / 15700.0);
-    printf("%-44s %14.0f %14.0f %7.2fx\n", "drain jobs/s (same, complete_and_fetch)", drain_combined,
+    printf("%-52s %14.0f %14.0f %7.2fx\n", "drain jobs/s (same, complete_and_fetch)", drain_combined,
            15700.0, drain_combined / 15700.0);
-    printf("%-44s %14.2f %14.0f %7.0fx\n", "pickup median ms (default settings)", med, 930.0,
+    if (g_postmaster > 0) {
+        printf("%-52s %14.1f\n", "drain CPU us/job (server + workers), fetch+complete", cpu_us);
+        printf("%-52s %14.1f\n", "drain CPU us/job, complete_and_fetch", cpu_combined_us);
+        printf("%-52s %14.0f %14.0f %7.2fx\n", "drain jobs/s if 2 idle cores (2 s / CPU per job)",
+               2e6 / cpu_combined_us, 15700.0, 2e6 / cpu_combined_us / 15700.0);
+    }
+    printf("%-52s %14.2f %14.0f %7.0fx\n", "pickup median ms (default settings)", med, 930.0,
            930.0 / med);
-    printf("%-44s %14.2f %14s\n", "pickup p95 ms (default settings)", p95, "-");
-    printf("%-44s %14s %14.1f\n", "pickup median ms, pg-boss with LISTEN/NOTIFY", "", 1.2);
+    printf("%-52s %14.2f %14s\n", "pickup p95 ms (default settings)", p95, "-");
+    printf("%-52s %14s %14.1f\n", "pickup median ms, pg-boss with LISTEN/NOTIFY", "", 1.2);
     printf("targets: drain >= %.0f jobs/s: %s; pickup median <= 5 ms: %s\n", 2 * 15700.0,
            (drain_rate > drain_combined ? drain_rate : drain_combined) >= 31400 ? "met" : "NOT met", med <= 5 ? "met" : "NOT met");
     pg_harness_destroy(pg);

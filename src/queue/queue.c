@@ -433,7 +433,10 @@ bool queue_counts(PGconn *conn, const char *queue, long counts[QUEUE_STATE_COUNT
 
 /* Take up to LIMIT jobs of queue NAME (parameters): SKIP LOCKED passes over rows another
  * fetcher is taking right now instead of waiting for them, so concurrent workers never
- * block on or double-take a job. One claim token per fetch. CTE `fetched` returns them. */
+ * block on or double-take a job. One claim token per fetch. CTE `fetched` returns them.
+ * `id = ANY (ARRAY(…))` keeps the update on primary-key lookups even in a generic plan of
+ * the prepared statement, which would otherwise guess LIMIT $2 as 10 % of the table and
+ * hash-join against a sequential scan of it. */
 #define FETCH_CTES(NAME, LIMIT)                                                                   \
     " next AS ("                                                                                 \
     "  SELECT id FROM queue.job"                                                                 \
@@ -445,7 +448,7 @@ bool queue_counts(PGconn *conn, const char *queue, long counts[QUEUE_STATE_COUNT
     "  UPDATE queue.job t SET state = 'active', started_on = now(),"                             \
     "   expire_on = now() + t.expire_in * interval '1 second',"                                  \
     "   claim = (SELECT claim FROM token)"                                                       \
-    "  FROM next WHERE t.id = next.id"                                                           \
+    "  WHERE t.id = ANY (ARRAY(SELECT id FROM next))"                                            \
     "  RETURNING " JOB_COLUMNS ")"
 
 static bool valid_fetch_args(const char *queue, int batch, awm_error *err)
@@ -689,7 +692,7 @@ bool queue_supervise(PGconn *conn, long *expired, awm_error *err)
             "  ORDER BY expire_on LIMIT 500 FOR UPDATE SKIP LOCKED),"
             " failed_jobs AS ("
             "  UPDATE queue.job t SET" FAIL_SET("$1")
-            "  FROM expired e WHERE t.id = e.id RETURNING t.*),"
+            "  WHERE t.id = ANY (ARRAY(SELECT id FROM expired)) RETURNING t.*),"
             FAIL_FOLLOW_UP
             " SELECT (SELECT count(*) FROM failed_jobs), (SELECT count(*) FROM notified)",
             1, params, err);
