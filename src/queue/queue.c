@@ -75,6 +75,11 @@ static bool valid_options(const char *name, const queue_options *o, awm_error *e
         awm_error_set(err, "queue '%s': %s", name, bad);
         return false;
     }
+    if (!strcmp(o->dead_letter, name)) {
+        /* Its failed jobs would come back to it forever. */
+        awm_error_set(err, "queue '%s' cannot be its own dead-letter queue", name);
+        return false;
+    }
     if (o->dead_letter[0] && !valid_queue_name(o->dead_letter, err)) {
         awm_error_prefix(err, "queue '%s': dead-letter queue", name);
         return false;

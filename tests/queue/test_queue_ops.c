@@ -182,6 +182,9 @@ static void test_queue_create_update(void)
     queue_options_default(&o);
     snprintf(o.dead_letter, sizeof o.dead_letter, "missing-dlq");
     CHECK(!queue_create(conn, "cfg3", &o, &err));
+    snprintf(o.dead_letter, sizeof o.dead_letter, "cfg");
+    CHECK(!queue_update(conn, "cfg", &o, &err));
+    CHECK(strstr(err.msg, "own dead-letter") != NULL);
 }
 
 /* ---- send, get, fetch --------------------------------------------------------------------------- */
