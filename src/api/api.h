@@ -50,6 +50,7 @@ typedef struct {
     int max_connections;        /* API_MAX_CONNECTIONS (default 512) */
     int connection_timeout_s;   /* API_CONNECTION_TIMEOUT_S (default 30) */
     int render_concurrency;     /* RENDER_CONCURRENCY: renders at once for GET /render (default 1) */
+    int shutdown_grace_s;       /* API_SHUTDOWN_GRACE_S: wait for requests in flight (default 10) */
 } api_config;
 
 /* Read the configuration from the environment. A bad value is an error naming the variable

@@ -122,6 +122,7 @@ bool api_handle_static(api_request *r, const char *path); /* false: no such file
 
 /* ---- metrics ---- */
 void api_metrics_record(api_route route, unsigned status, double seconds);
+int api_requests_in_flight(void); /* requests received and not yet fully answered */
 
 /* The job document (columns + events + downloadUrl) as JSON text built by PostgreSQL; shared
  * by GET /api/jobs/{id}, the transitions and `awm jobs status`. $1 = the job id. */

@@ -117,6 +117,9 @@ void api_handle_metrics(api_request *r)
                        "# HELP awm_db_pool_size Database connections in the pool.\n"
                        "# TYPE awm_db_pool_size gauge\nawm_db_pool_size %d\n",
                    in_use, size);
+    awm_buf_printf(&b, "# HELP awm_http_requests_in_flight Requests received and not yet fully answered.\n"
+                       "# TYPE awm_http_requests_in_flight gauge\nawm_http_requests_in_flight %d\n",
+                   api_requests_in_flight());
     awm_buf_printf(&b, "# HELP awm_uptime_seconds Seconds since the server started.\n"
                        "# TYPE awm_uptime_seconds gauge\nawm_uptime_seconds %.0f\n",
                    awm_now_seconds() - r->srv->started_at);

@@ -53,6 +53,9 @@ bool api_config_from_env(api_config *cfg, awm_error *err)
     if (!awm_env_long("API_CONNECTION_TIMEOUT_S", 30, 1, 86400, &v, err))
         return false;
     cfg->connection_timeout_s = (int)v;
+    if (!awm_env_long("API_SHUTDOWN_GRACE_S", 10, 0, 3600, &v, err))
+        return false;
+    cfg->shutdown_grace_s = (int)v;
     if (!awm_env_long("RENDER_CONCURRENCY", 1, 1, 64, &v, err))
         return false;
     cfg->render_concurrency = (int)v;
@@ -441,6 +444,8 @@ static uint32_t g_id_prefix;
 static uint32_t g_id_counter;
 static int g_in_flight; /* requests between their first callback and completion */
 
+int api_requests_in_flight(void) { return __atomic_load_n(&g_in_flight, __ATOMIC_RELAXED); }
+
 static void new_request_id(char out[17])
 {
     uint32_t n = __atomic_add_fetch(&g_id_counter, 1, __ATOMIC_RELAXED);
@@ -698,7 +703,7 @@ bool api_serve(const api_config *cfg, awm_error *err)
     MHD_socket ls = MHD_quiesce_daemon(d);
     if (ls != MHD_INVALID_SOCKET)
         close(ls);
-    double deadline = awm_now_seconds() + 30.0;
+    double deadline = awm_now_seconds() + cfg->shutdown_grace_s;
     while (__atomic_load_n(&g_in_flight, __ATOMIC_RELAXED) > 0 && awm_now_seconds() < deadline)
         usleep(20000);
     MHD_stop_daemon(d);

@@ -24,7 +24,8 @@ static void usage(FILE *out)
             "  MAX_BODY_BYTES      request body limit (default 1048576)\n"
             "  DB_POOL_SIZE        database connections (default 10)\n"
             "  DB_POOL_TIMEOUT_MS  wait for a free connection before answering 503 (default 5000)\n"
-            "  API_MAX_CONNECTIONS, API_CONNECTION_TIMEOUT_S, RENDER_CONCURRENCY, LOG_LEVEL\n\n"
+            "  API_SHUTDOWN_GRACE_S  on SIGTERM, wait this long for requests in flight (default 10)\n"
+            "  API_MAX_CONNECTIONS (512), API_CONNECTION_TIMEOUT_S (30), RENDER_CONCURRENCY (1), LOG_LEVEL\n\n"
             "exit status: 0 stopped by a signal, 1 start-up failure, 2 bad configuration\n");
 }
 

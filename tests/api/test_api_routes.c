@@ -410,12 +410,41 @@ static void configuration_errors_exit_2(void)
     free(saved);
 }
 
-/* A second server with S3 storage: downloads redirect to a presigned URL, and a server
- * listening beyond loopback without WORKER_API_KEY warns at start-up. */
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+/* A second server with S3 storage: downloads redirect to a presigned URL; a server listening
+ * beyond loopback without WORKER_API_KEY warns at start-up; an installed web page (assets
+ * dir with web/) is served as static files, hidden files and traversal excepted. */
 static void s3_downloads_redirect_and_open_worker_routes_warn(void)
 {
-    char log_path[400];
+    char log_path[400], assets[400], p[600];
     snprintf(log_path, sizeof log_path, "%s/serve-s3.log", fx_dir);
+    snprintf(assets, sizeof assets, "%s/assets-root", fx_dir);
+    snprintf(p, sizeof p, "%s/web/js", assets);
+    awm_mkdir_p(p, NULL);
+    const char *src = awm_env_str("AWM_SOURCE_ROOT", ".");
+    char target[600];
+    snprintf(target, sizeof target, "%s/db", src);
+    snprintf(p, sizeof p, "%s/db", assets);
+    CHECK(symlink(target, p) == 0);
+    snprintf(target, sizeof target, "%s/assets", src);
+    snprintf(p, sizeof p, "%s/assets", assets);
+    CHECK(symlink(target, p) == 0);
+    snprintf(p, sizeof p, "%s/web/index.html", assets);
+    write_text(p, "<!doctype html><title>the AWM web page</title>");
+    snprintf(p, sizeof p, "%s/web/js/app.js", assets);
+    write_text(p, "console.log('awm');");
+    snprintf(p, sizeof p, "%s/web/.env", assets);
+    write_text(p, "SECRET=1");
+    char *saved_assets = awm_strdup(awm_env_str("AWM_ASSETS_DIR", ""));
+    setenv("AWM_ASSETS_DIR", assets, 1);
     setenv("STORAGE", "s3", 1);
     setenv("S3_BUCKET", "posters", 1);
     setenv("S3_REGION", "eu-west-1", 1);
@@ -440,6 +469,25 @@ static void s3_downloads_redirect_and_open_worker_routes_warn(void)
     r = fx_http("GET", "/exports/..%2f..%2fsecret.png", NULL);
     CHECK_INT_EQ(r.status, 400);
     fx_response_free(&r);
+
+    char ct[128];
+    r = fx_http("GET", "/", NULL);
+    CHECK_INT_EQ(r.status, 200);
+    CHECK(r.body && strstr(r.body, "the AWM web page"));
+    CHECK_STR_EQ(fx_header(&r, "Content-Type", ct, sizeof ct), "text/html; charset=utf-8");
+    fx_response_free(&r);
+    r = fx_http("GET", "/js/app.js", NULL);
+    CHECK_INT_EQ(r.status, 200);
+    CHECK_STR_EQ(fx_header(&r, "Content-Type", ct, sizeof ct), "text/javascript; charset=utf-8");
+    fx_response_free(&r);
+    const char *hidden[] = {"/.env", "/js/../.env", "/../db/migrations/0001_queue.sql", "/%2e%2e/db/migrations/0001_queue.sql",
+                            "/js//app.js"};
+    for (size_t i = 0; i < sizeof hidden / sizeof *hidden; i++) {
+        r = fx_http("GET", hidden[i], NULL);
+        CHECK_MSG(r.status == 404, "%s -> %ld", hidden[i], r.status);
+        CHECK(!strstr(r.body, "SECRET") && !strstr(r.body, "CREATE"));
+        fx_response_free(&r);
+    }
     fx_port = saved_port;
     if (pid > 0) {
         kill(pid, SIGTERM);
@@ -452,6 +500,8 @@ static void s3_downloads_redirect_and_open_worker_routes_warn(void)
     CHECK_MSG(log && !strstr(log, "secret-example-key"), "the S3 secret appears in the log");
     free(log);
     unsetenv("STORAGE");
+    setenv("AWM_ASSETS_DIR", saved_assets, 1);
+    free(saved_assets);
     setenv("HOST", "127.0.0.1", 1);
     setenv("WORKER_API_KEY", FX_KEY, 1);
 }
