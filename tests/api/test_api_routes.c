@@ -386,6 +386,35 @@ static void health_and_metrics(void)
     fx_response_free(&r);
 }
 
+/* A real fault (here: a table gone) is a 500 whose body and X-Request-Id name the request,
+ * and the log has the error under the same id. */
+static void faults_are_500_with_a_request_id(void)
+{
+    char *ok = fx_sql_text("ALTER TABLE user_maps RENAME TO user_maps_away", NULL);
+    free(ok);
+    fx_response r = fx_http("GET", "/api/maps/00000000-0000-4000-8000-000000000001", NULL);
+    CHECK_INT_EQ(r.status, 500);
+    char id[64];
+    fx_header(&r, "X-Request-Id", id, sizeof id);
+    CHECK_INT_EQ(strlen(id), 16);
+    CHECK_STR_EQ(fx_str(&r, "requestId"), id);
+    CHECK_STR_EQ(fx_str(&r, "error"), "internal server error");
+    fx_response_free(&r);
+    ok = fx_sql_text("ALTER TABLE user_maps_away RENAME TO user_maps", NULL);
+    free(ok);
+    r = fx_http("GET", "/api/maps?limit=1", NULL);
+    CHECK_INT_EQ(r.status, 200);
+    fx_response_free(&r);
+    char *log = NULL;
+    size_t len;
+    awm_read_file(fx_log_path, &log, &len, NULL);
+    char want[64];
+    snprintf(want, sizeof want, "\"requestId\":\"%s\"", id);
+    const char *line = log ? strstr(log, "\"REQUEST_FAILED\"") : NULL;
+    CHECK_MSG(line && strstr(line, want) && strstr(line, "user_maps"), "no REQUEST_FAILED line for %s", id);
+    free(log);
+}
+
 static void configuration_errors_exit_2(void)
 {
     char *out = NULL;
@@ -519,6 +548,7 @@ int main(int argc, char **argv)
     RUN(export_files_are_served_without_traversal);
     RUN(render_endpoint);
     RUN(health_and_metrics);
+    RUN(faults_are_500_with_a_request_id);
     RUN(configuration_errors_exit_2);
     RUN(s3_downloads_redirect_and_open_worker_routes_warn);
     RUN(fx_check_clean_shutdown);
