@@ -284,6 +284,88 @@ static void test_canvas_colour_per_theme(void)
     }
 }
 
+/* 10m geography: world-atlas has slivers whose winding quantisation flipped; drawn as is they
+ * would fill the whole globe with land. The open Atlantic must stay ocean. */
+static void test_10m_globe_keeps_its_ocean(void)
+{
+    char json[512];
+    snprintf(json, sizeof json, "%s}", MAP_PLAIN);
+    map_definition def;
+    if (!parse_map(json, &def)) {
+        CHECK(false);
+        return;
+    }
+    char path[512];
+    path_in_dir(path, sizeof path, "globe-10m.png");
+    render_options opt;
+    render_options_default(&opt);
+    opt.dpi = 30;
+    opt.detail = GEO_DETAIL_10M;
+    render_result res;
+    awm_error err = {{0}};
+    CHECK_MSG(render_poster(&def, map_print_spec_find("8x10"), &opt, path, &res, &err), "%s", err.msg);
+    CHECK_INT_EQ(res.detail, GEO_DETAIL_10M);
+    test_png png;
+    if (test_png_read(path, &png)) {
+        check_place(&def, &png, 30, -45.0, 25.0, def.theme->ocean, "mid-Atlantic");
+        check_place(&def, &png, 30, 5.0, 25.0, def.theme->land, "Sahara");
+        test_png_free(&png);
+    } else {
+        CHECK(false);
+    }
+    map_definition_free(&def);
+}
+
+/* The streaming variant gives the same bytes as the file. */
+static bool collect(void *user, const void *data, size_t len)
+{
+    awm_buf_append(user, data, len);
+    return true;
+}
+
+static bool refuse(void *user, const void *data, size_t len)
+{
+    (void)user;
+    (void)data;
+    (void)len;
+    return false;
+}
+
+static void test_stream_output(void)
+{
+    char json[512];
+    snprintf(json, sizeof json, "%s}", MAP_PLAIN);
+    map_definition def;
+    if (!parse_map(json, &def)) {
+        CHECK(false);
+        return;
+    }
+    render_options opt;
+    render_options_default(&opt);
+    opt.dpi = 20;
+    awm_buf buf = {0};
+    render_result res;
+    awm_error err = {{0}};
+    CHECK_MSG(render_poster_write(&def, map_print_spec_find("A4"), &opt, collect, &buf, &res, &err), "%s",
+              err.msg);
+    CHECK_INT_EQ(res.bytes, buf.len);
+    CHECK(buf.len > 8 && !memcmp(buf.data, "\x89PNG\r\n\x1a\n", 8));
+    char path[512];
+    path_in_dir(path, sizeof path, "stream.png");
+    CHECK(render_poster(&def, map_print_spec_find("A4"), &opt, path, &res, &err));
+    char *file = NULL;
+    size_t len = 0;
+    if (awm_read_file(path, &file, &len, &err)) {
+        CHECK(len == buf.len && !memcmp(file, buf.data, len));
+        free(file);
+    }
+    awm_buf_free(&buf);
+    /* A writer that fails stops the render with an error. */
+    CHECK(!render_poster_write(&def, map_print_spec_find("A4"), &opt, refuse, NULL, &res, &err));
+    CHECK(strlen(err.msg) > 0);
+    map_definition_free(&def);
+}
+
 /* ---- the QR code scans back to qrUrl ---- */
 static void test_qr_code_decodes(void)
 {
@@ -463,6 +545,8 @@ int main(void)
     RUN(test_full_resolution_png_chunks);
     RUN(test_land_and_ocean_colours_per_projection);
     RUN(test_canvas_colour_per_theme);
+    RUN(test_10m_globe_keeps_its_ocean);
+    RUN(test_stream_output);
     RUN(test_qr_code_decodes);
     RUN(test_leg_behind_globe_ends_on_horizon);
     RUN(test_pdf_embeds_fonts);
