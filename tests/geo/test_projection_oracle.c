@@ -191,21 +191,19 @@ static void setup_projection(json_t *c, geo_projection *p)
 
 /* Area, ring count and (for countries) each feature's area of one layer. */
 static void check_layer(const char *cname, const char *which, const geo_projection *p, const geo_layer *layer,
-                        json_t *ref, geo_path *path, double *area_out)
+                        json_t *ref, geo_path *path)
 {
     json_t *features = json_object_get(ref, "features");
     double total = 0;
-    size_t rings = 0;
     geo_path_clear(path);
     for (size_t f = 0; f < layer->feature_count; f++) {
-        size_t before_points = path->point_count, before_subpaths = path->subpath_count;
+        size_t before_subpaths = path->subpath_count;
         geo_path_feature(p, &layer->features[f], path);
         geo_path part = {.points = path->points, .point_count = path->point_count,
                          .subpaths = path->subpaths + before_subpaths,
                          .subpath_count = path->subpath_count - before_subpaths};
         double a = geo_path_area(&part);
         total += a;
-        (void)before_points;
         if (json_is_array(features)) {
             double want = json_number_value(json_array_get(features, f));
             const char *id = layer->features[f].id ? layer->features[f].id : "?";
@@ -213,14 +211,13 @@ static void check_layer(const char *cname, const char *which, const geo_projecti
                        which, f, id, a, want);
         }
     }
-    rings = ring_count(path, 0.01);
+    size_t rings = ring_count(path, 0.01);
     double want = num(ref, "area");
     CASE_CHECK(near_rel(total, want, AREA_REL, 0.01), "%s %s area %.9g, d3 %.9g", cname, which, total, want);
     json_t *jr = json_object_get(ref, "rings");
     long hi = (long)json_integer_value(json_array_get(jr, 0)), lo = (long)json_integer_value(json_array_get(jr, 2));
     CASE_CHECK((long)rings >= hi && (long)rings <= lo, "%s %s rings %zu, d3 %ld (%ld..%ld)", cname, which, rings,
                (long)json_integer_value(json_array_get(jr, 1)), hi, lo);
-    if (area_out) *area_out = total;
 }
 
 static double feature_area(const geo_projection *p, const geo_layer *layer, const char *id)
@@ -285,8 +282,8 @@ static void check_case(json_t *c, geo_path *path)
         }
     }
 
-    check_layer(name, "land", &p, &d->land, json_object_get(c, "land"), path, NULL);
-    check_layer(name, "countries", &p, &d->countries, json_object_get(c, "countries"), path, NULL);
+    check_layer(name, "land", &p, &d->land, json_object_get(c, "land"), path);
+    check_layer(name, "countries", &p, &d->countries, json_object_get(c, "countries"), path);
 
     /* sphere */
     json_t *sph = json_object_get(c, "sphere");
@@ -383,7 +380,6 @@ static void test_all_cases(void)
  *   - rectangle (clip/rectangle.js): the zoomed views clipped to their frames. */
 static void test_clipping_named(void)
 {
-    geo_path path = {0};
     const dataset *d = dataset_get("110m");
     const char *cases_ids[][2] = {
         {"ortho-europe", "360"},          /* horizon */
@@ -413,7 +409,6 @@ static void test_clipping_named(void)
         CHECK_MSG(near_rel(got, want, AREA_REL, 0.01), "%s: area of %s %.9g, d3 %.9g", cases_ids[i][0],
                   cases_ids[i][1], got, want);
     }
-    geo_path_free(&path);
 }
 
 int main(int argc, char **argv)
