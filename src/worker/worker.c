@@ -70,7 +70,7 @@ static void remove_dir(const char *dir)
 
 /* Work directories are named awm-worker-<host>-<pid>: one whose process is gone (on this
  * host) belonged to a worker that died mid-job; its partial files are removed. */
-static void sweep_stale_work_dirs(const worker_config *cfg)
+static void sweep_stale_work_dirs(const worker_config *cfg, bool startup)
 {
     char host[256] = "";
     gethostname(host, sizeof host - 1);
@@ -87,7 +87,10 @@ static void sweep_stale_work_dirs(const worker_config *cfg)
         long pid = strtol(e->d_name + strlen(prefix), &end, 10);
         if (*end || pid <= 0)
             continue;
-        if (pid != (long)getpid() && !(kill((pid_t)pid, 0) == -1 && errno == ESRCH))
+        /* At start-up a directory with our own pid is an earlier life's (a restarted container
+         * often gets the same pid); later it is the one we are using. */
+        bool ours = pid == (long)getpid();
+        if (ours ? !startup : !(kill((pid_t)pid, 0) == -1 && errno == ESRCH))
             continue;
         char path[2400];
         snprintf(path, sizeof path, "%s/%s", cfg->temp_dir, e->d_name);
@@ -234,7 +237,7 @@ static void housekeeping(worker_state *st, PGconn **conn, double *next_supervise
             awm_log(AWM_LOG_WARN, "QUEUE_SUPERVISE_FAILED", "{s:s}", "error", err.msg);
         else if (expired > 0)
             awm_log(AWM_LOG_WARN, "QUEUE_JOBS_EXPIRED", "{s:I}", "count", (json_int_t)expired);
-        sweep_stale_work_dirs(cfg);
+        sweep_stale_work_dirs(cfg, false);
         *next_supervise = now + cfg->supervise_interval_s;
     }
     if (now >= *next_maintain) {
@@ -345,7 +348,7 @@ int worker_run(const worker_config *cfg)
     snprintf(st->work_dir, sizeof st->work_dir, "%s/" WORK_DIR_PREFIX "%s-%d", cfg->temp_dir, host, (int)getpid());
     if (!awm_mkdir_p(cfg->temp_dir, &err))
         goto out;
-    sweep_stale_work_dirs(cfg);
+    sweep_stale_work_dirs(cfg, true);
     if (!awm_mkdir_p(st->work_dir, &err))
         goto out;
 

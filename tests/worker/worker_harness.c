@@ -343,3 +343,167 @@ int wh_count_files(const char *dir, const char *prefix)
     nftw(dir, count_entry, 16, FTW_PHYS);
     return g_count;
 }
+
+/* ---- fixture ------------------------------------------------------------------------------ */
+#include "db/db.h"
+#include "queue/queue.h"
+
+bool wh_api_start(wh_fixture *fx)
+{
+    char env_db[512], env_port[32], env_dir[700];
+    snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", pg_harness_conninfo(fx->pg));
+    snprintf(env_port, sizeof env_port, "PORT=%d", fx->api_port);
+    snprintf(env_dir, sizeof env_dir, "EXPORT_DIR=%s", fx->export_dir);
+    const char *env[] = {env_db, env_port, env_dir, "HOST=127.0.0.1", "WORKER_API_KEY=" WH_API_KEY,
+                         "STORAGE=local", NULL};
+    const char *args[] = {"serve", NULL};
+    char log[700], health[200];
+    snprintf(log, sizeof log, "%s/api.log", fx->dir);
+    if (!wh_spawn(&fx->api, args, env, log))
+        return false;
+    snprintf(health, sizeof health, "%s/api/health", fx->api_url);
+    return wh_wait_http_ok(health, 60);
+}
+
+bool wh_fixture_start(wh_fixture *fx)
+{
+    memset(fx, 0, sizeof *fx);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    awm_error err;
+    if (!wh_mkdtemp(fx->dir, sizeof fx->dir, "worker-test")) {
+        fprintf(stderr, "cannot create a temp dir\n");
+        return false;
+    }
+    snprintf(fx->export_dir, sizeof fx->export_dir, "%s/exports", fx->dir);
+    mkdir(fx->export_dir, 0755);
+    fx->pg = pg_harness_start(&err);
+    if (!fx->pg || !pg_harness_migrate(fx->pg, &err)) {
+        fprintf(stderr, "postgres: %s\n", err.msg);
+        return false;
+    }
+    fx->api_port = wh_free_port();
+    snprintf(fx->api_url, sizeof fx->api_url, "http://127.0.0.1:%d", fx->api_port);
+    if (!wh_api_start(fx)) {
+        fprintf(stderr, "awm serve did not become healthy (see %s/api.log)\n", fx->dir);
+        return false;
+    }
+    char sample[4096], url[256];
+    char *text = NULL;
+    size_t len;
+    if (!awm_asset_path(sample, sizeof sample, "assets/sample-map.json") || !awm_read_file(sample, &text, &len, &err))
+        return false;
+    snprintf(url, sizeof url, "%s/api/maps", fx->api_url);
+    json_t *answer = NULL;
+    long status = wh_http("POST", url, text, NULL, &answer);
+    free(text);
+    const char *id = json_string_value(json_object_get(json_object_get(answer, "userMap"), "id"));
+    if (status != 201 || !id) {
+        fprintf(stderr, "POST /api/maps answered %ld\n", status);
+        json_decref(answer);
+        return false;
+    }
+    snprintf(fx->user_map_id, sizeof fx->user_map_id, "%s", id);
+    json_decref(answer);
+    return true;
+}
+
+void wh_fixture_stop(wh_fixture *fx)
+{
+    wh_stop(&fx->api, SIGTERM, 20);
+    pg_harness_destroy(fx->pg);
+    fx->pg = NULL;
+    if (fx->dir[0] && !getenv("AWM_KEEP_TEST_DIR"))
+        wh_rmtree(fx->dir);
+    curl_global_cleanup();
+}
+
+bool wh_worker_start(wh_fixture *fx, wh_proc *p, const char *name, const char *const *extra, int *health_port)
+{
+    char env_db[512], env_api[200], env_dir[700], env_health[64], log[700];
+    int port = wh_free_port();
+    if (health_port)
+        *health_port = port;
+    snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", pg_harness_conninfo(fx->pg));
+    snprintf(env_api, sizeof env_api, "API_URL=%s", fx->api_url);
+    snprintf(env_dir, sizeof env_dir, "EXPORT_DIR=%s", fx->export_dir);
+    snprintf(env_health, sizeof env_health, "HEALTH_PORT=%d", port);
+    const char *env[40] = {env_db, env_api, env_dir, env_health, "WORKER_API_KEY=" WH_API_KEY,
+                           "WORKER_POLL_INTERVAL_MS=300", "WORKER_SUPERVISE_INTERVAL_S=1",
+                           "WORKER_API_RETRY_DELAY_MS=100", "STORAGE=local", "DEBUG_MODE=", "WORKER_RENDER_DPI="};
+    size_t n = 0;
+    while (env[n])
+        n++;
+    for (size_t i = 0; extra && extra[i] && n < 39; i++)
+        env[n++] = extra[i];
+    env[n] = NULL;
+    snprintf(log, sizeof log, "%s/%s.log", fx->dir, name);
+    const char *args[] = {"worker", NULL};
+    return wh_spawn(p, args, env, log);
+}
+
+bool wh_post_export(wh_fixture *fx, double w_in, double h_in, const char *extra_json, char id[64])
+{
+    json_t *body = json_pack("{s:s, s:f, s:f}", "userMapId", fx->user_map_id, "widthInches", w_in,
+                             "heightInches", h_in);
+    if (extra_json) {
+        json_t *extra = json_loads(extra_json, 0, NULL);
+        json_object_update(body, extra);
+        json_decref(extra);
+    }
+    char *text = json_dumps(body, JSON_COMPACT);
+    char url[256];
+    snprintf(url, sizeof url, "%s/api/export", fx->api_url);
+    json_t *answer = NULL;
+    long status = wh_http("POST", url, text, NULL, &answer);
+    free(text);
+    json_decref(body);
+    const char *pj = json_string_value(json_object_get(answer, "printJobId"));
+    bool ok = status == 202 && pj;
+    if (ok)
+        snprintf(id, 64, "%s", pj);
+    else
+        fprintf(stderr, "POST /api/export answered %ld\n", status);
+    json_decref(answer);
+    return ok;
+}
+
+json_t *wh_wait_job_state(wh_fixture *fx, const char *id, const char *state, double timeout_s)
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s/api/jobs/%s", fx->api_url, id);
+    double end = wh_now() + timeout_s;
+    for (;;) {
+        json_t *job = NULL;
+        long status = wh_http("GET", url, NULL, NULL, &job);
+        const char *s = json_string_value(json_object_get(job, "state"));
+        if (status == 200 && s && !strcmp(s, state))
+            return job;
+        if (wh_now() >= end) {
+            fprintf(stderr, "job %s: still '%s' (want '%s')\n", id, s ? s : "?", state);
+            json_decref(job);
+            return NULL;
+        }
+        json_decref(job);
+        wh_sleep_ms(100);
+    }
+}
+
+bool wh_queue_settings(wh_fixture *fx, int retry_limit, int retry_delay_s, int expire_in_s)
+{
+    awm_error err;
+    PGconn *c = db_connect(pg_harness_conninfo(fx->pg), &err);
+    queue_options o;
+    bool ok = c && queue_get_options(c, QUEUE_EXPORT, &o, &err);
+    if (ok) {
+        o.retry_limit = retry_limit;
+        o.retry_delay_s = retry_delay_s;
+        o.retry_backoff = false;
+        o.expire_in_s = expire_in_s;
+        ok = queue_update(c, QUEUE_EXPORT, &o, &err);
+    }
+    if (!ok)
+        fprintf(stderr, "queue settings: %s\n", err.msg);
+    if (c)
+        PQfinish(c);
+    return ok;
+}

@@ -53,3 +53,34 @@ void wh_rmtree(const char *dir);
 int wh_count_files(const char *dir, const char *prefix);
 
 #endif
+
+/* ---- the end-to-end fixture: PostgreSQL + `awm serve` + any number of `awm worker` ---- */
+#include "support/pg_harness.h"
+
+#define WH_API_KEY "test-worker-key"
+
+typedef struct {
+    pg_harness *pg;
+    char dir[512];         /* temp dir: logs, exports */
+    char export_dir[600];
+    int api_port;
+    char api_url[128];
+    wh_proc api;
+    char user_map_id[64];  /* the sample map, posted once */
+} wh_fixture;
+
+/* Start PostgreSQL (migrated) and `awm serve`, post the sample map. */
+bool wh_fixture_start(wh_fixture *fx);
+void wh_fixture_stop(wh_fixture *fx);
+/* (Re)start `awm serve` on the fixture's port; stop with wh_stop(&fx->api, SIGTERM, ...). */
+bool wh_api_start(wh_fixture *fx);
+/* Start a worker with the fixture's DATABASE_URL, API_URL, EXPORT_DIR, key, a free HEALTH_PORT
+ * (in *health_port), fast polling and supervision, plus `extra` env; log in <dir>/<name>.log. */
+bool wh_worker_start(wh_fixture *fx, wh_proc *p, const char *name, const char *const *extra, int *health_port);
+/* POST /api/export for the sample map; copies the print job id; extra_json merged into the body. */
+bool wh_post_export(wh_fixture *fx, double w_in, double h_in, const char *extra_json, char id[64]);
+/* GET /api/jobs/{id} until `state` (or export_failed when state is something else), up to
+ * timeout_s; returns the job (caller decrefs) or NULL. */
+json_t *wh_wait_job_state(wh_fixture *fx, const char *id, const char *state, double timeout_s);
+/* Change the export queue's retry/expiry settings (jobs sent afterwards get them). */
+bool wh_queue_settings(wh_fixture *fx, int retry_limit, int retry_delay_s, int expire_in_s);

@@ -1,0 +1,264 @@
+/* test_worker_e2e.c — the export flow end to end with real processes: a private PostgreSQL,
+ * `awm serve` and `awm worker`. POST a map, POST an export, the worker renders and stores the
+ * poster; the job reaches export_complete with the event history created → started →
+ * completed; the file is a print PNG (pixel size, ICC, pHYs 300 DPI); the DEBUG_MODE sidecar
+ * sits next to it; the logs, /healthz, /readyz and /metrics say what happened; SIGTERM stops
+ * the worker cleanly (exit 0). Also: `awm worker --check`, and two workers sharing 20 jobs
+ * (each done once, both used). */
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "render/render.h"
+#include "test.h"
+#include "worker_harness.h"
+
+static wh_fixture fx;
+
+/* pHYs of a PNG file: pixels per metre (x) and the unit byte; false when absent. */
+static bool png_phys(const char *path, uint32_t *ppm_x, uint32_t *ppm_y, int *unit)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    unsigned char sig[8], hdr[8];
+    bool found = false;
+    if (fread(sig, 1, 8, f) == 8 && !memcmp(sig, "\x89PNG\r\n\x1a\n", 8)) {
+        while (fread(hdr, 1, 8, f) == 8) {
+            uint32_t len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+            if (!memcmp(hdr + 4, "pHYs", 4) && len == 9) {
+                unsigned char d[9];
+                if (fread(d, 1, 9, f) == 9) {
+                    *ppm_x = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
+                    *ppm_y = (uint32_t)d[4] << 24 | (uint32_t)d[5] << 16 | (uint32_t)d[6] << 8 | d[7];
+                    *unit = d[8];
+                    found = true;
+                }
+                break;
+            }
+            if (!memcmp(hdr + 4, "IDAT", 4) || fseek(f, (long)len + 4, SEEK_CUR) != 0)
+                break; /* pHYs must come before the image data */
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+static const char *event_type(json_t *job, size_t i)
+{
+    return json_string_value(json_object_get(json_array_get(json_object_get(job, "events"), i), "event_type"));
+}
+
+static long metric(const char *text, const char *name)
+{
+    const char *p = text;
+    size_t n = strlen(name);
+    while ((p = strstr(p, name))) {
+        if ((p == text || p[-1] == '\n') && p[n] == ' ')
+            return strtol(p + n + 1, NULL, 10);
+        p += n;
+    }
+    return -1;
+}
+
+static void test_check_command(void)
+{
+    char env_db[512], env_api[200], env_dir[700], log[700];
+    snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", pg_harness_conninfo(fx.pg));
+    snprintf(env_api, sizeof env_api, "API_URL=%s", fx.api_url);
+    snprintf(env_dir, sizeof env_dir, "EXPORT_DIR=%s", fx.export_dir);
+    snprintf(log, sizeof log, "%s/check.log", fx.dir);
+    const char *env[] = {env_db, env_api, env_dir, "STORAGE=local", NULL};
+    const char *args[] = {"worker", "--check", NULL};
+    wh_proc p;
+    CHECK(wh_spawn(&p, args, env, log));
+    CHECK(wh_wait(&p, 60));
+    CHECK_INT_EQ(p.exit_status, 0);
+    char *text = NULL;
+    size_t len;
+    CHECK(awm_read_file(log, &text, &len, NULL));
+    CHECK_MSG(text && strstr(text, "database  ok") && strstr(text, "api       ok") && strstr(text, "storage   ok"),
+              "%s", text ? text : "");
+    free(text);
+
+    /* The API not listening: the check names it and fails. */
+    char log2[700], env_bad[200];
+    snprintf(log2, sizeof log2, "%s/check-bad.log", fx.dir);
+    snprintf(env_bad, sizeof env_bad, "API_URL=http://127.0.0.1:%d", wh_free_port());
+    const char *env2[] = {env_db, env_bad, env_dir, "STORAGE=local", NULL};
+    CHECK(wh_spawn(&p, args, env2, log2));
+    CHECK(wh_wait(&p, 60));
+    CHECK_INT_EQ(p.exit_status, 1);
+    CHECK(awm_read_file(log2, &text, &len, NULL));
+    CHECK_MSG(text && strstr(text, "api       FAIL") && strstr(text, "database  ok"), "%s", text ? text : "");
+    free(text);
+}
+
+static void test_happy_path(void)
+{
+    wh_proc w;
+    int health = 0;
+    const char *extra[] = {"DEBUG_MODE=true", NULL};
+    CHECK(wh_worker_start(&fx, &w, "worker-happy", extra, &health));
+    char log[700];
+    snprintf(log, sizeof log, "%s/worker-happy.log", fx.dir);
+    CHECK_MSG(wh_wait_log_event(log, "POLLING", 1, 60), "worker did not start polling (see %s)", log);
+
+    char id[64] = "";
+    CHECK(wh_post_export(&fx, 8, 10, "{\"paperSizeName\":\"8×10\"}", id));
+    json_t *job = wh_wait_job_state(&fx, id, "export_complete", 120);
+    CHECK_MSG(job != NULL, "job %s did not complete (see %s)", id, log);
+    if (job) {
+        CHECK_STR_EQ(event_type(job, 0), "created");
+        CHECK_STR_EQ(event_type(job, 1), "started");
+        CHECK_STR_EQ(event_type(job, 2), "completed");
+        CHECK_INT_EQ(json_array_size(json_object_get(job, "events")), 3);
+        const char *path = json_string_value(json_object_get(job, "export_file_path"));
+        CHECK(path != NULL);
+        if (path) {
+            const map_print_spec *spec = map_print_spec_find("8x10");
+            awm_error err = {{0}};
+            CHECK_MSG(render_verify_png(path, spec->px_w, spec->px_h, &err), "%s", err.msg);
+            uint32_t px = 0, py = 0;
+            int unit = -1;
+            CHECK(png_phys(path, &px, &py, &unit));
+            CHECK_INT_EQ(px, 11811); /* 300 DPI in pixels per metre */
+            CHECK_INT_EQ(py, 11811);
+            CHECK_INT_EQ(unit, 1);
+            /* Named <UTC stamp>_<printJobId>.png in EXPORT_DIR. */
+            const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+            CHECK_MSG(!strncmp(path, fx.export_dir, strlen(fx.export_dir)), "%s", path);
+            CHECK_INT_EQ(strlen(base), 19 + 1 + 36 + 4);
+            CHECK(strstr(base, id) == base + 20);
+            /* The sidecar: same stem, .json. */
+            char side[1200];
+            snprintf(side, sizeof side, "%.*s.json", (int)(strlen(path) - 4), path);
+            json_t *sc = json_load_file(side, 0, NULL);
+            CHECK_MSG(sc != NULL, "no sidecar %s", side);
+            CHECK_STR_EQ(json_string_value(json_object_get(sc, "printJobId")), id);
+            CHECK_STR_EQ(json_string_value(json_object_get(json_object_get(sc, "file"), "path")), path);
+            struct stat sb;
+            CHECK(stat(path, &sb) == 0);
+            CHECK_INT_EQ(json_integer_value(json_object_get(json_object_get(sc, "file"), "sizeBytes")), sb.st_size);
+            CHECK_STR_EQ(json_string_value(json_object_get(json_object_get(sc, "page"), "orientation")), "portrait");
+            CHECK_STR_EQ(json_string_value(json_object_get(json_object_get(sc, "map"), "projection")), "orthographic");
+            json_decref(sc);
+        }
+        json_decref(job);
+    }
+
+    /* Logs: the start-up lines and the job's life. */
+    CHECK(wh_wait_log_event(log, "JOB_SUCCESS", 1, 10));
+    json_t *ev = wh_log_events(log, "QUEUE_STARTED");
+    CHECK_STR_EQ(json_string_value(json_object_get(json_array_get(ev, 0), "message")), "queue started");
+    json_decref(ev);
+    ev = wh_log_events(log, "WORKER_STARTING");
+    json_t *st = json_array_get(ev, 0);
+    CHECK_STR_EQ(json_string_value(json_object_get(st, "queue")), "export-map");
+    CHECK_STR_EQ(json_string_value(json_object_get(st, "apiUrl")), fx.api_url);
+    CHECK(json_string_value(json_object_get(st, "database")) && strstr(json_string_value(json_object_get(st, "database")), "127.0.0.1"));
+    CHECK(json_string_value(json_object_get(st, "storage")) != NULL);
+    json_decref(ev);
+    ev = wh_log_events(log, "JOB_START");
+    CHECK_STR_EQ(json_string_value(json_object_get(json_array_get(ev, 0), "printJobId")), id);
+    json_decref(ev);
+    ev = wh_log_events(log, "JOB_SUCCESS");
+    json_t *ok = json_array_get(ev, 0);
+    CHECK_STR_EQ(json_string_value(json_object_get(ok, "printJobId")), id);
+    CHECK(json_integer_value(json_object_get(ok, "sizeBytes")) > 0);
+    CHECK(json_object_get(ok, "durationMs") != NULL);
+    CHECK(json_string_value(json_object_get(ok, "file")) != NULL);
+    json_decref(ev);
+    char *all = NULL;
+    size_t len;
+    CHECK(awm_read_file(log, &all, &len, NULL));
+    CHECK_MSG(all && !strstr(all, WH_API_KEY), "the API key appears in the log");
+    free(all);
+
+    /* Health endpoints. */
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", health);
+    CHECK_INT_EQ(wh_http("GET", url, NULL, NULL, NULL), 200);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/readyz", health);
+    json_t *ready = NULL;
+    CHECK_INT_EQ(wh_http("GET", url, NULL, NULL, &ready), 200);
+    CHECK_STR_EQ(json_string_value(json_object_get(ready, "database")), "ok");
+    CHECK_STR_EQ(json_string_value(json_object_get(ready, "api")), "ok");
+    json_decref(ready);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", health);
+    long status = 0;
+    char *m = wh_http_text(url, &status);
+    CHECK_INT_EQ(status, 200);
+    CHECK_INT_EQ(metric(m, "awm_jobs_processed_total"), 1);
+    CHECK_INT_EQ(metric(m, "awm_jobs_in_flight"), 0);
+    CHECK_INT_EQ(metric(m, "awm_job_duration_seconds_count"), 1);
+    CHECK_MSG(strstr(m, "awm_queue_jobs{queue=\"export-map\",state=\"completed\"}"), "%s", m);
+    CHECK(metric(m, "awm_last_success_timestamp_seconds") > 1700000000);
+    free(m);
+
+    CHECK_INT_EQ(wh_stop(&w, SIGTERM, 60), 0);
+    CHECK(wh_wait_log_event(log, "WORKER_STOPPED", 1, 1));
+    CHECK_INT_EQ(wh_count_files(fx.export_dir, AWM_TEMP_PREFIX), 0);
+}
+
+/* Two workers, 20 jobs: every job completed exactly once, and both workers took some. */
+static void test_two_workers(void)
+{
+    const char *extra[] = {"WORKER_RENDER_DPI=20", NULL};
+    wh_proc a, b;
+    CHECK(wh_worker_start(&fx, &a, "worker-a", extra, NULL));
+    CHECK(wh_worker_start(&fx, &b, "worker-b", extra, NULL));
+    char la[700], lb[700];
+    snprintf(la, sizeof la, "%s/worker-a.log", fx.dir);
+    snprintf(lb, sizeof lb, "%s/worker-b.log", fx.dir);
+    CHECK(wh_wait_log_event(la, "POLLING", 1, 60));
+    CHECK(wh_wait_log_event(lb, "POLLING", 1, 60));
+    enum { N = 20 };
+    char ids[N][64];
+    for (int i = 0; i < N; i++)
+        CHECK(wh_post_export(&fx, 8, 10, NULL, ids[i]));
+    for (int i = 0; i < N; i++) {
+        json_t *job = wh_wait_job_state(&fx, ids[i], "export_complete", 120);
+        CHECK_MSG(job != NULL, "job %d not complete", i);
+        if (job)
+            CHECK_INT_EQ(json_array_size(json_object_get(job, "events")), 3); /* started once */
+        json_decref(job);
+    }
+    CHECK(wh_wait_log_event(la, "JOB_SUCCESS", 1, 10));
+    json_t *ea = wh_log_events(la, "JOB_SUCCESS"), *eb = wh_log_events(lb, "JOB_SUCCESS");
+    CHECK_INT_EQ(json_array_size(ea) + json_array_size(eb), N);
+    CHECK_MSG(json_array_size(ea) > 0 && json_array_size(eb) > 0, "a did %zu, b did %zu", json_array_size(ea),
+              json_array_size(eb));
+    /* Each print job appears in exactly one success line. */
+    for (int i = 0; i < N; i++) {
+        int seen = 0;
+        json_t *arrs[2] = {ea, eb};
+        for (int k = 0; k < 2; k++)
+            for (size_t j = 0; j < json_array_size(arrs[k]); j++)
+                seen += !strcmp(json_string_value(json_object_get(json_array_get(arrs[k], j), "printJobId")), ids[i]);
+        CHECK_INT_EQ(seen, 1);
+    }
+    json_decref(ea);
+    json_decref(eb);
+    CHECK_INT_EQ(wh_stop(&a, SIGTERM, 60), 0);
+    CHECK_INT_EQ(wh_stop(&b, SIGTERM, 60), 0);
+}
+
+int main(void)
+{
+    if (!wh_fixture_start(&fx)) {
+        fprintf(stderr, "fixture failed (dir %s)\n", fx.dir);
+        wh_fixture_stop(&fx);
+        return 1;
+    }
+    CHECK(wh_queue_settings(&fx, 3, 1, 600));
+    RUN(test_check_command);
+    RUN(test_happy_path);
+    RUN(test_two_workers);
+    int rc = TEST_EXIT();
+    if (rc)
+        setenv("AWM_KEEP_TEST_DIR", "1", 1), fprintf(stderr, "logs kept in %s\n", fx.dir);
+    wh_fixture_stop(&fx);
+    return rc;
+}
