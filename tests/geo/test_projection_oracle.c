@@ -3,7 +3,7 @@
  * usage: test_projection_oracle <dir written by tests/oracle/reference.mjs>
  *
  * For every case of cases.json (all five projections; rotations through the poles, the
- * antimeridian, γ ≠ 0 and seeded random ones; 110m and 10m land and countries; fitted to poster
+ * antimeridian, γ ≠ 0 and seeded random ones; 110m, 50m and 10m land and countries; fitted to poster
  * frames, some zoomed and clipped to an extent) it sets up the same projection, then checks:
  *   - the fitted scale and translate (relative 1e-9),
  *   - projected probe points (1e-6 pt) and, on the globe, which probes the preclip keeps,
@@ -92,11 +92,12 @@ typedef struct {
     bool loaded;
 } dataset;
 
-static dataset datasets[2] = {{.detail = "110m"}, {.detail = "10m"}};
+#define DATASET_COUNT 3
+static dataset datasets[DATASET_COUNT] = {{.detail = "110m"}, {.detail = "50m"}, {.detail = "10m"}};
 
 static dataset *dataset_get(const char *detail)
 {
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < DATASET_COUNT; i++) {
         dataset *d = &datasets[i];
         if (strcmp(d->detail, detail)) continue;
         if (!d->loaded) {
@@ -422,7 +423,7 @@ int main(int argc, char **argv)
     RUN(test_clipping_named);
     RUN(test_all_cases);
     json_decref(cases);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < DATASET_COUNT; i++)
         if (datasets[i].loaded) {
             layer_free_test(&datasets[i].land);
             layer_free_test(&datasets[i].countries);

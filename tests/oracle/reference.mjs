@@ -59,7 +59,7 @@ function loadLayer(detail, object) {
   return out;
 }
 const layers = {};
-for (const detail of ["110m", "10m"]) {
+for (const detail of ["110m", "50m", "10m"]) {
   layers[detail] = {land: loadLayer(detail, "land"), countries: loadLayer(detail, "countries")};
 }
 
@@ -163,6 +163,8 @@ for (const kind of KINDS) {
   addCase(`${kind}-10m-a`, kind, [round3(random() * 360 - 180), round3(random() * 60 - 30), 0], POSTER, 1, null, "10m");
 }
 addCase("ortho-10m-zoom", "orthographic", [-100, -40, 0], POSTER, 2, POSTER, "10m");
+addCase("ortho-50m", "orthographic", [-140, -35, 10], POSTER, 1, null, "50m");
+addCase("naturalEarth1-50m", "naturalEarth1", [-160, 0, 0], LANDSCAPE, 1.5, LANDSCAPE, "50m");
 addCase("mercator-10m-zoom", "mercator", [-10, 0, 0], LANDSCAPE, 4, LANDSCAPE, "10m");
 
 // Probe points (degrees), including poles, the antimeridian and a few cities.
