@@ -38,6 +38,41 @@ static void append_shape(cairo_t *cr, const render_shape *sh, const render_bbox 
     }
 }
 
+/* Append the closed subpaths for a fill of the band `clip`. A run lying wholly outside the
+ * band is replaced by its chord (first → last point): both ends and everything between lie
+ * on the same side of the band, so the filled area inside the band is exactly the same,
+ * and a continent costs a band its local points plus one point per distant run. */
+static void append_fill(cairo_t *cr, const render_shape *sh, const render_bbox *clip)
+{
+    if (!clip || !sh->runs) {
+        append_shape(cr, sh, clip);
+        return;
+    }
+    const geo_path *p = &sh->path;
+    for (size_t i = 0; i < p->subpath_count; i++) {
+        const geo_subpath *sp = &p->subpaths[i];
+        if (!sp->count || !boxes_touch(&sh->boxes[i], clip))
+            continue;
+        const geo_point *pts = p->points;
+        size_t end = sp->first + sp->count; /* exclusive */
+        cairo_move_to(cr, pts[sp->first].x, pts[sp->first].y);
+        for (size_t k = sh->subpath_runs[i]; k < sh->subpath_runs[i + 1]; k++) {
+            const render_run *r = &sh->runs[k];
+            /* The run's own points: after its first (the previous run's last) up to where
+             * the next run starts, or the subpath's end. */
+            size_t last = k + 1 < sh->subpath_runs[i + 1] ? sh->runs[k + 1].first : end - 1;
+            if (boxes_touch(&r->box, clip)) {
+                for (size_t q = r->first + 1; q <= last; q++)
+                    cairo_line_to(cr, pts[q].x, pts[q].y);
+            } else {
+                cairo_line_to(cr, pts[last].x, pts[last].y);
+            }
+        }
+        if (sp->closed)
+            cairo_close_path(cr);
+    }
+}
+
 /* Stroke an outline with the current source and line settings. For a band, only the runs
  * touching it, in batches: cairo turns a whole stroke into one polygon first, and on a 10m
  * coastline that polygon, not the pixels, would set the memory peak. (Batches meet at one
@@ -199,7 +234,7 @@ void render_scene_draw(const render_scene *s, cairo_t *cr, const render_bbox *cl
     cairo_set_dash(cr, NULL, 0, 0);
 
     /* 4. land */
-    append_shape(cr, &s->land, reach);
+    append_fill(cr, &s->land, reach);
     set_rgb(cr, t->land, 1);
     cairo_fill(cr);
     cairo_set_line_width(cr, 0.5);

@@ -27,8 +27,9 @@ typedef struct {
 typedef struct {
     geo_path path;
     render_bbox *boxes;
-    render_run *runs; /* for strokes; only for shapes with long outlines */
+    render_run *runs; /* only for shapes with long outlines (land, borders) */
     size_t run_count;
+    size_t *subpath_runs; /* runs of subpath i: [subpath_runs[i], subpath_runs[i+1]) */
 } render_shape;
 
 typedef struct {

@@ -171,8 +171,10 @@ static void shape_make_runs(render_shape *sh)
     size_t cap = 16;
     sh->runs = awm_xmalloc(cap * sizeof *sh->runs);
     sh->run_count = 0;
+    sh->subpath_runs = awm_xmalloc((p->subpath_count + 1) * sizeof *sh->subpath_runs);
     for (size_t i = 0; i < p->subpath_count; i++) {
         const geo_subpath *sp = &p->subpaths[i];
+        sh->subpath_runs[i] = sh->run_count;
         if (sp->count < 2)
             continue;
         const geo_point *first = &p->points[sp->first], *last = &p->points[sp->first + sp->count - 1];
@@ -206,6 +208,7 @@ static void shape_make_runs(render_shape *sh)
                 break;
         }
     }
+    sh->subpath_runs[p->subpath_count] = sh->run_count;
 }
 
 static void shape_free(render_shape *sh)
@@ -213,8 +216,10 @@ static void shape_free(render_shape *sh)
     geo_path_free(&sh->path);
     free(sh->boxes);
     free(sh->runs);
+    free(sh->subpath_runs);
     sh->boxes = NULL;
     sh->runs = NULL;
+    sh->subpath_runs = NULL;
 }
 
 /* Largest size ≤ nominal at which `text` fits `width` on one line: shrink, never cut. */
