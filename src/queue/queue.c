@@ -343,7 +343,8 @@ bool queue_send_batch(PGconn *conn, const char *queue, const char *const *data_j
 
 /* ---- reading jobs ------------------------------------------------------------------------- */
 
-#define MS(col) "coalesce((extract(epoch FROM t." col ") * 1000)::bigint, 0)"
+/* date_part gives a double; extract() gives numeric, measurably slower per row. */
+#define MS(col) "coalesce((date_part('epoch', t." col ") * 1000)::bigint, 0)"
 /* Every column a queue_job carries, in the order job_from_row reads them; table alias t. */
 #define JOB_COLUMNS                                                                             \
     "t.id::text, coalesce(t.claim::text, ''), t.name, t.data::text, t.output::text,"            \
