@@ -73,12 +73,10 @@ static void append_fill(cairo_t *cr, const render_shape *sh, const render_bbox *
     }
 }
 
-/* Stroke an outline with the current source and line settings. For a band, only the runs
- * touching it, in batches: cairo turns a whole stroke into one polygon first, and on a 10m
- * coastline that polygon, not the pixels, would set the memory peak. (Batches meet at one
- * shared segment per few thousand, whose anti-aliased edge is painted twice.) Vector output
- * (clip NULL) gets whole rings in one stroke. */
-#define STROKE_BATCH_SEGMENTS 4096
+/* Stroke an outline with the current source and line settings: for a band, only the runs
+ * touching it; for vector output (clip NULL), whole rings. Always ONE cairo stroke, whose
+ * coverage is the union of its parts like the browser's single canvas stroke: borders shared
+ * by two countries are not painted twice. */
 static void stroke_outline(cairo_t *cr, const render_shape *sh, const render_bbox *clip)
 {
     if (!clip || !sh->runs) {
@@ -87,7 +85,6 @@ static void stroke_outline(cairo_t *cr, const render_shape *sh, const render_bbo
         return;
     }
     const geo_point *pts = sh->path.points;
-    size_t batch = 0;
     for (size_t i = 0; i < sh->run_count; i++) {
         const render_run *r = &sh->runs[i];
         if (!boxes_touch(&r->box, clip))
@@ -97,11 +94,6 @@ static void stroke_outline(cairo_t *cr, const render_shape *sh, const render_bbo
             cairo_line_to(cr, pts[r->first + k].x, pts[r->first + k].y);
         for (size_t k = 0; k < r->wrap_count; k++)
             cairo_line_to(cr, pts[r->wrap_first + k].x, pts[r->wrap_first + k].y);
-        batch += r->count + r->wrap_count;
-        if (batch >= STROKE_BATCH_SEGMENTS) {
-            cairo_stroke(cr);
-            batch = 0;
-        }
     }
     cairo_stroke(cr);
 }

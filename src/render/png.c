@@ -15,12 +15,14 @@
 #include <string.h>
 #include <zlib.h>
 
-/* Band height: about 3 MB of cairo surface per thread whatever the page width (143 rows at
- * 18x24, 72 at 36x24); shorter bands cost more replays of the big land rings, taller ones
- * more memory for cairo's per-band stroke polygons. */
-#define BAND_BYTES (3u << 20)
-#define BAND_ROWS_MIN 64
-#define BAND_ROWS_MAX 256
+/* Band height: about 2 MB of cairo surface per thread (95 rows at 18x24, 48 at 36x24), at
+ * most 128 rows. The memory peak is not the pixels but cairo's polygon for a band's strokes
+ * (10m coastlines), which grows with the band's share of the map: small pages, whose map is
+ * densest, are the ones that need the cap. Shorter bands cost little: runs and chords keep
+ * each band's path work local. */
+#define BAND_BYTES (2u << 20)
+#define BAND_ROWS_MIN 48
+#define BAND_ROWS_MAX 128
 
 /* ---- sRGB ICC profile, made once ---- */
 static pthread_once_t g_icc_once = PTHREAD_ONCE_INIT;

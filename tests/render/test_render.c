@@ -366,6 +366,67 @@ static void test_stream_output(void)
     map_definition_free(&def);
 }
 
+/* Banding is invisible: the banded, multi-threaded PNG matches the page drawn as one band
+ * (a handful of anti-aliased pixels may differ slightly where cairo tessellates a stroke
+ * clipped at a band edge differently). */
+static void test_bands_match_single_pass(void)
+{
+    map_definition def;
+    char *text = NULL;
+    size_t len = 0;
+    char sample[4096];
+    awm_error err = {{0}};
+    if (!awm_asset_path(sample, sizeof sample, "assets/sample-map.json") ||
+        !awm_read_file(sample, &text, &len, &err) || !parse_map(text, &def)) {
+        CHECK(false);
+        free(text);
+        return;
+    }
+    free(text);
+    const double dpi = 100;
+    test_png png;
+    if (!render_png(&def, "8x10", dpi, "banded.png", &png)) {
+        CHECK(false);
+        map_definition_free(&def);
+        return;
+    }
+    render_scene s;
+    CHECK(render_scene_build(&s, &def, map_print_spec_find("8x10"), dpi / 72,
+                             render_detail_for_width(png.w), &err));
+    cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, png.w, png.h);
+    cairo_t *cr = cairo_create(surf);
+    cairo_scale(cr, dpi / 72, dpi / 72);
+    /* The whole page as one band: what differs from the PNG is only the banding. */
+    render_bbox page = {0, 0, s.boxes.total.w, s.boxes.total.h};
+    render_scene_draw(&s, cr, &page);
+    cairo_destroy(cr);
+    cairo_surface_flush(surf);
+    const unsigned char *data = cairo_image_surface_get_data(surf);
+    int stride = cairo_image_surface_get_stride(surf);
+    long differ = 0;
+    int max_diff = 0;
+    for (int y = 0; y < png.h; y++) {
+        for (int x = 0; x < png.w; x++) {
+            uint32_t a = *(const uint32_t *)(data + (size_t)y * stride + 4 * (size_t)x) & 0xffffff;
+            uint32_t b = test_png_pixel(&png, x, y);
+            if (a == b)
+                continue;
+            differ++;
+            for (int k = 0; k < 24; k += 8) {
+                int d = abs((int)((a >> k) & 255) - (int)((b >> k) & 255));
+                if (d > max_diff)
+                    max_diff = d;
+            }
+        }
+    }
+    CHECK_MSG(differ <= (long)png.w * png.h / 10000, "%ld of %d pixels differ", differ, png.w * png.h);
+    CHECK_MSG(max_diff <= 32, "max channel difference %d", max_diff);
+    cairo_surface_destroy(surf);
+    render_scene_free(&s);
+    test_png_free(&png);
+    map_definition_free(&def);
+}
+
 /* ---- the QR code scans back to qrUrl ---- */
 static void test_qr_code_decodes(void)
 {
@@ -547,6 +608,7 @@ int main(void)
     RUN(test_canvas_colour_per_theme);
     RUN(test_10m_globe_keeps_its_ocean);
     RUN(test_stream_output);
+    RUN(test_bands_match_single_pass);
     RUN(test_qr_code_decodes);
     RUN(test_leg_behind_globe_ends_on_horizon);
     RUN(test_pdf_embeds_fonts);
