@@ -16,7 +16,7 @@
 
 typedef enum { RENDER_PNG = 0, RENDER_PDF, RENDER_SVG } render_format;
 
-/* Called now and then with the fraction done (0..1), from one of the rendering threads. */
+/* Called now and then with the fraction done (0..1), from the thread that called render_poster*. */
 typedef void (*render_progress_fn)(void *user, double fraction);
 /* Receives the output in order; false aborts the render. */
 typedef bool (*render_write_fn)(void *user, const void *data, size_t len);
