@@ -67,6 +67,7 @@ typedef struct {
     /* body */
     awm_buf body;
     bool body_too_large;
+    size_t discarded; /* bytes of an oversized body read and dropped */
     bool responded;
     enum MHD_Result result;
     /* the database connection held by this request (returned when it ends) */

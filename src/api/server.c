@@ -160,9 +160,10 @@ void api_respond_response(api_request *r, unsigned status, struct MHD_Response *
         return;
     }
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);
-    r->status = status;
-    r->responded = true;
     r->result = MHD_queue_response(r->mc, status, resp);
+    r->responded = r->result == MHD_YES;
+    if (r->responded)
+        r->status = status;
     MHD_destroy_response(resp);
 }
 
@@ -452,6 +453,16 @@ static void new_request_id(char out[17])
     snprintf(out, 17, "%08x%08x", g_id_prefix, n);
 }
 
+static void respond_too_large(api_request *r)
+{
+    size_t ignored_len;
+    const char *ignored;
+    r->route = route_of(r->url, &ignored, &ignored_len);
+    long limit = r->srv->cfg.max_body_bytes;
+    api_respond_error(r, MHD_HTTP_CONTENT_TOO_LARGE, json_pack("{s:I}", "limit", (json_int_t)limit),
+                      "request body larger than %ld bytes", limit);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -478,12 +489,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
             errno = 0;
             unsigned long long n = strtoull(cl, &end, 10);
             if (errno || *end || n > (unsigned long long)srv->cfg.max_body_bytes) {
-                size_t ignored_len;
-                const char *ignored;
-                r->route = route_of(url, &ignored, &ignored_len);
-                api_respond_error(r, MHD_HTTP_CONTENT_TOO_LARGE, json_pack("{s:I}", "limit",
-                                                                           (json_int_t)srv->cfg.max_body_bytes),
-                                  "request body larger than %ld bytes", srv->cfg.max_body_bytes);
+                respond_too_large(r);
                 return r->result;
             }
         }
@@ -492,11 +498,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (r->responded || r->body_too_large)
+        if (r->responded)
             return MHD_YES;
+        if (r->body_too_large) {
+            /* Discard up to one more limit's worth so an ordinary client still reads its 413;
+             * a sender that keeps going is cut off (MHD cannot answer in mid-body). */
+            r->discarded += n;
+            return r->discarded > (size_t)srv->cfg.max_body_bytes ? MHD_NO : MHD_YES;
+        }
         if (r->body.len + n > (size_t)srv->cfg.max_body_bytes) {
-            /* A body without Content-Length (chunked) grew past the limit: stop keeping it. */
+            /* A body without Content-Length (chunked) grew past the limit: keep none of it. */
             r->body_too_large = true;
+            r->discarded = r->body.len + n;
             awm_buf_free(&r->body);
             return MHD_YES;
         }
@@ -506,12 +519,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     if (r->responded)
         return r->result;
     if (r->body_too_large) {
-        size_t ignored_len;
-        const char *ignored;
-        r->route = route_of(url, &ignored, &ignored_len);
-        api_respond_error(r, MHD_HTTP_CONTENT_TOO_LARGE,
-                          json_pack("{s:I}", "limit", (json_int_t)srv->cfg.max_body_bytes),
-                          "request body larger than %ld bytes", srv->cfg.max_body_bytes);
+        respond_too_large(r);
         return r->result;
     }
     dispatch(r);
