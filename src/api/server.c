@@ -29,6 +29,16 @@ bool api_config_from_env(api_config *cfg, awm_error *err)
         return false;
     }
     cfg->host = awm_env_str("HOST", API_DEFAULT_HOST);
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    int gai = getaddrinfo(cfg->host, NULL, &hints, &ai);
+    if (gai != 0) {
+        awm_error_set(err, "HOST=%s: not an address this machine can listen on (%s)", cfg->host,
+                      gai_strerror(gai));
+        return false;
+    }
+    freeaddrinfo(ai);
     cfg->worker_api_key = awm_env_str("WORKER_API_KEY", NULL);
     if (!storage_config_from_env(&cfg->storage, err))
         return false;

@@ -442,6 +442,16 @@ static void configuration_errors_exit_2(void)
     CHECK_MSG(out && strstr(out, "STORAGE") && strstr(out, "ftp"), "%s", out ? out : "");
     free(out);
     unsetenv("STORAGE");
+    setenv("HOST", "no-such-host.invalid", 1);
+    CHECK_INT_EQ(fx_run_awm((const char *const[]){"serve", NULL}, &out), 2);
+    CHECK_MSG(out && strstr(out, "HOST=no-such-host.invalid"), "%s", out ? out : "");
+    free(out);
+    setenv("HOST", "127.0.0.1", 1);
+    setenv("MAX_BODY_BYTES", "0", 1);
+    CHECK_INT_EQ(fx_run_awm((const char *const[]){"serve", NULL}, &out), 2);
+    CHECK_MSG(out && strstr(out, "MAX_BODY_BYTES=0"), "%s", out ? out : "");
+    free(out);
+    setenv("MAX_BODY_BYTES", "65536", 1);
     char *saved = awm_strdup(getenv("DATABASE_URL"));
     unsetenv("DATABASE_URL");
     CHECK_INT_EQ(fx_run_awm((const char *const[]){"serve", NULL}, &out), 2);
