@@ -49,7 +49,8 @@ typedef struct {
     int db_pool_timeout_ms;     /* DB_POOL_TIMEOUT_MS (default 5000) */
     int max_connections;        /* API_MAX_CONNECTIONS (default 512) */
     int connection_timeout_s;   /* API_CONNECTION_TIMEOUT_S (default 30) */
-    int render_concurrency;     /* RENDER_CONCURRENCY: renders at once for GET /render (default 1) */
+    int render_concurrency;     /* RENDER_CONCURRENCY: renders at once for GET /render (default 1);
+                                 * more wait up to 30 s for a slot, then 503 */
     int shutdown_grace_s;       /* API_SHUTDOWN_GRACE_S: wait for requests in flight (default 10) */
 } api_config;
 

@@ -51,6 +51,7 @@ typedef struct {
     double started_at; /* awm_now_seconds() */
     char web_dir[4096]; /* "" when no web page is installed */
     pthread_mutex_t render_lock;
+    pthread_cond_t render_freed; /* CLOCK_MONOTONIC */
     int renders_running;
     bool render_ready;      /* render_init succeeded */
     char render_error[256];
@@ -120,6 +121,9 @@ void api_handle_export_file(api_request *r, const char *name);
 void api_handle_render(api_request *r);
 void api_handle_index(api_request *r);
 bool api_handle_static(api_request *r, const char *path); /* false: no such file */
+/* Render slots (RENDER_CONCURRENCY): acquire waits up to wait_s; false = still busy. */
+bool api_render_slot_acquire(api_server *srv, int wait_s);
+void api_render_slot_release(api_server *srv);
 
 /* ---- metrics ---- */
 void api_metrics_record(api_route route, unsigned status, double seconds);

@@ -2,7 +2,9 @@
  * and the web page (/ and static files from <assets>/web when installed). */
 #include "api/api_internal.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -145,6 +147,33 @@ void api_handle_export_file(api_request *r, const char *name)
 
 /* ---- /render ---- */
 
+/* A render waits this long for a free slot (RENDER_CONCURRENCY) before answering 503. */
+#define RENDER_WAIT_S 30
+
+bool api_render_slot_acquire(api_server *srv, int wait_s)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += wait_s;
+    pthread_mutex_lock(&srv->render_lock);
+    int rc = 0;
+    while (srv->renders_running >= srv->cfg.render_concurrency && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&srv->render_freed, &srv->render_lock, &deadline);
+    bool ok = srv->renders_running < srv->cfg.render_concurrency;
+    if (ok)
+        srv->renders_running++;
+    pthread_mutex_unlock(&srv->render_lock);
+    return ok;
+}
+
+void api_render_slot_release(api_server *srv)
+{
+    pthread_mutex_lock(&srv->render_lock);
+    srv->renders_running--;
+    pthread_cond_broadcast(&srv->render_freed);
+    pthread_mutex_unlock(&srv->render_lock);
+}
+
 typedef struct {
     api_server *srv;
     map_definition def;
@@ -178,11 +207,11 @@ static void *render_thread(void *arg)
     else
         awm_log(AWM_LOG_INFO, "RENDER_DONE", "{s:s, s:s, s:f, s:I}", "requestId", t->request_id, "size",
                 t->spec->key, "seconds", res.seconds, "bytes", (json_int_t)res.bytes);
-    close(t->fd);
     map_definition_free(&t->def);
-    pthread_mutex_lock(&t->srv->render_lock);
-    t->srv->renders_running--;
-    pthread_mutex_unlock(&t->srv->render_lock);
+    /* Release the slot before the response can end (closing the pipe ends it): shutdown
+     * waits for both, and then nothing here touches the server any more. */
+    api_render_slot_release(t->srv);
+    close(t->fd);
     free(t);
     return NULL;
 }
@@ -296,12 +325,7 @@ void api_handle_render(api_request *r)
     }
     map_violations_free(&v);
 
-    pthread_mutex_lock(&r->srv->render_lock);
-    bool busy = r->srv->renders_running >= r->srv->cfg.render_concurrency;
-    if (!busy)
-        r->srv->renders_running++;
-    pthread_mutex_unlock(&r->srv->render_lock);
-    if (busy) {
+    if (!api_render_slot_acquire(r->srv, RENDER_WAIT_S)) {
         map_definition_free(&t->def);
         free(t);
         struct MHD_Response *resp = MHD_create_response_from_buffer(
@@ -346,9 +370,7 @@ failed:
         close(fds[1]);
     map_definition_free(&t->def);
     free(t);
-    pthread_mutex_lock(&r->srv->render_lock);
-    r->srv->renders_running--;
-    pthread_mutex_unlock(&r->srv->render_lock);
+    api_render_slot_release(r->srv);
     api_respond_fault(r, "cannot start the render");
 }
 

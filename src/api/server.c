@@ -657,6 +657,11 @@ bool api_serve(const api_config *cfg, awm_error *err)
     storage_describe(srv->storage, storage_desc, sizeof storage_desc);
     srv->pool = api_pool_create(cfg->database_url, cfg->db_pool_size, cfg->db_pool_timeout_ms);
     pthread_mutex_init(&srv->render_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&srv->render_freed, &ca);
+    pthread_condattr_destroy(&ca);
     awm_error rerr = {{0}};
     srv->render_ready = render_init(&rerr);
     if (!srv->render_ready) {
@@ -706,6 +711,7 @@ bool api_serve(const api_config *cfg, awm_error *err)
         api_pool_destroy(srv->pool);
         storage_free(srv->storage);
         pthread_mutex_destroy(&srv->render_lock);
+        pthread_cond_destroy(&srv->render_freed);
         free(srv);
         return false;
     }
@@ -727,9 +733,19 @@ bool api_serve(const api_config *cfg, awm_error *err)
     while (__atomic_load_n(&g_in_flight, __ATOMIC_RELAXED) > 0 && awm_now_seconds() < deadline)
         usleep(20000);
     MHD_stop_daemon(d);
+    /* Renders still running write into closed pipes and stop at their next band. */
+    for (;;) {
+        pthread_mutex_lock(&srv->render_lock);
+        int running = srv->renders_running;
+        pthread_mutex_unlock(&srv->render_lock);
+        if (running == 0)
+            break;
+        usleep(20000);
+    }
     api_pool_destroy(srv->pool);
     storage_free(srv->storage);
     pthread_mutex_destroy(&srv->render_lock);
+    pthread_cond_destroy(&srv->render_freed);
     free(srv);
     awm_log(AWM_LOG_INFO, "SERVER_STOPPED", NULL);
     return true;

@@ -4,6 +4,8 @@
  * (malformed JSON, wrong types, depth, 413 by Content-Length and chunked, 415, 405 + Allow,
  * unknown routes), /exports/{file} with traversal attempts, /render, /metrics, /,
  * X-Request-Id, and the configuration errors of `awm serve`. */
+#include <pthread.h>
+
 #include "api_fixture.h"
 
 #define SEED_MAP                                                                                   \
@@ -333,6 +335,22 @@ static void export_files_are_served_without_traversal(void)
     }
 }
 
+typedef struct {
+    const char *url;
+    long status;
+    size_t len;
+} render_call;
+
+static void *render_in_thread(void *p)
+{
+    render_call *c = p;
+    fx_response r = fx_http("GET", c->url, NULL);
+    c->status = r.status;
+    c->len = r.len;
+    fx_response_free(&r);
+    return NULL;
+}
+
 static void render_endpoint(void)
 {
     /* base64url of the seed map */
@@ -353,6 +371,18 @@ static void render_endpoint(void)
     CHECK_STR_EQ(fx_header(&r, "Content-Type", ct, sizeof ct), "image/png");
     CHECK(r.len > 100 && !memcmp(r.body, "\x89PNG\r\n\x1a\n", 8));
     fx_response_free(&r);
+    /* Three at once with one render slot (RENDER_CONCURRENCY=1): they wait their turn. */
+    render_call calls[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        calls[i] = (render_call){url.data, 0, 0};
+        pthread_create(&th[i], NULL, render_in_thread, &calls[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_INT_EQ(calls[i].status, 200);
+        CHECK(calls[i].len > 100);
+    }
     awm_buf_free(&url);
 
     char *map_id = create_map(SEED_MAP);
