@@ -124,9 +124,14 @@ bool wh_spawn(wh_proc *p, const char *const *args, const char *const *env, const
         if (!replaced)
             envp[k++] = environ[i];
     }
-    for (size_t j = 0; j < n_over; j++)
-        if (env[j][strcspn(env[j], "=") + 1] != '\0') /* "NAME=" removes */
+    for (size_t j = 0; j < n_over; j++) {
+        size_t nl = strcspn(env[j], "=");
+        bool later = false; /* a later setting of the same name wins */
+        for (size_t l = j + 1; l < n_over; l++)
+            later |= !strncmp(env[l], env[j], nl) && env[l][nl] == '=';
+        if (!later && env[j][nl + 1] != '\0') /* "NAME=" removes */
             envp[k++] = (char *)env[j];
+    }
     envp[k] = NULL;
     size_t n_args = 0;
     while (args[n_args])
