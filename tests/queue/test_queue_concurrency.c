@@ -99,6 +99,32 @@ static void test_killed_worker_job_is_picked_up_after_expiry(void)
     PQfinish(c);
 }
 
+/* A forked child (a worker under test) inherits the harness's atexit and signal hooks; its
+ * exit or its SIGTERM must leave the parent's server running. */
+static void test_forked_child_leaves_server_alone(void)
+{
+    pid_t child = fork();
+    if (child == 0)
+        exit(0);
+    int status;
+    waitpid(child, &status, 0);
+    child = fork();
+    if (child == 0) {
+        for (;;)
+            pause();
+    }
+    usleep(100000);
+    kill(child, SIGTERM);
+    waitpid(child, &status, 0);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+    usleep(200000);
+    CHECK(pg_harness_pid(fx_pg) > 0);
+    awm_error err = {{0}};
+    PGconn *c = db_connect(pg_harness_conninfo(fx_pg), &err);
+    CHECK_MSG(c != NULL, "%s", err.msg);
+    PQfinish(c);
+}
+
 /* ---- many threads send and work at once -------------------------------------------------------- */
 
 enum { THREADS = 4, JOBS_PER_THREAD = 500, TOTAL = THREADS * JOBS_PER_THREAD };
@@ -307,6 +333,7 @@ int main(void)
     fx_start();
     /* Fork before any thread exists. */
     RUN(test_killed_worker_job_is_picked_up_after_expiry);
+    RUN(test_forked_child_leaves_server_alone);
     RUN(test_threads_complete_every_job_exactly_once);
     RUN(test_server_restart_keeps_jobs_and_listener_recovers);
     RUN(test_harness_stop_kill_resume_and_cleanup);

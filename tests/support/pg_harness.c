@@ -36,6 +36,9 @@ struct pg_harness {
 static volatile pid_t g_pids[MAX_SERVERS];
 static pg_harness *g_live[MAX_SERVERS];
 static bool g_hooks_installed;
+/* The process that started the servers: a forked child (a test's worker process) inherits
+ * the hooks but must not take the servers down when it exits or gets SIGTERM. */
+static pid_t g_owner_pid;
 
 /* ---- small process and file helpers ------------------------------------------------------- */
 
@@ -205,7 +208,7 @@ static bool run_pg(pg_harness *pg, const char *prog, const char *const *args, aw
 
 static void on_fatal_signal(int sig)
 {
-    for (int i = 0; i < MAX_SERVERS; i++)
+    for (int i = 0; getpid() == g_owner_pid && i < MAX_SERVERS; i++)
         if (g_pids[i] > 0)
             kill(g_pids[i], SIGQUIT); /* immediate shutdown; async-signal-safe */
     signal(sig, SIG_DFL);
@@ -214,6 +217,8 @@ static void on_fatal_signal(int sig)
 
 static void on_exit_cleanup(void)
 {
+    if (getpid() != g_owner_pid)
+        return;
     for (int i = 0; i < MAX_SERVERS; i++)
         if (g_live[i])
             pg_harness_destroy(g_live[i]);
@@ -224,6 +229,7 @@ static void install_hooks(void)
     if (g_hooks_installed)
         return;
     g_hooks_installed = true;
+    g_owner_pid = getpid();
     atexit(on_exit_cleanup);
     const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGABRT};
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {

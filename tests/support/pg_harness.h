@@ -14,7 +14,9 @@
  * No server outlives its test: destroy stops it; an atexit hook and handlers for SIGINT,
  * SIGTERM, SIGHUP and SIGABRT (where ASan and failed asserts end) kill any server still
  * running (SIGQUIT, PostgreSQL's immediate shutdown) before the process dies; and each start
- * first removes servers left behind by test processes that died by SIGKILL.
+ * first removes servers left behind by test processes that died by SIGKILL. Only the process
+ * that started a server does this: a forked child (a worker under test) may exit or be sent
+ * SIGTERM without touching the server.
  * Not thread-safe: start, stop and destroy from one thread. */
 #ifndef AWM_TESTS_PG_HARNESS_H
 #define AWM_TESTS_PG_HARNESS_H
