@@ -1,0 +1,59 @@
+# Dockerfile — the AWM API server (`awm serve`): HTTP API, /render, downloads, the web page.
+# Same two stages as Dockerfile.worker: build with compilers and headers, run on a slim image
+# with only run-time libraries, fonts (the /render endpoint draws posters), geography and the
+# migrations (`awm serve` applies them at start-up).
+#
+#   docker build -t awm-api .
+#   docker run --env-file .env -p 5173:5173 -v "$PWD/exports:/app/exports" awm-api
+
+# ---- build ---------------------------------------------------------------------------------
+FROM debian:12 AS build
+SHELL ["/bin/bash", "-euo", "pipefail", "-c"]
+COPY scripts/packages.sh /src/scripts/packages.sh
+RUN source /src/scripts/packages.sh \
+ && apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${AWM_BUILD_PACKAGES[@]}" \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY assets/package.json assets/package-lock.json assets/
+RUN cd assets && npm ci --no-audit --no-fund
+COPY . .
+RUN meson setup /build /src -Dbuildtype=release -Dprefix=/usr -Dassets_dir=/usr/share/awm \
+ && ninja -C /build src/cli/awm \
+ && strip /build/src/cli/awm \
+ && deploy/install.sh --build /build --prefix /usr --destdir /staging
+
+# ---- run -----------------------------------------------------------------------------------
+FROM debian:12-slim
+SHELL ["/bin/bash", "-euo", "pipefail", "-c"]
+COPY scripts/packages.sh /tmp/packages.sh
+RUN source /tmp/packages.sh \
+ && apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${AWM_RUNTIME_PACKAGES[@]}" curl \
+ && rm -rf /var/lib/apt/lists/* /tmp/packages.sh
+COPY --from=build /staging/ /
+ENV AWM_ASSETS_DIR=/usr/share/awm \
+    AWM_FONT_CACHE=/var/cache/awm/fonts
+RUN for detail in 110m 50m 10m; do awm geo-bench --runs 1 --detail "$detail" >/dev/null 2>&1; done \
+ && test "$(find /usr/share/awm -name '*.awmgeo' | wc -l)" -eq 6
+RUN useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/nologin awm \
+ && mkdir -p /app/exports /var/cache/awm/fonts \
+ && chown awm:awm /app /app/exports /var/cache/awm/fonts \
+ && chmod 0700 /var/cache/awm/fonts
+USER awm
+WORKDIR /app
+RUN awm render --sample /tmp/warm.png --size 8x10 --dpi 30 --quiet && rm /tmp/warm.png
+
+# HOST=0.0.0.0: reachable from other containers and hosts. Set WORKER_API_KEY (the server
+# warns when the worker routes are open while it listens beyond loopback).
+ENV HOST=0.0.0.0 \
+    PORT=5173 \
+    EXPORT_DIR=/app/exports \
+    STORAGE=local \
+    LOG_LEVEL=info
+VOLUME ["/app/exports"]
+EXPOSE 5173
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD curl -fsS "http://127.0.0.1:${PORT}/api/health" >/dev/null || exit 1
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["awm", "serve"]

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# install.sh — install a built `awm` and the run-time files it reads into an installed layout:
+#   PREFIX/bin/awm
+#   PREFIX/share/awm/assets/node_modules/world-atlas/*.json        (geography)
+#   PREFIX/share/awm/assets/node_modules/@fontsource/*/files/*.woff2 (poster fonts)
+#   PREFIX/share/awm/assets/sample-map.json, PREFIX/share/awm/db/migrations/*.sql, PREFIX/share/awm/web/
+# The programs find them through AWM_ASSETS_DIR=PREFIX/share/awm (or a build configured with
+# -Dassets_dir=PREFIX/share/awm). Used by both Dockerfiles and for hosts without Docker.
+#
+#   deploy/install.sh [--build DIR] [--prefix PREFIX] [--destdir DESTDIR] [--warm]
+#     --build    the meson build directory holding src/cli/awm (default: build)
+#     --prefix   default /usr/local
+#     --destdir  stage under DESTDIR (packaging, Docker build stages); default: none
+#     --warm     afterwards, parse the geography once per detail level so the binary caches
+#                (*.awmgeo next to the JSON) exist: a read-only install never re-parses the JSON
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=$root/build prefix=/usr/local destdir="" warm=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --build) build=$2; shift 2 ;;
+    --prefix) prefix=$2; shift 2 ;;
+    --destdir) destdir=$2; shift 2 ;;
+    --warm) warm=1; shift ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "install.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
+  esac
+done
+awm=$build/src/cli/awm
+[ -x "$awm" ] || { echo "install.sh: $awm not found: build first (meson setup build -Dbuildtype=release && ninja -C build)" >&2; exit 1; }
+modules=$root/assets/node_modules
+[ -f "$modules/world-atlas/land-10m.json" ] || { echo "install.sh: $modules is missing: run scripts/setup (or npm ci in assets/)" >&2; exit 1; }
+
+dest=$destdir$prefix
+share=$dest/share/awm
+install -d "$dest/bin" "$share/assets/node_modules/world-atlas" "$share/db/migrations"
+install -m 0755 "$awm" "$dest/bin/awm"
+install -m 0644 "$modules"/world-atlas/*.json "$modules"/world-atlas/LICENSE "$share/assets/node_modules/world-atlas/"
+for font in cormorant-garamond dm-sans; do
+  install -d "$share/assets/node_modules/@fontsource/$font/files"
+  install -m 0644 "$modules/@fontsource/$font/LICENSE" "$modules/@fontsource/$font/package.json" \
+    "$share/assets/node_modules/@fontsource/$font/"
+  install -m 0644 "$modules/@fontsource/$font"/files/*.woff2 "$share/assets/node_modules/@fontsource/$font/files/"
+done
+install -m 0644 "$root/assets/sample-map.json" "$share/assets/"
+install -m 0644 "$root"/db/migrations/*.sql "$share/db/migrations/"
+if [ -d "$root/web" ]; then
+  cp -r "$root/web" "$share/"   # the web page served at / by `awm serve`
+  chmod -R u=rwX,go=rX "$share/web"
+fi
+echo "install.sh: installed $dest/bin/awm and $share"
+
+if [ "$warm" = 1 ]; then
+  for detail in 110m 50m 10m; do
+    AWM_ASSETS_DIR=$share "$dest/bin/awm" geo-bench --runs 1 --detail "$detail" >/dev/null
+  done
+  n=$(find "$share/assets/node_modules/world-atlas" -name '*.awmgeo' | wc -l)
+  [ "$n" -eq 6 ] || { echo "install.sh: expected 6 geography caches after warming, found $n" >&2; exit 1; }
+  echo "install.sh: geography caches written ($n files)"
+fi
