@@ -85,7 +85,7 @@ static int free_port(void)
     return ntohs(a.sin_port);
 }
 
-/* Run wrk and pull "Requests/sec" and the 99% latency (ms) from its --latency output. */
+/* Run wrk and pull "Requests/sec" and the 50% and 99% latencies (ms) from its --latency output. */
 static void run_wrk(const char *label, const char *path, const char *script, int seconds)
 {
     char cmd[1024], url[256];
@@ -96,7 +96,7 @@ static void run_wrk(const char *label, const char *path, const char *script, int
     if (!p)
         die("cannot run wrk");
     char line[512];
-    double rps = 0, p99 = 0;
+    double rps = 0, p50 = 0, p99 = 0;
     long non2xx = 0;
     while (fgets(line, sizeof line, p)) {
         char unit[8] = "";
@@ -105,11 +105,14 @@ static void run_wrk(const char *label, const char *path, const char *script, int
             rps = v;
         else if (sscanf(line, " 99%% %lf%7s", &v, unit) == 2)
             p99 = !strcmp(unit, "us") ? v / 1000 : !strcmp(unit, "s") ? v * 1000 : v;
+        else if (sscanf(line, " 50%% %lf%7s", &v, unit) == 2)
+            p50 = !strcmp(unit, "us") ? v / 1000 : !strcmp(unit, "s") ? v * 1000 : v;
         else if (sscanf(line, " Non-2xx or 3xx responses: %ld", &non2xx) == 1) {
         }
     }
     pclose(p);
-    printf("%-22s %10.0f req/s   p99 %7.2f ms%s\n", label, rps, p99, non2xx ? "   (non-2xx answers!)" : "");
+    printf("%-22s %8.0f req/s   p50 %6.2f ms   p99 %7.2f ms%s\n", label, rps, p50, p99,
+           non2xx ? "   (non-2xx answers!)" : "");
     fflush(stdout);
 }
 

@@ -45,7 +45,7 @@ typedef struct {
     storage_config storage;     /* STORAGE, EXPORT_DIR, S3_*, AWS_* (see storage.h) */
     int presign_expiry_s;       /* EXPORT_URL_EXPIRY_S: life of S3 download links (default 900) */
     long max_body_bytes;        /* MAX_BODY_BYTES */
-    int db_pool_size;           /* DB_POOL_SIZE (default 10) */
+    int db_pool_size;           /* DB_POOL_SIZE (default 16) */
     int db_pool_timeout_ms;     /* DB_POOL_TIMEOUT_MS (default 5000) */
     int max_connections;        /* API_MAX_CONNECTIONS (default 512) */
     int connection_timeout_s;   /* API_CONNECTION_TIMEOUT_S (default 30) */

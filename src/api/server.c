@@ -51,7 +51,7 @@ bool api_config_from_env(api_config *cfg, awm_error *err)
     cfg->port = (int)v;
     if (!awm_env_long("MAX_BODY_BYTES", API_DEFAULT_MAX_BODY_BYTES, 1, 1L << 30, &cfg->max_body_bytes, err))
         return false;
-    if (!awm_env_long("DB_POOL_SIZE", 10, 1, 1000, &v, err))
+    if (!awm_env_long("DB_POOL_SIZE", 16, 1, 1000, &v, err))
         return false;
     cfg->db_pool_size = (int)v;
     if (!awm_env_long("DB_POOL_TIMEOUT_MS", 5000, 1, 600000, &v, err))

@@ -22,7 +22,7 @@ static void usage(FILE *out)
             "                      presigned URL valid EXPORT_URL_EXPIRY_S seconds (default 900)\n"
             "  WORKER_API_KEY      bearer key required on the worker routes when set\n"
             "  MAX_BODY_BYTES      request body limit (default 1048576)\n"
-            "  DB_POOL_SIZE        database connections (default 10)\n"
+            "  DB_POOL_SIZE        database connections (default 16)\n"
             "  DB_POOL_TIMEOUT_MS  wait for a free connection before answering 503 (default 5000)\n"
             "  API_SHUTDOWN_GRACE_S  on SIGTERM, wait this long for requests in flight (default 10)\n"
             "  API_MAX_CONNECTIONS (512), API_CONNECTION_TIMEOUT_S (30), RENDER_CONCURRENCY (1), LOG_LEVEL\n\n"
