@@ -347,8 +347,9 @@ bool queue_send_batch(PGconn *conn, const char *queue, const char *const *data_j
 #define MS(col) "coalesce((date_part('epoch', t." col ") * 1000)::bigint, 0)"
 /* Every column a queue_job carries, in the order job_from_row reads them; table alias t. */
 #define JOB_COLUMNS                                                                             \
-    "t.id::text, coalesce(t.claim::text, ''), t.name, t.data::text, t.output::text,"            \
-    " t.singleton_key, t.dead_letter, t.state::text, t.priority, t.retry_limit, t.retry_count,"  \
+    "t.id::text, CASE WHEN t.state = 'active' THEN t.claim::text ELSE '' END,"                   \
+    " t.name, t.data::text, t.output::text, t.singleton_key,"                                    \
+    " t.dead_letter, t.state::text, t.priority, t.retry_limit, t.retry_count,"  \
     " t.retry_delay, t.retry_delay_max, t.expire_in, t.retry_backoff, " MS("created_on") ", "    \
     MS("start_after") ", " MS("started_on") ", " MS("expire_on") ", " MS("completed_on")
 

@@ -357,6 +357,7 @@ static void test_complete_stores_output(void)
     CHECK_INT_EQ(queue_get(conn, id, &j, &err), QUEUE_OK);
     CHECK_INT_EQ(j.state, QUEUE_STATE_COMPLETED);
     CHECK_STR_EQ(j.output, "{\"file\": \"x.png\"}");
+    CHECK_STR_EQ(j.claim, ""); /* only active jobs have a claim */
     CHECK(j.completed_on_ms >= j.started_on_ms && j.started_on_ms > 0);
     queue_job_free(&j);
 }
