@@ -339,7 +339,7 @@ static bool write_settings(pg_harness *pg, awm_error *err)
         return false;
     }
     fprintf(f, "\n# pg_harness\nport = %d\nlisten_addresses = '127.0.0.1'\n"
-               "unix_socket_directories = '%s'\nfsync = on\nmax_connections = 60\n"
+               "unix_socket_directories = '%s'\nfsync = on\nmax_connections = 100\n"
                "log_min_messages = warning\n",
             pg->port, pg->dir);
     fclose(f);
