@@ -97,6 +97,8 @@ PGconn *api_db(api_request *r);
 PGresult *api_query(api_request *r, const char *what, const char *sql, int n, const char *const *params,
                     awm_error *err);
 bool api_db_unreachable(PGconn *conn, const PGresult *res);
+/* BEGIN on the request's connection, re-opening a connection found broken (once). */
+bool api_begin(api_request *r, awm_error *err);
 
 /* Body as JSON: answers 415/400 itself and returns NULL when it is not acceptable. An empty
  * body gives an empty object when allow_empty. */

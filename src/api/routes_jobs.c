@@ -130,10 +130,7 @@ void api_handle_job_transition(api_request *r, const char *id, api_route which)
     awm_error err = {{0}};
     const char *pid[] = {id};
     PGresult *row = NULL, *doc = NULL;
-    bool ok = db_run(conn, "cannot start a transaction", "BEGIN", &err);
-    if (!ok && PQstatus(conn) != CONNECTION_OK) /* re-opened by db_exec: one more try */
-        ok = db_run(conn, "cannot start a transaction", "BEGIN", &err);
-    if (ok)
+    if (api_begin(r, &err))
         row = api_query(r, "cannot lock the print job",
                         "SELECT state, export_file_path, export_error, export_retry_count FROM print_jobs "
                         "WHERE id = $1 FOR UPDATE",

@@ -273,7 +273,7 @@ void api_handle_export_create(api_request *r)
     char *pm_text = json_dumps(pm_data, JSON_COMPACT | JSON_REAL_PRECISION(15));
 
     const char *p2[] = {user_map_id, pm_text};
-    bool ok = db_run(conn, "cannot start a transaction", "BEGIN", &err);
+    bool ok = api_begin(r, &err);
     PGresult *ins = NULL;
     if (ok)
         ins = api_query(r, "cannot create the print job",

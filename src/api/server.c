@@ -276,6 +276,14 @@ PGresult *api_query(api_request *r, const char *what, const char *sql, int n, co
     return res;
 }
 
+bool api_begin(api_request *r, awm_error *err)
+{
+    bool ok = db_run(r->db, "cannot start a transaction", "BEGIN", err);
+    if (!ok && PQstatus(r->db) != CONNECTION_OK) /* stale after a restart: db_run re-opens it */
+        ok = db_run(r->db, "cannot start a transaction", "BEGIN", err);
+    return ok;
+}
+
 /* ---- requests ----------------------------------------------------------------------------- */
 
 bool api_is_uuid(const char *s)
