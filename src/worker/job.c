@@ -147,6 +147,7 @@ typedef struct {
     char location[2048];
     uint64_t size;
     char sidecar_location[2048];
+    double render_s, verify_s, store_s; /* phase times, logged with JOB_SUCCESS */
 } job_output;
 
 /* Everything after "start": definition, spec, render, verify, store. */
@@ -205,6 +206,7 @@ static bool export_poster(worker_thread *t, const queue_job *job, const char *pr
     awm_error err;
     awm_log(AWM_LOG_DEBUG, "JOB_RENDER", "{s:s, s:s, s:s, s:s}", "queueJobId", job->id, "printJobId",
             print_job_id, "size", spec->key, "format", ext);
+    double t0 = awm_now_seconds();
     if (!render_poster(&map, spec, &opt, poster, &rr, &err)) {
         fail_with(e, false, "render failed: %s", err.msg);
         goto done;
@@ -212,8 +214,12 @@ static bool export_poster(worker_thread *t, const queue_job *job, const char *pr
     int px_w = rr.px_w, px_h = rr.px_h;
     if (opt.format == RENDER_PNG)
         expected_pixels(spec, opt.dpi, &px_w, &px_h);
+    double t1 = awm_now_seconds();
+    out->render_s = t1 - t0;
     if (!verify_output(poster, opt.format, px_w, px_h, e))
         goto done;
+    double t2 = awm_now_seconds();
+    out->verify_s = t2 - t1;
 
     char *where = storage_put_file(t->st->store, poster, name, content_type_of(opt.format), &err);
     if (!where) {
@@ -221,6 +227,7 @@ static bool export_poster(worker_thread *t, const queue_job *job, const char *pr
         goto done;
     }
     poster[0] = '\0'; /* consumed by the storage */
+    out->store_s = awm_now_seconds() - t2;
     snprintf(out->location, sizeof out->location, "%s", where);
     free(where);
     out->size = rr.bytes;
@@ -328,7 +335,7 @@ void worker_process_job(worker_thread *t, const queue_job *job)
     const worker_config *cfg = st->cfg;
     double started = awm_now_seconds();
     job_error e = {0};
-    job_output out = {{0}, 0, {0}};
+    job_output out = {{0}, 0, {0}, 0, 0, 0};
     json_t *data = job->data ? json_loads(job->data, 0, NULL) : NULL;
     const char *print_job_id = json_string_value(json_object_get(data, "printJobId"));
     if (!is_uuid(print_job_id))
@@ -392,9 +399,10 @@ failed:
     st->metrics.last_success_unix = (double)awm_wall_ms() / 1000.0;
     pthread_mutex_unlock(&st->metrics.lock);
     worker_metrics_observe(&st->metrics, seconds);
-    awm_log(AWM_LOG_INFO, "JOB_SUCCESS", "{s:s, s:s, s:s, s:s?, s:I, s:i, s:f, s:i}", "queueJobId", job->id,
-            "printJobId", print_job_id, "file", out.location, "sidecar", out.sidecar_location[0] ? out.sidecar_location : NULL,
-            "sizeBytes", (json_int_t)out.size, "durationMs", (int)(seconds * 1000), "durationSeconds", seconds,
-            "attempt", job->retry_count + 1);
+    awm_log(AWM_LOG_INFO, "JOB_SUCCESS", "{s:s, s:s, s:s, s:s?, s:I, s:i, s:f, s:i, s:i, s:i, s:i}", "queueJobId",
+            job->id, "printJobId", print_job_id, "file", out.location, "sidecar",
+            out.sidecar_location[0] ? out.sidecar_location : NULL, "sizeBytes", (json_int_t)out.size, "durationMs",
+            (int)(seconds * 1000), "durationSeconds", seconds, "attempt", job->retry_count + 1, "renderMs",
+            (int)(out.render_s * 1000), "verifyMs", (int)(out.verify_s * 1000), "storeMs", (int)(out.store_s * 1000));
     json_decref(data);
 }
