@@ -116,6 +116,19 @@ static void run_wrk(const char *label, const char *path, const char *script, int
     fflush(stdout);
 }
 
+/* The 1-minute load average: the machine is shared, so figures are read next to it. */
+static double load_average(void)
+{
+    double l = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = -1;
+        fclose(f);
+    }
+    return l;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -174,12 +187,14 @@ int main(int argc, char **argv)
     fprintf(f, "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = '%s'\n", MAP);
     fclose(f);
 
-    printf("awm serve under wrk: 2 threads, 64 connections, %d s each; PostgreSQL on this host (fsync on)\n",
-           seconds);
+    printf("awm serve under wrk: 2 threads, 64 connections, %d s each; PostgreSQL on this host (fsync on)\n"
+           "load average before: %.2f\n",
+           seconds, load_average());
     run_wrk("GET /api/health", "/api/health", NULL, seconds);
     run_wrk("GET /api/jobs/{id}", job_path, NULL, seconds);
     run_wrk("POST /api/maps", "/api/maps", script, seconds);
     unlink(script);
+    printf("load average after: %.2f\n", load_average());
 
     json_decref(m);
     json_decref(e);
