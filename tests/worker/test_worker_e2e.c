@@ -245,6 +245,70 @@ static void test_two_workers(void)
     CHECK_INT_EQ(wh_stop(&b, SIGTERM, 60), 0);
 }
 
+/* WORKER_CONCURRENCY=3 with a backlog: several jobs are in hand at once (a second JOB_START
+ * comes before the first JOB_SUCCESS), and all complete. */
+static void test_concurrency(void)
+{
+    enum { N = 6 };
+    char ids[N][64];
+    for (int i = 0; i < N; i++)
+        CHECK(wh_post_export(&fx, 8, 10, NULL, ids[i]));
+    wh_proc w;
+    int health = 0;
+    const char *extra[] = {"WORKER_CONCURRENCY=3", NULL};
+    CHECK(wh_worker_start(&fx, &w, "concurrency", extra, &health));
+    for (int i = 0; i < N; i++) {
+        json_t *job = wh_wait_job_state(&fx, ids[i], "export_complete", 120);
+        CHECK(job != NULL);
+        json_decref(job);
+    }
+    char log[700];
+    snprintf(log, sizeof log, "%s/concurrency.log", fx.dir);
+    CHECK(wh_wait_log_event(log, "JOB_SUCCESS", N, 10));
+    FILE *f = fopen(log, "r");
+    char line[8192];
+    int starts = 0, max_before_success = 0;
+    bool succeeded = false;
+    while (f && fgets(line, sizeof line, f)) {
+        if (strstr(line, "\"event\":\"JOB_START\"") && !succeeded)
+            max_before_success = ++starts;
+        if (strstr(line, "\"event\":\"JOB_SUCCESS\""))
+            succeeded = true;
+    }
+    if (f)
+        fclose(f);
+    CHECK_MSG(max_before_success >= 2, "only %d job(s) started before the first finished", max_before_success);
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", health);
+    long status = 0;
+    char *m = wh_http_text(url, &status);
+    CHECK_INT_EQ(metric(m, "awm_jobs_processed_total"), N);
+    CHECK_INT_EQ(metric(m, "awm_worker_concurrency"), 3);
+    free(m);
+    CHECK_INT_EQ(wh_stop(&w, SIGTERM, 60), 0);
+}
+
+/* A bad configuration: exit 2 and a message naming each variable, before anything starts. */
+static void test_bad_config(void)
+{
+    char log[700];
+    snprintf(log, sizeof log, "%s/bad-config.log", fx.dir);
+    const char *env[] = {"DATABASE_URL=host=127.0.0.1", "WORKER_CONCURRENCY=0", "HEALTH_PORT=99999",
+                         "API_URL=localhost:5173", NULL};
+    const char *args[] = {"worker", NULL};
+    wh_proc p;
+    CHECK(wh_spawn(&p, args, env, log));
+    CHECK(wh_wait(&p, 30));
+    CHECK_INT_EQ(p.exit_status, 2);
+    char *text = NULL;
+    size_t len;
+    CHECK(awm_read_file(log, &text, &len, NULL));
+    CHECK_MSG(text && strstr(text, "WORKER_CONCURRENCY=0") && strstr(text, "HEALTH_PORT=99999") &&
+                  strstr(text, "API_URL=localhost:5173"),
+              "%s", text ? text : "");
+    free(text);
+}
+
 int main(void)
 {
     if (!wh_fixture_start(&fx)) {
@@ -256,6 +320,8 @@ int main(void)
     RUN(test_check_command);
     RUN(test_happy_path);
     RUN(test_two_workers);
+    RUN(test_concurrency);
+    RUN(test_bad_config);
     int rc = TEST_EXIT();
     if (rc)
         setenv("AWM_KEEP_TEST_DIR", "1", 1), fprintf(stderr, "logs kept in %s\n", fx.dir);

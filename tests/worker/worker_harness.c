@@ -312,7 +312,7 @@ bool wh_wait_log_event(const char *log_path, const char *event, int count, doubl
 
 bool wh_mkdtemp(char *buf, size_t size, const char *name)
 {
-    snprintf(buf, size, "%s/awm-%s-XXXXXX", awm_env_str("TMPDIR", "/tmp"), name);
+    snprintf(buf, size, "%s/awm-wt-%s-XXXXXX", awm_env_str("TMPDIR", "/tmp"), name);
     return mkdtemp(buf) != NULL;
 }
 
