@@ -73,15 +73,15 @@ static void append_fill(cairo_t *cr, const render_shape *sh, const render_bbox *
     }
 }
 
-/* Stroke an outline with the current source and line settings: for a band, only the runs
- * touching it; for vector output (clip NULL), whole rings. Always ONE cairo stroke, whose
- * coverage is the union of its parts like the browser's single canvas stroke: borders shared
- * by two countries are not painted twice. */
-static void stroke_outline(cairo_t *cr, const render_shape *sh, const render_bbox *clip)
+/* Append an outline for stroking: for a band, only the runs touching it; for vector output
+ * (clip NULL), whole subpaths. Stroked as ONE cairo stroke, whose coverage is the union of
+ * its parts like the browser's single canvas stroke: borders shared by two countries are
+ * not painted twice, a translucent path does not darken where its runs meet. With butt or
+ * round caps and joins the union of the runs' strokes is the stroke of the whole line. */
+static void append_outline(cairo_t *cr, const render_shape *sh, const render_bbox *clip)
 {
     if (!clip || !sh->runs) {
         append_shape(cr, sh, clip);
-        cairo_stroke(cr);
         return;
     }
     const geo_point *pts = sh->path.points;
@@ -95,7 +95,6 @@ static void stroke_outline(cairo_t *cr, const render_shape *sh, const render_bbo
         for (size_t k = 0; k < r->wrap_count; k++)
             cairo_line_to(cr, pts[r->wrap_first + k].x, pts[r->wrap_first + k].y);
     }
-    cairo_stroke(cr);
 }
 
 static void rounded_rect(cairo_t *cr, double x, double y, double w, double h, double r)
@@ -232,12 +231,14 @@ void render_scene_draw(const render_scene *s, cairo_t *cr, const render_bbox *cl
     cairo_set_line_width(cr, 0.5);
     set_rgb(cr, t->land_stroke, 1);
     cairo_set_antialias(cr, CAIRO_ANTIALIAS_FAST);
-    stroke_outline(cr, &s->land, reach);
+    append_outline(cr, &s->land, reach);
+    cairo_stroke(cr);
 
     /* 5. country borders */
     cairo_set_line_width(cr, 0.5);
     set_rgb(cr, t->country_border, 1);
-    stroke_outline(cr, &s->borders, reach);
+    append_outline(cr, &s->borders, reach);
+    cairo_stroke(cr);
     cairo_set_antialias(cr, fill_aa);
 
     /* 6. migration paths */
@@ -247,7 +248,7 @@ void render_scene_draw(const render_scene *s, cairo_t *cr, const render_bbox *cl
         const render_person *p = &s->people[i];
         if (!p->legs.path.subpath_count)
             continue;
-        append_shape(cr, &p->legs, reach);
+        append_outline(cr, &p->legs, reach);
         cairo_set_line_width(cr, 4);
         cairo_set_source_rgba(cr, 1, 1, 1, 0.7);
         cairo_stroke_preserve(cr);

@@ -321,7 +321,9 @@ bool render_scene_build(render_scene *s, const map_definition *map, const map_pr
         }
         if (mp->location_count >= 2)
             geo_path_line(p, lonlat, mp->location_count, &rp->legs.path);
+        shape_decimate(&rp->legs, 0.25 / device_px_per_pt);
         shape_finish(&rp->legs);
+        shape_make_runs(&rp->legs);
         free(lonlat);
     }
 
