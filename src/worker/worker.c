@@ -232,20 +232,15 @@ static void housekeeping(worker_state *st, PGconn **conn, double *next_supervise
         return;
     }
     if (now >= *next_supervise) {
-        long expired = 0;
-        if (!queue_supervise(*conn, &expired, &err))
+        /* The queue logs what it expired (QUEUE_JOBS_EXPIRED) and deleted itself. */
+        if (!queue_supervise(*conn, NULL, &err))
             awm_log(AWM_LOG_WARN, "QUEUE_SUPERVISE_FAILED", "{s:s}", "error", err.msg);
-        else if (expired > 0)
-            awm_log(AWM_LOG_WARN, "QUEUE_JOBS_EXPIRED", "{s:I}", "count", (json_int_t)expired);
         sweep_stale_work_dirs(cfg, false);
         *next_supervise = now + cfg->supervise_interval_s;
     }
     if (now >= *next_maintain) {
-        long deleted = 0;
-        if (!queue_maintain(*conn, &deleted, &err))
+        if (!queue_maintain(*conn, NULL, &err))
             awm_log(AWM_LOG_WARN, "QUEUE_MAINTAIN_FAILED", "{s:s}", "error", err.msg);
-        else if (deleted > 0)
-            awm_log(AWM_LOG_INFO, "QUEUE_MAINTAINED", "{s:I}", "deleted", (json_int_t)deleted);
         *next_maintain = now + cfg->maintain_interval_s;
     }
     if (now >= *next_counts) {
