@@ -10,7 +10,9 @@
 
 bool worker_http_status_is_fatal(long status)
 {
-    if (status == 0 || status == 408 || status == 429)
+    /* 401/403 say this worker's key is wrong, not that the job is: another worker (or this
+     * one, fixed) can still do it, so the job is retried rather than dropped. */
+    if (status == 0 || status == 401 || status == 403 || status == 408 || status == 429)
         return false;
     return status >= 400 && status < 500;
 }

@@ -205,13 +205,21 @@ static bool check_api(const worker_config *cfg, FILE *out)
     worker_api_result r;
     worker_api_call(&api, "GET", "/api/health", NULL, 1, &r);
     bool ok = r.status == 200;
-    if (ok)
-        fprintf(out, "api       ok    %s/api/health answered 200\n", cfg->api_url);
-    else if (r.status)
-        fprintf(out, "api       FAIL  %s/api/health answered %ld: %s\n", cfg->api_url, r.status, r.error);
-    else
-        fprintf(out, "api       FAIL  %s: %s\n", cfg->api_url, r.error);
+    if (!ok)
+        fprintf(out, "api       FAIL  %s\n", r.error);
     worker_api_result_free(&r);
+    if (ok) {
+        /* Authorisation comes before the id check, and "-" is no job id: nothing changes. */
+        worker_api_call(&api, "POST", "/api/jobs/-/start", NULL, 1, &r);
+        ok = r.status == 404;
+        if (ok)
+            fprintf(out, "api       ok    %s/api/health answered 200; worker routes accept the key%s\n",
+                    cfg->api_url, cfg->api_key[0] ? "" : " (none set)");
+        else
+            fprintf(out, "api       FAIL  %s/api/health answered 200, but a worker route refused: %s\n",
+                    cfg->api_url, r.error);
+        worker_api_result_free(&r);
+    }
     worker_api_cleanup(&api);
     return ok;
 }

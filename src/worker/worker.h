@@ -6,8 +6,8 @@
  * win) → print spec → render to a temp file → verify → store → POST complete {filePath} →
  * complete the queue job. On error: POST fail {error}, then fatal errors (job gone, invalid
  * map, no print spec, other 4xx) complete the queue job with {"error", "fatal": true} in its
- * output so it never loops; transient ones (network, 5xx, timeouts, database, storage, render
- * I/O) fail the queue job so the queue retries it with backoff.
+ * output so it never loops; transient ones (network, 5xx, timeouts, a rejected worker key,
+ * database, storage, render I/O) fail the queue job so the queue retries it with backoff.
  *
  * Threads: WORKER_CONCURRENCY job threads (each with its own PGconn and curl handle), one
  * thread holding the LISTEN connection that wakes idle job threads (they also poll), the main
@@ -55,7 +55,8 @@ typedef struct {
 bool worker_config_from_env(worker_config *cfg, awm_error *err);
 
 /* `awm worker --check`: connect to the database and find the queue schema and queue, GET
- * /api/health, storage_check. Prints one line per check to `out`; true when all pass. */
+ * /api/health, the worker key accepted by a worker route (a start on a non-job id: 404 means
+ * the key passed, 401 that it did not), storage_check. Prints one line per check to `out`; true when all pass. */
 bool worker_check(const worker_config *cfg, FILE *out);
 
 /* Run until SIGTERM/SIGINT, then stop gracefully (see worker.c). Returns the exit status. */
@@ -64,7 +65,8 @@ int worker_run(const worker_config *cfg);
 /* ---- pieces exposed for tests ---------------------------------------------------------- */
 
 /* How a failed API call ends a job: 404 and other 4xx are fatal (retrying cannot help); 5xx,
- * 408, 429 and transport errors (status 0) are transient. */
+ * 408, 429, transport errors (status 0) and 401/403 (this worker's WORKER_API_KEY is wrong,
+ * the job is fine) are transient. */
 bool worker_http_status_is_fatal(long status);
 
 /* "host:port/dbname (user U)" from a libpq connection string, never the password. */

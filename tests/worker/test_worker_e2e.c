@@ -69,7 +69,7 @@ static void test_check_command(void)
     snprintf(env_api, sizeof env_api, "API_URL=%s", fx.api_url);
     snprintf(env_dir, sizeof env_dir, "EXPORT_DIR=%s", fx.export_dir);
     snprintf(log, sizeof log, "%s/check.log", fx.dir);
-    const char *env[] = {env_db, env_api, env_dir, "STORAGE=local", NULL};
+    const char *env[] = {env_db, env_api, env_dir, "STORAGE=local", "WORKER_API_KEY=" WH_API_KEY, NULL};
     const char *args[] = {"worker", "--check", NULL};
     wh_proc p;
     CHECK(wh_spawn(&p, args, env, log));
@@ -86,13 +86,52 @@ static void test_check_command(void)
     char log2[700], env_bad[200];
     snprintf(log2, sizeof log2, "%s/check-bad.log", fx.dir);
     snprintf(env_bad, sizeof env_bad, "API_URL=http://127.0.0.1:%d", wh_free_port());
-    const char *env2[] = {env_db, env_bad, env_dir, "STORAGE=local", NULL};
+    const char *env2[] = {env_db, env_bad, env_dir, "STORAGE=local", "WORKER_API_KEY=" WH_API_KEY, NULL};
     CHECK(wh_spawn(&p, args, env2, log2));
     CHECK(wh_wait(&p, 60));
     CHECK_INT_EQ(p.exit_status, 1);
     CHECK(awm_read_file(log2, &text, &len, NULL));
     CHECK_MSG(text && strstr(text, "api       FAIL") && strstr(text, "database  ok"), "%s", text ? text : "");
     free(text);
+
+    /* A wrong worker key: the API is up, but its worker routes refuse the key. */
+    char log3[700];
+    snprintf(log3, sizeof log3, "%s/check-key.log", fx.dir);
+    const char *env3[] = {env_db, env_api, env_dir, "STORAGE=local", "WORKER_API_KEY=wrong-key", NULL};
+    CHECK(wh_spawn(&p, args, env3, log3));
+    CHECK(wh_wait(&p, 60));
+    CHECK_INT_EQ(p.exit_status, 1);
+    CHECK(awm_read_file(log3, &text, &len, NULL));
+    CHECK_MSG(text && strstr(text, "api       FAIL") && strstr(text, "401") && !strstr(text, "wrong-key"), "%s",
+              text ? text : "");
+    free(text);
+}
+
+/* A worker with the wrong key cannot start jobs; that is its fault, not the job's: the job is
+ * failed transiently (retried), and a worker with the right key then completes it. */
+static void test_wrong_key(void)
+{
+    char id[64] = "", bad[700], good[700];
+    snprintf(bad, sizeof bad, "%s/wrong-key.log", fx.dir);
+    snprintf(good, sizeof good, "%s/right-key.log", fx.dir);
+    CHECK(wh_post_export(&fx, 8, 10, NULL, id));
+    wh_proc w;
+    const char *extra[] = {"WORKER_API_KEY=wrong-key", "WORKER_API_ATTEMPTS=1", NULL};
+    CHECK(wh_worker_start(&fx, &w, "wrong-key", extra, NULL));
+    CHECK(wh_wait_log_event(bad, "JOB_FAILED", 1, 60));
+    CHECK_INT_EQ(wh_stop(&w, SIGTERM, 60), 0);
+    json_t *ev = wh_log_events(bad, "JOB_FAILED");
+    json_t *f = json_array_get(ev, 0);
+    CHECK(json_is_false(json_object_get(f, "fatal")));
+    CHECK(json_is_true(json_object_get(f, "willRetry")));
+    const char *msg = json_string_value(json_object_get(f, "error"));
+    CHECK_MSG(msg && strstr(msg, "401"), "%s", msg ? msg : "(null)");
+    json_decref(ev);
+    CHECK(wh_worker_start(&fx, &w, "right-key", NULL, NULL));
+    json_t *job = wh_wait_job_state(&fx, id, "export_complete", 120);
+    CHECK_MSG(job != NULL, "see %s", good);
+    json_decref(job);
+    CHECK_INT_EQ(wh_stop(&w, SIGTERM, 60), 0);
 }
 
 static void test_happy_path(void)
@@ -322,6 +361,7 @@ int main(void)
     RUN(test_two_workers);
     RUN(test_concurrency);
     RUN(test_bad_config);
+    RUN(test_wrong_key);
     int rc = TEST_EXIT();
     if (rc)
         setenv("AWM_KEEP_TEST_DIR", "1", 1), fprintf(stderr, "logs kept in %s\n", fx.dir);

@@ -111,7 +111,8 @@ static void test_classification(void)
 {
     CHECK(worker_http_status_is_fatal(404));
     CHECK(worker_http_status_is_fatal(400));
-    CHECK(worker_http_status_is_fatal(401));
+    CHECK(!worker_http_status_is_fatal(401)); /* our key is wrong, not the job */
+    CHECK(!worker_http_status_is_fatal(403));
     CHECK(worker_http_status_is_fatal(409));
     CHECK(!worker_http_status_is_fatal(0));   /* no answer: network */
     CHECK(!worker_http_status_is_fatal(408)); /* timeout */
