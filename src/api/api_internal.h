@@ -57,9 +57,18 @@ typedef struct {
     char render_error[256];
 } api_server;
 
+/* Where a request's headers and query arguments come from and where its answer goes: the
+ * server wraps libmicrohttpd's connection; the API fuzz target (fuzz/fuzz_api.c) supplies its
+ * own, so both run the same request code below. */
+typedef struct {
+    const char *(*lookup)(void *ctx, enum MHD_ValueKind kind, const char *key);
+    enum MHD_Result (*queue)(void *ctx, unsigned status, struct MHD_Response *resp);
+    void *ctx;
+} api_io;
+
 typedef struct {
     api_server *srv;
-    struct MHD_Connection *mc;
+    api_io io;
     const char *method, *url;
     char request_id[17];
     api_route route;
@@ -74,6 +83,16 @@ typedef struct {
     /* the database connection held by this request (returned when it ends) */
     PGconn *db;
 } api_request;
+
+/* A request's life, as libmicrohttpd drives it: begin (an announced oversized body is answered
+ * 413 at once), body bytes as they arrive (false = cut the connection off), the end of the body
+ * (routing and the handler), then finish (logs it and frees r; complete = fully answered). */
+api_request *api_request_begin(api_server *srv, const api_io *io, const char *method, const char *url);
+bool api_request_body(api_request *r, const char *data, size_t n);
+void api_request_dispatch(api_request *r);
+void api_request_finish(api_request *r, bool complete);
+/* A request header (MHD_HEADER_KIND) or query argument (MHD_GET_ARGUMENT_KIND), or NULL. */
+const char *api_request_value(api_request *r, enum MHD_ValueKind kind, const char *key);
 
 /* Responses; each records the status and adds X-Request-Id. Functions taking json_t steal it. */
 void api_respond_json(api_request *r, unsigned status, json_t *body);

@@ -170,7 +170,7 @@ void api_respond_response(api_request *r, unsigned status, struct MHD_Response *
         return;
     }
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);
-    r->result = MHD_queue_response(r->mc, status, resp);
+    r->result = r->io.queue(r->io.ctx, status, resp);
     r->responded = r->result == MHD_YES;
     if (r->responded)
         r->status = status;
@@ -303,9 +303,14 @@ bool api_is_uuid(const char *s)
     return true;
 }
 
+const char *api_request_value(api_request *r, enum MHD_ValueKind kind, const char *key)
+{
+    return r->io.lookup(r->io.ctx, kind, key);
+}
+
 const char *api_query_arg(api_request *r, const char *key)
 {
-    return MHD_lookup_connection_value(r->mc, MHD_GET_ARGUMENT_KIND, key);
+    return api_request_value(r, MHD_GET_ARGUMENT_KIND, key);
 }
 
 /* Nesting depth of JSON text (brackets outside strings), so hostile input is refused before
@@ -335,7 +340,7 @@ static int json_depth(const char *s, size_t n)
 
 static bool content_type_is_json(api_request *r)
 {
-    const char *ct = MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    const char *ct = api_request_value(r, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     if (!ct)
         return false;
     while (*ct == ' ')
@@ -384,7 +389,7 @@ bool api_check_worker_auth(api_request *r)
     const char *key = r->srv->cfg.worker_api_key;
     if (!key)
         return true;
-    const char *h = MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *h = api_request_value(r, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     if (h && !strncasecmp(h, "Bearer ", 7) && awm_secret_equal(h + 7, key))
         return true;
     struct MHD_Response *resp = NULL;
@@ -481,89 +486,117 @@ static void respond_too_large(api_request *r)
                       "request body larger than %ld bytes", limit);
 }
 
+api_request *api_request_begin(api_server *srv, const api_io *io, const char *method, const char *url)
+{
+    api_request *r = awm_xcalloc(1, sizeof *r);
+    r->srv = srv;
+    r->io = *io;
+    r->method = method;
+    r->url = url;
+    r->t0 = awm_now_seconds();
+    r->route = ROUTE_UNKNOWN;
+    r->result = MHD_YES;
+    new_request_id(r->request_id);
+    __atomic_add_fetch(&g_in_flight, 1, __ATOMIC_RELAXED);
+    /* Refuse an announced oversized body before reading any of it. */
+    const char *cl = api_request_value(r, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl) {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (errno || *end || n > (unsigned long long)srv->cfg.max_body_bytes)
+            respond_too_large(r);
+    }
+    return r;
+}
+
+bool api_request_body(api_request *r, const char *data, size_t n)
+{
+    if (r->responded)
+        return true;
+    long limit = r->srv->cfg.max_body_bytes;
+    if (r->body_too_large) {
+        /* Discard up to one more limit's worth so an ordinary client still reads its 413;
+         * a sender that keeps going is cut off (MHD cannot answer in mid-body). */
+        r->discarded += n;
+        return r->discarded <= (size_t)limit;
+    }
+    if (r->body.len + n > (size_t)limit) {
+        /* A body without Content-Length (chunked) grew past the limit: keep none of it. */
+        r->body_too_large = true;
+        r->discarded = r->body.len + n;
+        awm_buf_free(&r->body);
+        return true;
+    }
+    awm_buf_append(&r->body, data, n);
+    return true;
+}
+
+void api_request_dispatch(api_request *r)
+{
+    if (r->responded)
+        return;
+    if (r->body_too_large)
+        respond_too_large(r);
+    else
+        dispatch(r);
+}
+
+void api_request_finish(api_request *r, bool complete)
+{
+    if (r->db)
+        api_pool_put(r->srv->pool, r->db);
+    double seconds = awm_now_seconds() - r->t0;
+    unsigned status = r->responded ? r->status : 0;
+    api_metrics_record(r->route, status, seconds);
+    awm_log(AWM_LOG_INFO, "HTTP_REQUEST", "{s:s, s:s, s:i, s:f, s:s, s:b}", "method", r->method, "path",
+            r->url, "status", (int)status, "ms", seconds * 1000.0, "requestId", r->request_id, "complete",
+            complete);
+    awm_buf_free(&r->body);
+    free(r);
+    __atomic_sub_fetch(&g_in_flight, 1, __ATOMIC_RELAXED);
+}
+
+static const char *mhd_lookup(void *ctx, enum MHD_ValueKind kind, const char *key)
+{
+    return MHD_lookup_connection_value(ctx, kind, key);
+}
+
+static enum MHD_Result mhd_queue(void *ctx, unsigned status, struct MHD_Response *resp)
+{
+    return MHD_queue_response(ctx, status, resp);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
     (void)version;
-    api_server *srv = cls;
     api_request *r = *con_cls;
     if (!r) {
-        r = awm_xcalloc(1, sizeof *r);
-        r->srv = srv;
-        r->mc = mc;
-        r->method = method;
-        r->url = url;
-        r->t0 = awm_now_seconds();
-        r->route = ROUTE_UNKNOWN;
-        r->result = MHD_YES;
-        new_request_id(r->request_id);
-        __atomic_add_fetch(&g_in_flight, 1, __ATOMIC_RELAXED);
-        *con_cls = r;
-        /* Refuse an announced oversized body before reading any of it. */
-        const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl) {
-            char *end;
-            errno = 0;
-            unsigned long long n = strtoull(cl, &end, 10);
-            if (errno || *end || n > (unsigned long long)srv->cfg.max_body_bytes) {
-                respond_too_large(r);
-                return r->result;
-            }
-        }
-        return MHD_YES;
+        api_io io = {mhd_lookup, mhd_queue, mc};
+        *con_cls = r = api_request_begin(cls, &io, method, url);
+        return r->result;
     }
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (r->responded)
-            return MHD_YES;
-        if (r->body_too_large) {
-            /* Discard up to one more limit's worth so an ordinary client still reads its 413;
-             * a sender that keeps going is cut off (MHD cannot answer in mid-body). */
-            r->discarded += n;
-            return r->discarded > (size_t)srv->cfg.max_body_bytes ? MHD_NO : MHD_YES;
-        }
-        if (r->body.len + n > (size_t)srv->cfg.max_body_bytes) {
-            /* A body without Content-Length (chunked) grew past the limit: keep none of it. */
-            r->body_too_large = true;
-            r->discarded = r->body.len + n;
-            awm_buf_free(&r->body);
-            return MHD_YES;
-        }
-        awm_buf_append(&r->body, upload_data, n);
-        return MHD_YES;
+        return api_request_body(r, upload_data, n) ? MHD_YES : MHD_NO;
     }
-    if (r->responded)
-        return r->result;
-    if (r->body_too_large) {
-        respond_too_large(r);
-        return r->result;
-    }
-    dispatch(r);
+    api_request_dispatch(r);
     return r->result;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    (void)cls;
     (void)mc;
-    api_server *srv = cls;
     api_request *r = *con_cls;
     if (!r)
         return;
     *con_cls = NULL;
-    if (r->db)
-        api_pool_put(srv->pool, r->db);
-    double seconds = awm_now_seconds() - r->t0;
-    unsigned status = r->responded ? r->status : 0;
-    api_metrics_record(r->route, status, seconds);
-    awm_log(AWM_LOG_INFO, "HTTP_REQUEST", "{s:s, s:s, s:i, s:f, s:s, s:b}", "method", r->method, "path",
-            r->url, "status", (int)status, "ms", seconds * 1000.0, "requestId", r->request_id, "complete",
-            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
-    awm_buf_free(&r->body);
-    free(r);
-    __atomic_sub_fetch(&g_in_flight, 1, __ATOMIC_RELAXED);
+    api_request_finish(r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
 }
 
 /* Percent-decoding of the path and query arguments, except that %00 is left encoded: a NUL
