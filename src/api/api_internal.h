@@ -27,6 +27,7 @@ typedef enum {
     ROUTE_RENDER,
     ROUTE_EXPORT_FILE,
     ROUTE_METRICS,
+    ROUTE_PLACES,
     ROUTE_UNKNOWN,
     ROUTE_COUNT
 } api_route;
@@ -142,6 +143,10 @@ void api_handle_export_file(api_request *r, const char *name);
 void api_handle_render(api_request *r);
 void api_handle_index(api_request *r);
 bool api_handle_static(api_request *r, const char *path); /* false: no such file */
+/* GET /api/places (places.c). Init loads the gazetteer once (also called at start-up, so the
+ * first search does not pay for it); a missing one is logged and the route answers 503. */
+void api_places_init(void);
+void api_handle_places(api_request *r);
 /* Render slots (RENDER_CONCURRENCY): acquire waits up to wait_s; false = still busy. */
 bool api_render_slot_acquire(api_server *srv, int wait_s);
 void api_render_slot_release(api_server *srv);

@@ -88,6 +88,7 @@ static const char *const ROUTE_LABELS[ROUTE_COUNT] = {
     [ROUTE_RENDER] = "/render",
     [ROUTE_EXPORT_FILE] = "/exports/{file}",
     [ROUTE_METRICS] = "/metrics",
+    [ROUTE_PLACES] = "/api/places",
     [ROUTE_UNKNOWN] = "unknown",
 };
 
@@ -112,6 +113,8 @@ static api_route route_of(const char *path, const char **param, size_t *param_le
         return ROUTE_MAPS;
     if (!strcmp(path, "/api/export"))
         return ROUTE_EXPORT;
+    if (!strcmp(path, "/api/places"))
+        return ROUTE_PLACES;
     if (!strcmp(path, "/api/health"))
         return ROUTE_HEALTH;
     if (!strcmp(path, "/render"))
@@ -456,6 +459,7 @@ static void dispatch(api_request *r)
     case ROUTE_RENDER: api_handle_render(r); break;
     case ROUTE_EXPORT_FILE: api_handle_export_file(r, param); break;
     case ROUTE_METRICS: api_handle_metrics(r); break;
+    case ROUTE_PLACES: api_handle_places(r); break;
     default: api_respond_error(r, MHD_HTTP_NOT_FOUND, NULL, "no route for %s %s", r->method, r->url);
     }
     if (!r->responded)
@@ -705,6 +709,7 @@ bool api_serve(const api_config *cfg, awm_error *err)
     pthread_condattr_destroy(&ca);
     awm_error rerr = {{0}};
     srv->render_ready = render_init(&rerr);
+    api_places_init();
     if (!srv->render_ready) {
         snprintf(srv->render_error, sizeof srv->render_error, "%s", rerr.msg);
         awm_log(AWM_LOG_WARN, "RENDERER_UNAVAILABLE", "{s:s}", "error", rerr.msg);
