@@ -377,10 +377,8 @@ int worker_run(const worker_config *cfg)
                     "expireInS", qo.expire_in_s);
             break;
         }
-        if (conn && PQstatus(conn) == CONNECTION_OK && strstr(err.msg, "unknown queue")) {
-            awm_log(AWM_LOG_ERROR, "WORKER_START_FAILED", "{s:s}", "error", err.msg);
-            goto out;
-        }
+        if (conn && PQstatus(conn) == CONNECTION_OK && strstr(err.msg, "unknown queue"))
+            goto out; /* a misconfigured WORKER_QUEUE (or no migrations): waiting will not help */
         if (awm_now_seconds() >= next_log) {
             awm_log(AWM_LOG_WARN, "DATABASE_UNAVAILABLE", "{s:s}", "error", err.msg);
             next_log = awm_now_seconds() + 30;

@@ -346,6 +346,19 @@ static void test_bad_config(void)
                   strstr(text, "API_URL=localhost:5173"),
               "%s", text ? text : "");
     free(text);
+
+    /* A queue that does not exist: exit 1 at start-up, saying so (waiting would not help). */
+    wh_proc w;
+    const char *extra[] = {"WORKER_QUEUE=no-such-queue", NULL};
+    CHECK(wh_worker_start(&fx, &w, "no-queue", extra, NULL));
+    CHECK(wh_wait(&w, 60));
+    CHECK_INT_EQ(w.exit_status, 1);
+    snprintf(log, sizeof log, "%s/no-queue.log", fx.dir);
+    json_t *ev = wh_log_events(log, "WORKER_START_FAILED");
+    CHECK_INT_EQ(json_array_size(ev), 1);
+    const char *msg = json_string_value(json_object_get(json_array_get(ev, 0), "error"));
+    CHECK_MSG(msg && strstr(msg, "no-such-queue"), "%s", msg ? msg : "(null)");
+    json_decref(ev);
 }
 
 int main(void)
