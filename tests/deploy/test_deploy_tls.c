@@ -4,7 +4,9 @@
  * worker using `sslmode=verify-full sslrootcert=ca.pem host=localhost` complete an export, and
  * every client connection is encrypted. `awm worker --check` then refuses, with a message naming
  * the problem, a name that does not match the certificate (127.0.0.1), a certificate from
- * another CA, a plain connection, and a server whose certificate is for another host. */
+ * another CA, a plain connection, and a server whose certificate is for another host.
+ * A role with a password (SCRAM) connects with the password in a libpq passfile (the guide's
+ * Docker-secrets recipe) and is refused without it. */
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -58,8 +60,9 @@ static bool enable_tls(void)
     return install_server_cert("localhost") &&
            dt_sh("cd '%s' && printf \"\\nssl = on\\nssl_cert_file = 'server.crt'\\n"
                  "ssl_key_file = 'server.key'\\n\" >> postgresql.conf && "
-                 "printf 'local all all trust\\nhostssl all all 127.0.0.1/32 trust\\n"
-                 "hostssl all all ::1/128 trust\\n' > pg_hba.conf",
+                 "printf 'local all all trust\\n"
+                 "hostssl all secure 127.0.0.1/32 scram-sha-256\\nhostssl all secure ::1/128 scram-sha-256\\n"
+                 "hostssl all all 127.0.0.1/32 trust\\nhostssl all all ::1/128 trust\\n' > pg_hba.conf",
                  pg_harness_dir(pg)) == 0;
 }
 
@@ -194,6 +197,33 @@ static void test_export_over_verified_tls(void)
     CHECK_INT_EQ(wh_stop(&worker, SIGTERM, 60), 0);
 }
 
+static void test_password_from_passfile(void)
+{
+    awm_error err;
+    PGconn *c = db_connect(pg_harness_conninfo(pg), &err);
+    CHECK_MSG(c, "%s", err.msg);
+    if (!c)
+        return;
+    PGresult *r = PQexec(c, "CREATE ROLE secure LOGIN SUPERUSER PASSWORD 'pw-in-a-file'");
+    CHECK_MSG(PQresultStatus(r) == PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+    CHECK(dt_sh("cd '%s' && printf 'localhost:%d:postgres:secure:pw-in-a-file\\n' > pgpass && chmod 600 pgpass",
+                dir, pg_harness_port(pg)) == 0);
+
+    char db[800];
+    snprintf(db, sizeof db, "postgresql://secure@localhost:%d/postgres?sslmode=verify-full&sslrootcert=%s/ca.pem"
+             "&passfile=%s/pgpass", pg_harness_port(pg), dir, dir);
+    char *out = NULL;
+    CHECK_INT_EQ(worker_check(db, &out), 0);
+    CHECK_MSG(strstr(out, "database  ok"), "%s", out);
+    CHECK_MSG(!strstr(out, "pw-in-a-file"), "the password is printed: %s", out);
+    free(out);
+    snprintf(db, sizeof db, "postgresql://secure@localhost:%d/postgres?sslmode=verify-full&sslrootcert=%s/ca.pem",
+             pg_harness_port(pg), dir);
+    check_refused(db, "no password", "no password supplied");
+}
+
 static void test_refusals(void)
 {
     char db[600];
@@ -233,6 +263,7 @@ int main(void)
         return 1;
     }
     RUN(test_export_over_verified_tls);
+    RUN(test_password_from_passfile);
     RUN(test_refusals);
     wh_stop(&api, SIGTERM, 20);
     pg_harness_destroy(pg);
