@@ -93,6 +93,8 @@ json_t *worker_sidecar_json(const worker_sidecar_info *info, const map_print_spe
     json_object_set_new(j, "file", json_pack("{s:s, s:I}", "path", info->file_path ? info->file_path : "",
         "sizeBytes", (json_int_t)info->file_size));
     json_object_set_new(j, "renderSeconds", json_real(info->render_seconds));
+    if (info->preview_url)
+        json_object_set_new(j, "previewUrl", json_string(info->preview_url));
     return j;
 }
 
@@ -240,6 +242,13 @@ static bool export_poster(worker_thread *t, const queue_job *job, const char *pr
             .paper_size_name = json_string_value(json_object_get(printable, "paperSizeName")),
             .format = ext, .dpi = opt.dpi, .px_w = px_w, .px_h = px_h,
             .file_path = out->location, .file_size = rr.bytes, .render_seconds = rr.seconds};
+        /* The user map as the API's render endpoint draws it (RENDER_BASE_URL's one use). */
+        char preview[1400];
+        if (is_uuid(info.user_map_id)) {
+            snprintf(preview, sizeof preview, "%s/render?mapId=%s&size=%s&format=png&dpi=72", cfg->render_base_url,
+                     info.user_map_id, spec->key);
+            info.preview_url = preview;
+        }
         json_t *doc = worker_sidecar_json(&info, spec, &map);
         char side_name[300];
         snprintf(side_name, sizeof side_name, "%s.json", stem);

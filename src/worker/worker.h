@@ -81,6 +81,7 @@ typedef struct {
     double dpi;
     int px_w, px_h;
     const char *file_path;       /* the stored location */
+    const char *preview_url;     /* RENDER_BASE_URL/render?mapId=…, or NULL */
     uint64_t file_size;
     double render_seconds;
 } worker_sidecar_info;

@@ -182,6 +182,13 @@ static void test_happy_path(void)
             CHECK_INT_EQ(json_integer_value(json_object_get(json_object_get(sc, "file"), "sizeBytes")), sb.st_size);
             CHECK_STR_EQ(json_string_value(json_object_get(json_object_get(sc, "page"), "orientation")), "portrait");
             CHECK_STR_EQ(json_string_value(json_object_get(json_object_get(sc, "map"), "projection")), "orthographic");
+            char preview[400];
+            snprintf(preview, sizeof preview, "%s/render?mapId=%s&size=8x10&format=png&dpi=72", fx.api_url,
+                     fx.user_map_id);
+            CHECK_STR_EQ(json_string_value(json_object_get(sc, "previewUrl")), preview);
+            long preview_status = 0;
+            free(wh_http_text(preview, &preview_status)); /* the link works: the API draws it */
+            CHECK_INT_EQ(preview_status, 200);
             json_decref(sc);
         }
         json_decref(job);
