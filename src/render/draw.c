@@ -193,15 +193,15 @@ void render_scene_draw(const render_scene *s, cairo_t *cr, const render_bbox *cl
     cairo_save(cr);
     /* Nothing outside the total box (the geography is clipped there too). */
     const map_box *tot = &s->boxes.total;
+    /* 1. canvas — painted before the clip: at a preview DPI the total box can end inside a
+     * pixel row, and a clipped paint would blend that row over a reused band's old pixels. */
+    set_rgb(cr, t->canvas_background, 1);
+    cairo_paint(cr);
     cairo_rectangle(cr, tot->x, tot->y, tot->w, tot->h);
     cairo_clip(cr);
     cairo_set_fill_rule(cr, CAIRO_FILL_RULE_WINDING); /* nonzero, like the browser */
     cairo_set_line_cap(cr, CAIRO_LINE_CAP_BUTT);
     cairo_set_line_join(cr, CAIRO_LINE_JOIN_MITER);
-
-    /* 1. canvas */
-    set_rgb(cr, t->canvas_background, 1);
-    cairo_paint(cr);
 
     /* 2. ocean */
     append_shape(cr, &s->sphere, reach);

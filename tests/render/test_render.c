@@ -366,6 +366,42 @@ static void test_stream_output(void)
     map_definition_free(&def);
 }
 
+/* The same map gives the same bytes: no timestamp in the ICC profile, and no pixel left over
+ * from a reused band (at a preview DPI the page ends inside the last pixel row). */
+static void test_same_map_same_bytes(void)
+{
+    char sample[512];
+    snprintf(sample, sizeof sample, "%s/assets/sample-map.json", getenv("AWM_SOURCE_ROOT"));
+    char *json = NULL;
+    size_t len = 0;
+    awm_error err = {{0}};
+    map_definition def;
+    map_violations v;
+    if (!awm_read_file(sample, &json, &len, &err) || !map_definition_parse(json, len, &def, &v)) {
+        CHECK_MSG(false, "sample map: %s", err.msg);
+        free(json);
+        return;
+    }
+    free(json);
+    map_violations_free(&v);
+    char *bytes[2] = {NULL, NULL};
+    size_t sizes[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        char path[512];
+        path_in_dir(path, sizeof path, i ? "same-b.png" : "same-a.png");
+        render_options opt;
+        render_options_default(&opt);
+        opt.dpi = 30;
+        render_result res;
+        CHECK_MSG(render_poster(&def, map_print_spec_find("8x10"), &opt, path, &res, &err), "%s", err.msg);
+        CHECK(awm_read_file(path, &bytes[i], &sizes[i], &err));
+    }
+    CHECK(bytes[0] && bytes[1] && sizes[0] == sizes[1] && !memcmp(bytes[0], bytes[1], sizes[0]));
+    free(bytes[0]);
+    free(bytes[1]);
+    map_definition_free(&def);
+}
+
 /* Banding is invisible: the banded, multi-threaded PNG matches the page drawn as one band
  * (a handful of anti-aliased pixels may differ slightly where cairo tessellates a stroke
  * clipped at a band edge differently). */
@@ -608,6 +644,7 @@ int main(void)
     RUN(test_canvas_colour_per_theme);
     RUN(test_10m_globe_keeps_its_ocean);
     RUN(test_stream_output);
+    RUN(test_same_map_same_bytes);
     RUN(test_bands_match_single_pass);
     RUN(test_qr_code_decodes);
     RUN(test_leg_behind_globe_ends_on_horizon);
