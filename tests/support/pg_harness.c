@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -155,25 +156,11 @@ static void log_tail(const char *path, char *out, size_t size)
     free(text);
 }
 
-/* Run a PostgreSQL program (as `postgres` when we are root), output appended to
- * dir/harness.log; true when it exits 0. */
-static bool run_pg(pg_harness *pg, const char *prog, const char *const *args, awm_error *err)
+/* Run argv (PATH lookup), output appended to dir/harness.log; true when it exits 0. */
+static bool run_argv(pg_harness *pg, const char *const *argv, awm_error *err)
 {
-    char exe[700], logpath[600];
-    snprintf(exe, sizeof exe, "%s/%s", pg->bindir, prog);
+    char logpath[600];
     snprintf(logpath, sizeof logpath, "%s/harness.log", pg->dir);
-    const char *argv[32];
-    int n = 0;
-    if (geteuid() == 0) {
-        argv[n++] = "runuser";
-        argv[n++] = "-u";
-        argv[n++] = "postgres";
-        argv[n++] = "--";
-    }
-    argv[n++] = exe;
-    for (int i = 0; args[i] && n < 31; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
     pid_t child = fork();
     if (child < 0) {
         awm_error_set(err, "pg_harness: fork failed: %m");
@@ -199,9 +186,99 @@ static bool run_pg(pg_harness *pg, const char *prog, const char *const *args, aw
         return true;
     char tail[700];
     log_tail(logpath, tail, sizeof tail);
-    awm_error_set(err, "pg_harness: %s failed (status %d): %s", prog,
+    const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+    if (!strcmp(name, "runuser") && argv[4])
+        name = strrchr(argv[4], '/') ? strrchr(argv[4], '/') + 1 : argv[4];
+    awm_error_set(err, "pg_harness: %s failed (status %d): %s", name,
                   WIFEXITED(status) ? WEXITSTATUS(status) : -1, tail);
     return false;
+}
+
+/* Run a PostgreSQL program from bindir, as `postgres` when we are root. */
+static bool run_pg(pg_harness *pg, const char *prog, const char *const *args, awm_error *err)
+{
+    char exe[700];
+    snprintf(exe, sizeof exe, "%s/%s", pg->bindir, prog);
+    const char *argv[32];
+    int n = 0;
+    if (geteuid() == 0) {
+        argv[n++] = "runuser";
+        argv[n++] = "-u";
+        argv[n++] = "postgres";
+        argv[n++] = "--";
+    }
+    argv[n++] = exe;
+    for (int i = 0; args[i] && n < 31; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    return run_argv(pg, argv, err);
+}
+
+/* As root, give a directory to the `postgres` user (PostgreSQL refuses to run as root). */
+static bool hand_to_postgres(const char *dir, awm_error *err)
+{
+    if (geteuid() != 0)
+        return true;
+    struct passwd *pw = getpwnam("postgres");
+    if (!pw) {
+        awm_error_set(err, "pg_harness: running as root needs the `postgres` user "
+                           "(install postgresql-15)");
+        return false;
+    }
+    if (chown(dir, pw->pw_uid, pw->pw_gid) != 0 || chmod(dir, 0700) != 0) {
+        awm_error_set(err, "pg_harness: cannot hand %s to postgres: %m", dir);
+        return false;
+    }
+    return true;
+}
+
+/* initdb: superuser awm, trust auth, UTF-8, C locale. --no-sync only for initdb's own
+ * writes (speed); the running server keeps fsync on. */
+static bool run_initdb(pg_harness *pg, const char *data_dir, awm_error *err)
+{
+    const char *args[] = {"-D", data_dir, "-U", "awm", "--auth=trust", "--no-sync",
+                          "-E", "UTF8", "--locale=C", NULL};
+    return run_pg(pg, "initdb", args, err);
+}
+
+/* initdb costs 1–4 s of CPU, copying its result a fraction of that: the first start builds a
+ * template cluster in <tmp>/awm-pgtemplate-<uid>-<hash of bindir>/data (under an flock, so
+ * concurrent tests build it once) and every start copies it. The template stays for later
+ * runs; delete the directory to rebuild it. false: the caller runs initdb itself. */
+#define TEMPLATE_VERSION 1 /* bump when run_initdb's arguments change */
+static bool copy_template(pg_harness *pg)
+{
+    unsigned long h = 5381 + TEMPLATE_VERSION;
+    for (const char *c = pg->bindir; *c; c++)
+        h = h * 33 + (unsigned char)*c;
+    char tdir[700], tdata[720], ready[720], lock_path[720];
+    snprintf(tdir, sizeof tdir, "%s/awm-pgtemplate-%d-%lx", tmp_root(), (int)geteuid(), h);
+    snprintf(tdata, sizeof tdata, "%s/data", tdir);
+    snprintf(ready, sizeof ready, "%s/ready", tdir);
+    snprintf(lock_path, sizeof lock_path, "%s.lock", tdir);
+    int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock < 0)
+        return false;
+    bool ok = flock(lock, LOCK_EX) == 0;
+    if (ok && access(ready, F_OK) != 0) {
+        remove_tree(tdir); /* a half-built template from an interrupted run */
+        ok = mkdir(tdir, 0700) == 0 && hand_to_postgres(tdir, NULL) && run_initdb(pg, tdata, NULL);
+        int fd = ok ? open(ready, O_WRONLY | O_CREAT, 0644) : -1;
+        ok = fd >= 0;
+        if (fd >= 0)
+            close(fd);
+    }
+    if (ok) {
+        /* cp -a keeps the postgres ownership and the 0700 mode PostgreSQL insists on. */
+        const char *argv[] = {"cp", "-a", tdata, pg->data, NULL};
+        ok = run_argv(pg, argv, NULL);
+        if (!ok) {
+            remove_tree(pg->data);
+            unlink(ready); /* broken template: the next start builds it again */
+        }
+    }
+    close(lock);
+    return ok;
 }
 
 /* ---- cleanup on exit and on fatal signals ------------------------------------------------- */
@@ -389,24 +466,8 @@ pg_harness *pg_harness_start(awm_error *err)
         fclose(f);
     }
     track(pg, true);
-    if (geteuid() == 0) {
-        struct passwd *pw = getpwnam("postgres");
-        if (!pw) {
-            awm_error_set(err, "pg_harness: running as root needs the `postgres` user "
-                               "(install postgresql-15)");
-            pg_harness_destroy(pg);
-            return NULL;
-        }
-        if (chown(pg->dir, pw->pw_uid, pw->pw_gid) != 0 || chmod(pg->dir, 0700) != 0) {
-            awm_error_set(err, "pg_harness: cannot hand %s to postgres: %m", pg->dir);
-            pg_harness_destroy(pg);
-            return NULL;
-        }
-    }
-    /* --no-sync only for initdb's own files (speed); the running server keeps fsync on. */
-    const char *initdb_args[] = {"-D", pg->data, "-U", "awm", "--auth=trust", "--no-sync",
-                                 "-E", "UTF8", "--locale=C", NULL};
-    if (!run_pg(pg, "initdb", initdb_args, err)) {
+    if (!hand_to_postgres(pg->dir, err) ||
+        (!copy_template(pg) && !run_initdb(pg, pg->data, err))) {
         pg_harness_destroy(pg);
         return NULL;
     }

@@ -17,6 +17,8 @@
  * first removes servers left behind by test processes that died by SIGKILL. Only the process
  * that started a server does this: a forked child (a worker under test) may exit or be sent
  * SIGTERM without touching the server.
+ * The first start builds a template cluster with initdb in $TMPDIR/awm-pgtemplate-<uid>-<hash>
+ * and every start copies it (much faster than initdb); it is kept for later runs.
  * Not thread-safe: start, stop and destroy from one thread. */
 #ifndef AWM_TESTS_PG_HARNESS_H
 #define AWM_TESTS_PG_HARNESS_H
