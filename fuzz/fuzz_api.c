@@ -133,6 +133,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     fake_connection conn = {0};
+    char root_path[] = "/"; /* writable: the path is unescaped in place */
     char *save = NULL;
     char *line = strtok_r(head, "\n", &save);
     char *method = line ? line : (char *)"GET";
@@ -140,7 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (url)
         *url++ = '\0';
     else
-        url = (char *)"/";
+        url = root_path;
     char *query = strchr(url, '?');
     if (query) {
         *query++ = '\0';

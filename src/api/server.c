@@ -208,6 +208,28 @@ void api_respond_json(api_request *r, unsigned status, json_t *body)
     free(text);
 }
 
+/* Replace each byte that does not start a well-formed UTF-8 sequence (the rules jansson
+ * enforces) with '?'. Messages echo the request (a path with %E3 in it, say, or one cut short
+ * mid-character by the message buffer); jansson refuses invalid UTF-8, which used to turn a
+ * plain 404 into a 500 (found by fuzz/fuzz_api). */
+static void force_utf8(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        unsigned c = p[0];
+        int n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        unsigned lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80, hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+        bool ok = n > 0;
+        for (int i = 1; ok && i < n; i++)
+            ok = i == 1 ? p[i] >= lo && p[i] <= hi : p[i] >= 0x80 && p[i] <= 0xBF;
+        if (!ok) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+}
+
 void api_respond_error(api_request *r, unsigned status, json_t *extra, const char *fmt, ...)
 {
     char msg[2048];
@@ -215,6 +237,7 @@ void api_respond_error(api_request *r, unsigned status, json_t *extra, const cha
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    force_utf8(msg);
     json_t *body = json_pack("{s:s}", "error", msg);
     if (extra) {
         json_object_update_missing(body, extra);

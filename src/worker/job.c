@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "render/render.h"
@@ -36,10 +37,17 @@ static bool api_failure(job_error *e, const char *what, const worker_api_result 
     return fail_with(e, worker_http_status_is_fatal(r->status), "%s: %s", what, r->error);
 }
 
-void worker_export_name(char *buf, size_t size, const char *print_job_id, const char *ext)
+void worker_export_name(char *buf, size_t size, const char *print_job_id, int64_t at_ms, const char *ext)
 {
     char stamp[32];
-    awm_utc_file_stamp(stamp, sizeof stamp);
+    if (at_ms > 0) {
+        time_t at = (time_t)(at_ms / 1000);
+        struct tm tm;
+        gmtime_r(&at, &tm);
+        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H-%M-%S", &tm);
+    } else {
+        awm_utc_file_stamp(stamp, sizeof stamp);
+    }
     snprintf(buf, size, "%s_%s.%s", stamp, print_job_id, ext);
 }
 
@@ -200,7 +208,7 @@ static bool export_poster(worker_thread *t, const queue_job *job, const char *pr
 
     const char *ext = render_format_extension(opt.format);
     char name[256], stem[256];
-    worker_export_name(name, sizeof name, print_job_id, ext);
+    worker_export_name(name, sizeof name, print_job_id, job->created_on_ms, ext);
     snprintf(stem, sizeof stem, "%.*s", (int)(strlen(name) - strlen(ext) - 1), name);
     snprintf(poster, sizeof poster, "%s/%s", t->st->work_dir, name);
 

@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,8 @@ typedef struct {
     int kills, api_restarts, pg_restarts;
     int submit_retries;   /* POSTs answered 503 / not at all, sent again */
     int submit_unexpected; /* other non-202 answers (reported) */
+    unsigned seed;
+    bool stop;
 } chaos;
 
 static long env_long(const char *name, long fallback)
@@ -95,6 +98,29 @@ static void restart_pg(chaos *c)
     if (!pg_harness_restart(c->fx.pg, true, &err))
         fprintf(stderr, "chaos: PostgreSQL restart failed: %s\n", err.msg);
     c->pg_restarts++;
+}
+
+/* At random moments (from the seed): a worker SIGKILLed and replaced (half the time), the API
+ * server restarted (three in ten), PostgreSQL restarted in immediate mode (two in ten). */
+static void *chaos_controller(void *arg)
+{
+    chaos *c = arg;
+    double next = wh_now() + 1.0 + (rand_r(&c->seed) % 2000) / 1000.0;
+    while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+        if (wh_now() < next) {
+            wh_sleep_ms(50);
+            continue;
+        }
+        unsigned pick = rand_r(&c->seed) % 10;
+        if (pick < 5)
+            kill_worker(c, &c->seed);
+        else if (pick < 8)
+            restart_api(c);
+        else
+            restart_pg(c);
+        next = wh_now() + 0.5 + (rand_r(&c->seed) % 2000) / 1000.0;
+    }
+    return NULL;
 }
 
 /* POST /api/export until it is accepted (the API or the database may be down for a moment). */
@@ -239,37 +265,25 @@ int main(void)
     for (int i = 0; i < c.worker_count; i++)
         REQUIRE(start_worker(&c, i));
 
-    /* Submit at a pace the workers can follow, so the chaos hits both submission and work. */
-    double next_chaos = wh_now() + 1.0 + (rand_r(&seed) % 2000) / 1000.0;
+    /* The controller disturbs on its own thread while this one submits at a pace the workers
+     * can follow, so the chaos hits submission and work alike. */
+    c.seed = seed;
+    pthread_t controller;
+    REQUIRE(pthread_create(&controller, NULL, chaos_controller, &c) == 0);
     int submitted = 0;
     PGconn *conn = NULL;
-    double chaos_until = 0;
-    for (;;) {
-        if (submitted < jobs) {
-            char id[64];
-            if (submit(&c, id))
-                submitted++;
-            else
-                fprintf(stderr, "chaos: an export could not be submitted for 120 s\n");
-            wh_sleep_ms(80);
-        } else {
-            if (chaos_until == 0)
-                chaos_until = wh_now() + 10; /* keep disturbing the queue's tail for a while */
-            if (wh_now() >= chaos_until)
-                break;
-            wh_sleep_ms(100);
+    while (submitted < jobs) {
+        char id[64];
+        if (!submit(&c, id)) {
+            fprintf(stderr, "chaos: an export could not be submitted for 120 s\n");
+            break;
         }
-        if (wh_now() >= next_chaos) {
-            unsigned pick = rand_r(&seed) % 10;
-            if (pick < 5)
-                kill_worker(&c, &seed);
-            else if (pick < 8)
-                restart_api(&c);
-            else
-                restart_pg(&c);
-            next_chaos = wh_now() + 0.5 + (rand_r(&seed) % 2000) / 1000.0;
-        }
+        submitted++;
+        wh_sleep_ms(80);
     }
+    wh_sleep_ms(10000); /* keep disturbing the queue's tail for a while */
+    __atomic_store_n(&c.stop, true, __ATOMIC_RELEASE);
+    pthread_join(controller, NULL);
     double chaos_end = wh_now();
     /* Every worker alive again (one killed at the last moment was replaced already). */
     for (int i = 0; i < c.worker_count; i++)
