@@ -210,6 +210,28 @@ static void test_renders_with_overrides_and_formats(void)
     CHECK_INT_EQ(stray_files("out"), 0);
 }
 
+/* The same map gives the same bytes in two processes a second apart: the embedded ICC
+ * profile carries no creation time (lcms stamps one unless it is pinned). */
+static void test_same_map_same_bytes_across_runs(void)
+{
+    char out[2][512];
+    char *data[2] = {NULL, NULL};
+    size_t len[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        if (i)
+            usleep(1100 * 1000);
+        path_in_dir(out[i], sizeof out[i], i ? "out/same-b.png" : "out/same-a.png");
+        const char *args[] = {"--sample", out[i], "--size", "8x10", "--dpi", "20", "--quiet", NULL};
+        CHECK_INT_EQ(run(args, NULL), 0);
+        CHECK(awm_read_file(out[i], &data[i], &len[i], NULL));
+    }
+    CHECK(data[0] && data[1] && len[0] == len[1] && !memcmp(data[0], data[1], len[0]));
+    for (int i = 0; i < 2; i++) {
+        free(data[i]);
+        unlink(out[i]);
+    }
+}
+
 static void test_missing_fonts_fail_clearly(void)
 {
     char in[512], out[512], env[600];
@@ -351,6 +373,7 @@ int main(void)
     RUN(test_unknown_size_lists_sizes);
     RUN(test_bad_options);
     RUN(test_renders_with_overrides_and_formats);
+    RUN(test_same_map_same_bytes_across_runs);
     RUN(test_missing_fonts_fail_clearly);
     RUN(test_sigterm_leaves_nothing);
     RUN(test_sigkill_leaves_nothing);
