@@ -522,6 +522,19 @@ static void test_install_layout(void)
     CHECK_MSG(status == 0, "render from the installed layout: %s", out);
     CHECK_MSG(!strstr(out, "GEO_CACHE_MISS"), "the geography was parsed again: %s", out);
     free(out);
+    /* As in the image: an unprivileged user, for whom the installed tree is read-only, renders
+     * with only its own font cache writable. */
+    if (geteuid() == 0 && dt_sh("id nobody >/dev/null 2>&1") == 0) {
+        chmod(tmp, 0755);
+        status = dt_sh_out(&out, "mkdir -p '%s/nobody-fonts' '%s/nobody-out' && chown nobody '%s/nobody-fonts' '%s/nobody-out' && "
+                                 "chmod 700 '%s/nobody-fonts' && runuser -u nobody -- env AWM_ASSETS_DIR='%s/root/usr/share/awm' "
+                                 "AWM_FONT_CACHE='%s/nobody-fonts' LOG_LEVEL=debug TMPDIR='%s/nobody-out' "
+                                 "'%s/root/usr/bin/awm' render --sample '%s/nobody-out/p.png' --size 8x10 --dpi 30 --quiet",
+                           tmp, tmp, tmp, tmp, tmp, tmp, tmp, tmp, tmp, tmp);
+        CHECK_MSG(status == 0, "render as nobody from the read-only layout: %s", out);
+        CHECK_MSG(!strstr(out, "GEO_CACHE_MISS"), "the geography was parsed again: %s", out);
+        free(out);
+    }
 }
 
 static void test_systemd_units(void)
