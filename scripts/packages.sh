@@ -14,5 +14,5 @@ AWM_BUILD_PACKAGES=(
 )
 AWM_TEST_PACKAGES=(
   postgresql-15 postgresql-client-15 zbar-tools wrk iproute2 openssl curl procps python3
-  libxml2-utils docker-compose
+  libxml2-utils docker-compose chromium
 )

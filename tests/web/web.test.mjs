@@ -1,0 +1,275 @@
+// web.test.mjs — the web page as a person uses it, in headless chromium (Debian's, driven by
+// playwright-core), against a real `awm serve` + `awm worker` + PostgreSQL started by
+// test_web_ui.c (AWM_URL). The steps build on each other, so they run in order in one page:
+// title, two people with two places each found by name, reorder, theme → new preview, drag →
+// new rotation, a hand-typed latitude of 95 → the validator's message by that field, save and
+// reopen, export 8×10 → export_complete → download → a PNG of 2475 × 3075 pixels; labels on
+// every control, phone width; a screenshot (AWM_SCREENSHOT, else AWM_TMP/screenshot.png).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.AWM_URL;
+assert.ok(BASE, 'AWM_URL must name the server (test_web_ui.c sets it)');
+const TMP = process.env.AWM_TMP || tmpdir();
+
+let browser;
+let page;
+let profile;
+const renders = []; // every /render URL the page asked for, in order
+const pageErrors = [];
+
+// The network is closed: without these flags chromium stalls on its own connections.
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+before(async () => {
+  profile = mkdtempSync(join(TMP, 'chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 1000 },
+    acceptDownloads: true,
+    timeout: 60_000,
+  });
+  browser = context;
+  page = context.pages()[0] || await context.newPage();
+  page.setDefaultTimeout(60_000);
+  page.on('request', (r) => { if (r.url().includes('/render?')) renders.push(r.url()); });
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error' && !/status of 400/.test(m.text())) pageErrors.push(m.text()); });
+  await page.goto(`${BASE}/`);
+  await page.waitForSelector('body[data-ready=true]');
+});
+
+after(async () => {
+  await browser?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+// The map definition the page last sent to /render.
+function lastRenderedMap() {
+  const url = new URL(renders.at(-1));
+  return JSON.parse(Buffer.from(url.searchParams.get('data'), 'base64url').toString('utf8'));
+}
+
+const rendersDone = () => page.$eval('#preview', (f) => Number(f.dataset.renders));
+
+// Wait until the preview has drawn more than `count` images and is not loading again.
+async function waitPreviewAfter(count) {
+  await page.waitForFunction((n) => {
+    const f = document.querySelector('#preview');
+    return Number(f.dataset.renders) > n && f.dataset.state === 'ready';
+  }, count);
+}
+
+// Wait until no render is due or running: the preview shows the page's current state.
+async function settle() {
+  await page.waitForFunction(() => {
+    const f = document.querySelector('#preview');
+    return !f.dataset.pending && f.dataset.state !== 'loading';
+  });
+}
+
+async function previewHash() {
+  const b64 = await page.$eval('#preview-img', async (img) => {
+    const buf = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
+    let s = '';
+    for (let i = 0; i < buf.length; i += 0x8000) s += String.fromCharCode(...buf.subarray(i, i + 0x8000));
+    return btoa(s);
+  });
+  return createHash('sha256').update(Buffer.from(b64, 'base64')).digest('hex');
+}
+
+// Type into the place field of person pi, place i, and choose the option whose text matches.
+async function choosePlace(pi, i, query, optionText, how) {
+  const input = page.locator(`[data-place-search="${pi}-${i}"]`);
+  await input.fill('');
+  await input.pressSequentially(query, { delay: 20 });
+  const listbox = page.locator(`#${await input.getAttribute('aria-controls')}`);
+  const option = listbox.getByRole('option', { name: optionText }).first();
+  await option.waitFor();
+  if (how === 'keyboard') {
+    // the first option is active; move to the wanted one with the arrow keys
+    const texts = await listbox.getByRole('option').allTextContents();
+    const k = texts.findIndex((t) => t.includes(optionText));
+    for (let j = 0; j < k; j++) await input.press('ArrowDown');
+    await input.press('Enter');
+  } else {
+    await option.click();
+  }
+  await listbox.waitFor({ state: 'hidden' });
+}
+
+const placeRow = (pi, i) => page.locator(`#people > li:nth-child(${pi + 1}) .place:nth-child(${i + 1})`);
+
+test('the page loads and previews the sheet with its bleed', async () => {
+  await waitPreviewAfter(0);
+  const size = await page.$eval('#preview-img', (img) => [img.naturalWidth, img.naturalHeight]);
+  // 18x24 with 1/8" bleed on every side: 18.25 × 24.25 in
+  assert.ok(Math.abs(size[0] / size[1] - 18.25 / 24.25) < 0.01, `preview is ${size}`);
+  const trim = await page.$eval('#trim', (t) => [t.style.left, t.style.top]);
+  assert.equal(trim[0], `${(100 * 9 / (18.25 * 72)).toFixed(3)}%`);
+  assert.equal(trim[1], `${(100 * 9 / (24.25 * 72)).toFixed(3)}%`);
+  const dpi = Number(new URL(renders.at(-1)).searchParams.get('dpi'));
+  assert.ok(dpi >= 10 && dpi <= 100, `preview asked for ${dpi} DPI`);
+});
+
+test('a title and two people with two places each, found by name', async () => {
+  await page.fill('#title', 'The Silva Family');
+  await page.fill('#subtitle', '1990–2024');
+  await page.fill('[data-person="0"]', 'Ana');
+  await page.click('.person:nth-child(1) .add-place');
+  await choosePlace(0, 0, 'sao p', 'São Paulo', 'keyboard');
+  await page.click('.person:nth-child(1) .add-place');
+  await choosePlace(0, 1, 'zur', 'Zürich');
+  await placeRow(0, 0).locator('input.date').fill('1990-05-01');
+  await placeRow(0, 1).locator('input.date').fill('2010-09-15');
+
+  await page.click('#add-person');
+  await page.fill('[data-person="1"]', 'Ben');
+  await page.click('.person:nth-child(2) .add-place');
+  await choosePlace(1, 0, 'lond', 'London');
+  await page.click('.person:nth-child(2) .add-place');
+  await choosePlace(1, 1, 'tok', 'Tokyo', 'keyboard');
+
+  assert.ok(Math.abs(Number(await placeRow(0, 0).locator('input.lat').inputValue()) + 23.5) < 0.2);
+  assert.ok(Math.abs(Number(await placeRow(0, 1).locator('input.lon').inputValue()) - 8.55) < 0.1);
+  await settle();
+  assert.equal(await page.$eval('#preview', (f) => f.dataset.state), 'ready');
+  const map = lastRenderedMap();
+  assert.equal(map.title, 'The Silva Family');
+  assert.deepEqual(map.people.map((p) => p.name), ['Ana', 'Ben']);
+  assert.deepEqual(map.people.map((p) => p.locations.map((l) => l.name)), [['São Paulo', 'Zürich'], ['London', 'Tokyo']]);
+  assert.equal(map.people[0].locations[1].countryCode, 'CH');
+  assert.equal(map.people[0].locations[0].date, '1990-05-01');
+});
+
+test('people and places reorder with their buttons', async () => {
+  await page.getByRole('button', { name: 'Move Ben up' }).click();
+  await page.getByRole('button', { name: 'Move Tokyo up' }).click();
+  let names = await page.$$eval('.person-name', (els) => els.map((e) => e.value));
+  assert.deepEqual(names, ['Ben', 'Ana']);
+  assert.equal(await placeRow(0, 0).locator('.place-search').inputValue(), 'Tokyo');
+  // and back, by keyboard: the focused button follows its person
+  await page.getByRole('button', { name: 'Move Ben down' }).focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('button', { name: 'Move Tokyo down' }).click();
+  names = await page.$$eval('.person-name', (els) => els.map((e) => e.value));
+  assert.deepEqual(names, ['Ana', 'Ben']);
+  assert.equal(await placeRow(1, 1).locator('.place-search').inputValue(), 'Tokyo');
+});
+
+test('switching the theme changes the preview', async () => {
+  await settle();
+  const n = await rendersDone();
+  const hashBefore = await previewHash();
+  assert.notEqual(await page.inputValue('#theme'), 'cool-blue');
+  await page.selectOption('#theme', 'cool-blue');
+  await waitPreviewAfter(n);
+  assert.equal(lastRenderedMap().theme, 'cool-blue');
+  assert.notEqual(await previewHash(), hashBefore, 'the preview image should change with the theme');
+});
+
+test('dragging the globe changes its rotation', async () => {
+  await settle();
+  const before = [Number(await page.inputValue('#rot-lambda')), Number(await page.inputValue('#rot-phi'))];
+  const n = await rendersDone();
+  const hashBefore = await previewHash();
+  const box = await page.locator('#preview').boundingBox();
+  const cx = box.x + box.width / 2, cy = box.y + box.height / 2;
+  await page.mouse.move(cx, cy);
+  await page.mouse.down();
+  for (let k = 1; k <= 10; k++) await page.mouse.move(cx + 8 * k, cy + 3 * k);
+  await page.mouse.up();
+  const afterRot = [Number(await page.inputValue('#rot-lambda')), Number(await page.inputValue('#rot-phi'))];
+  assert.ok(afterRot[0] > before[0] + 5, `λ ${before[0]} → ${afterRot[0]}: dragging right turns the globe east`);
+  assert.ok(afterRot[1] < before[1] - 2, `φ ${before[1]} → ${afterRot[1]}: dragging down tilts it`);
+  await waitPreviewAfter(n);
+  await settle();
+  assert.deepEqual(lastRenderedMap().rotation.slice(0, 2), afterRot);
+  assert.notEqual(await previewHash(), hashBefore);
+});
+
+test('a latitude of 95 typed by hand shows the validator message by that field', async () => {
+  const lat = placeRow(1, 0).locator('input.lat');
+  const original = await lat.inputValue();
+  await lat.fill('95');
+  const error = placeRow(1, 0).locator('.field:has(input.lat) .field-error');
+  await error.waitFor();
+  assert.match(await error.textContent(), /between -90 and 90/);
+  assert.equal(await lat.getAttribute('aria-invalid'), 'true');
+  // the message is tied to the field for screen readers
+  assert.ok((await lat.getAttribute('aria-describedby')).includes(await error.getAttribute('id')));
+  assert.equal(await page.locator('#general-errors').isHidden(), true);
+  // a bad export must not go out: saving is refused with the same message
+  await page.click('#save');
+  await page.waitForFunction(() => /Not saved/.test(document.querySelector('#save-status').textContent));
+  await lat.fill(original);
+  await error.waitFor({ state: 'hidden' });
+  assert.equal(await lat.getAttribute('aria-invalid'), null);
+});
+
+test('save, then reopen from the list of saved maps', async () => {
+  await page.click('#save');
+  await page.waitForFunction(() => /^Saved/.test(document.querySelector('#save-status').textContent));
+  const item = page.locator('#saved-maps button', { hasText: 'The Silva Family' }).first();
+  await item.waitFor();
+  await page.fill('#title', 'Something else');
+  await item.click();
+  assert.equal(await page.inputValue('#title'), 'The Silva Family');
+  assert.equal(await page.$$eval('.place', (els) => els.length), 4);
+  assert.equal(await page.inputValue('#theme'), 'cool-blue');
+});
+
+test('every control has a label, and the page fits a phone', async () => {
+  const unlabelled = await page.$$eval('input, select, button', (els) => els
+    .filter((e) => !(e.labels?.length || e.getAttribute('aria-label') || e.textContent.trim() || e.closest('label')))
+    .map((e) => e.outerHTML.slice(0, 80)));
+  assert.deepEqual(unlabelled, []);
+  await settle();
+  const shot = process.env.AWM_SCREENSHOT || join(TMP, 'screenshot.png');
+  await page.screenshot({ path: shot, fullPage: false });
+  await page.setViewportSize({ width: 375, height: 800 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(overflow <= 376, `the page is ${overflow}px wide at 375px`);
+  await page.setViewportSize({ width: 1280, height: 1000 });
+});
+
+test('export 8×10, follow the job to export_complete, download a 2475 × 3075 PNG', async () => {
+  await page.selectOption('#page-size', '8x10');
+  await page.check('input[name=orientation][value=portrait]');
+  await page.click('#export');
+  const job = page.locator('#job');
+  await job.waitFor();
+  try {
+    await page.waitForFunction(() => document.querySelector('#job').dataset.state === 'export_complete',
+      null, { timeout: Number(process.env.AWM_EXPORT_TIMEOUT_MS || 300_000) });
+  } catch (e) {
+    // say where the job stopped: the page's view and the server's
+    const jobId = await job.getAttribute('data-job-id');
+    const doc = await (await fetch(`${BASE}/api/jobs/${jobId}`)).text();
+    assert.fail(`job ${jobId} did not complete (page says ${await job.getAttribute('data-state')}: `
+      + `${await page.textContent('#job-status')}); server: ${doc}; ${e.message}`);
+  }
+  assert.match(await page.textContent('#job-status'), /Ready/);
+  const link = page.locator('#download');
+  await link.waitFor();
+  assert.match(await link.textContent(), /PNG, 8x10/);
+  const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  const file = join(TMP, 'poster.png');
+  await download.saveAs(file);
+  const png = readFileSync(file);
+  assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  assert.equal(png.toString('latin1', 12, 16), 'IHDR');
+  assert.equal(png.readUInt32BE(16), 2475);
+  assert.equal(png.readUInt32BE(20), 3075);
+});
+
+test('no script errors on the page', () => {
+  assert.deepEqual(pageErrors, []);
+});

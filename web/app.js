@@ -1,0 +1,849 @@
+// AWM web page: edit a map definition, preview it exactly as it prints (GET /render), save it
+// (POST /api/maps), export it (POST /api/export) and follow the job (GET /api/jobs/{id}).
+// No framework: `state` holds the map; inputs write into it as the user types, and the people
+// list is rebuilt from it when its structure changes (add, remove, reorder, open a saved map).
+
+const BLEED_PT = 9;       // MAPS-AND-PRINT §2: bleed on every side
+const SAFE_PT = 18;       // safe margin inside the trim
+const FRAME_INSET_PT = 36; // the map's frame inside the safe area
+const PREVIEW_DEBOUNCE_MS = 250;
+const DRAG_THROTTLE_MS = 120;
+const JOB_POLL_MS = 1000;
+const DEFAULT_COLOURS = ['#c1666b', '#1976d2', '#388e3c', '#f57c00', '#7b1fa2', '#0288d1', '#c2185b'];
+
+const $ = (sel) => document.querySelector(sel);
+
+let nextId = 1;
+const newPersonId = () => `person-${Date.now().toString(36)}-${nextId++}`;
+
+const state = {
+  title: 'Our Family Map',
+  subtitle: '',
+  people: [],
+  projection: 'orthographic',
+  theme: 'antique-parchment',
+  rotation: [-20, -30, 0],
+  zoom: 1,
+  pan: null,   // kept from an opened map; not edited here
+  qrUrl: null, // idem
+  sizeKey: '18x24',
+};
+let sizes = [];          // from GET /api/export
+let saved = { id: null, json: null }; // the last saved definition, to avoid saving twice
+
+// ---- the map definition sent to the API ------------------------------------------------
+
+// A typed coordinate: a number when it reads as one, undefined when empty (the validator then
+// says "required"), else the text itself so the validator names the field and what is wrong.
+function coordinate(text) {
+  const t = String(text ?? '').trim();
+  if (t === '') return undefined;
+  const n = Number(t.replace(',', '.'));
+  return Number.isFinite(n) ? n : t;
+}
+
+function definition() {
+  const def = {
+    title: state.title,
+    people: state.people.map((p) => {
+      const person = { id: p.id, name: p.name };
+      if (p.color) person.color = p.color;
+      person.locations = p.locations.map((l) => {
+        const loc = { latitude: coordinate(l.latitude), longitude: coordinate(l.longitude) };
+        if (l.name.trim()) loc.name = l.name.trim();
+        if (l.countryCode) loc.countryCode = l.countryCode;
+        if (l.date) loc.date = l.date;
+        return loc;
+      });
+      return person;
+    }),
+    projection: state.projection,
+    rotation: state.rotation.map(coordinate),
+    zoom: state.zoom,
+    theme: state.theme,
+  };
+  if (state.subtitle.trim()) def.subtitle = state.subtitle;
+  if (state.pan) def.pan = state.pan;
+  if (state.qrUrl) def.qrUrl = state.qrUrl;
+  return def;
+}
+
+function base64url(text) {
+  const bytes = new TextEncoder().encode(text);
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+const currentSize = () => sizes.find((s) => s.key === state.sizeKey) || sizes[0];
+
+// ---- errors by field -------------------------------------------------------------------
+
+// "people[0].locations[1].latitude: must be between -90 and 90" → the input whose data-path is
+// that path (or, failing that, the nearest enclosing one); the rest go to the general area.
+function showErrors(details, fallbackMessage) {
+  clearErrors();
+  const general = [];
+  for (const line of details || []) {
+    const m = /^([A-Za-z0-9_.[\]]+): (.*)$/s.exec(line);
+    let el = null;
+    let exact = false;
+    if (m) {
+      // The field itself, else the nearest enclosing element that has a path (a place row).
+      for (let path = m[1]; path && !el;) {
+        el = document.querySelector(`[data-path="${CSS.escape(path)}"]`);
+        exact = el !== null && path === m[1];
+        const shorter = path.replace(/(\.[^.[\]]+|\[\d+\])$/, '');
+        path = shorter === path ? '' : shorter;
+      }
+    }
+    const msgEl = el && errorElementFor(el);
+    if (msgEl) {
+      const text = exact ? m[2] : line;
+      msgEl.textContent = msgEl.textContent ? `${msgEl.textContent}\n${text}` : text;
+      if (el.matches('input, select')) el.setAttribute('aria-invalid', 'true');
+    } else {
+      general.push(line);
+    }
+  }
+  if (!details?.length && fallbackMessage) general.push(fallbackMessage);
+  const box = $('#general-errors');
+  box.textContent = general.join('\n');
+  box.hidden = general.length === 0;
+}
+
+function clearErrors() {
+  document.querySelectorAll('.field-error').forEach((e) => { e.textContent = ''; });
+  document.querySelectorAll('[aria-invalid]').forEach((e) => e.removeAttribute('aria-invalid'));
+  const box = $('#general-errors');
+  box.textContent = '';
+  box.hidden = true;
+}
+
+// The message element of a field (created next to it once, tied by aria-describedby).
+function errorElementFor(el) {
+  if (el.dataset.errorId) return document.getElementById(el.dataset.errorId);
+  const id = `err-${Math.random().toString(36).slice(2, 10)}`;
+  const span = document.createElement('span');
+  span.className = 'field-error';
+  span.id = id;
+  span.setAttribute('role', 'alert');
+  const holder = el.closest('.field') || el.parentElement;
+  if (el.matches('ol, ul')) el.before(span); else holder.append(span);
+  el.dataset.errorId = id;
+  el.setAttribute('aria-describedby', [el.getAttribute('aria-describedby'), id].filter(Boolean).join(' '));
+  return span;
+}
+
+let lastErrors = { details: [], message: '' }; // re-applied after the form is rebuilt
+
+// ---- API --------------------------------------------------------------------------------
+
+async function api(method, path, body) {
+  const res = await fetch(path, {
+    method,
+    headers: body ? { 'Content-Type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  let json = null;
+  try { json = await res.json(); } catch { /* not JSON */ }
+  return { status: res.status, ok: res.ok, json };
+}
+
+// ---- the form ---------------------------------------------------------------------------
+
+function field(label, input, path, extraClass) {
+  const wrap = document.createElement('div');
+  wrap.className = `field ${extraClass || ''}`.trim();
+  const id = `f-${Math.random().toString(36).slice(2, 10)}`;
+  input.id = id;
+  if (path) input.dataset.path = path;
+  const lab = document.createElement('label');
+  lab.htmlFor = id;
+  lab.textContent = label;
+  wrap.append(lab, input);
+  return wrap;
+}
+
+function button(text, label, onClick, cls = 'icon') {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = cls;
+  b.textContent = text;
+  if (label) b.setAttribute('aria-label', label);
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+function textInput(value, onInput, attrs = {}) {
+  const i = document.createElement('input');
+  i.value = value ?? '';
+  i.autocomplete = 'off';
+  Object.assign(i, attrs);
+  i.addEventListener('input', () => { onInput(i.value); schedulePreview(); });
+  return i;
+}
+
+function move(arr, from, to) {
+  if (to < 0 || to >= arr.length) return false;
+  const [x] = arr.splice(from, 1);
+  arr.splice(to, 0, x);
+  return true;
+}
+
+// Rebuild the people list; focusSel names an element to focus afterwards.
+function renderPeople(focusSel) {
+  const list = $('#people');
+  list.replaceChildren(...state.people.map(renderPerson));
+  showErrors(lastErrors.details, lastErrors.message);
+  if (focusSel) document.querySelector(focusSel)?.focus();
+}
+
+function renderPerson(p, pi) {
+  const li = document.createElement('li');
+  li.className = 'person';
+  li.dataset.index = pi;
+  const who = p.name.trim() || `person ${pi + 1}`;
+
+  const head = document.createElement('div');
+  head.className = 'person-head';
+  const name = textInput(p.name, (v) => { p.name = v; }, { maxLength: 100, className: 'person-name' });
+  name.dataset.person = pi;
+  const colour = document.createElement('input');
+  colour.type = 'color';
+  colour.value = p.color || DEFAULT_COLOURS[pi % DEFAULT_COLOURS.length];
+  colour.addEventListener('input', () => { p.color = colour.value; schedulePreview(); });
+  const tools = document.createElement('div');
+  tools.className = 'tools';
+  tools.append(
+    button('↑', `Move ${who} up`, () => { if (move(state.people, pi, pi - 1)) changed(`[data-person-up="${pi - 1}"]`); }),
+    button('↓', `Move ${who} down`, () => { if (move(state.people, pi, pi + 1)) changed(`[data-person-down="${pi + 1}"]`); }),
+    button('✕', `Remove ${who}`, () => { state.people.splice(pi, 1); changed('#add-person'); }),
+  );
+  tools.children[0].dataset.personUp = pi;
+  tools.children[1].dataset.personDown = pi;
+  tools.children[2].dataset.label = 'Remove %s';
+  tools.children[0].dataset.label = 'Move %s up';
+  tools.children[1].dataset.label = 'Move %s down';
+  tools.children[0].disabled = pi === 0;
+  tools.children[1].disabled = pi === state.people.length - 1;
+  head.append(field(`Person ${pi + 1} name`, name, `people[${pi}].name`),
+    field('Colour', colour, `people[${pi}].color`), tools);
+  li.append(head);
+
+  const places = document.createElement('ol');
+  places.className = 'places';
+  places.dataset.path = `people[${pi}].locations`;
+  places.setAttribute('aria-label', `Places of ${who}`);
+  p.locations.forEach((l, li2) => places.append(renderPlace(p, pi, l, li2)));
+  li.append(places);
+  const add = button('Add place', `Add a place for ${who}`, () => {
+    p.locations.push({ name: '', countryCode: '', latitude: '', longitude: '', date: '' });
+    changed(`[data-place-search="${pi}-${p.locations.length - 1}"]`);
+  }, 'secondary add-place');
+  add.dataset.label = 'Add a place for %s';
+  li.append(add);
+  return li;
+}
+
+function renderPlace(p, pi, l, i) {
+  const row = document.createElement('li');
+  row.className = 'place';
+  const path = `people[${pi}].locations[${i}]`;
+  row.dataset.path = path;
+  const what = l.name.trim() || `place ${i + 1}`;
+
+  const search = placeSearch(l, pi, i);
+  const lat = textInput(l.latitude, (v) => { l.latitude = v; }, { inputMode: 'decimal', className: 'lat' });
+  const lon = textInput(l.longitude, (v) => { l.longitude = v; }, { inputMode: 'decimal', className: 'lon' });
+  const date = document.createElement('input');
+  date.type = 'date';
+  date.className = 'date';
+  date.value = l.date || '';
+  date.addEventListener('input', () => { l.date = date.value; schedulePreview(); });
+  search.lat = lat;
+  search.lon = lon;
+
+  const tools = document.createElement('div');
+  tools.className = 'tools';
+  const up = button('↑', `Move ${what} up`, () => { if (move(p.locations, i, i - 1)) changed(`[data-place-up="${pi}-${i - 1}"]`); });
+  const down = button('↓', `Move ${what} down`, () => { if (move(p.locations, i, i + 1)) changed(`[data-place-down="${pi}-${i + 1}"]`); });
+  const del = button('✕', `Remove ${what}`, () => { p.locations.splice(i, 1); changed(`[data-person="${pi}"]`); });
+  up.dataset.placeUp = `${pi}-${i}`;
+  down.dataset.placeDown = `${pi}-${i}`;
+  up.dataset.label = 'Move %s up';
+  down.dataset.label = 'Move %s down';
+  del.dataset.label = 'Remove %s';
+  up.disabled = i === 0;
+  down.disabled = i === p.locations.length - 1;
+  tools.append(up, down, del);
+
+  row.append(search.field,
+    field('Latitude', lat, `${path}.latitude`),
+    field('Longitude', lon, `${path}.longitude`),
+    field('Date', date, `${path}.date`),
+    tools);
+  return row;
+}
+
+// A place name field that searches GET /api/places as you type (a combobox: arrows, Enter,
+// Escape), or takes "latitude, longitude".
+function placeSearch(l, pi, i) {
+  const input = document.createElement('input');
+  input.value = l.name;
+  input.autocomplete = 'off';
+  input.maxLength = 100;
+  input.className = 'place-search';
+  input.dataset.placeSearch = `${pi}-${i}`;
+  input.setAttribute('role', 'combobox');
+  input.setAttribute('aria-autocomplete', 'list');
+  input.setAttribute('aria-expanded', 'false');
+  input.placeholder = 'City, or 48.85, 2.35';
+  const list = document.createElement('ul');
+  list.setAttribute('role', 'listbox');
+  list.hidden = true;
+  const wrapField = field('Place', input, `people[${pi}].locations[${i}].name`, 'combo-field');
+  const combo = document.createElement('div');
+  combo.className = 'combo';
+  input.replaceWith(combo);
+  combo.append(input, list);
+  list.id = `${input.id}-list`;
+  input.setAttribute('aria-controls', list.id);
+  list.setAttribute('aria-label', 'Places found');
+
+  const self = { field: wrapField, lat: null, lon: null };
+  let options = [];
+  let active = -1;
+  let timer = null;
+  let controller = null;
+
+  const close = () => {
+    list.hidden = true;
+    input.setAttribute('aria-expanded', 'false');
+    input.removeAttribute('aria-activedescendant');
+    active = -1;
+  };
+  const setActive = (k) => {
+    active = k;
+    [...list.children].forEach((o, j) => o.setAttribute('aria-selected', String(j === k)));
+    if (k >= 0) {
+      input.setAttribute('aria-activedescendant', list.children[k].id);
+      list.children[k].scrollIntoView({ block: 'nearest' });
+    }
+  };
+  const choose = (opt) => {
+    l.name = opt.name;
+    l.countryCode = opt.countryCode || '';
+    l.latitude = String(opt.latitude);
+    l.longitude = String(opt.longitude);
+    input.value = opt.name;
+    self.lat.value = l.latitude;
+    self.lon.value = l.longitude;
+    close();
+    schedulePreview(0);
+  };
+  const show = (opts) => {
+    options = opts;
+    list.replaceChildren(...opts.map((o, j) => {
+      const li = document.createElement('li');
+      li.setAttribute('role', 'option');
+      li.id = `${list.id}-${j}`;
+      const main = document.createElement('span');
+      main.textContent = o.countryCode ? `${o.name}, ${o.countryCode}` : o.name;
+      const side = document.createElement('small');
+      side.textContent = o.population ? `${o.population.toLocaleString('en')} people`
+        : `${o.latitude}, ${o.longitude}`;
+      li.append(main, side);
+      li.addEventListener('mousedown', (e) => e.preventDefault()); // keep focus in the input
+      li.addEventListener('click', () => choose(o));
+      return li;
+    }));
+    list.hidden = opts.length === 0;
+    input.setAttribute('aria-expanded', String(opts.length > 0));
+    setActive(opts.length ? 0 : -1);
+  };
+  const search = async () => {
+    const q = input.value.trim();
+    const coords = /^(-?\d+(?:\.\d+)?)\s*[,;\s]\s*(-?\d+(?:\.\d+)?)$/.exec(q);
+    if (coords) {
+      show([{ name: l.name && !/^-?\d/.test(l.name) ? l.name : `${coords[1]}, ${coords[2]}`, countryCode: '',
+        latitude: Number(coords[1]), longitude: Number(coords[2]), population: 0 }]);
+      return;
+    }
+    if (!q) { close(); return; }
+    controller?.abort();
+    controller = new AbortController();
+    try {
+      const res = await fetch(`/api/places?limit=8&q=${encodeURIComponent(q)}`, { signal: controller.signal });
+      if (!res.ok) { close(); return; }
+      show(await res.json());
+    } catch (e) {
+      if (e.name !== 'AbortError') close();
+    }
+  };
+  input.addEventListener('input', () => {
+    l.name = input.value;
+    l.countryCode = ''; // a typed name no longer names the chosen place's country
+    clearTimeout(timer);
+    timer = setTimeout(search, 120);
+    schedulePreview();
+  });
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowDown') {
+      e.preventDefault();
+      if (list.hidden) search(); else setActive(Math.min(active + 1, options.length - 1));
+    } else if (e.key === 'ArrowUp' && !list.hidden) {
+      e.preventDefault();
+      setActive(Math.max(active - 1, 0));
+    } else if (e.key === 'Enter') {
+      e.preventDefault(); // never submits the form
+      if (!list.hidden && active >= 0) choose(options[active]);
+    } else if (e.key === 'Escape' && !list.hidden) {
+      e.preventDefault();
+      close();
+    }
+  });
+  input.addEventListener('blur', () => setTimeout(close, 150));
+  return self;
+}
+
+// Buttons say whose they are ("Move Ana up", "Remove Tokyo"): names change as people type.
+function relabel() {
+  document.querySelectorAll('#people > .person').forEach((li, pi) => {
+    const p = state.people[pi];
+    if (!p) return;
+    const who = p.name.trim() || `person ${pi + 1}`;
+    li.querySelectorAll(':scope > .person-head [data-label], :scope > .add-place')
+      .forEach((b) => b.setAttribute('aria-label', b.dataset.label.replace('%s', who)));
+    li.querySelector('.places').setAttribute('aria-label', `Places of ${who}`);
+    li.querySelectorAll('.place').forEach((row, i) => {
+      const what = p.locations[i]?.name.trim() || `place ${i + 1}`;
+      row.querySelectorAll('[data-label]').forEach((b) => b.setAttribute('aria-label', b.dataset.label.replace('%s', what)));
+    });
+  });
+}
+
+// The structure changed: rebuild, refocus, preview.
+function changed(focusSel) {
+  renderPeople(focusSel);
+  schedulePreview(0);
+}
+
+// ---- page size, projection, theme, zoom, rotation ----------------------------------------
+
+function sizeLabel(s) {
+  const inch = (v) => String(Number(v.toFixed(2)));
+  const dims = `${inch(Math.min(s.widthInches, s.heightInches))} × ${inch(Math.max(s.widthInches, s.heightInches))} in`;
+  const base = s.key.replace(/-landscape$/, '');
+  return /^\d+x\d+$/.test(base) ? dims : `${base} (${dims})`;
+}
+
+// The 16 specs as 8 page sizes × 2 orientations: a spec's partner has width and height swapped.
+function pageSizes() {
+  return sizes.filter((s) => s.widthInches <= s.heightInches);
+}
+function specFor(portrait, landscape) {
+  if (!landscape) return portrait;
+  return sizes.find((s) => Math.abs(s.widthInches - portrait.heightInches) < 0.01
+    && Math.abs(s.heightInches - portrait.widthInches) < 0.01) || portrait;
+}
+function portraitOf(spec) {
+  return spec.widthInches <= spec.heightInches ? spec : specFor(spec, true);
+}
+
+function syncSizeControls() {
+  const spec = currentSize();
+  if (!spec) return;
+  $('#page-size').value = portraitOf(spec).key;
+  const landscape = spec.widthInches > spec.heightInches;
+  document.querySelector(`input[name=orientation][value=${landscape ? 'landscape' : 'portrait'}]`).checked = true;
+  layoutPreview();
+}
+
+function onSizeChange() {
+  const portrait = sizes.find((s) => s.key === $('#page-size').value);
+  const landscape = document.querySelector('input[name=orientation]:checked').value === 'landscape';
+  state.sizeKey = specFor(portrait, landscape).key;
+  syncSizeControls();
+  schedulePreview(0);
+}
+
+const wrapLambda = (v) => ((((v + 180) % 360) + 360) % 360) - 180;
+const round1 = (v) => Math.round(v * 10) / 10;
+
+function syncLookControls() {
+  $('#title').value = state.title;
+  $('#subtitle').value = state.subtitle;
+  $('#projection').value = state.projection;
+  $('#theme').value = state.theme;
+  $('#zoom').value = state.zoom;
+  $('#zoom-out').textContent = `${Number(state.zoom).toFixed(2)}×`;
+  syncRotationInputs();
+  syncSizeControls();
+}
+function syncRotationInputs() {
+  $('#rot-lambda').value = state.rotation[0];
+  $('#rot-phi').value = state.rotation[1];
+}
+
+// ---- preview ------------------------------------------------------------------------------
+
+const preview = { timer: null, controller: null, lastStart: 0, url: null, renders: 0 };
+
+function totalPt(spec) {
+  return { w: spec.widthInches * 72 + 2 * BLEED_PT, h: spec.heightInches * 72 + 2 * BLEED_PT };
+}
+
+// The figure takes the sheet's aspect; the outlines sit where trim and safe area fall.
+function layoutPreview() {
+  const spec = currentSize();
+  if (!spec) return;
+  const t = totalPt(spec);
+  const fig = $('#preview');
+  fig.style.aspectRatio = `${t.w} / ${t.h}`;
+  const pct = (v, of) => `${(100 * v / of).toFixed(3)}%`;
+  const place = (el, inset) => Object.assign(el.style, {
+    left: pct(inset, t.w), right: pct(inset, t.w), top: pct(inset, t.h), bottom: pct(inset, t.h),
+  });
+  place($('#trim'), BLEED_PT);
+  place($('#safe'), BLEED_PT + SAFE_PT);
+}
+
+// Screen resolution: as many pixels as the figure shows (device pixels), never above 300 DPI.
+function previewDpi() {
+  const spec = currentSize();
+  const widthPx = ($('#preview').clientWidth || 400) * (window.devicePixelRatio || 1);
+  const dpi = Math.round(widthPx / (totalPt(spec).w / 72));
+  return Math.max(10, Math.min(300, dpi));
+}
+
+function schedulePreview(delay = PREVIEW_DEBOUNCE_MS) {
+  relabel();
+  clearTimeout(preview.timer);
+  $('#preview').dataset.pending = 'true'; // a render is due (tests wait for it)
+  preview.timer = setTimeout(renderPreview, delay);
+}
+
+// While dragging: at most one request per DRAG_THROTTLE_MS, the latest state always last.
+function throttledPreview() {
+  const wait = preview.lastStart + DRAG_THROTTLE_MS - performance.now();
+  if (wait <= 0) { clearTimeout(preview.timer); renderPreview(); } else schedulePreview(wait);
+}
+
+async function renderPreview() {
+  const spec = currentSize();
+  if (!spec) return;
+  preview.controller?.abort(); // only the latest request matters
+  const controller = new AbortController();
+  preview.controller = controller;
+  preview.lastStart = performance.now();
+  const fig = $('#preview');
+  delete fig.dataset.pending;
+  const url = `/render?format=png&size=${encodeURIComponent(spec.key)}&dpi=${previewDpi()}`
+    + `&data=${base64url(JSON.stringify(definition()))}`;
+  fig.dataset.state = 'loading';
+  $('#preview-busy').hidden = false;
+  try {
+    const res = await fetch(url, { signal: controller.signal });
+    if (!res.ok) {
+      let body = null;
+      try { body = await res.json(); } catch { /* not JSON */ }
+      if (controller !== preview.controller) return;
+      lastErrors = { details: body?.details || [], message: body?.error || `preview failed (${res.status})` };
+      showErrors(lastErrors.details, lastErrors.message);
+      fig.dataset.state = 'error';
+      $('#preview-status').textContent = res.status === 400
+        ? 'The preview shows the last valid map: fix the fields marked in red.'
+        : `Preview unavailable: ${body?.error || res.status}`;
+      return;
+    }
+    const blob = await res.blob();
+    if (controller !== preview.controller) return;
+    lastErrors = { details: [], message: '' };
+    showErrors([], '');
+    if (preview.url) URL.revokeObjectURL(preview.url);
+    preview.url = URL.createObjectURL(blob);
+    await new Promise((resolve) => {
+      const img = $('#preview-img');
+      img.onload = img.onerror = resolve;
+      img.src = preview.url;
+    });
+    if (controller !== preview.controller) return;
+    preview.renders += 1;
+    fig.dataset.renders = String(preview.renders);
+    fig.dataset.state = 'ready';
+    $('#preview-status').textContent = `${sizeLabel(spec)}, ${spec.widthInches > spec.heightInches ? 'landscape' : 'portrait'}`
+      + ` — printed at ${spec.pixelWidth} × ${spec.pixelHeight} px`;
+  } catch (e) {
+    if (e.name === 'AbortError') return;
+    fig.dataset.state = 'error';
+    $('#preview-status').textContent = `Preview unavailable: ${e.message}`;
+  } finally {
+    if (controller === preview.controller) $('#preview-busy').hidden = true;
+  }
+}
+
+// Drag to turn: horizontal → λ, vertical → φ (the globe only; flat maps turn about the axis).
+// Degrees per pixel follow the drawn size, so a point under the pointer roughly follows it.
+function degreesPerPixel() {
+  const spec = currentSize();
+  const t = totalPt(spec);
+  const pxPerPt = $('#preview').clientWidth / t.w;
+  const frameW = spec.widthInches * 72 - 2 * (SAFE_PT + FRAME_INSET_PT);
+  const frameH = spec.heightInches * 72 - 2 * (SAFE_PT + FRAME_INSET_PT);
+  if (state.projection === 'orthographic') {
+    const radiusPx = (Math.min(frameW, frameH) / 2) * state.zoom * pxPerPt;
+    return (180 / Math.PI) / Math.max(radiusPx, 1);
+  }
+  return 360 / Math.max(frameW * state.zoom * pxPerPt, 1);
+}
+
+function rotateBy(dLambda, dPhi) {
+  const [l, p, g] = state.rotation.map((v) => (typeof v === 'number' ? v : Number(v) || 0));
+  state.rotation = [round1(wrapLambda(l + dLambda)),
+    state.projection === 'orthographic' ? round1(Math.max(-90, Math.min(90, p + dPhi))) : p, g];
+  syncRotationInputs();
+}
+
+function setupDrag() {
+  const fig = $('#preview');
+  let drag = null;
+  fig.addEventListener('pointerdown', (e) => {
+    if (e.button !== 0) return;
+    fig.setPointerCapture(e.pointerId);
+    drag = { x: e.clientX, y: e.clientY, k: degreesPerPixel() };
+    fig.classList.add('dragging');
+  });
+  fig.addEventListener('pointermove', (e) => {
+    if (!drag) return;
+    const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
+    drag.x = e.clientX;
+    drag.y = e.clientY;
+    rotateBy(dx * drag.k, -dy * drag.k);
+    throttledPreview();
+  });
+  const end = () => {
+    if (!drag) return;
+    drag = null;
+    fig.classList.remove('dragging');
+    schedulePreview(0);
+  };
+  fig.addEventListener('pointerup', end);
+  fig.addEventListener('pointercancel', end);
+  fig.addEventListener('keydown', (e) => {
+    const step = e.shiftKey ? 15 : 5;
+    const d = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, step], ArrowDown: [0, -step] }[e.key];
+    if (!d) return;
+    e.preventDefault();
+    rotateBy(d[0], d[1]);
+    schedulePreview();
+  });
+}
+
+// ---- save, open, export ----------------------------------------------------------------------
+
+function setStatus(el, text, isError = false) {
+  el.textContent = text;
+  el.classList.toggle('error', isError);
+}
+
+// Save the current definition unless it is the one saved last; the map's id, or null.
+async function save() {
+  const def = definition();
+  const json = JSON.stringify(def);
+  if (saved.id && saved.json === json) return saved.id;
+  const status = $('#save-status');
+  setStatus(status, 'Saving…');
+  const res = await api('POST', '/api/maps', def);
+  if (res.status !== 201) {
+    lastErrors = { details: res.json?.details || [], message: res.json?.error || `save failed (${res.status})` };
+    showErrors(lastErrors.details, lastErrors.message);
+    setStatus(status, `Not saved: ${res.json?.error || res.status}. See the marked fields.`, true);
+    return null;
+  }
+  saved = { id: res.json.userMap.id, json };
+  setStatus(status, `Saved (map ${saved.id}).`);
+  loadSavedList();
+  return saved.id;
+}
+
+async function exportPoster() {
+  const btn = $('#export');
+  btn.disabled = true;
+  try {
+    const id = await save();
+    if (!id) return;
+    const spec = currentSize();
+    const format = $('#format').value;
+    const res = await api('POST', '/api/export', {
+      userMapId: id, widthInches: spec.widthInches, heightInches: spec.heightInches,
+      paperSizeName: spec.key, format,
+    });
+    if (res.status !== 202) {
+      showErrors(res.json?.details || [], res.json?.error || `export failed (${res.status})`);
+      setStatus($('#save-status'), `Export refused: ${res.json?.error || res.status}`, true);
+      return;
+    }
+    followJob(res.json.printJobId, spec, format);
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+const STEP_ORDER = ['pending_export', 'exporting', 'export_complete'];
+const STATE_TEXT = {
+  pending_export: 'Queued: waiting for a worker…',
+  exporting: 'Rendering the poster…',
+  export_complete: 'Ready.',
+  export_failed: 'Failed',
+};
+let jobTimer = null;
+
+function followJob(jobId, spec, format) {
+  clearTimeout(jobTimer);
+  const box = $('#job');
+  box.hidden = false;
+  box.dataset.jobId = jobId;
+  box.dataset.state = 'pending_export';
+  const link = $('#download');
+  link.hidden = true;
+  showJobState('pending_export', null);
+  const poll = async () => {
+    let res;
+    try { res = await api('GET', `/api/jobs/${jobId}`); } catch { res = { ok: false }; }
+    if (box.dataset.jobId !== jobId) return; // a newer export took over
+    if (!res.ok) {
+      setStatus($('#job-status'), 'Cannot reach the server; trying again…', true);
+      jobTimer = setTimeout(poll, JOB_POLL_MS * 2);
+      return;
+    }
+    const job = res.json.job || res.json;
+    box.dataset.state = job.state;
+    showJobState(job.state, job);
+    if (job.state === 'export_complete' && job.downloadUrl) {
+      link.href = job.downloadUrl;
+      link.textContent = `Download poster (${format.toUpperCase()}, ${spec.key})`;
+      link.hidden = false;
+      return;
+    }
+    jobTimer = setTimeout(poll, JOB_POLL_MS); // a failed job may be retried by the worker
+  };
+  poll();
+}
+
+function showJobState(jobState, job) {
+  const at = STEP_ORDER.indexOf(jobState);
+  document.querySelectorAll('#job .steps li').forEach((li) => {
+    const k = STEP_ORDER.indexOf(li.dataset.step);
+    li.className = jobState === 'export_failed' && k === 1 ? 'failed'
+      : k < at || jobState === 'export_complete' ? 'done' : k === at ? 'current' : '';
+  });
+  let text = STATE_TEXT[jobState] || jobState;
+  if (jobState === 'export_failed') {
+    text = `Failed: ${job?.export_error || 'unknown error'} (attempt ${job?.export_retry_count ?? '?'}; the worker retries while it can)`;
+  }
+  setStatus($('#job-status'), text, jobState === 'export_failed');
+}
+
+async function loadSavedList() {
+  const res = await api('GET', '/api/maps?limit=20');
+  const list = $('#saved-maps');
+  if (!res.ok) {
+    list.replaceChildren(Object.assign(document.createElement('li'), { textContent: 'Cannot list saved maps.' }));
+    return;
+  }
+  list.replaceChildren(...res.json.userMaps.map((m) => {
+    const li = document.createElement('li');
+    const open = button(m.data?.title || '(untitled)', `Open saved map ${m.data?.title || m.id}`, () => openMap(m), '');
+    const time = document.createElement('time');
+    time.dateTime = m.created_at;
+    time.textContent = new Date(m.created_at).toLocaleString();
+    li.append(open, time);
+    return li;
+  }));
+}
+
+function openMap(m) {
+  const d = m.data || {};
+  state.title = d.title || '';
+  state.subtitle = d.subtitle || '';
+  state.projection = d.projection || 'orthographic';
+  state.theme = d.theme || 'antique-parchment';
+  state.rotation = Array.isArray(d.rotation) ? [...d.rotation] : [-20, -30, 0];
+  state.zoom = typeof d.zoom === 'number' ? d.zoom : 1;
+  state.pan = d.pan || null;
+  state.qrUrl = d.qrUrl || null;
+  state.people = (d.people || []).map((p) => ({
+    id: p.id || newPersonId(),
+    name: p.name || '',
+    color: p.color || '',
+    locations: (p.locations || []).map((l) => ({
+      name: l.name || '', countryCode: l.countryCode || '', date: l.date || '',
+      latitude: l.latitude === undefined ? '' : String(l.latitude),
+      longitude: l.longitude === undefined ? '' : String(l.longitude),
+    })),
+  }));
+  lastErrors = { details: [], message: '' };
+  syncLookControls();
+  renderPeople('#title');
+  saved = { id: m.id, json: JSON.stringify(definition()) };
+  setStatus($('#save-status'), `Opened map ${m.id}.`);
+  schedulePreview(0);
+}
+
+// ---- start --------------------------------------------------------------------------------
+
+function addPerson() {
+  const pi = state.people.length;
+  state.people.push({ id: newPersonId(), name: '', color: DEFAULT_COLOURS[pi % DEFAULT_COLOURS.length], locations: [] });
+  changed(`[data-person="${pi}"]`);
+}
+
+async function start() {
+  const res = await api('GET', '/api/export');
+  if (!res.ok) {
+    showErrors([], `Cannot load sizes and themes from the server (${res.status}).`);
+    return;
+  }
+  sizes = res.json.sizes;
+  $('#projection').replaceChildren(...res.json.projections.map((p) => new Option(
+    { orthographic: 'Globe (orthographic)', equirectangular: 'Equirectangular', mercator: 'Mercator',
+      naturalEarth1: 'Natural Earth', robinson: 'Robinson' }[p] || p, p)));
+  $('#theme').replaceChildren(...res.json.themes.map((t) => new Option(t.displayName, t.id)));
+  $('#page-size').replaceChildren(...pageSizes().map((s) => new Option(sizeLabel(s), s.key)));
+
+  $('#title').addEventListener('input', (e) => { state.title = e.target.value; schedulePreview(); });
+  $('#subtitle').addEventListener('input', (e) => { state.subtitle = e.target.value; schedulePreview(); });
+  $('#projection').addEventListener('change', (e) => { state.projection = e.target.value; schedulePreview(0); });
+  $('#theme').addEventListener('change', (e) => { state.theme = e.target.value; schedulePreview(0); });
+  $('#page-size').addEventListener('change', onSizeChange);
+  document.querySelectorAll('input[name=orientation]').forEach((r) => r.addEventListener('change', onSizeChange));
+  $('#zoom').addEventListener('input', (e) => {
+    state.zoom = Number(e.target.value);
+    $('#zoom-out').textContent = `${state.zoom.toFixed(2)}×`;
+    schedulePreview();
+  });
+  $('#rot-lambda').addEventListener('input', (e) => { state.rotation[0] = e.target.value; schedulePreview(); });
+  $('#rot-phi').addEventListener('input', (e) => { state.rotation[1] = e.target.value; schedulePreview(); });
+  $('#add-person').addEventListener('click', addPerson);
+  $('#save').addEventListener('click', save);
+  $('#export').addEventListener('click', exportPoster);
+  $('#refresh-maps').addEventListener('click', loadSavedList);
+  $('#map-form').addEventListener('submit', (e) => e.preventDefault());
+  setupDrag();
+  let lastDpi = 0;
+  window.addEventListener('resize', () => {
+    const dpi = previewDpi();
+    if (Math.abs(dpi - lastDpi) > 2) { lastDpi = dpi; schedulePreview(); }
+  });
+
+  state.people = [{ id: newPersonId(), name: 'Person 1', color: DEFAULT_COLOURS[0], locations: [] }];
+  syncLookControls();
+  renderPeople();
+  lastDpi = previewDpi();
+  schedulePreview(0);
+  loadSavedList();
+  document.body.dataset.ready = 'true';
+}
+
+start();
