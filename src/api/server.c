@@ -459,11 +459,20 @@ static void dispatch(api_request *r)
     const char *allow = route_allow(route);
     bool allowed = (get && strstr(allow, "GET")) || (post && strstr(allow, "POST"));
     if (!allowed) {
-        char text[256];
-        int n = snprintf(text, sizeof text, "{\"error\":\"method %s not allowed on %s (allowed: %s)\"}",
-                         r->method, api_route_label(route), allow);
-        struct MHD_Response *resp =
-            MHD_create_response_from_buffer((size_t)n, text, MHD_RESPMEM_MUST_COPY);
+        /* The method is the client's (any token, any length): cut short and JSON-encoded.
+         * (Formatting it raw once read past a 256-byte buffer into the response: fuzz_api.) */
+        char msg[256];
+        snprintf(msg, sizeof msg, "method %.40s not allowed on %s (allowed: %s)", r->method,
+                 api_route_label(route), allow);
+        force_utf8(msg);
+        json_t *body = json_pack("{s:s}", "error", msg);
+        char *text = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+        if (!text) {
+            api_respond_fault(r, "cannot serialise a response");
+            return;
+        }
+        struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
         MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
         MHD_add_response_header(resp, "Allow", allow);
         api_respond_response(r, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
@@ -543,10 +552,12 @@ bool api_request_body(api_request *r, const char *data, size_t n)
         return true;
     long limit = r->srv->cfg.max_body_bytes;
     if (r->body_too_large) {
-        /* Discard up to one more limit's worth so an ordinary client still reads its 413;
-         * a sender that keeps going is cut off (MHD cannot answer in mid-body). */
+        /* Discard up to one more limit's worth (twice the limit in all) so an ordinary client
+         * still reads its 413; a sender that keeps going is cut off (MHD cannot answer in
+         * mid-body). Comparing with the limit itself cut off at the very next piece of data,
+         * so whether a client got its 413 depended on how the bytes arrived. */
         r->discarded += n;
-        return r->discarded <= (size_t)limit;
+        return r->discarded <= 2 * (size_t)limit;
     }
     if (r->body.len + n > (size_t)limit) {
         /* A body without Content-Length (chunked) grew past the limit: keep none of it. */
