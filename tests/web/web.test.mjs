@@ -237,6 +237,7 @@ test('every control has a label, and the page fits a phone', async () => {
   await page.setViewportSize({ width: 375, height: 800 });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(overflow <= 376, `the page is ${overflow}px wide at 375px`);
+  await page.screenshot({ path: join(TMP, 'phone.png'), fullPage: false });
   await page.setViewportSize({ width: 1280, height: 1000 });
 });
 
