@@ -366,7 +366,7 @@ function placeSearch(l, pi, i) {
     const q = input.value.trim();
     const coords = /^(-?\d+(?:\.\d+)?)\s*[,;\s]\s*(-?\d+(?:\.\d+)?)$/.exec(q);
     if (coords) {
-      show([{ name: l.name && !/^-?\d/.test(l.name) ? l.name : `${coords[1]}, ${coords[2]}`, countryCode: '',
+      show([{ name: `${coords[1]}, ${coords[2]}`, countryCode: '',
         latitude: Number(coords[1]), longitude: Number(coords[2]), population: 0 }]);
       return;
     }

@@ -105,6 +105,10 @@ async function choosePlace(pi, i, query, optionText, how) {
   await listbox.waitFor({ state: 'hidden' });
 }
 
+async function expectFocused(locator) {
+  assert.ok(await locator.evaluate((el) => el === document.activeElement), 'focus should move to the new field');
+}
+
 const placeRow = (pi, i) => page.locator(`#people > li:nth-child(${pi + 1}) .place:nth-child(${i + 1})`);
 
 test('the page loads and previews the sheet with its bleed', async () => {
@@ -224,6 +228,25 @@ test('save, then reopen from the list of saved maps', async () => {
   assert.equal(await page.inputValue('#title'), 'The Silva Family');
   assert.equal(await page.$$eval('.place', (els) => els.length), 4);
   assert.equal(await page.inputValue('#theme'), 'cool-blue');
+});
+
+test('a place typed as coordinates, then removed', async () => {
+  await page.click('.person:nth-child(1) .add-place');
+  const input = page.locator('[data-place-search="0-2"]');
+  await expectFocused(input);
+  await input.pressSequentially('-33.9, 18.42', { delay: 10 });
+  const option = page.locator(`#${await input.getAttribute('aria-controls')} [role=option]`).first();
+  await option.waitFor();
+  assert.match(await option.textContent(), /-33\.9, 18\.42/);
+  await input.press('Enter');
+  assert.equal(await placeRow(0, 2).locator('input.lat').inputValue(), '-33.9');
+  assert.equal(await placeRow(0, 2).locator('input.lon').inputValue(), '18.42');
+  await settle();
+  assert.deepEqual(lastRenderedMap().people[0].locations[2], { latitude: -33.9, longitude: 18.42, name: '-33.9, 18.42' });
+  await page.getByRole('button', { name: 'Remove -33.9, 18.42' }).click();
+  assert.equal(await page.$$eval('.place', (els) => els.length), 4);
+  await settle();
+  assert.equal(lastRenderedMap().people[0].locations.length, 2);
 });
 
 test('every control has a label, and the page fits a phone', async () => {
