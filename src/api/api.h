@@ -8,7 +8,9 @@
  * - Threading: one thread per HTTP connection (MHD_USE_THREAD_PER_CONNECTION), because
  *   handlers block on PostgreSQL and /render blocks on a poster render; a blocked request
  *   never stalls other connections. Connections are capped (API_MAX_CONNECTIONS) and idle
- *   ones time out (API_CONNECTION_TIMEOUT_S).
+ *   ones time out (API_CONNECTION_TIMEOUT_S). One client address may hold at most
+ *   API_MAX_CONNECTIONS_PER_IP of them (default 64), so a slow client opening connection after
+ *   connection (slowloris) cannot take every slot; tests/limits proves it.
  * - Database: a fixed pool of DB_POOL_SIZE connections; a request waits at most
  *   DB_POOL_TIMEOUT_MS for one. An unreachable database answers 503, never 500.
  * - An id in a path that is not a uuid names nothing: 404, like an unknown uuid.
@@ -48,6 +50,7 @@ typedef struct {
     int db_pool_size;           /* DB_POOL_SIZE (default 16) */
     int db_pool_timeout_ms;     /* DB_POOL_TIMEOUT_MS (default 5000) */
     int max_connections;        /* API_MAX_CONNECTIONS (default 512) */
+    int max_connections_per_ip; /* API_MAX_CONNECTIONS_PER_IP (default 64; 0 = no limit) */
     int connection_timeout_s;   /* API_CONNECTION_TIMEOUT_S (default 30) */
     int render_concurrency;     /* RENDER_CONCURRENCY: renders at once for GET /render (default 1);
                                  * more wait up to 30 s for a slot, then 503 */

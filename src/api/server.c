@@ -60,6 +60,9 @@ bool api_config_from_env(api_config *cfg, awm_error *err)
     if (!awm_env_long("API_MAX_CONNECTIONS", 512, 1, 100000, &v, err))
         return false;
     cfg->max_connections = (int)v;
+    if (!awm_env_long("API_MAX_CONNECTIONS_PER_IP", 64, 0, 100000, &v, err))
+        return false;
+    cfg->max_connections_per_ip = (int)v;
     if (!awm_env_long("API_CONNECTION_TIMEOUT_S", 30, 1, 86400, &v, err))
         return false;
     cfg->connection_timeout_s = (int)v;
@@ -777,6 +780,7 @@ bool api_serve(const api_config *cfg, awm_error *err)
         MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout_s,
         /* Request line + headers: room for a /render?data=<map> URL of about 100 KB. */
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),

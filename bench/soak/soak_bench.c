@@ -1,0 +1,164 @@
+/* soak_bench.c — memory over a long run: `awm serve` under wrk load while an `awm worker`
+ * processes a steady trickle of exports. The resident memory (VmRSS) of both processes is
+ * sampled every 10 s; after the warm-up, neither may grow by more than 10 %.
+ *
+ * wrk (2 threads, 16 connections) mixes, per request: GET /api/health, GET /api/jobs/{id},
+ * GET /api/maps?limit=5, POST /api/maps (a small definition, so the database grows as in real
+ * use). The exports (8x10 at 30 DPI, one per second) keep the worker rendering throughout.
+ *
+ * usage: soak_bench [seconds]   (default 600; SOAK_WARMUP_S default 60, or a fifth of a short
+ * run). Exit 0 = within the bound, 1 = memory grew, 2 = the set-up failed. Run it through
+ * bench/soak/run.sh (a release build). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util/util.h"
+#include "worker/worker_harness.h"
+
+#define SAMPLE_S 10
+#define MAX_GROWTH 0.10
+
+static const char SMALL_MAP[] =
+    "{\"title\":\"Soak\",\"people\":[{\"id\":\"a\",\"name\":\"A\",\"locations\":[{\"longitude\":2.35,\"latitude\":48.85},"
+    "{\"longitude\":-74.0,\"latitude\":40.7,\"date\":\"2020-01-01\"}]}]}";
+
+static long rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6))
+            kb = strtol(line + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+static pid_t start_wrk(const char *url, const char *script, int seconds, const char *log)
+{
+    char duration[32];
+    snprintf(duration, sizeof duration, "%ds", seconds);
+    pid_t pid = fork();
+    if (pid == 0) {
+        FILE *out = freopen(log, "w", stdout);
+        (void)out;
+        execlp("nice", "nice", "-n", "5", "wrk", "-t2", "-c16", "-d", duration, "--latency", "-s", script, url,
+               (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+int main(int argc, char **argv)
+{
+    awm_log_init("soak");
+    int seconds = argc > 1 ? atoi(argv[1]) : 600;
+    if (seconds < 30)
+        seconds = 30;
+    const char *w = getenv("SOAK_WARMUP_S");
+    int warmup = w ? atoi(w) : (seconds >= 300 ? 60 : seconds / 5);
+    setenv("LOG_LEVEL", "warn", 1); /* millions of requests: keep the logs small */
+
+    wh_fixture fx;
+    if (!wh_fixture_start(&fx)) {
+        fprintf(stderr, "soak: the fixture did not start\n");
+        wh_fixture_stop(&fx);
+        return 2;
+    }
+    wh_proc worker;
+    const char *extra[] = {"WORKER_RENDER_DPI=30", NULL};
+    char job[64];
+    if (!wh_worker_start(&fx, &worker, "worker", extra, NULL) || !wh_post_export(&fx, 8, 10, NULL, job)) {
+        fprintf(stderr, "soak: the worker or the first export did not start\n");
+        wh_fixture_stop(&fx);
+        return 2;
+    }
+
+    char script[700], wrk_log[700];
+    snprintf(script, sizeof script, "%s/soak.lua", fx.dir);
+    snprintf(wrk_log, sizeof wrk_log, "%s/wrk.log", fx.dir);
+    FILE *f = fopen(script, "w");
+    fprintf(f,
+            "local n = 0\n"
+            "request = function()\n"
+            "  n = n + 1\n"
+            "  local k = n %% 4\n"
+            "  if k == 0 then return wrk.format('GET', '/api/health') end\n"
+            "  if k == 1 then return wrk.format('GET', '/api/jobs/%s') end\n"
+            "  if k == 2 then return wrk.format('GET', '/api/maps?limit=5') end\n"
+            "  return wrk.format('POST', '/api/maps', {['Content-Type'] = 'application/json'}, '%s')\n"
+            "end\n",
+            job, SMALL_MAP);
+    fclose(f);
+    pid_t wrk = start_wrk(fx.api_url, script, seconds, wrk_log);
+
+    printf("soak: %d s of wrk (2 threads, 16 connections) on awm serve + 1 worker (an 8x10 export per second);"
+           " warm-up %d s; RSS every %d s\n", seconds, warmup, SAMPLE_S);
+    printf("%6s %12s %12s %8s\n", "t (s)", "serve (KiB)", "worker (KiB)", "exports");
+    double t0 = wh_now(), next_sample = t0, next_export = t0;
+    long api_base = -1, worker_base = -1, api_last[3] = {0}, worker_last[3] = {0};
+    long api_max = 0, worker_max = 0;
+    int samples = 0, exports = 1;
+    while (wh_now() - t0 < seconds) {
+        double now = wh_now();
+        if (now >= next_export) {
+            char id[64];
+            exports += wh_post_export(&fx, 8, 10, NULL, id);
+            next_export += 1.0;
+        }
+        if (now >= next_sample) {
+            long a = rss_kb(fx.api.pid), k = rss_kb(worker.pid);
+            printf("%6.0f %12ld %12ld %8d\n", now - t0, a, k, exports);
+            fflush(stdout);
+            if (a < 0 || k < 0) {
+                fprintf(stderr, "soak: a process is gone (serve %ld, worker %ld)\n", a, k);
+                break;
+            }
+            if (now - t0 >= warmup && api_base < 0) {
+                api_base = a;
+                worker_base = k;
+            }
+            if (api_base >= 0) {
+                api_max = a > api_max ? a : api_max;
+                worker_max = k > worker_max ? k : worker_max;
+            }
+            api_last[samples % 3] = a;
+            worker_last[samples % 3] = k;
+            samples++;
+            next_sample += SAMPLE_S;
+        }
+        wh_sleep_ms(100);
+    }
+    int status;
+    waitpid(wrk, &status, 0);
+    char line[512];
+    f = fopen(wrk_log, "r");
+    while (f && fgets(line, sizeof line, f))
+        if (strstr(line, "Requests/sec") || strstr(line, "requests in") || strstr(line, "Non-2xx") ||
+            strstr(line, "Socket errors") || strstr(line, " 99%"))
+            printf("wrk: %s", line);
+    if (f)
+        fclose(f);
+
+    /* The end level: the mean of the last three samples (one sample can catch a burst). */
+    long api_end = (api_last[0] + api_last[1] + api_last[2]) / 3;
+    long worker_end = (worker_last[0] + worker_last[1] + worker_last[2]) / 3;
+    double api_growth = api_base > 0 ? (double)api_end / (double)api_base - 1 : 1;
+    double worker_growth = worker_base > 0 ? (double)worker_end / (double)worker_base - 1 : 1;
+    printf("serve:  after warm-up %ld KiB, end %ld KiB (max %ld): %+.1f %%\n", api_base, api_end, api_max,
+           api_growth * 100);
+    printf("worker: after warm-up %ld KiB, end %ld KiB (max %ld): %+.1f %%\n", worker_base, worker_end, worker_max,
+           worker_growth * 100);
+    bool ok = samples >= 3 && api_growth <= MAX_GROWTH && worker_growth <= MAX_GROWTH;
+    printf("soak: %s (bound +%.0f %%; %d exports sent)\n", ok ? "PASS" : "FAIL: memory grew", MAX_GROWTH * 100,
+           exports);
+    wh_stop(&worker, SIGTERM, 60);
+    wh_fixture_stop(&fx);
+    return ok ? 0 : 1;
+}
