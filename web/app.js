@@ -42,13 +42,20 @@ function coordinate(text) {
   return Number.isFinite(n) ? n : t;
 }
 
-function definition() {
+const isBlankPlace = (l) => !String(l.latitude).trim() && !String(l.longitude).trim();
+
+// The definition as the API takes it. For the preview, places not yet given a position (a row
+// just added, a name still being typed) are left out rather than reported as errors;
+// previewIndex then maps each sent place back to its row, so error paths still find their field.
+function definition(forPreview = false, previewIndex = []) {
   const def = {
     title: state.title,
-    people: state.people.map((p) => {
+    people: state.people.map((p, pi) => {
       const person = { id: p.id, name: p.name };
       if (p.color) person.color = p.color;
-      person.locations = p.locations.map((l) => {
+      const rows = p.locations.map((l, i) => [l, i]).filter(([l]) => !forPreview || !isBlankPlace(l));
+      previewIndex[pi] = rows.map(([, i]) => i);
+      person.locations = rows.map(([l]) => {
         const loc = { latitude: coordinate(l.latitude), longitude: coordinate(l.longitude) };
         if (l.name.trim()) loc.name = l.name.trim();
         if (l.countryCode) loc.countryCode = l.countryCode;
@@ -342,8 +349,9 @@ function placeSearch(l, pi, i) {
     close();
     schedulePreview(0);
   };
-  const show = (opts) => {
+  const show = (opts, query) => {
     options = opts;
+    list.dataset.query = query; // what these options answer
     list.replaceChildren(...opts.map((o, j) => {
       const li = document.createElement('li');
       li.setAttribute('role', 'option');
@@ -367,7 +375,7 @@ function placeSearch(l, pi, i) {
     const coords = /^(-?\d+(?:\.\d+)?)\s*[,;\s]\s*(-?\d+(?:\.\d+)?)$/.exec(q);
     if (coords) {
       show([{ name: `${coords[1]}, ${coords[2]}`, countryCode: '',
-        latitude: Number(coords[1]), longitude: Number(coords[2]), population: 0 }]);
+        latitude: Number(coords[1]), longitude: Number(coords[2]), population: 0 }], q);
       return;
     }
     if (!q) { close(); return; }
@@ -376,7 +384,7 @@ function placeSearch(l, pi, i) {
     try {
       const res = await fetch(`/api/places?limit=8&q=${encodeURIComponent(q)}`, { signal: controller.signal });
       if (!res.ok) { close(); return; }
-      show(await res.json());
+      show(await res.json(), q);
     } catch (e) {
       if (e.name !== 'AbortError') close();
     }
@@ -490,6 +498,12 @@ function syncRotationInputs() {
 
 const preview = { timer: null, controller: null, lastStart: 0, url: null, renders: 0 };
 
+// "people[0].locations[1]..." of a preview request → the same path for the row it came from.
+function fromPreviewPath(line, index) {
+  return line.replace(/^people\[(\d+)\]\.locations\[(\d+)\]/,
+    (all, pi, i) => (index[pi]?.[i] === undefined ? all : `people[${pi}].locations[${index[pi][i]}]`));
+}
+
 function totalPt(spec) {
   return { w: spec.widthInches * 72 + 2 * BLEED_PT, h: spec.heightInches * 72 + 2 * BLEED_PT };
 }
@@ -539,8 +553,9 @@ async function renderPreview() {
   preview.lastStart = performance.now();
   const fig = $('#preview');
   delete fig.dataset.pending;
+  const index = [];
   const url = `/render?format=png&size=${encodeURIComponent(spec.key)}&dpi=${previewDpi()}`
-    + `&data=${base64url(JSON.stringify(definition()))}`;
+    + `&data=${base64url(JSON.stringify(definition(true, index)))}`;
   fig.dataset.state = 'loading';
   $('#preview-busy').hidden = false;
   try {
@@ -549,7 +564,8 @@ async function renderPreview() {
       let body = null;
       try { body = await res.json(); } catch { /* not JSON */ }
       if (controller !== preview.controller) return;
-      lastErrors = { details: body?.details || [], message: body?.error || `preview failed (${res.status})` };
+      const details = (body?.details || []).map((d) => fromPreviewPath(d, index));
+      lastErrors = { details, message: body?.error || `preview failed (${res.status})` };
       showErrors(lastErrors.details, lastErrors.message);
       fig.dataset.state = 'error';
       $('#preview-status').textContent = res.status === 400

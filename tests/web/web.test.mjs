@@ -90,7 +90,8 @@ async function choosePlace(pi, i, query, optionText, how) {
   const input = page.locator(`[data-place-search="${pi}-${i}"]`);
   await input.fill('');
   await input.pressSequentially(query, { delay: 20 });
-  const listbox = page.locator(`#${await input.getAttribute('aria-controls')}`);
+  // the options answering the whole query (an earlier prefix's may show first)
+  const listbox = page.locator(`#${await input.getAttribute('aria-controls')}[data-query="${query}"]`);
   const option = listbox.getByRole('option', { name: optionText }).first();
   await option.waitFor();
   if (how === 'keyboard') {
@@ -234,8 +235,12 @@ test('a place typed as coordinates, then removed', async () => {
   await page.click('.person:nth-child(1) .add-place');
   const input = page.locator('[data-place-search="0-2"]');
   await expectFocused(input);
+  // a row without a position yet is left out of the preview, not reported as an error
+  await settle();
+  assert.equal(await page.$eval('#preview', (f) => f.dataset.state), 'ready');
+  assert.equal(await page.locator('.field-error:not(:empty)').count(), 0);
   await input.pressSequentially('-33.9, 18.42', { delay: 10 });
-  const option = page.locator(`#${await input.getAttribute('aria-controls')} [role=option]`).first();
+  const option = page.locator(`#${await input.getAttribute('aria-controls')}[data-query="-33.9, 18.42"] [role=option]`).first();
   await option.waitFor();
   assert.match(await option.textContent(), /-33\.9, 18\.42/);
   await input.press('Enter');
