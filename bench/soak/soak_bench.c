@@ -1,6 +1,7 @@
 /* soak_bench.c — memory over a long run: `awm serve` under wrk load while an `awm worker`
  * processes a steady trickle of exports. The resident memory (VmRSS) of both processes is
- * sampled every 10 s; after the warm-up, neither may grow by more than 10 %.
+ * sampled every 10 s; from the first minute after the warm-up to the last minute (medians),
+ * neither may grow by more than 10 %.
  *
  * wrk (2 threads, 16 connections) mixes, per request: GET /api/health, GET /api/jobs/{id},
  * GET /api/maps?limit=5, POST /api/maps (a small definition, so the database grows as in real
@@ -38,6 +39,26 @@ static long rss_kb(pid_t pid)
     if (f)
         fclose(f);
     return kb;
+}
+
+static int compare_long(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of the samples taken in [from, to) seconds; -1 when there are none. */
+static double window_median(const long *v, const double *at, int n, double from, double to)
+{
+    long *w = malloc((size_t)(n ? n : 1) * sizeof *w);
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (at[i] >= from && at[i] < to)
+            w[k++] = v[i];
+    qsort(w, (size_t)k, sizeof *w, compare_long);
+    double m = k == 0 ? -1 : k % 2 ? (double)w[k / 2] : (w[k / 2 - 1] + w[k / 2]) / 2.0;
+    free(w);
+    return m;
 }
 
 static pid_t start_wrk(const char *url, const char *script, int seconds, const char *log)
@@ -102,8 +123,9 @@ int main(int argc, char **argv)
            " warm-up %d s; RSS every %d s\n", seconds, warmup, SAMPLE_S);
     printf("%6s %12s %12s %8s\n", "t (s)", "serve (KiB)", "worker (KiB)", "exports");
     double t0 = wh_now(), next_sample = t0, next_export = t0;
-    long api_base = -1, worker_base = -1, api_last[3] = {0}, worker_last[3] = {0};
-    long api_max = 0, worker_max = 0;
+    enum { MAX_SAMPLES = 100000 / SAMPLE_S };
+    static long api_rss[MAX_SAMPLES], worker_rss[MAX_SAMPLES];
+    static double at[MAX_SAMPLES];
     int samples = 0, exports = 1;
     while (wh_now() - t0 < seconds) {
         double now = wh_now();
@@ -120,17 +142,12 @@ int main(int argc, char **argv)
                 fprintf(stderr, "soak: a process is gone (serve %ld, worker %ld)\n", a, k);
                 break;
             }
-            if (now - t0 >= warmup && api_base < 0) {
-                api_base = a;
-                worker_base = k;
+            if (samples < MAX_SAMPLES) {
+                api_rss[samples] = a;
+                worker_rss[samples] = k;
+                at[samples] = now - t0;
+                samples++;
             }
-            if (api_base >= 0) {
-                api_max = a > api_max ? a : api_max;
-                worker_max = k > worker_max ? k : worker_max;
-            }
-            api_last[samples % 3] = a;
-            worker_last[samples % 3] = k;
-            samples++;
             next_sample += SAMPLE_S;
         }
         wh_sleep_ms(100);
@@ -146,15 +163,26 @@ int main(int argc, char **argv)
     if (f)
         fclose(f);
 
-    /* The end level: the mean of the last three samples (one sample can catch a burst). */
-    long api_end = (api_last[0] + api_last[1] + api_last[2]) / 3;
-    long worker_end = (worker_last[0] + worker_last[1] + worker_last[2]) / 3;
-    double api_growth = api_base > 0 ? (double)api_end / (double)api_base - 1 : 1;
-    double worker_growth = worker_base > 0 ? (double)worker_end / (double)worker_base - 1 : 1;
-    printf("serve:  after warm-up %ld KiB, end %ld KiB (max %ld): %+.1f %%\n", api_base, api_end, api_max,
-           api_growth * 100);
-    printf("worker: after warm-up %ld KiB, end %ld KiB (max %ld): %+.1f %%\n", worker_base, worker_end, worker_max,
-           worker_growth * 100);
+    /* Resting levels: the median of the first minute after the warm-up against the median of
+     * the last minute. A single sample can land in the middle of a render (the worker's band
+     * buffers, 1-2 MB) or a burst of requests; medians compare like with like. */
+    double win = seconds - warmup >= 180 ? 60 : (seconds - warmup) / 3.0; /* a third of a short run */
+    double api_start_med = window_median(api_rss, at, samples, warmup, warmup + win);
+    double worker_start_med = window_median(worker_rss, at, samples, warmup, warmup + win);
+    double api_end_med = window_median(api_rss, at, samples, seconds - win, seconds + 1);
+    double worker_end_med = window_median(worker_rss, at, samples, seconds - win, seconds + 1);
+    double api_growth = api_start_med > 0 ? api_end_med / api_start_med - 1 : 1;
+    double worker_growth = worker_start_med > 0 ? worker_end_med / worker_start_med - 1 : 1;
+    long api_max = 0, worker_max = 0;
+    for (int i = 0; i < samples; i++)
+        if (at[i] >= warmup) {
+            api_max = api_rss[i] > api_max ? api_rss[i] : api_max;
+            worker_max = worker_rss[i] > worker_max ? worker_rss[i] : worker_max;
+        }
+    printf("serve:  start %.0f KiB, end %.0f KiB (medians; max %ld): %+.1f %%\n",
+           api_start_med, api_end_med, api_max, api_growth * 100);
+    printf("worker: start %.0f KiB, end %.0f KiB (medians; max %ld): %+.1f %%\n",
+           worker_start_med, worker_end_med, worker_max, worker_growth * 100);
     bool ok = samples >= 3 && api_growth <= MAX_GROWTH && worker_growth <= MAX_GROWTH;
     printf("soak: %s (bound +%.0f %%; %d exports sent)\n", ok ? "PASS" : "FAIL: memory grew", MAX_GROWTH * 100,
            exports);
