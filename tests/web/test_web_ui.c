@@ -7,7 +7,9 @@
  *
  * Environment for the script: AWM_URL (the server), AWM_TMP (a scratch directory) and, passed
  * through when set, AWM_SCREENSHOT (where to save a screenshot of the page, e.g.
- * docs/screenshot.png) and CHROMIUM (the browser binary; default /usr/bin/chromium). */
+ * docs/screenshot.png) and CHROMIUM (the browser binary; default /usr/bin/chromium).
+ * The README's screenshot is refreshed with
+ *   AWM_SCREENSHOT=$PWD/docs/screenshot.png meson test -C build-asan web_ui */
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
