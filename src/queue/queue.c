@@ -251,15 +251,18 @@ static bool send_params_fill(send_params *p, const char *queue, const queue_send
 }
 
 /* The INSERT … SELECT shared by single and batch sends: the job takes the queue's settings
- * unless the sender overrides them. ON CONFLICT DO NOTHING skips a job whose singleton key
+ * unless the sender overrides them. Jobs of one batch get created_on 1 µs apart, so they are
+ * fetched in the order given (and lie next to each other in the table, which makes fetching
+ * them cheaper than in uuid order). ON CONFLICT DO NOTHING skips a job whose singleton key
  * is already queued. The notification is sent only when a row was inserted and, being in
  * the same transaction, is delivered when it commits. */
-#define SEND_SQL(DATA_EXPR, DATA_FROM)                                                          \
+#define SEND_SQL(DATA_EXPR, CREATED_EXPR, DATA_FROM)                                            \
     "WITH q AS (SELECT * FROM queue.queues WHERE name = $1),"                                  \
     " ins AS ("                                                                                \
-    "  INSERT INTO queue.job (name, data, priority, start_after, singleton_key, retry_limit,"   \
-    "   retry_delay, retry_backoff, retry_delay_max, expire_in, dead_letter)"                 \
-    "  SELECT q.name, " DATA_EXPR ", $3::int, now() + $4::float8 * interval '1 second', $5,"   \
+    "  INSERT INTO queue.job (name, data, created_on, priority, start_after, singleton_key,"   \
+    "   retry_limit, retry_delay, retry_backoff, retry_delay_max, expire_in, dead_letter)"     \
+    "  SELECT q.name, " DATA_EXPR ", " CREATED_EXPR ", $3::int,"                               \
+    "   now() + $4::float8 * interval '1 second', $5,"                                         \
     "   coalesce($6::int, q.retry_limit), coalesce($7::int, q.retry_delay),"                   \
     "   coalesce($8::bool, q.retry_backoff), coalesce($9::int, q.retry_delay_max),"            \
     "   coalesce($10::int, q.expire_in),"                                                      \
@@ -281,7 +284,7 @@ bool queue_send(PGconn *conn, const char *queue, const char *data_json,
     char what[200];
     snprintf(what, sizeof what, "sending to queue '%s'", queue);
     PGresult *res = db_exec_cached(conn, what,
-        SEND_SQL("$2::jsonb", "")
+        SEND_SQL("$2::jsonb", "now()", "")
         " SELECT (SELECT count(*) FROM q), (SELECT id::text FROM ins), (SELECT count(*) FROM notified)",
         11, params, err);
     if (!res)
@@ -326,7 +329,8 @@ bool queue_send_batch(PGconn *conn, const char *queue, const char *const *data_j
     char what[200];
     snprintf(what, sizeof what, "sending a batch to queue '%s'", queue);
     PGresult *res = db_exec_cached(conn, what,
-        SEND_SQL("d.value", ", jsonb_array_elements($2::jsonb) WITH ORDINALITY d ORDER BY d.ordinality")
+        SEND_SQL("d.value", "now() + d.ordinality * interval '1 microsecond'",
+                 ", jsonb_array_elements($2::jsonb) WITH ORDINALITY d ORDER BY d.ordinality")
         " SELECT (SELECT count(*) FROM q), (SELECT count(*) FROM ins), (SELECT count(*) FROM notified)",
         11, params, err);
     free(array_text);

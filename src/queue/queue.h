@@ -98,7 +98,8 @@ bool queue_send(PGconn *conn, const char *queue, const char *data_json,
                 const queue_send_options *opts, char id_out[QUEUE_ID_LEN], awm_error *err);
 
 /* Send n jobs in one statement with the same options; *sent (may be NULL) = how many were
- * created (fewer when singleton keys collided). Each data is checked to be JSON first. */
+ * created (fewer when singleton keys collided). Each data is checked to be JSON first.
+ * Jobs of one batch are fetched in the order given (at equal priority). */
 bool queue_send_batch(PGconn *conn, const char *queue, const char *const *data_json, size_t n,
                       const queue_send_options *opts, size_t *sent, awm_error *err);
 

@@ -343,6 +343,19 @@ static void test_batch_send_fetch_complete(void)
     CHECK_INT_EQ(counts[QUEUE_STATE_CREATED], 0);
 }
 
+static void test_batch_is_fetched_in_the_order_given(void)
+{
+    create_queue("border", 2, 0, false, 3600, NULL);
+    const char *data[] = {"0", "1", "2", "3", "4", "5", "6", "7"};
+    awm_error err = {{0}};
+    CHECK(queue_send_batch(conn, "border", data, 8, NULL, NULL, &err));
+    for (int i = 0; i < 8; i++) {
+        queue_job j = fetch_one("border");
+        CHECK_STR_EQ(j.data, data[i]);
+        queue_job_free(&j);
+    }
+}
+
 /* ---- complete, fail, retries ---------------------------------------------------------------------- */
 
 static void test_complete_stores_output(void)
@@ -793,6 +806,7 @@ int main(void)
     RUN(test_send_and_get);
     RUN(test_fetch_order_and_start_after);
     RUN(test_batch_send_fetch_complete);
+    RUN(test_batch_is_fetched_in_the_order_given);
     RUN(test_complete_stores_output);
     RUN(test_fail_retries_with_fixed_delay);
     RUN(test_backoff_doubles_with_jitter_and_cap);
