@@ -691,6 +691,31 @@ queue_result queue_fail(PGconn *conn, const char *id, const char *claim, const c
     return done ? QUEUE_OK : explain_no_match(conn, id, QUEUE_CLAIM_LOST, err);
 }
 
+queue_result queue_release(PGconn *conn, const char *id, const char *claim, awm_error *err)
+{
+    if (!valid_job_id(id, err))
+        return QUEUE_ERROR;
+    if (!valid_uuid(claim))
+        return explain_no_match(conn, id, QUEUE_CLAIM_LOST, err);
+    const char *params[] = {id, claim};
+    /* The claim is cleared so the old holder can neither complete nor fail it; the next fetch
+     * gives it a fresh one. */
+    PGresult *res = db_exec_cached(conn, "releasing job",
+        "WITH r AS ("
+        "  UPDATE queue.job SET state = CASE WHEN retry_count = 0 THEN 'created'::queue.job_state"
+        "   ELSE 'retry'::queue.job_state END,"
+        "   start_after = now(), started_on = NULL, expire_on = NULL, claim = NULL"
+        "  WHERE id = $1::uuid AND claim = $2::uuid AND state = 'active' RETURNING name),"
+        " n AS (SELECT pg_notify('" QUEUE_NOTIFY_CHANNEL "', name) FROM r)"
+        " SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM n)",
+        2, params, err);
+    if (!res)
+        return QUEUE_ERROR;
+    bool done = atoi(PQgetvalue(res, 0, 0)) == 1;
+    PQclear(res);
+    return done ? QUEUE_OK : explain_no_match(conn, id, QUEUE_CLAIM_LOST, err);
+}
+
 bool queue_supervise(PGconn *conn, long *expired, awm_error *err)
 {
     if (expired)

@@ -157,6 +157,11 @@ bool queue_complete_and_fetch(PGconn *conn, const char *const *done_ids, size_t 
  * failed (+ dead-letter copy). *new_state (may be NULL) tells which. */
 queue_result queue_fail(PGconn *conn, const char *id, const char *claim, const char *error_message,
                         queue_state *new_state, awm_error *err);
+/* Give an active job back without charging an attempt (a worker stopping before it could
+ * finish): state `created` (`retry` if it was retried before), start_after = now, retry_count
+ * unchanged; waiters are woken. Fenced like complete: QUEUE_CLAIM_LOST when the job is not
+ * active under this claim (nothing changed), QUEUE_NOT_FOUND when there is no such job. */
+queue_result queue_release(PGconn *conn, const char *id, const char *claim, awm_error *err);
 /* created/retry/active → cancelled. */
 queue_result queue_cancel(PGconn *conn, const char *id, awm_error *err);
 /* cancelled → created (start now). */

@@ -8,9 +8,9 @@
  * left by workers on this host that died without cleaning up (SIGKILL, power loss).
  *
  * Stop: no job is fetched any more; jobs in hand get WORKER_SHUTDOWN_TIMEOUT_S to finish.
- * Those still running then are released: failed in the queue with "worker shutting down"
- * under their claim (the queue retries them, so another worker takes them; should this
- * worker's render still finish, its claim is lost and it changes nothing), the API is told,
+ * Those still running then are released under their claim (queue_release: waiting again at
+ * once, no attempt charged, so another worker takes them without the retry delay; should
+ * this worker's render still finish, its claim is lost and it changes nothing), the API is told,
  * temp files are removed and the process exits 0 without waiting for the renders. */
 #include <dirent.h>
 #include <errno.h>
@@ -272,16 +272,18 @@ static void release_jobs(worker_state *st, PGconn **conn)
         if (!slots[i].busy)
             continue;
         const char *msg = "worker shutting down: job released to the queue";
-        queue_state ns = QUEUE_STATE_FAILED;
-        queue_result qr = *conn ? queue_fail(*conn, slots[i].id, slots[i].claim, msg, &ns, &err) : QUEUE_ERROR;
+        queue_result qr = *conn ? queue_release(*conn, slots[i].id, slots[i].claim, &err) : QUEUE_ERROR;
         if (!*conn)
             awm_error_set(&err, "no database connection");
+        /* Not released (claim lost, database down): the job's expiry brings it back instead. */
         awm_log(qr == QUEUE_OK ? AWM_LOG_WARN : AWM_LOG_ERROR, "JOB_RELEASED", "{s:s, s:s, s:s}", "queueJobId",
-                slots[i].id, "queueState", qr == QUEUE_OK ? queue_state_name(ns) : "unchanged",
+                slots[i].id, "queueState", qr == QUEUE_OK ? "released" : "unchanged",
                 "error", qr == QUEUE_OK ? msg : err.msg);
-        pthread_mutex_lock(&st->metrics.lock);
-        st->metrics.released++;
-        pthread_mutex_unlock(&st->metrics.lock);
+        if (qr == QUEUE_OK) {
+            pthread_mutex_lock(&st->metrics.lock);
+            st->metrics.released++;
+            pthread_mutex_unlock(&st->metrics.lock);
+        }
         /* Tell the API too (one try: we are leaving), so the print job does not look stuck in
          * `exporting`; the next worker's start is then a retry. */
         if (api_ok && slots[i].print_job_id[0] && !strpbrk(slots[i].print_job_id, "/?#")) {

@@ -539,6 +539,82 @@ static void test_claim_fence(void)
     CHECK_INT_EQ(expired, 0);
 }
 
+static void test_release_gives_job_back_without_an_attempt(void)
+{
+    /* An hour's retry delay: a release counted as a failure would hide the job that long. */
+    create_queue("release", 3, 3600, false, 3600, NULL);
+    awm_error err = {{0}};
+    queue_listener *l = queue_listener_open(pg_harness_conninfo(fx_pg), &err);
+    CHECK_MSG(l != NULL, "%s", err.msg);
+    PGconn *other = fx_connect();
+    char id[QUEUE_ID_LEN];
+    send_ok("release", "{\"n\": 1}", NULL, id);
+    queue_job first = fetch_one("release");
+    CHECK_STR_EQ(first.id, id);
+    if (l)
+        while (queue_wait(l, "release", 0) != QUEUE_WAKE_TIMEOUT) {} /* the send's notice */
+
+    CHECK_INT_EQ(queue_release(conn, id, first.claim, &err), QUEUE_OK);
+    if (l)
+        CHECK_INT_EQ(queue_wait(l, "release", 10000), QUEUE_WAKE_NOTIFIED);
+    queue_job j;
+    CHECK_INT_EQ(queue_get(conn, id, &j, &err), QUEUE_OK);
+    CHECK_INT_EQ(j.state, QUEUE_STATE_CREATED);
+    CHECK_INT_EQ(j.retry_count, 0);
+    CHECK_STR_EQ(j.claim, "");
+    CHECK(start_after_offset(id) <= 0);
+    queue_job_free(&j);
+    /* The stale claim can neither finish nor release it again. */
+    CHECK_INT_EQ(queue_release(conn, id, first.claim, &err), QUEUE_CLAIM_LOST);
+    CHECK_INT_EQ(queue_complete(conn, id, first.claim, NULL, &err), QUEUE_CLAIM_LOST);
+
+    /* Another consumer takes it at once, as the same attempt. */
+    queue_job *jobs = NULL;
+    size_t n = 0;
+    CHECK_MSG(queue_fetch(other, "release", 1, &jobs, &n, &err), "%s", err.msg);
+    CHECK_INT_EQ((long)n, 1);
+    if (n == 1) {
+        CHECK_STR_EQ(jobs[0].id, id);
+        CHECK_STR_EQ(jobs[0].data, "{\"n\": 1}");
+        CHECK_INT_EQ(jobs[0].retry_count, 0);
+        CHECK(strcmp(jobs[0].claim, first.claim) != 0);
+        /* A stale claim cannot release the job from its new holder. */
+        CHECK_INT_EQ(queue_release(conn, id, first.claim, &err), QUEUE_CLAIM_LOST);
+        CHECK(strstr(err.msg, "claim lost") != NULL);
+        /* A job retried once goes back as `retry`, its count unchanged. */
+        CHECK_INT_EQ(queue_fail(other, id, jobs[0].claim, "transient", NULL, &err), QUEUE_OK);
+        make_fetchable(id);
+    }
+    queue_jobs_free(jobs, n);
+    queue_job second = fetch_one("release");
+    CHECK_STR_EQ(second.id, id);
+    CHECK_INT_EQ(second.retry_count, 1);
+    CHECK_INT_EQ(queue_release(conn, id, second.claim, &err), QUEUE_OK);
+    CHECK_INT_EQ(queue_get(conn, id, &j, &err), QUEUE_OK);
+    CHECK_INT_EQ(j.state, QUEUE_STATE_RETRY);
+    CHECK_INT_EQ(j.retry_count, 1);
+    queue_job_free(&j);
+
+    /* A job that is not active cannot be released: here waiting, then completed. */
+    CHECK_INT_EQ(queue_release(conn, id, second.claim, &err), QUEUE_CLAIM_LOST);
+    queue_job third = fetch_one("release");
+    CHECK_STR_EQ(third.id, id);
+    CHECK_INT_EQ(third.retry_count, 1);
+    CHECK_INT_EQ(queue_complete(conn, id, third.claim, NULL, &err), QUEUE_OK);
+    CHECK_INT_EQ(queue_release(conn, id, third.claim, &err), QUEUE_CLAIM_LOST);
+    CHECK_INT_EQ(queue_get(conn, id, &j, &err), QUEUE_OK);
+    CHECK_INT_EQ(j.state, QUEUE_STATE_COMPLETED);
+    queue_job_free(&j);
+    CHECK_INT_EQ(queue_release(conn, "00000000-0000-0000-0000-000000000000", third.claim, &err),
+                 QUEUE_NOT_FOUND);
+    CHECK_INT_EQ(queue_release(conn, "not-a-uuid", third.claim, &err), QUEUE_ERROR);
+    queue_job_free(&first);
+    queue_job_free(&second);
+    queue_job_free(&third);
+    PQfinish(other);
+    queue_listener_close(l);
+}
+
 static void test_expired_job_past_retries_goes_to_dead_letter(void)
 {
     create_queue("exp-dlq", 2, 0, false, 3600, NULL);
@@ -813,6 +889,7 @@ int main(void)
     RUN(test_dead_letter_copy);
     RUN(test_singleton_keys);
     RUN(test_claim_fence);
+    RUN(test_release_gives_job_back_without_an_attempt);
     RUN(test_expired_job_past_retries_goes_to_dead_letter);
     RUN(test_concurrent_supervisors_handle_each_job_once);
     RUN(test_cancel_resume_retry);
