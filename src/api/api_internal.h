@@ -123,7 +123,6 @@ bool api_begin(api_request *r, awm_error *err);
 /* Body as JSON: answers 415/400 itself and returns NULL when it is not acceptable. An empty
  * body gives an empty object when allow_empty. */
 json_t *api_body_json(api_request *r, bool allow_empty);
-bool api_is_uuid(const char *s);
 const char *api_query_arg(api_request *r, const char *key);
 
 /* Worker routes: false after answering 401 when a key is configured and not presented. */

@@ -48,7 +48,7 @@ static char *job_document(PGresult *res)
 
 void api_handle_job_get(api_request *r, const char *id)
 {
-    if (!api_is_uuid(id)) {
+    if (!awm_is_uuid(id)) {
         api_respond_error(r, 404, NULL, "print job not found: %s", id);
         return;
     }
@@ -85,7 +85,7 @@ void api_handle_job_transition(api_request *r, const char *id, api_route which)
     transition t = which == ROUTE_JOB_START ? T_START : which == ROUTE_JOB_COMPLETE ? T_COMPLETE : T_FAIL;
     if (!api_check_worker_auth(r))
         return;
-    if (!api_is_uuid(id)) {
+    if (!awm_is_uuid(id)) {
         api_respond_error(r, 404, NULL, "print job not found: %s", id);
         return;
     }
@@ -237,7 +237,7 @@ done:
 bool api_job_status(PGconn *conn, const char *id, bool json, FILE *out, bool *found, awm_error *err)
 {
     *found = false;
-    if (!api_is_uuid(id)) {
+    if (!awm_is_uuid(id)) {
         awm_error_set(err, "print job not found: %s (not a uuid)", id);
         return false;
     }

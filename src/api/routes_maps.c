@@ -109,7 +109,7 @@ void api_handle_maps_list(api_request *r)
 
 void api_handle_map_get(api_request *r, const char *id)
 {
-    if (!api_is_uuid(id)) {
+    if (!awm_is_uuid(id)) {
         api_respond_error(r, 404, NULL, "user map not found: %s", id);
         return;
     }
@@ -163,7 +163,7 @@ static void check_export_fields(json_t *body, json_t *details)
     json_t *id = json_object_get(body, "userMapId");
     if (!id)
         json_array_append_new(details, json_string("userMapId: required (the id of a map from POST /api/maps)"));
-    else if (!json_is_string(id) || !api_is_uuid(json_string_value(id)))
+    else if (!json_is_string(id) || !awm_is_uuid(json_string_value(id)))
         json_array_append_new(details, json_string("userMapId: must be a uuid string"));
     const char *dims[] = {"widthInches", "heightInches"};
     for (int i = 0; i < 2; i++) {

@@ -70,7 +70,7 @@ static bool is_export_name(const char *name)
     char id[37];
     memcpy(id, name + 20, 36);
     id[36] = '\0';
-    if (!api_is_uuid(id))
+    if (!awm_is_uuid(id))
         return false;
     const char *ext = name + 56;
     return !strcmp(ext, ".png") || !strcmp(ext, ".pdf") || !strcmp(ext, ".svg") || !strcmp(ext, ".json");
@@ -261,7 +261,7 @@ void api_handle_render(api_request *r)
     json_t *details = json_array();
     if (!data == !map_id)
         json_array_append_new(details, json_string("data or mapId: give exactly one"));
-    else if (map_id && !api_is_uuid(map_id))
+    else if (map_id && !awm_is_uuid(map_id))
         json_array_append_new(details, json_string("mapId: must be a uuid"));
     const map_print_spec *spec = map_print_spec_find(size ? size : "18x24");
     if (!spec)

@@ -315,23 +315,6 @@ bool api_begin(api_request *r, awm_error *err)
 
 /* ---- requests ----------------------------------------------------------------------------- */
 
-bool api_is_uuid(const char *s)
-{
-    static const int dash[] = {8, 13, 18, 23};
-    if (!s || strlen(s) != 36)
-        return false;
-    for (int i = 0, d = 0; i < 36; i++) {
-        if (d < 4 && i == dash[d]) {
-            if (s[i] != '-')
-                return false;
-            d++;
-        } else if (!isxdigit((unsigned char)s[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
 const char *api_request_value(api_request *r, enum MHD_ValueKind kind, const char *key)
 {
     return r->io.lookup(r->io.ctx, kind, key);

@@ -1,6 +1,7 @@
 /* misc.c — clocks, allocation that aborts on exhaustion, a growable buffer, secret comparison. */
 #include "util/util.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -120,4 +121,16 @@ bool awm_secret_equal(const char *a, const char *b)
         diff |= (unsigned char)(ca ^ cb);
     }
     return diff == 0;
+}
+
+bool awm_is_uuid(const char *s)
+{
+    if (!s || strlen(s) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+            return false;
+    }
+    return true;
 }

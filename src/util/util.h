@@ -91,6 +91,9 @@ typedef struct {
 void awm_buf_append(awm_buf *b, const void *data, size_t n);
 void awm_buf_printf(awm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void awm_buf_free(awm_buf *b);
+/* A uuid in canonical text form (8-4-4-4-12 hex digits): ids that go into SQL parameters,
+ * URL paths and file names are checked with this and nothing else. */
+bool awm_is_uuid(const char *s);
 /* Constant-time comparison for secrets (API keys). */
 bool awm_secret_equal(const char *a, const char *b);
 

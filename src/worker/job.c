@@ -51,19 +51,6 @@ void worker_export_name(char *buf, size_t size, const char *print_job_id, int64_
     snprintf(buf, size, "%s_%s.%s", stamp, print_job_id, ext);
 }
 
-/* A uuid in text form: it goes into URL paths and file names, so nothing else is accepted. */
-static bool is_uuid(const char *s)
-{
-    if (!s || strlen(s) != 36)
-        return false;
-    for (int i = 0; i < 36; i++) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
-            return false;
-    }
-    return true;
-}
-
 static const char *orientation_of(const map_print_spec *spec)
 {
     return spec->trim_w_pt > spec->trim_h_pt ? "landscape" : spec->trim_w_pt < spec->trim_h_pt ? "portrait" : "square";
@@ -252,7 +239,7 @@ static bool export_poster(worker_thread *t, const queue_job *job, const char *pr
             .file_path = out->location, .file_size = rr.bytes, .render_seconds = rr.seconds};
         /* The user map as the API's render endpoint draws it (RENDER_BASE_URL's one use). */
         char preview[1400];
-        if (is_uuid(info.user_map_id)) {
+        if (awm_is_uuid(info.user_map_id)) {
             snprintf(preview, sizeof preview, "%s/render?mapId=%s&size=%s&format=png&dpi=72", cfg->render_base_url,
                      info.user_map_id, spec->key);
             info.preview_url = preview;
@@ -355,7 +342,7 @@ void worker_process_job(worker_thread *t, const queue_job *job)
     job_output out = {{0}, 0, {0}, 0, 0, 0};
     json_t *data = job->data ? json_loads(job->data, 0, NULL) : NULL;
     const char *print_job_id = json_string_value(json_object_get(data, "printJobId"));
-    if (!is_uuid(print_job_id))
+    if (!awm_is_uuid(print_job_id))
         print_job_id = NULL;
     awm_log(AWM_LOG_INFO, "JOB_START", "{s:s, s:s?, s:s, s:i}", "queueJobId", job->id, "printJobId",
             print_job_id, "queue", job->name ? job->name : cfg->queue, "attempt", job->retry_count + 1);

@@ -104,6 +104,19 @@ static void secrets_compare(void)
     CHECK(!awm_secret_equal("", "a"));
 }
 
+static void uuids_in_canonical_form_only(void)
+{
+    CHECK(awm_is_uuid("123e4567-e89b-12d3-a456-426614174000"));
+    CHECK(awm_is_uuid("123E4567-E89B-12D3-A456-426614174000"));
+    CHECK(!awm_is_uuid("123e4567e89b12d3a456426614174000"));      /* no dashes */
+    CHECK(!awm_is_uuid("123e4567-e89b-12d3-a456-42661417400"));   /* short */
+    CHECK(!awm_is_uuid("123e4567-e89b-12d3-a456-4266141740000")); /* long */
+    CHECK(!awm_is_uuid("123e4567-e89b-12d3-a456-42661417400g"));  /* not hex */
+    CHECK(!awm_is_uuid("../../../../etc/passwd-aaaaaaaaaaaaaaa"));
+    CHECK(!awm_is_uuid(""));
+    CHECK(!awm_is_uuid(NULL));
+}
+
 static void buffer_grows(void)
 {
     awm_buf b = {0};
@@ -141,6 +154,7 @@ int main(void)
     RUN(atomic_open_in_missing_dir_names_it);
     RUN(env_parsing_names_the_variable);
     RUN(secrets_compare);
+    RUN(uuids_in_canonical_form_only);
     RUN(buffer_grows);
     RUN(mkdir_p_creates_nested);
     rmdir(tmpdir);
