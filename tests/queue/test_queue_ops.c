@@ -235,6 +235,23 @@ static void test_send_and_get(void)
     CHECK(strstr(err.msg, "not a uuid") != NULL);
 }
 
+/* Job ids lead with their creation time in ms (UUIDv7 layout), so the primary key grows at
+ * its right edge instead of at random pages (migration 0006). */
+static void test_job_ids_are_time_ordered(void)
+{
+    create_queue("ids", 2, 0, false, 3600, NULL);
+    char id[QUEUE_ID_LEN];
+    send_ok("ids", "{}", NULL, id);
+    CHECK_INT_EQ(id[14], '7');
+    CHECK(strchr("89ab", id[19]) != NULL);
+    long from_id = fx_sql(conn, "SELECT ('x' || lpad(replace(substr($1, 1, 13), '-', ''), 16, '0'))::bit(64)::bigint",
+                          id, NULL, NULL);
+    long created = fx_sql(conn, "SELECT (extract(epoch FROM created_on) * 1000)::bigint FROM queue.job"
+                                " WHERE id = $1::uuid", id, NULL, NULL);
+    /* created_on is the transaction's start, the id's time a moment later: close, not equal. */
+    CHECK(labs(created - from_id) <= 5000);
+}
+
 static void test_fetch_order_and_start_after(void)
 {
     create_queue("order", 2, 0, false, 3600, NULL);
@@ -880,6 +897,7 @@ int main(void)
     RUN(test_export_queue_defaults);
     RUN(test_queue_create_update);
     RUN(test_send_and_get);
+    RUN(test_job_ids_are_time_ordered);
     RUN(test_fetch_order_and_start_after);
     RUN(test_batch_send_fetch_complete);
     RUN(test_batch_is_fetched_in_the_order_given);
