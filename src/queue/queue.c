@@ -44,21 +44,9 @@ static bool valid_queue_name(const char *name, awm_error *err)
     return ok;
 }
 
-static bool valid_uuid(const char *s)
-{
-    if (!s || strlen(s) != 36)
-        return false;
-    for (int i = 0; i < 36; i++) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
-            return false;
-    }
-    return true;
-}
-
 static bool valid_job_id(const char *id, awm_error *err)
 {
-    if (valid_uuid(id))
+    if (awm_is_uuid(id))
         return true;
     awm_error_set(err, "job id '%s' is not a uuid", id ? id : "(null)");
     return false;
@@ -596,7 +584,7 @@ bool queue_complete_and_fetch(PGconn *conn, const char *const *done_ids, size_t 
         return false;
     if (n_done == 0)
         return queue_fetch(conn, queue, batch, jobs, n, err);
-    if (!valid_uuid(claim)) {
+    if (!awm_is_uuid(claim)) {
         awm_error_set(err, "completing jobs: claim '%s' is not a uuid", claim ? claim : "(null)");
         return false;
     }
@@ -641,7 +629,7 @@ queue_result queue_complete(PGconn *conn, const char *id, const char *claim,
 {
     if (!valid_job_id(id, err))
         return QUEUE_ERROR;
-    if (!valid_uuid(claim))
+    if (!awm_is_uuid(claim))
         return explain_no_match(conn, id, QUEUE_CLAIM_LOST, err);
     const char *params[] = {id, claim, output_json};
     PGresult *res = db_exec_cached(conn, "completing job",
@@ -662,7 +650,7 @@ bool queue_complete_many(PGconn *conn, const char *const *ids, size_t n, const c
         *done = 0;
     if (n == 0)
         return true;
-    if (!valid_uuid(claim)) {
+    if (!awm_is_uuid(claim)) {
         awm_error_set(err, "completing jobs: claim '%s' is not a uuid", claim ? claim : "(null)");
         return false;
     }
@@ -720,7 +708,7 @@ queue_result queue_fail(PGconn *conn, const char *id, const char *claim, const c
 {
     if (!valid_job_id(id, err))
         return QUEUE_ERROR;
-    if (!valid_uuid(claim))
+    if (!awm_is_uuid(claim))
         return explain_no_match(conn, id, QUEUE_CLAIM_LOST, err);
     const char *params[] = {id, claim, error_message ? error_message : "failed"};
     PGresult *res = db_exec_cached(conn, "failing job",
@@ -744,7 +732,7 @@ queue_result queue_release(PGconn *conn, const char *id, const char *claim, awm_
 {
     if (!valid_job_id(id, err))
         return QUEUE_ERROR;
-    if (!valid_uuid(claim))
+    if (!awm_is_uuid(claim))
         return explain_no_match(conn, id, QUEUE_CLAIM_LOST, err);
     const char *params[] = {id, claim};
     /* The claim is cleared so the old holder can neither complete nor fail it; the next fetch
