@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "support/pg_harness.h"
+#include "support/testkit.h"
 #include "util/util.h"
 
 extern char **environ;
@@ -72,17 +73,6 @@ static json_t *http(const char *method, const char *path, const char *body, long
     json_t *j = b.data ? json_loads(b.data, 0, NULL) : NULL;
     awm_buf_free(&b);
     return j;
-}
-
-static int free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bind(s, (struct sockaddr *)&a, sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(s, (struct sockaddr *)&a, &len);
-    close(s);
-    return ntohs(a.sin_port);
 }
 
 /* Run wrk and pull "Requests/sec" and the 50% and 99% latencies (ms) from its --latency output. */
@@ -141,7 +131,7 @@ int main(int argc, char **argv)
     g_pg = pg_harness_start(&err);
     if (!g_pg)
         die(err.msg);
-    g_port = free_port();
+    g_port = tk_free_port();
     char port[16];
     snprintf(port, sizeof port, "%d", g_port);
     setenv("DATABASE_URL", pg_harness_conninfo(g_pg), 1);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "support/pg_harness.h"
+#include "support/testkit.h"
 #include "util/util.h"
 
 extern char **environ;
@@ -96,17 +97,6 @@ static void report(const char *what, double *t, int n)
            t[n / 2] * 1e3, t[(n * 9) / 10] * 1e3, t[0] * 1e3, t[n - 1] * 1e3, n);
 }
 
-static int free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bind(s, (struct sockaddr *)&a, sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(s, (struct sockaddr *)&a, &len);
-    close(s);
-    return ntohs(a.sin_port);
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -127,7 +117,7 @@ int main(int argc, char **argv)
     g_pg = pg_harness_start(&err);
     if (!g_pg)
         die(err.msg);
-    g_port = free_port();
+    g_port = tk_free_port();
     char port_text[16], log_path[] = "/tmp/awm-web-bench-XXXXXX";
     int log_fd = mkstemp(log_path);
     if (log_fd < 0)

@@ -21,6 +21,7 @@
 
 #include "db/db.h"
 #include "support/pg_harness.h"
+#include "support/testkit.h"
 #include "test.h"
 #include "util/util.h"
 
@@ -166,16 +167,7 @@ static inline const char *fx_str(const fx_response *r, const char *key)
     return json_string_value(json_object_get(r->json, key));
 }
 
-static int fx_free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bind(s, (struct sockaddr *)&a, sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(s, (struct sockaddr *)&a, &len);
-    close(s);
-    return ntohs(a.sin_port);
-}
+static inline int fx_free_port(void) { return tk_free_port(); }
 
 /* Run awm with args; stdout/stderr into files in fx_dir; returns the exit status. */
 static inline int fx_run_awm(const char *const *args, char **out_text)

@@ -1,19 +1,17 @@
 /* pg_harness.c — see pg_harness.h. Commands run with fork+exec (no shell), so paths need no
  * quoting; their output goes to <dir>/harness.log and is quoted in error messages. */
 #include "pg_harness.h"
+#include "testkit.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -117,20 +115,6 @@ static void kill_server_tree(pid_t pm)
         closedir(d);
     for (int i = 0; i < 500 && proc_alive(pm); i++)
         sleep_ms(10);
-}
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
-static void remove_tree(const char *dir)
-{
-    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static const char *tmp_root(void)
@@ -261,7 +245,7 @@ static bool copy_template(pg_harness *pg)
         return false;
     bool ok = flock(lock, LOCK_EX) == 0;
     if (ok && access(ready, F_OK) != 0) {
-        remove_tree(tdir); /* a half-built template from an interrupted run */
+        tk_remove_tree(tdir); /* a half-built template from an interrupted run */
         ok = mkdir(tdir, 0700) == 0 && hand_to_postgres(tdir, NULL) && run_initdb(pg, tdata, NULL);
         int fd = ok ? open(ready, O_WRONLY | O_CREAT, 0644) : -1;
         ok = fd >= 0;
@@ -273,7 +257,7 @@ static bool copy_template(pg_harness *pg)
         const char *argv[] = {"cp", "-a", tdata, pg->data, NULL};
         ok = run_argv(pg, argv, NULL);
         if (!ok) {
-            remove_tree(pg->data);
+            tk_remove_tree(pg->data);
             unlink(ready); /* broken template: the next start builds it again */
         }
     }
@@ -361,7 +345,7 @@ static void sweep_leftovers(void)
         pid_t pm = postmaster_pid(path);
         if (pm > 0 && proc_alive(pm))
             kill_server_tree(pm);
-        remove_tree(dir);
+        tk_remove_tree(dir);
     }
     if (d)
         closedir(d);
@@ -389,20 +373,6 @@ static bool find_bindir(char *out, size_t size)
         return true;
     }
     return false;
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
 }
 
 /* Append the server settings; later lines win, so a retry with a new port just appends. */
@@ -473,7 +443,7 @@ pg_harness *pg_harness_start(awm_error *err)
     }
     /* A free port can be taken between probing and binding; try a few. */
     for (int attempt = 0; attempt < 4; attempt++) {
-        pg->port = free_port();
+        pg->port = tk_free_port();
         if (pg->port > 0 && write_settings(pg, err) && pg_ctl_start(pg, err))
             return pg;
     }
@@ -553,7 +523,7 @@ void pg_harness_destroy(pg_harness *pg)
             kill_server_tree(pm);
     }
     track(pg, false);
-    remove_tree(pg->dir);
+    tk_remove_tree(pg->dir);
     free(pg);
 }
 

@@ -2,11 +2,11 @@
  * <key> <secret>`, run with fork+exec (no shell); it prints "S3RVER_READY <port>" on stdout
  * once it serves, and its stderr goes to <dir>/s3rver.log, quoted in error messages. */
 #include "s3_harness.h"
+#include "testkit.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,18 +33,6 @@ static void sleep_ms(long ms)
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
     }
-}
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    remove(path);
-    return 0;
-}
-
-static void remove_tree(const char *dir)
-{
-    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static const char *tmp_root(void)
@@ -82,7 +70,7 @@ static void sweep_stale_dirs(void)
                 continue;
         }
         snprintf(path, sizeof path, "%s/%s", tmp_root(), e->d_name);
-        remove_tree(path);
+        tk_remove_tree(path);
     }
     closedir(d);
 }
@@ -148,14 +136,14 @@ s3_harness *s3_harness_start(const char *bucket, const char *access_key_id,
         awm_error_set(err, "s3 harness: cannot set up the server's files: %s", strerror(errno));
         if (log_fd >= 0)
             close(log_fd);
-        remove_tree(s3->dir);
+        tk_remove_tree(s3->dir);
         free(s3);
         return NULL;
     }
     if (pipe2(out_pipe, O_CLOEXEC) != 0) {
         awm_error_set(err, "s3 harness: pipe: %s", strerror(errno));
         close(in_pipe[0]), close(in_pipe[1]), close(log_fd);
-        remove_tree(s3->dir);
+        tk_remove_tree(s3->dir);
         free(s3);
         return NULL;
     }
@@ -259,6 +247,6 @@ void s3_harness_destroy(s3_harness *s3)
         }
     }
     if (s3->dir[0])
-        remove_tree(s3->dir);
+        tk_remove_tree(s3->dir);
     free(s3);
 }

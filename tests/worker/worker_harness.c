@@ -6,17 +6,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "support/testkit.h"
 #include "util/util.h"
 
 extern char **environ;
@@ -78,21 +77,7 @@ void wh_sleep_ms(long ms)
 
 double wh_now(void) { return awm_now_seconds(); }
 
-int wh_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    int port = 0;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
+int wh_free_port(void) { return tk_free_port(); }
 
 const char *wh_awm_path(void)
 {
@@ -316,19 +301,7 @@ bool wh_mkdtemp(char *buf, size_t size, const char *name)
     return mkdtemp(buf) != NULL;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
-void wh_rmtree(const char *dir)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
+void wh_rmtree(const char *dir) { tk_remove_tree(dir); }
 
 static const char *g_prefix;
 static int g_count;
