@@ -45,33 +45,17 @@ static void die(const char *what)
     exit(1);
 }
 
-static size_t collect(char *d, size_t s, size_t n, void *u)
-{
-    awm_buf_append(u, d, s * n);
-    return s * n;
-}
-
 static json_t *http(const char *method, const char *path, const char *body, long *status)
 {
-    CURL *c = curl_easy_init();
+    static const char *const headers[] = {"Content-Type: application/json", NULL};
     char url[512];
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", g_port, path);
-    awm_buf b = {0};
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    if (body)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    *status = -1;
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    json_t *j = b.data ? json_loads(b.data, 0, NULL) : NULL;
-    awm_buf_free(&b);
+    tk_request req = {.headers = headers, .body = body, .body_len = body ? strlen(body) : 0};
+    tk_response r = tk_http(method, url, &req);
+    *status = r.status;
+    json_t *j = r.json;
+    r.json = NULL;
+    tk_response_free(&r);
     return j;
 }
 

@@ -36,27 +36,10 @@ static char fx_export_dir[300];
 static char fx_log_path[300];
 #define FX_KEY "test-worker-key-123"
 
-typedef struct {
-    long status;
-    char *body;
-    size_t len;
-    char *headers;
-    json_t *json; /* parsed body when it is JSON, else NULL */
-} fx_response;
+/* Responses are testkit's: status, body, len, headers, json. */
+typedef tk_response fx_response;
 
-static void fx_response_free(fx_response *r)
-{
-    free(r->body);
-    free(r->headers);
-    json_decref(r->json);
-    memset(r, 0, sizeof *r);
-}
-
-static size_t fx_collect(char *data, size_t size, size_t n, void *user)
-{
-    awm_buf_append(user, data, size * n);
-    return size * n;
-}
+static inline void fx_response_free(fx_response *r) { tk_response_free(r); }
 
 /* Value of a response header (case-insensitive name), copied into out; "" when absent. */
 static inline const char *fx_header(const fx_response *r, const char *name, char *out, size_t size)
@@ -78,72 +61,15 @@ static inline const char *fx_header(const fx_response *r, const char *name, char
     return out;
 }
 
-typedef struct {
-    const char *data;
-    size_t len, pos;
-} fx_upload;
-
-static size_t fx_read(char *buf, size_t size, size_t n, void *user)
-{
-    fx_upload *u = user;
-    size_t k = size * n;
-    if (k > u->len - u->pos)
-        k = u->len - u->pos;
-    memcpy(buf, u->data + u->pos, k);
-    u->pos += k;
-    return k;
-}
-
 /* One HTTP request. `headers` is a NULL-terminated list ("Name: value"); body may be NULL.
  * chunked: send the body without Content-Length. */
-static fx_response fx_http_ex(const char *method, const char *path, const char *const *headers, const char *body,
-                              size_t body_len, bool chunked)
+static inline fx_response fx_http_ex(const char *method, const char *path, const char *const *headers,
+                                     const char *body, size_t body_len, bool chunked)
 {
-    fx_response r = {0};
-    CURL *c = curl_easy_init();
     char url[4096];
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", fx_port, path);
-    awm_buf b = {0}, h = {0};
-    struct curl_slist *list = NULL;
-    for (size_t i = 0; headers && headers[i]; i++)
-        list = curl_slist_append(list, headers[i]);
-    fx_upload up = {body, body_len, 0};
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L); /* send ../ as written */
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    if (!strcmp(method, "HEAD"))
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-    if (body && chunked) {
-        curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(c, CURLOPT_READFUNCTION, fx_read);
-        curl_easy_setopt(c, CURLOPT_READDATA, &up);
-        list = curl_slist_append(list, "Transfer-Encoding: chunked");
-        list = curl_slist_append(list, "Expect:");
-    } else if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-        list = curl_slist_append(list, "Expect:");
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fx_collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, fx_collect);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
-    CURLcode rc = curl_easy_perform(c);
-    if (rc == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    else
-        r.status = -1;
-    curl_slist_free_all(list);
-    curl_easy_cleanup(c);
-    awm_buf_append(&b, "", 0);
-    awm_buf_append(&h, "", 0);
-    r.body = b.data;
-    r.len = b.len;
-    r.headers = h.data;
-    r.json = json_loadb(r.body, r.len, 0, NULL);
-    return r;
+    tk_request req = {.headers = headers, .body = body, .body_len = body_len, .chunked = chunked, .timeout_s = 120};
+    return tk_http(method, url, &req);
 }
 
 static fx_response fx_http(const char *method, const char *path, const char *json_body)

@@ -2,11 +2,16 @@
 #include "testkit.h"
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <ftw.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "util/util.h"
 
 int tk_free_port(void)
 {
@@ -36,4 +41,84 @@ void tk_remove_tree(const char *dir)
 {
     /* Depth-first so directories are empty when removed; FTW_PHYS so links are not followed. */
     nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static size_t collect(char *data, size_t size, size_t n, void *user)
+{
+    awm_buf_append(user, data, size * n);
+    return size * n;
+}
+
+typedef struct {
+    const char *data;
+    size_t len, pos;
+} upload;
+
+static size_t read_upload(char *buf, size_t size, size_t n, void *user)
+{
+    upload *u = user;
+    size_t k = size * n;
+    if (k > u->len - u->pos)
+        k = u->len - u->pos;
+    memcpy(buf, u->data + u->pos, k);
+    u->pos += k;
+    return k;
+}
+
+tk_response tk_http(const char *method, const char *url, const tk_request *req)
+{
+    static const tk_request none = {0};
+    if (!req)
+        req = &none;
+    tk_response r = {0};
+    CURL *c = curl_easy_init();
+    awm_buf b = {0}, h = {0};
+    struct curl_slist *list = NULL;
+    for (size_t i = 0; req->headers && req->headers[i]; i++)
+        list = curl_slist_append(list, req->headers[i]);
+    upload up = {req->body, req->body_len, 0};
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L); /* tests send ../ on purpose */
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* timeouts without SIGALRM: safe with threads */
+    if (!strcmp(method, "HEAD"))
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    if (req->body && req->chunked) {
+        curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(c, CURLOPT_READFUNCTION, read_upload);
+        curl_easy_setopt(c, CURLOPT_READDATA, &up);
+        list = curl_slist_append(list, "Transfer-Encoding: chunked");
+    } else if (req->body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    }
+    if (req->body) /* no "Expect: 100-continue" round trip before large bodies */
+        list = curl_slist_append(list, "Expect:");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
+    if (req->timeout_s > 0)
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, req->timeout_s);
+    r.status = -1;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_slist_free_all(list);
+    curl_easy_cleanup(c);
+    awm_buf_append(&b, "", 0); /* allocates and terminates an empty body too */
+    awm_buf_append(&h, "", 0);
+    r.body = b.data;
+    r.len = b.len;
+    r.headers = h.data;
+    r.json = json_loadb(r.body, r.len, 0, NULL);
+    return r;
+}
+
+void tk_response_free(tk_response *r)
+{
+    free(r->body);
+    free(r->headers);
+    json_decref(r->json);
+    memset(r, 0, sizeof *r);
 }

@@ -1,7 +1,11 @@
 /* testkit.h — small helpers shared by the test fixtures and the benches, so each does not keep
- * its own copy: a free loopback TCP port and removing a directory tree. */
+ * its own copy: a free loopback TCP port, removing a directory tree, a tiny HTTP client. */
 #ifndef AWM_TESTKIT_H
 #define AWM_TESTKIT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 /* A TCP port on 127.0.0.1 that was free a moment ago (the kernel picks it); 0 when none could be
  * had. Another process can take it before the caller binds, so callers that can retry should. */
@@ -9,5 +13,27 @@ int tk_free_port(void);
 
 /* Remove dir and everything under it (symlinks are removed, not followed); missing is fine. */
 void tk_remove_tree(const char *dir);
+
+/* One HTTP request's options; all may be zero. */
+typedef struct {
+    const char *const *headers; /* NULL-terminated "Name: value" list */
+    const char *body;           /* NULL: no body */
+    size_t body_len;
+    bool chunked;   /* send the body with Transfer-Encoding: chunked, no Content-Length */
+    long timeout_s; /* 0: none */
+} tk_request;
+
+typedef struct {
+    long status;   /* HTTP status; -1 when no answer came (connection refused, timeout...) */
+    char *body;    /* always NUL-terminated, never NULL */
+    size_t len;
+    char *headers; /* the raw header block ("Name: value\r\n" lines), NUL-terminated */
+    json_t *json;  /* the parsed body when it is JSON, else NULL */
+} tk_response;
+
+/* Send method to url (sent as written: ../ is not resolved); HEAD asks for no body. Free the
+ * answer with tk_response_free. */
+tk_response tk_http(const char *method, const char *url, const tk_request *req);
+void tk_response_free(tk_response *r);
 
 #endif

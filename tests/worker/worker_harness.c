@@ -195,56 +195,45 @@ int wh_stop(wh_proc *p, int sig, double timeout_s)
     return p->exit_status;
 }
 
-static size_t collect(char *data, size_t size, size_t n, void *user)
+/* JSON content type always, the bearer token when given; an empty body on a bare POST so it
+ * carries Content-Length: 0. Status 0 when no answer came. */
+static tk_response http_raw(const char *method, const char *url, const char *body, const char *bearer)
 {
-    awm_buf_append(user, data, size * n);
-    return size * n;
-}
-
-static long http_raw(const char *method, const char *url, const char *body, const char *bearer, awm_buf *out)
-{
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
     char auth[600];
+    const char *headers[3] = {"Content-Type: application/json", NULL, NULL};
     if (bearer) {
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", bearer);
-        h = curl_slist_append(h, auth);
+        headers[1] = auth;
     }
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-    if (body)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    else if (!strcmp(method, "POST"))
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
-    long status = 0;
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    return status;
+    if (!body && !strcmp(method, "POST"))
+        body = "";
+    tk_request req = {.headers = headers, .body = body, .body_len = body ? strlen(body) : 0, .timeout_s = 60};
+    tk_response r = tk_http(method, url, &req);
+    if (r.status < 0)
+        r.status = 0;
+    return r;
 }
 
 long wh_http(const char *method, const char *url, const char *body, const char *bearer, json_t **json)
 {
-    awm_buf b = {0};
-    long status = http_raw(method, url, body, bearer, &b);
-    if (json)
-        *json = b.len ? json_loadb(b.data, b.len, 0, NULL) : NULL;
-    awm_buf_free(&b);
+    tk_response r = http_raw(method, url, body, bearer);
+    long status = r.status;
+    if (json) {
+        *json = r.json;
+        r.json = NULL;
+    }
+    tk_response_free(&r);
     return status;
 }
 
 char *wh_http_text(const char *url, long *status)
 {
-    awm_buf b = {0};
-    *status = http_raw("GET", url, NULL, NULL, &b);
-    awm_buf_append(&b, "", 1);
-    return b.data;
+    tk_response r = http_raw("GET", url, NULL, NULL);
+    *status = r.status;
+    char *text = r.body;
+    r.body = NULL;
+    tk_response_free(&r);
+    return text;
 }
 
 bool wh_wait_http_ok(const char *url, double timeout_s)
