@@ -25,8 +25,6 @@
 #include "test.h"
 #include "util/util.h"
 
-extern char **environ;
-
 static pg_harness *fx_pg;
 static const char *fx_awm;
 static pid_t fx_server;
@@ -101,23 +99,15 @@ static inline int fx_run_awm(const char *const *args, char **out_text)
     char out_path[400], err_path[400];
     snprintf(out_path, sizeof out_path, "%s/cmd.out", fx_dir);
     snprintf(err_path, sizeof err_path, "%s/cmd.err", fx_dir);
-    char *argv[16];
+    const char *argv[16];
     size_t n = 0;
-    argv[n++] = (char *)fx_awm;
+    argv[n++] = fx_awm;
     for (; args[n - 1] && n < 15; n++)
-        argv[n] = (char *)args[n - 1];
+        argv[n] = args[n - 1];
     argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid;
-    int rc = posix_spawn(&pid, fx_awm, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0)
+    int code = tk_run(argv, out_path, err_path);
+    if (code < 0)
         return -1;
-    int status;
-    waitpid(pid, &status, 0);
     if (out_text) {
         size_t len;
         char *o = NULL, *e = NULL;
@@ -129,7 +119,7 @@ static inline int fx_run_awm(const char *const *args, char **out_text)
         free(e);
         *out_text = b.data ? b.data : awm_strdup("");
     }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return code;
 }
 
 /* SIGTERM the server; its exit status (0 = clean, and no leak under LSan), -1 when none. */
@@ -177,15 +167,10 @@ static pid_t fx_spawn_serve(int port, const char *log_path)
     char port_text[16];
     snprintf(port_text, sizeof port_text, "%d", port);
     setenv("PORT", port_text, 1);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 2, log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    char *sargv[] = {(char *)fx_awm, "serve", NULL};
-    pid_t pid;
-    int rc = posix_spawn(&pid, fx_awm, &fa, NULL, sargv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
-        perror("spawn awm serve");
+    const char *sargv[] = {fx_awm, "serve", NULL};
+    pid_t pid = tk_spawn(sargv, NULL, log_path);
+    if (pid < 0) {
+        fprintf(stderr, "cannot start %s serve\n", fx_awm);
         return -1;
     }
     /* Wait for the first answer (start-up applies migrations and registers fonts). */

@@ -1,16 +1,12 @@
 /* test_cli.c — the built `awm` binary (argv[1]): `validate` exit codes 0/2/1 and messages,
  * `sizes` and `themes` as a table and as JSON, `--help` on each. */
-#include <fcntl.h>
 #include <jansson.h>
-#include <spawn.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "support/testkit.h"
 #include "test.h"
 #include "util/util.h"
-
-extern char **environ;
 
 static const char *awm;
 static char dir[] = "/tmp/awm-test-cli-XXXXXX";
@@ -22,25 +18,17 @@ static int run(const char *const *args)
     char out_path[256], err_path[256];
     snprintf(out_path, sizeof out_path, "%s/stdout", dir);
     snprintf(err_path, sizeof err_path, "%s/stderr", dir);
-    char *argv[16];
+    const char *argv[16];
     size_t n = 0;
-    argv[n++] = (char *)awm;
+    argv[n++] = awm;
     for (; args[n - 1] && n < 15; n++)
-        argv[n] = (char *)args[n - 1];
+        argv[n] = args[n - 1];
     argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid;
-    int rc = posix_spawn(&pid, awm, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
+    int code = tk_run(argv, out_path, err_path);
+    if (code < 0) {
         fprintf(stderr, "cannot run %s\n", awm);
         return -1;
     }
-    int status;
-    waitpid(pid, &status, 0);
     free(out_text);
     free(err_text);
     size_t len;
@@ -48,7 +36,7 @@ static int run(const char *const *args)
         out_text = awm_strdup("");
     if (!awm_read_file(err_path, &err_text, &len, NULL))
         err_text = awm_strdup("");
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return code;
 }
 #define RUN_AWM(...) run((const char *const[]){__VA_ARGS__, NULL})
 

@@ -3,15 +3,22 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <ftw.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util/util.h"
+
+extern char **environ;
 
 int tk_free_port(void)
 {
@@ -26,6 +33,51 @@ int tk_free_port(void)
         port = ntohs(a.sin_port);
     close(fd);
     return port;
+}
+
+pid_t tk_spawn(const char *const *argv, const char *out_path, const char *err_path)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    if (out_path)
+        posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (err_path)
+        posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_t pid;
+    int rc = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    return rc == 0 ? pid : -1;
+}
+
+static int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+
+int tk_wait(pid_t pid, double timeout_s)
+{
+    int status = 0;
+    if (timeout_s <= 0) {
+        while (waitpid(pid, &status, 0) < 0)
+            if (errno != EINTR)
+                return -1;
+        return exit_code(status);
+    }
+    double end = awm_now_seconds() + timeout_s;
+    while (awm_now_seconds() < end) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return exit_code(status);
+        if (r < 0 && errno != EINTR)
+            return -1;
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return -1;
+}
+
+int tk_run(const char *const *argv, const char *out_path, const char *err_path)
+{
+    pid_t pid = tk_spawn(argv, out_path, err_path);
+    return pid < 0 ? -1 : tk_wait(pid, 0);
 }
 
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
