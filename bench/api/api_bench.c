@@ -13,7 +13,6 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +23,6 @@
 #include "support/pg_harness.h"
 #include "support/testkit.h"
 #include "util/util.h"
-
-extern char **environ;
 
 #define MAP                                                                                         \
     "{\"title\":\"Bench\",\"subtitle\":\"2025\",\"projection\":\"orthographic\",\"people\":[{\"id\":" \
@@ -122,13 +119,9 @@ int main(int argc, char **argv)
     setenv("PORT", port, 1);
     setenv("HOST", "127.0.0.1", 1);
     setenv("EXPORT_DIR", "/tmp", 1);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    char *sargv[] = {argv[1], "serve", NULL};
-    if (posix_spawn(&g_server, argv[1], &fa, NULL, sargv, environ) != 0)
+    g_server = tk_spawn(argv[1], (const char *const[]){"serve", NULL}, NULL, "/dev/null");
+    if (g_server < 0)
         die("cannot start awm serve");
-    posix_spawn_file_actions_destroy(&fa);
     long st = -1;
     for (int i = 0; i < 300 && st < 0; i++) {
         json_decref(http("GET", "/api/health", NULL, &st));

@@ -15,7 +15,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +25,6 @@
 #include "support/pg_harness.h"
 #include "support/testkit.h"
 #include "util/util.h"
-
-extern char **environ;
 
 static int g_port;
 static pg_harness *g_pg;
@@ -128,13 +125,9 @@ int main(int argc, char **argv)
     setenv("HOST", "127.0.0.1", 1);
     setenv("DATABASE_URL", pg_harness_conninfo(g_pg), 1);
     setenv("EXPORT_DIR", "/tmp", 1);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 2, log_path, O_WRONLY | O_TRUNC, 0600);
-    char *sargv[] = {argv[1], "serve", NULL};
-    if (posix_spawn(&g_server, argv[1], &fa, NULL, sargv, environ) != 0)
+    g_server = tk_spawn(argv[1], (const char *const[]){"serve", NULL}, NULL, log_path);
+    if (g_server < 0)
         die("cannot start awm serve");
-    posix_spawn_file_actions_destroy(&fa);
     CURL *c = curl_easy_init();
     long status = 0;
     size_t bytes;

@@ -99,13 +99,7 @@ static inline int fx_run_awm(const char *const *args, char **out_text)
     char out_path[400], err_path[400];
     snprintf(out_path, sizeof out_path, "%s/cmd.out", fx_dir);
     snprintf(err_path, sizeof err_path, "%s/cmd.err", fx_dir);
-    const char *argv[16];
-    size_t n = 0;
-    argv[n++] = fx_awm;
-    for (; args[n - 1] && n < 15; n++)
-        argv[n] = args[n - 1];
-    argv[n] = NULL;
-    int code = tk_run(argv, out_path, err_path);
+    int code = tk_run(fx_awm, args, out_path, err_path);
     if (code < 0)
         return -1;
     if (out_text) {
@@ -167,8 +161,7 @@ static pid_t fx_spawn_serve(int port, const char *log_path)
     char port_text[16];
     snprintf(port_text, sizeof port_text, "%d", port);
     setenv("PORT", port_text, 1);
-    const char *sargv[] = {fx_awm, "serve", NULL};
-    pid_t pid = tk_spawn(sargv, NULL, log_path);
+    pid_t pid = tk_spawn(fx_awm, (const char *const[]){"serve", NULL}, NULL, log_path);
     if (pid < 0) {
         fprintf(stderr, "cannot start %s serve\n", fx_awm);
         return -1;

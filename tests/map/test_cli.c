@@ -18,13 +18,7 @@ static int run(const char *const *args)
     char out_path[256], err_path[256];
     snprintf(out_path, sizeof out_path, "%s/stdout", dir);
     snprintf(err_path, sizeof err_path, "%s/stderr", dir);
-    const char *argv[16];
-    size_t n = 0;
-    argv[n++] = awm;
-    for (; args[n - 1] && n < 15; n++)
-        argv[n] = args[n - 1];
-    argv[n] = NULL;
-    int code = tk_run(argv, out_path, err_path);
+    int code = tk_run(awm, args, out_path, err_path);
     if (code < 0) {
         fprintf(stderr, "cannot run %s\n", awm);
         return -1;

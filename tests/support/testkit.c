@@ -35,8 +35,14 @@ int tk_free_port(void)
     return port;
 }
 
-pid_t tk_spawn(const char *const *argv, const char *out_path, const char *err_path)
+pid_t tk_spawn(const char *prog, const char *const *args, const char *out_path, const char *err_path)
 {
+    char *argv[32];
+    size_t n = 0;
+    argv[n++] = (char *)prog;
+    for (size_t i = 0; args && args[i] && n < 31; i++)
+        argv[n++] = (char *)args[i];
+    argv[n] = NULL;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     if (out_path)
@@ -44,7 +50,7 @@ pid_t tk_spawn(const char *const *argv, const char *out_path, const char *err_pa
     if (err_path)
         posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     pid_t pid;
-    int rc = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+    int rc = posix_spawn(&pid, prog, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     return rc == 0 ? pid : -1;
 }
@@ -74,9 +80,9 @@ int tk_wait(pid_t pid, double timeout_s)
     return -1;
 }
 
-int tk_run(const char *const *argv, const char *out_path, const char *err_path)
+int tk_run(const char *prog, const char *const *args, const char *out_path, const char *err_path)
 {
-    pid_t pid = tk_spawn(argv, out_path, err_path);
+    pid_t pid = tk_spawn(prog, args, out_path, err_path);
     return pid < 0 ? -1 : tk_wait(pid, 0);
 }
 

@@ -15,17 +15,17 @@ int tk_free_port(void);
 /* Remove dir and everything under it (symlinks are removed, not followed); missing is fine. */
 void tk_remove_tree(const char *dir);
 
-/* Start argv[0] (a path) with argv (NULL-terminated) and this process's environment; stdout and
- * stderr go to out_path / err_path (created or truncated; NULL: inherited). The pid, or -1 when
- * it could not be started. */
-pid_t tk_spawn(const char *const *argv, const char *out_path, const char *err_path);
+/* Start the program at path prog with args (NULL-terminated, not counting the program's name;
+ * at most 30) and this process's environment; stdout and stderr go to out_path / err_path
+ * (created or truncated; NULL: inherited). The pid, or -1 when it could not be started. */
+pid_t tk_spawn(const char *prog, const char *const *args, const char *out_path, const char *err_path);
 
 /* Wait for pid: its exit code, 128 + the signal that ended it, or -1 when it had not ended
  * within timeout_s (then it is killed and reaped). timeout_s <= 0 waits as long as it takes. */
 int tk_wait(pid_t pid, double timeout_s);
 
 /* tk_spawn + tk_wait with no timeout; -1 when it could not be started. */
-int tk_run(const char *const *argv, const char *out_path, const char *err_path);
+int tk_run(const char *prog, const char *const *args, const char *out_path, const char *err_path);
 
 /* One HTTP request's options; all may be zero. */
 typedef struct {
