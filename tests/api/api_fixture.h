@@ -148,10 +148,7 @@ static void fx_cleanup(void)
     fx_stop_server();
     pg_harness_destroy(fx_pg);
     fx_pg = NULL;
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", fx_dir);
+    tk_remove_tree(fx_dir);
 }
 
 /* Start `awm serve` with the current environment on `port` (stderr to log_path) and wait

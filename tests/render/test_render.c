@@ -2,7 +2,6 @@
  * known places in every projection and theme, the QR code, horizon clipping of paths,
  * fonts and fallback glyphs, PDF font embedding and SVG well-formedness.
  * Most renders use a low DPI to keep the run short under ASan; one 8x10 runs at 300 DPI. */
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 
 #include "render/render_internal.h"
 #include "png_read.h"
+#include "support/testkit.h"
 #include "test.h"
 
 static char g_dir[256];
@@ -624,22 +624,6 @@ static void test_svg_is_well_formed(void)
     }
 }
 
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
-            continue;
-        char p[600];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        unlink(p);
-    }
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
-
 int main(void)
 {
     snprintf(g_dir, sizeof g_dir, "%s/awm-render-test-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -663,7 +647,7 @@ int main(void)
     RUN(test_pdf_embeds_fonts);
     RUN(test_svg_is_well_formed);
     if (!getenv("AWM_KEEP_TEST_FILES"))
-        remove_dir(g_dir);
+        tk_remove_tree(g_dir);
     else
         fprintf(stderr, "files kept in %s\n", g_dir);
     return TEST_EXIT();

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "png_read.h"
+#include "support/testkit.h"
 #include "test.h"
 #include "util/util.h"
 
@@ -329,26 +330,6 @@ static void test_sigkill_leaves_nothing(void)
     kill_mid_render(SIGKILL, "kill");
 }
 
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char p[1024];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            remove_tree(p);
-        else
-            unlink(p);
-    }
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
-
 int main(void)
 {
     const char *build = getenv("AWM_BUILD_ROOT");
@@ -377,6 +358,6 @@ int main(void)
     RUN(test_missing_fonts_fail_clearly);
     RUN(test_sigterm_leaves_nothing);
     RUN(test_sigkill_leaves_nothing);
-    remove_tree(g_dir);
+    tk_remove_tree(g_dir);
     return TEST_EXIT();
 }
