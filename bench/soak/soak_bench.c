@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "support/testkit.h"
 #include "util/util.h"
 #include "worker/worker_harness.h"
 
@@ -26,20 +27,6 @@
 static const char SMALL_MAP[] =
     "{\"title\":\"Soak\",\"people\":[{\"id\":\"a\",\"name\":\"A\",\"locations\":[{\"longitude\":2.35,\"latitude\":48.85},"
     "{\"longitude\":-74.0,\"latitude\":40.7,\"date\":\"2020-01-01\"}]}]}";
-
-static long rss_kb(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long kb = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmRSS:", 6))
-            kb = strtol(line + 6, NULL, 10);
-    if (f)
-        fclose(f);
-    return kb;
-}
 
 static int compare_long(const void *a, const void *b)
 {
@@ -135,7 +122,7 @@ int main(int argc, char **argv)
             next_export += 1.0;
         }
         if (now >= next_sample) {
-            long a = rss_kb(fx.api.pid), k = rss_kb(worker.pid);
+            long a = tk_rss_kb(fx.api.pid), k = tk_rss_kb(worker.pid);
             printf("%6.0f %12ld %12ld %8d\n", now - t0, a, k, exports);
             fflush(stdout);
             if (a < 0 || k < 0) {

@@ -24,6 +24,7 @@
 
 #include "map/map.h"
 #include "render/render.h"
+#include "support/testkit.h"
 #include "test.h"
 #include "util/util.h"
 #include "worker/worker_harness.h"
@@ -188,20 +189,6 @@ static size_t read_answer(int fd, char *buf, size_t size, int wait_s)
     return got;
 }
 
-static long server_rss_kb(void)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)fx.api.pid);
-    FILE *f = fopen(path, "r");
-    long kb = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmRSS:", 6))
-            kb = strtol(line + 6, NULL, 10);
-    if (f)
-        fclose(f);
-    return kb;
-}
-
 static void test_gigabyte_announced(void)
 {
     int fd = connect_api();
@@ -223,7 +210,7 @@ static void test_endless_chunked(void)
     CHECK(fd >= 0);
     if (fd < 0)
         return;
-    long rss_before = server_rss_kb();
+    long rss_before = tk_rss_kb(fx.api.pid);
     const char head[] = "POST /api/maps HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                         "Transfer-Encoding: chunked\r\n\r\n";
     CHECK(send_all(fd, head, sizeof head - 1));
@@ -235,7 +222,7 @@ static void test_endless_chunked(void)
     const size_t give_up = 1024L * 1024 * 1024; /* 1 GiB */
     while (sent < give_up && send_all(fd, chunk, chunk_len))
         sent += chunk_len;
-    long rss_after = server_rss_kb();
+    long rss_after = tk_rss_kb(fx.api.pid);
     close(fd);
     printf("endless chunked body: cut off after %.1f MiB sent (limit %ld MiB); server RSS %ld -> %ld KiB\n",
            sent / 1048576.0, BODY_LIMIT / 1048576, rss_before, rss_after);

@@ -27,6 +27,9 @@ int tk_wait(pid_t pid, double timeout_s);
 /* tk_spawn + tk_wait with no timeout; -1 when it could not be started. */
 int tk_run(const char *prog, const char *const *args, const char *out_path, const char *err_path);
 
+/* Resident memory of process pid in kB (VmRSS from /proc), -1 when it cannot be read. */
+long tk_rss_kb(pid_t pid);
+
 /* One HTTP request's options; all may be zero. */
 typedef struct {
     const char *const *headers; /* NULL-terminated "Name: value" list */
