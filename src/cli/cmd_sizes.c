@@ -17,19 +17,10 @@ static void usage(FILE *out)
 
 int cmd_sizes(int argc, char **argv)
 {
-    bool as_json = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return AWM_EXIT_OK;
-        } else if (!strcmp(argv[i], "--json")) {
-            as_json = true;
-        } else {
-            fprintf(stderr, "awm sizes: unexpected argument '%s'\n", argv[i]);
-            usage(stderr);
-            return AWM_EXIT_INVALID;
-        }
-    }
+    bool as_json;
+    int done = cli_parse_listing_args(argc, argv, "sizes", usage, &as_json);
+    if (done >= 0)
+        return done;
     size_t n;
     const map_print_spec *specs = map_print_specs(&n);
     if (as_json) {

@@ -21,19 +21,10 @@ static void hex(char buf[8], uint32_t rgb)
 
 int cmd_themes(int argc, char **argv)
 {
-    bool as_json = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return AWM_EXIT_OK;
-        } else if (!strcmp(argv[i], "--json")) {
-            as_json = true;
-        } else {
-            fprintf(stderr, "awm themes: unexpected argument '%s'\n", argv[i]);
-            usage(stderr);
-            return AWM_EXIT_INVALID;
-        }
-    }
+    bool as_json;
+    int done = cli_parse_listing_args(argc, argv, "themes", usage, &as_json);
+    if (done >= 0)
+        return done;
     size_t n;
     const map_theme *themes = map_themes(&n);
     json_t *arr = json_array();

@@ -3,10 +3,18 @@
 #ifndef AWM_CLI_COMMANDS_H
 #define AWM_CLI_COMMANDS_H
 
+#include <stdbool.h>
+#include <stdio.h>
+
 /* Exit codes shared by every command. */
 enum { AWM_EXIT_OK = 0, AWM_EXIT_FAILURE = 1, AWM_EXIT_INVALID = 2 };
 
 typedef int (*awm_command_fn)(int argc, char **argv);
+
+/* Arguments of a listing command (`--json`, `--help`): -1 to go on, else the exit code
+ * (after printing the usage for --help or a bad argument). */
+int cli_parse_listing_args(int argc, char **argv, const char *command, void (*usage)(FILE *out),
+                           bool *as_json);
 
 int cmd_render(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
