@@ -337,6 +337,16 @@ int worker_run(const worker_config *cfg)
     pthread_t listener;
     bool listener_started = false;
 
+    /* Signals go to the main thread only (sigtimedwait below); every other thread, the
+     * renderer's included, inherits this mask. Blocked before anything else, so a SIGTERM
+     * that arrives while the worker is still starting up is a graceful stop, not a kill. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
     st->store = storage_new(&cfg->storage, &err);
     if (!st->store)
         goto out;
@@ -349,14 +359,6 @@ int worker_run(const worker_config *cfg)
     if (!awm_mkdir_p(st->work_dir, &err))
         goto out;
 
-    /* Signals go to the main thread only (sigtimedwait below); every other thread, the
-     * renderer's included, inherits this mask. */
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     int health_port = 0;
     health = worker_health_start(st, &health_port, &err);

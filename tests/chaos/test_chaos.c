@@ -50,6 +50,7 @@
 typedef struct {
     wh_fixture fx;
     wh_proc workers[MAX_WORKERS];
+    char worker_names[MAX_WORKERS][32]; /* their log is <fx.dir>/<name>.log */
     int worker_count, worker_serial;
     const char *dpi_env;
     int kills, api_restarts, pg_restarts;
@@ -69,6 +70,7 @@ static bool start_worker(chaos *c, int slot)
 {
     char name[32];
     snprintf(name, sizeof name, "worker-%d", ++c->worker_serial);
+    snprintf(c->worker_names[slot], sizeof c->worker_names[slot], "%s", name);
     /* Short API retries so a worker notices an API restart quickly; LOG_LEVEL keeps logs small. */
     const char *extra[] = {c->dpi_env, "WORKER_API_ATTEMPTS=3", "WORKER_API_TIMEOUT_S=10", NULL};
     return wh_worker_start(&c->fx, &c->workers[slot], name, extra, NULL);
@@ -316,6 +318,11 @@ int main(void)
      * earlier must have been swept by the survivors. */
     for (int i = 0; i < c.worker_count; i++)
     {
+        /* A replacement started moments ago may still be before main(), where no program
+         * can handle a signal: wait until it says it is taking jobs, then stop it. */
+        char log[700];
+        snprintf(log, sizeof log, "%s/%s.log", c.fx.dir, c.worker_names[i]);
+        CHECK_MSG(wh_wait_log_event(log, "QUEUE_STARTED", 1, 60), "worker %d never started (%s)", i, log);
         int status = wh_stop(&c.workers[i], SIGTERM, 60);
         CHECK_MSG(status == 0, "worker %d did not stop cleanly (status %d)", i, status);
     }
