@@ -105,6 +105,8 @@ static void test_killed_worker(void)
     json_t *job = wh_wait_job_state(&fx, id, "export_complete", 120);
     CHECK_MSG(job != NULL, "see %s", lb);
     json_decref(job);
+    /* The API shows export_complete before the worker completes the queue job and logs. */
+    CHECK(wh_wait_log_event(lb, "JOB_SUCCESS", 1, 30));
     CHECK_INT_EQ(count_events_for(lb, "JOB_SUCCESS", id, NULL), 1);
     CHECK_INT_EQ(count_events_for(la, "JOB_SUCCESS", id, NULL), 0);
     char state[32] = "";
@@ -148,6 +150,7 @@ static void test_api_down(void)
     json_t *job = wh_wait_job_state(&fx, id, "export_complete", 120);
     CHECK_MSG(job != NULL, "see %s", lw);
     json_decref(job);
+    CHECK(wh_wait_log_event(lw, "JOB_SUCCESS", 1, 30));
     CHECK_INT_EQ(count_events_for(lw, "JOB_SUCCESS", id, NULL), 1);
     CHECK_INT_EQ(wh_stop(&w, SIGTERM, 60), 0);
     CHECK(wh_queue_settings(&fx, 3, 1, 600));
