@@ -21,15 +21,27 @@ static void path_in_dir(char *buf, size_t size, const char *name)
     snprintf(buf, size, "%s/%s", g_dir, name);
 }
 
+/* Parses a test's map definition; a refusal is a failed check, with every violation printed. */
 static bool parse_map(const char *json, map_definition *def)
 {
     map_violations v;
     bool ok = map_definition_parse(json, strlen(json), def, &v);
-    if (!ok) {
-        for (size_t i = 0; i < v.count; i++)
-            fprintf(stderr, "  violation: %s\n", v.items[i]);
-    }
+    for (size_t i = 0; !ok && i < v.count; i++)
+        fprintf(stderr, "  violation: %s\n", v.items[i]);
     map_violations_free(&v);
+    CHECK_MSG(ok, "the test's map definition was refused");
+    return ok;
+}
+
+/* Renders def at `size` with `opt` into g_dir/name (its path goes to `path`); a failed render is
+ * a failed check. */
+static bool render_file(const map_definition *def, const char *size, const render_options *opt, const char *name,
+                        char path[512], render_result *res)
+{
+    path_in_dir(path, 512, name);
+    awm_error err = {{0}};
+    bool ok = render_poster(def, map_print_spec_find(size), opt, path, res, &err);
+    CHECK_MSG(ok, "render %s failed: %s", name, err.msg);
     return ok;
 }
 
@@ -37,17 +49,15 @@ static bool render_png(const map_definition *def, const char *size, double dpi, 
                        test_png *png)
 {
     char path[512];
-    path_in_dir(path, sizeof path, name);
     render_options opt;
     render_options_default(&opt);
     opt.dpi = dpi;
     render_result res;
-    awm_error err = {{0}};
-    bool ok = render_poster(def, map_print_spec_find(size), &opt, path, &res, &err);
-    if (!ok)
-        fprintf(stderr, "  render %s failed: %s\n", name, err.msg);
-    if (ok && png)
+    bool ok = render_file(def, size, &opt, name, path, &res);
+    if (ok && png) {
         ok = test_png_read(path, png);
+        CHECK_MSG(ok, "%s is not a readable PNG", name);
+    }
     return ok;
 }
 
@@ -107,10 +117,8 @@ static void test_long_title_shrinks(void)
     snprintf(json, sizeof json,
              "{\"title\": \"%s\", \"people\": [{\"id\": \"a\", \"name\": \"A\", \"locations\": []}]}",
              "A very long family title that could never fit in four hundred points at twenty-eight");
-    if (!parse_map(json, &def)) {
-        CHECK(false);
+    if (!parse_map(json, &def))
         return;
-    }
     render_scene s;
     awm_error err = {{0}};
     CHECK_MSG(render_scene_build(&s, &def, map_print_spec_find("8x10"), 1, GEO_DETAIL_110M, &err), "%s",
@@ -128,10 +136,8 @@ static void test_every_size_has_its_pixel_size(void)
     map_definition def;
     char json[512];
     snprintf(json, sizeof json, "%s}", MAP_PLAIN);
-    if (!parse_map(json, &def)) {
-        CHECK(false);
+    if (!parse_map(json, &def))
         return;
-    }
     size_t n;
     const map_print_spec *specs = map_print_specs(&n);
     CHECK_INT_EQ(n, 16);
@@ -145,10 +151,8 @@ static void test_every_size_has_its_pixel_size(void)
         test_png png;
         char name[64];
         snprintf(name, sizeof name, "size-%s.png", specs[i].key);
-        if (!render_png(&def, specs[i].key, dpi, name, &png)) {
-            CHECK(false);
+        if (!render_png(&def, specs[i].key, dpi, name, &png))
             continue;
-        }
         CHECK_INT_EQ(png.w, lround(b.total.w / 72 * dpi));
         CHECK_INT_EQ(png.h, lround(b.total.h / 72 * dpi));
         test_png_free(&png);
@@ -161,10 +165,8 @@ static void test_full_resolution_png_chunks(void)
     map_definition def;
     char json[512];
     snprintf(json, sizeof json, "%s}", MAP_PLAIN);
-    if (!parse_map(json, &def)) {
-        CHECK(false);
+    if (!parse_map(json, &def))
         return;
-    }
     test_png png;
     if (render_png(&def, "8x10", 300, "full-8x10.png", &png)) {
         CHECK_INT_EQ(png.w, 2475);
@@ -184,8 +186,6 @@ static void test_full_resolution_png_chunks(void)
         /* The check refuses a wrong size. */
         CHECK(!render_verify_png(path, 2475, 3076, &err));
         test_png_free(&png);
-    } else {
-        CHECK(false);
     }
     map_definition_free(&def);
 }
@@ -235,10 +235,8 @@ static void test_land_and_ocean_colours_per_projection(void)
                      "%s, \"projection\": \"%s\", \"theme\": \"%s\", \"rotation\": %s}", MAP_PLAIN,
                      projections[i], themes[(i + pass) % 4], i == 0 ? rotations[pass] : "[-20, -30, 0]");
             map_definition def;
-            if (!parse_map(json, &def)) {
-                CHECK(false);
+            if (!parse_map(json, &def))
                 continue;
-            }
             char name[64];
             snprintf(name, sizeof name, "place-%s-%d.png", projections[i], pass);
             test_png png;
@@ -248,8 +246,6 @@ static void test_land_and_ocean_colours_per_projection(void)
                 if (i != 0 || pass == 1) /* the middle of the Pacific */
                     check_place(&def, &png, dpi, -145.0, 5.0, def.theme->ocean, "Pacific");
                 test_png_free(&png);
-            } else {
-                CHECK(false);
             }
             map_definition_free(&def);
         }
@@ -265,10 +261,8 @@ static void test_canvas_colour_per_theme(void)
         char json[512];
         snprintf(json, sizeof json, "%s, \"theme\": \"%s\"}", MAP_PLAIN, themes[i].id);
         map_definition def;
-        if (!parse_map(json, &def)) {
-            CHECK(false);
+        if (!parse_map(json, &def))
             continue;
-        }
         char name[64];
         snprintf(name, sizeof name, "theme-%s.png", themes[i].id);
         test_png png;
@@ -277,8 +271,6 @@ static void test_canvas_colour_per_theme(void)
             CHECK_INT_EQ(test_png_pixel(&png, 0, 0), themes[i].canvas_background);
             CHECK_INT_EQ(test_png_pixel(&png, png.w - 1, png.h - 1), themes[i].canvas_background);
             test_png_free(&png);
-        } else {
-            CHECK(false);
         }
         map_definition_free(&def);
     }
@@ -291,27 +283,24 @@ static void test_10m_globe_keeps_its_ocean(void)
     char json[512];
     snprintf(json, sizeof json, "%s}", MAP_PLAIN);
     map_definition def;
-    if (!parse_map(json, &def)) {
-        CHECK(false);
+    if (!parse_map(json, &def))
         return;
-    }
-    char path[512];
-    path_in_dir(path, sizeof path, "globe-10m.png");
     render_options opt;
     render_options_default(&opt);
     opt.dpi = 30;
     opt.detail = GEO_DETAIL_10M;
+    char path[512];
     render_result res;
-    awm_error err = {{0}};
-    CHECK_MSG(render_poster(&def, map_print_spec_find("8x10"), &opt, path, &res, &err), "%s", err.msg);
-    CHECK_INT_EQ(res.detail, GEO_DETAIL_10M);
     test_png png;
-    if (test_png_read(path, &png)) {
-        check_place(&def, &png, 30, -45.0, 25.0, def.theme->ocean, "mid-Atlantic");
-        check_place(&def, &png, 30, 5.0, 25.0, def.theme->land, "Sahara");
-        test_png_free(&png);
-    } else {
-        CHECK(false);
+    if (render_file(&def, "8x10", &opt, "globe-10m.png", path, &res)) {
+        CHECK_INT_EQ(res.detail, GEO_DETAIL_10M);
+        if (test_png_read(path, &png)) {
+            check_place(&def, &png, 30, -45.0, 25.0, def.theme->ocean, "mid-Atlantic");
+            check_place(&def, &png, 30, 5.0, 25.0, def.theme->land, "Sahara");
+            test_png_free(&png);
+        } else {
+            CHECK_MSG(false, "%s is not a readable PNG", path);
+        }
     }
     map_definition_free(&def);
 }
@@ -336,10 +325,8 @@ static void test_stream_output(void)
     char json[512];
     snprintf(json, sizeof json, "%s}", MAP_PLAIN);
     map_definition def;
-    if (!parse_map(json, &def)) {
-        CHECK(false);
+    if (!parse_map(json, &def))
         return;
-    }
     render_options opt;
     render_options_default(&opt);
     opt.dpi = 20;
@@ -351,8 +338,7 @@ static void test_stream_output(void)
     CHECK_INT_EQ(res.bytes, buf.len);
     CHECK(buf.len > 8 && !memcmp(buf.data, "\x89PNG\r\n\x1a\n", 8));
     char path[512];
-    path_in_dir(path, sizeof path, "stream.png");
-    CHECK(render_poster(&def, map_print_spec_find("A4"), &opt, path, &res, &err));
+    render_file(&def, "A4", &opt, "stream.png", path, &res);
     char *file = NULL;
     size_t len = 0;
     if (awm_read_file(path, &file, &len, &err)) {
@@ -366,18 +352,17 @@ static void test_stream_output(void)
     map_definition_free(&def);
 }
 
-/* The sample map, from the repository's assets. */
+/* The sample map, from the repository's assets; a failure to load it is a failed check. */
 static bool load_sample(map_definition *def)
 {
-    char sample[512];
-    snprintf(sample, sizeof sample, "%s/assets/sample-map.json", getenv("AWM_SOURCE_ROOT"));
+    char sample[4096];
     char *json = NULL;
     size_t len = 0;
     awm_error err = {{0}};
-    map_violations v;
-    bool ok = awm_read_file(sample, &json, &len, &err) && map_definition_parse(json, len, def, &v);
-    if (json)
-        map_violations_free(&v);
+    bool read = awm_asset_path(sample, sizeof sample, "assets/sample-map.json") &&
+                awm_read_file(sample, &json, &len, &err);
+    CHECK_MSG(read, "sample map: %s", err.msg);
+    bool ok = read && parse_map(json, def);
     free(json);
     return ok;
 }
@@ -388,20 +373,20 @@ static bool load_sample(map_definition *def)
 static void test_partial_last_row_is_canvas(void)
 {
     map_definition def;
-    if (!load_sample(&def)) {
-        CHECK(false);
+    if (!load_sample(&def))
         return;
-    }
-    char path[512];
-    path_in_dir(path, sizeof path, "last-row.png");
     render_options opt;
     render_options_default(&opt);
     opt.dpi = 30;
     opt.threads = 1;
+    char path[512];
     render_result res;
-    awm_error err = {{0}};
     test_png png = {0};
-    if (render_poster(&def, map_print_spec_find("8x10"), &opt, path, &res, &err) && test_png_read(path, &png)) {
+    if (!render_file(&def, "8x10", &opt, "last-row.png", path, &res)) {
+        map_definition_free(&def);
+        return;
+    }
+    if (test_png_read(path, &png)) {
         CHECK_INT_EQ(png.h, 308);
         int wrong = 0;
         for (int x = 0; x < png.w; x++)
@@ -409,7 +394,7 @@ static void test_partial_last_row_is_canvas(void)
         CHECK_MSG(wrong == 0, "%d pixels of the last row are not the canvas colour", wrong);
         test_png_free(&png);
     } else {
-        CHECK_MSG(false, "%s", err.msg);
+        CHECK_MSG(false, "%s is not a readable PNG", path);
     }
     map_definition_free(&def);
 }
@@ -420,21 +405,12 @@ static void test_partial_last_row_is_canvas(void)
 static void test_bands_match_single_pass(void)
 {
     map_definition def;
-    char *text = NULL;
-    size_t len = 0;
-    char sample[4096];
-    awm_error err = {{0}};
-    if (!awm_asset_path(sample, sizeof sample, "assets/sample-map.json") ||
-        !awm_read_file(sample, &text, &len, &err) || !parse_map(text, &def)) {
-        CHECK(false);
-        free(text);
+    if (!load_sample(&def))
         return;
-    }
-    free(text);
+    awm_error err = {{0}};
     const double dpi = 100;
     test_png png;
     if (!render_png(&def, "8x10", dpi, "banded.png", &png)) {
-        CHECK(false);
         map_definition_free(&def);
         return;
     }
@@ -482,10 +458,8 @@ static void test_qr_code_decodes(void)
     char json[1024];
     snprintf(json, sizeof json, "%s, \"qrUrl\": \"%s\"}", MAP_PLAIN, url);
     map_definition def;
-    if (!parse_map(json, &def)) {
-        CHECK(false);
+    if (!parse_map(json, &def))
         return;
-    }
     CHECK(render_png(&def, "8x10", 150, "qr.png", NULL));
     map_definition_free(&def);
     char cmd[1024], path[512];
@@ -512,10 +486,8 @@ static void test_leg_behind_globe_ends_on_horizon(void)
         " \"color\": \"#ff0000\", \"locations\": [{\"longitude\": 0, \"latitude\": 0},"
         " {\"longitude\": 120, \"latitude\": 10}]}]}";
     map_definition def;
-    if (!parse_map(json, &def)) {
-        CHECK(false);
+    if (!parse_map(json, &def))
         return;
-    }
     render_scene s;
     awm_error err = {{0}};
     if (!render_scene_build(&s, &def, map_print_spec_find("8x10"), 1, GEO_DETAIL_110M, &err)) {
@@ -554,29 +526,34 @@ static size_t count_occurrences(const char *hay, size_t len, const char *needle)
     return n;
 }
 
+/* Parses `json` and renders it as a PDF or SVG (110m geography) into g_dir/name. */
+static bool render_vector(const char *json, const char *size, render_format format, const char *name, char path[512])
+{
+    map_definition def;
+    if (!parse_map(json, &def))
+        return false;
+    render_options opt;
+    render_options_default(&opt);
+    opt.format = format;
+    opt.detail = GEO_DETAIL_110M;
+    render_result res;
+    bool ok = render_file(&def, size, &opt, name, path, &res);
+    map_definition_free(&def);
+    return ok;
+}
+
 static void test_pdf_embeds_fonts(void)
 {
     const char *json = "{\"title\": \"Our Family Journey\", \"subtitle\": \"2010\u20132024\","
                        " \"people\": [{\"id\": \"a\", \"name\": \"A\", \"locations\": []}]}";
-    map_definition def;
-    if (!parse_map(json, &def)) {
-        CHECK(false);
-        return;
-    }
     char path[512];
-    path_in_dir(path, sizeof path, "poster.pdf");
-    render_options opt;
-    render_options_default(&opt);
-    opt.format = RENDER_PDF;
-    opt.detail = GEO_DETAIL_110M;
-    render_result res;
-    awm_error err = {{0}};
-    CHECK_MSG(render_poster(&def, map_print_spec_find("8x10"), &opt, path, &res, &err), "%s", err.msg);
-    map_definition_free(&def);
+    if (!render_vector(json, "8x10", RENDER_PDF, "poster.pdf", path))
+        return;
     char *data = NULL;
     size_t len = 0;
+    awm_error err = {{0}};
     if (!awm_read_file(path, &data, &len, &err)) {
-        CHECK(false);
+        CHECK_MSG(false, "%s", err.msg);
         return;
     }
     CHECK(len > 4 && !memcmp(data, "%PDF", 4));
@@ -597,26 +574,15 @@ static void test_svg_is_well_formed(void)
 {
     const char *json = "{\"title\": \"Fish & <Chips>\", \"people\": [{\"id\": \"a\", \"name\": \"A\","
                        " \"locations\": [{\"longitude\": 2, \"latitude\": 48}, {\"longitude\": -74, \"latitude\": 40}]}]}";
-    map_definition def;
-    if (!parse_map(json, &def)) {
-        CHECK(false);
-        return;
-    }
     char path[512];
-    path_in_dir(path, sizeof path, "poster.svg");
-    render_options opt;
-    render_options_default(&opt);
-    opt.format = RENDER_SVG;
-    opt.detail = GEO_DETAIL_110M;
-    render_result res;
-    awm_error err = {{0}};
-    CHECK_MSG(render_poster(&def, map_print_spec_find("A4"), &opt, path, &res, &err), "%s", err.msg);
-    map_definition_free(&def);
+    if (!render_vector(json, "A4", RENDER_SVG, "poster.svg", path))
+        return;
     char cmd[700];
     snprintf(cmd, sizeof cmd, "xmllint --noout '%s'", path);
     CHECK_INT_EQ(system(cmd), 0);
     char *data = NULL;
     size_t len = 0;
+    awm_error err = {{0}};
     if (awm_read_file(path, &data, &len, &err)) {
         CHECK(count_occurrences(data, len, "<svg") == 1);
         CHECK(count_occurrences(data, len, "width=\"613.44pt\"") == 1);
