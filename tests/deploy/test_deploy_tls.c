@@ -83,17 +83,7 @@ static int worker_check(const char *db, char **out)
     snprintf(env_dir, sizeof env_dir, "EXPORT_DIR=%s/exports", dir);
     snprintf(log, sizeof log, "%s/check-%d.log", dir, ++n);
     const char *env[] = {env_db, env_api, env_dir, "STORAGE=local", "WORKER_API_KEY=k", NULL};
-    const char *args[] = {"worker", "--check", NULL};
-    wh_proc p;
-    if (!wh_spawn(&p, args, env, log) || !wh_wait(&p, 60)) {
-        wh_stop(&p, SIGKILL, 5);
-        *out = strdup("");
-        return -1;
-    }
-    size_t len;
-    if (!awm_read_file(log, out, &len, NULL))
-        *out = strdup("");
-    return p.exit_status;
+    return wh_run_check(env, log, out);
 }
 
 static void check_refused(const char *db, const char *why, const char *expect)

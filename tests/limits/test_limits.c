@@ -340,17 +340,13 @@ int main(void)
     char asan[512];
     snprintf(asan, sizeof asan, "%s:quarantine_size_mb=4", getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "");
     setenv("ASAN_OPTIONS", asan, 1);
-    if (!wh_fixture_start(&fx)) {
-        fprintf(stderr, "fixture did not start\n");
-        wh_fixture_stop(&fx);
-        return 1;
-    }
+    if (!wh_fixture_start(&fx))
+        return wh_fixture_finish(&fx, 1);
     RUN(test_above_limits);
     RUN(test_gigabyte_announced);
     RUN(test_endless_chunked);
     RUN(test_slowloris);
     RUN(test_biggest);
     CHECK_INT_EQ(wh_stop(&fx.api, SIGTERM, 30), 0); /* still healthy enough to stop cleanly */
-    wh_fixture_stop(&fx);
-    return TEST_EXIT();
+    return wh_fixture_finish(&fx, TEST_EXIT());
 }

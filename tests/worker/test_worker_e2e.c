@@ -70,16 +70,9 @@ static void test_check_command(void)
     snprintf(env_dir, sizeof env_dir, "EXPORT_DIR=%s", fx.export_dir);
     snprintf(log, sizeof log, "%s/check.log", fx.dir);
     const char *env[] = {env_db, env_api, env_dir, "STORAGE=local", "WORKER_API_KEY=" WH_API_KEY, NULL};
-    const char *args[] = {"worker", "--check", NULL};
-    wh_proc p;
-    CHECK(wh_spawn(&p, args, env, log));
-    CHECK(wh_wait(&p, 60));
-    CHECK_INT_EQ(p.exit_status, 0);
     char *text = NULL;
-    size_t len;
-    CHECK(awm_read_file(log, &text, &len, NULL));
-    CHECK_MSG(text && strstr(text, "database  ok") && strstr(text, "api       ok") && strstr(text, "storage   ok"),
-              "%s", text ? text : "");
+    CHECK_INT_EQ(wh_run_check(env, log, &text), 0);
+    CHECK_MSG(strstr(text, "database  ok") && strstr(text, "api       ok") && strstr(text, "storage   ok"), "%s", text);
     free(text);
 
     /* The API not listening: the check names it and fails. */
@@ -87,23 +80,16 @@ static void test_check_command(void)
     snprintf(log2, sizeof log2, "%s/check-bad.log", fx.dir);
     snprintf(env_bad, sizeof env_bad, "API_URL=http://127.0.0.1:%d", wh_free_port());
     const char *env2[] = {env_db, env_bad, env_dir, "STORAGE=local", "WORKER_API_KEY=" WH_API_KEY, NULL};
-    CHECK(wh_spawn(&p, args, env2, log2));
-    CHECK(wh_wait(&p, 60));
-    CHECK_INT_EQ(p.exit_status, 1);
-    CHECK(awm_read_file(log2, &text, &len, NULL));
-    CHECK_MSG(text && strstr(text, "api       FAIL") && strstr(text, "database  ok"), "%s", text ? text : "");
+    CHECK_INT_EQ(wh_run_check(env2, log2, &text), 1);
+    CHECK_MSG(strstr(text, "api       FAIL") && strstr(text, "database  ok"), "%s", text);
     free(text);
 
     /* A wrong worker key: the API is up, but its worker routes refuse the key. */
     char log3[700];
     snprintf(log3, sizeof log3, "%s/check-key.log", fx.dir);
     const char *env3[] = {env_db, env_api, env_dir, "STORAGE=local", "WORKER_API_KEY=wrong-key", NULL};
-    CHECK(wh_spawn(&p, args, env3, log3));
-    CHECK(wh_wait(&p, 60));
-    CHECK_INT_EQ(p.exit_status, 1);
-    CHECK(awm_read_file(log3, &text, &len, NULL));
-    CHECK_MSG(text && strstr(text, "api       FAIL") && strstr(text, "401") && !strstr(text, "wrong-key"), "%s",
-              text ? text : "");
+    CHECK_INT_EQ(wh_run_check(env3, log3, &text), 1);
+    CHECK_MSG(strstr(text, "api       FAIL") && strstr(text, "401") && !strstr(text, "wrong-key"), "%s", text);
     free(text);
 }
 
@@ -380,11 +366,8 @@ static void test_bad_config(void)
 
 int main(void)
 {
-    if (!wh_fixture_start(&fx)) {
-        fprintf(stderr, "fixture failed (dir %s)\n", fx.dir);
-        wh_fixture_stop(&fx);
-        return 1;
-    }
+    if (!wh_fixture_start(&fx))
+        return wh_fixture_finish(&fx, 1);
     CHECK(wh_queue_settings(&fx, 3, 1, 600));
     RUN(test_check_command);
     RUN(test_happy_path);
@@ -392,9 +375,5 @@ int main(void)
     RUN(test_concurrency);
     RUN(test_bad_config);
     RUN(test_wrong_key);
-    int rc = TEST_EXIT();
-    if (rc)
-        setenv("AWM_KEEP_TEST_DIR", "1", 1), fprintf(stderr, "logs kept in %s\n", fx.dir);
-    wh_fixture_stop(&fx);
-    return rc;
+    return wh_fixture_finish(&fx, TEST_EXIT());
 }

@@ -304,11 +304,8 @@ static void test_database_restart(void)
 
 int main(void)
 {
-    if (!wh_fixture_start(&fx)) {
-        fprintf(stderr, "fixture failed (dir %s)\n", fx.dir);
-        wh_fixture_stop(&fx);
-        return 1;
-    }
+    if (!wh_fixture_start(&fx))
+        return wh_fixture_finish(&fx, 1);
     CHECK(wh_queue_settings(&fx, 3, 1, 600));
     RUN(test_killed_worker);
     RUN(test_api_down);
@@ -316,9 +313,5 @@ int main(void)
     RUN(test_sigterm_finishes_job);
     RUN(test_sigterm_releases_job);
     RUN(test_database_restart);
-    int rc = TEST_EXIT();
-    if (rc)
-        setenv("AWM_KEEP_TEST_DIR", "1", 1), fprintf(stderr, "logs kept in %s\n", fx.dir);
-    wh_fixture_stop(&fx);
-    return rc;
+    return wh_fixture_finish(&fx, TEST_EXIT());
 }

@@ -171,16 +171,10 @@ static void test_s3_wrong_secret(void)
     for (int i = 0; extra[i]; i++)
         env[n++] = extra[i];
     env[n] = NULL;
-    const char *args[] = {"worker", "--check", NULL};
-    wh_proc p;
-    CHECK(wh_spawn(&p, args, env, check_log));
-    CHECK(wh_wait(&p, 60));
-    CHECK_INT_EQ(p.exit_status, 1);
     char *text = NULL;
-    size_t len;
-    CHECK(awm_read_file(check_log, &text, &len, NULL));
-    CHECK_MSG(text && strstr(text, "storage   FAIL") && strstr(text, "SignatureDoesNotMatch"), "%s", text ? text : "");
-    CHECK_MSG(text && !strstr(text, "not-the-secret"), "the secret appears in the output");
+    CHECK_INT_EQ(wh_run_check(env, check_log, &text), 1);
+    CHECK_MSG(strstr(text, "storage   FAIL") && strstr(text, "SignatureDoesNotMatch"), "%s", text);
+    CHECK_MSG(!strstr(text, "not-the-secret"), "the secret appears in the output");
     free(text);
 
     CHECK(wh_queue_settings(&fx, 0, 1, 600)); /* no retries: the failure is final at once */
@@ -196,6 +190,7 @@ static void test_s3_wrong_secret(void)
     json_decref(job);
     CHECK(wh_wait_log_event(log, "JOB_FAILED", 1, 10));
     CHECK_INT_EQ(wh_stop(&w, SIGTERM, 60), 0);
+    size_t len;
     CHECK(awm_read_file(log, &text, &len, NULL));
     CHECK_MSG(text && !strstr(text, "not-the-secret"), "the secret appears in the log");
     free(text);
@@ -208,18 +203,15 @@ int main(void)
     bool up = wh_fixture_start(&fx);
     s3 = up ? s3_harness_start(BUCKET, KEY_ID, SECRET, &err) : NULL;
     if (!up || !s3) {
-        fprintf(stderr, "fixture failed: %s\n", up ? err.msg : fx.dir);
+        if (up)
+            fprintf(stderr, "s3 server: %s\n", err.msg);
         s3_harness_destroy(s3);
-        wh_fixture_stop(&fx);
-        return 1;
+        return wh_fixture_finish(&fx, 1);
     }
     CHECK(wh_queue_settings(&fx, 3, 1, 600));
     RUN(test_s3_export);
     RUN(test_s3_wrong_secret);
     int rc = TEST_EXIT();
-    if (rc)
-        setenv("AWM_KEEP_TEST_DIR", "1", 1), fprintf(stderr, "logs kept in %s\n", fx.dir);
     s3_harness_destroy(s3);
-    wh_fixture_stop(&fx);
-    return rc;
+    return wh_fixture_finish(&fx, rc);
 }

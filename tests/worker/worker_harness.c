@@ -384,6 +384,33 @@ void wh_fixture_stop(wh_fixture *fx)
     curl_global_cleanup();
 }
 
+int wh_fixture_finish(wh_fixture *fx, int rc)
+{
+    if (rc) {
+        setenv("AWM_KEEP_TEST_DIR", "1", 1);
+        fprintf(stderr, "logs kept in %s\n", fx->dir);
+    }
+    wh_fixture_stop(fx);
+    return rc;
+}
+
+int wh_run_check(const char *const *env, const char *log_path, char **output)
+{
+    const char *args[] = {"worker", "--check", NULL};
+    wh_proc p;
+    int status = -1;
+    if (wh_spawn(&p, args, env, log_path)) {
+        if (wh_wait(&p, 60))
+            status = p.exit_status;
+        else
+            wh_stop(&p, SIGKILL, 5);
+    }
+    size_t len;
+    if (!awm_read_file(log_path, output, &len, NULL))
+        *output = awm_strdup("");
+    return status;
+}
+
 bool wh_worker_start(wh_fixture *fx, wh_proc *p, const char *name, const char *const *extra, int *health_port)
 {
     char env_db[512], env_api[200], env_dir[700], env_health[64], log[700];

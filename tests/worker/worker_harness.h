@@ -52,7 +52,10 @@ void wh_rmtree(const char *dir);
 /* Files (recursively) whose name starts with `prefix`; how many. */
 int wh_count_files(const char *dir, const char *prefix);
 
-#endif
+/* Run `awm worker --check` with `env` (as for wh_spawn), output to log_path. Returns its exit
+ * status (-1 when it did not finish within 60 s); *output = what it printed (never NULL;
+ * caller frees). */
+int wh_run_check(const char *const *env, const char *log_path, char **output);
 
 /* ---- the end-to-end fixture: PostgreSQL + `awm serve` + any number of `awm worker` ---- */
 #include "support/pg_harness.h"
@@ -84,3 +87,8 @@ bool wh_post_export(wh_fixture *fx, double w_in, double h_in, const char *extra_
 json_t *wh_wait_job_state(wh_fixture *fx, const char *id, const char *state, double timeout_s);
 /* Change the export queue's retry/expiry settings (jobs sent afterwards get them). */
 bool wh_queue_settings(wh_fixture *fx, int retry_limit, int retry_delay_s, int expire_in_s);
+/* The end of a test program: stops the fixture and returns rc. When rc is non-zero the
+ * temp dir (logs, exports) is kept and its path printed, so a CI failure can be read. */
+int wh_fixture_finish(wh_fixture *fx, int rc);
+
+#endif
