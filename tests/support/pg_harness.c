@@ -267,13 +267,17 @@ static bool copy_template(pg_harness *pg)
 
 /* ---- cleanup on exit and on fatal signals ------------------------------------------------- */
 
+/* The handlers that were there before ours (another harness's, or the default): a test using
+ * several harnesses gets every one's cleanup, each passing the signal on to the one before. */
+static struct sigaction g_prev_action[NSIG];
+
 static void on_fatal_signal(int sig)
 {
     for (int i = 0; getpid() == g_owner_pid && i < MAX_SERVERS; i++)
         if (g_pids[i] > 0)
             kill(g_pids[i], SIGQUIT); /* immediate shutdown; async-signal-safe */
-    signal(sig, SIG_DFL);
-    raise(sig);
+    sigaction(sig, &g_prev_action[sig], NULL);
+    raise(sig); /* delivered to the previous handler once this one returns */
 }
 
 static void on_exit_cleanup(void)
@@ -299,7 +303,7 @@ static void install_hooks(void)
         sa.sa_handler = on_fatal_signal;
         sigemptyset(&sa.sa_mask);
         sa.sa_flags = SA_RESETHAND;
-        sigaction(sigs[i], &sa, NULL);
+        sigaction(sigs[i], &sa, &g_prev_action[sigs[i]]);
     }
 }
 

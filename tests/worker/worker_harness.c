@@ -31,11 +31,15 @@ static void kill_children(void)
             kill(g_children[i], SIGKILL);
 }
 
+/* The handlers that were there before ours (the PostgreSQL harness's, or the default): each
+ * harness cleans up its own children, then passes the signal on to the one before. */
+static struct sigaction g_prev_action[NSIG];
+
 static void on_signal(int sig)
 {
     kill_children();
-    signal(sig, SIG_DFL);
-    raise(sig);
+    sigaction(sig, &g_prev_action[sig], NULL);
+    raise(sig); /* delivered to the previous handler once this one returns */
 }
 
 static void install_hooks(void)
@@ -48,10 +52,9 @@ static void install_hooks(void)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sa.sa_flags = SA_RESETHAND;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGABRT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    const int sigs[] = {SIGINT, SIGTERM, SIGABRT, SIGHUP};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        sigaction(sigs[i], &sa, &g_prev_action[sigs[i]]);
 }
 
 static void track(pid_t pid, bool add)
