@@ -267,17 +267,11 @@ static bool copy_template(pg_harness *pg)
 
 /* ---- cleanup on exit and on fatal signals ------------------------------------------------- */
 
-/* The handlers that were there before ours (another harness's, or the default): a test using
- * several harnesses gets every one's cleanup, each passing the signal on to the one before. */
-static struct sigaction g_prev_action[NSIG];
-
-static void on_fatal_signal(int sig)
+static void stop_servers_now(void)
 {
     for (int i = 0; getpid() == g_owner_pid && i < MAX_SERVERS; i++)
         if (g_pids[i] > 0)
             kill(g_pids[i], SIGQUIT); /* immediate shutdown; async-signal-safe */
-    sigaction(sig, &g_prev_action[sig], NULL);
-    raise(sig); /* delivered to the previous handler once this one returns */
 }
 
 static void on_exit_cleanup(void)
@@ -296,15 +290,7 @@ static void install_hooks(void)
     g_hooks_installed = true;
     g_owner_pid = getpid();
     atexit(on_exit_cleanup);
-    const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGABRT};
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_fatal_signal;
-        sigemptyset(&sa.sa_mask);
-        sa.sa_flags = SA_RESETHAND;
-        sigaction(sigs[i], &sa, &g_prev_action[sigs[i]]);
-    }
+    tk_on_fatal_signal(stop_servers_now);
 }
 
 static void track(pg_harness *pg, bool live)

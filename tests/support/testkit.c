@@ -100,6 +100,36 @@ long tk_rss_kb(pid_t pid)
     return kb;
 }
 
+#define TK_MAX_CLEANUPS 8
+static void (*volatile g_cleanups[TK_MAX_CLEANUPS])(void);
+static volatile int g_cleanup_count;
+
+static void on_fatal_signal(int sig)
+{
+    for (int i = 0; i < g_cleanup_count; i++)
+        g_cleanups[i]();
+    signal(sig, SIG_DFL);
+    raise(sig); /* ends the process once this handler returns */
+}
+
+void tk_on_fatal_signal(void (*cleanup)(void))
+{
+    if (g_cleanup_count == 0) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_fatal_signal;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESETHAND;
+        const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGABRT};
+        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+            sigaction(sigs[i], &sa, NULL);
+    }
+    if (g_cleanup_count < TK_MAX_CLEANUPS) {
+        g_cleanups[g_cleanup_count] = cleanup;
+        g_cleanup_count++;
+    }
+}
+
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
     (void)sb;

@@ -27,6 +27,11 @@ int tk_wait(pid_t pid, double timeout_s);
 /* tk_spawn + tk_wait with no timeout; -1 when it could not be started. */
 int tk_run(const char *prog, const char *const *args, const char *out_path, const char *err_path);
 
+/* Run `cleanup` when this process is ended by SIGINT, SIGTERM, SIGHUP or SIGABRT, then let the
+ * signal end it as usual. Each fixture registers its own (at most 8 in all); cleanup runs inside
+ * the signal handler, so it may only do async-signal-safe things (kill, not free). */
+void tk_on_fatal_signal(void (*cleanup)(void));
+
 /* Resident memory of process pid in kB (VmRSS from /proc), -1 when it cannot be read. */
 long tk_rss_kb(pid_t pid);
 

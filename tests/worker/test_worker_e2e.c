@@ -259,16 +259,9 @@ static void test_two_workers(void)
     }
     /* The API shows export_complete before the worker finishes the queue job and writes
      * JOB_SUCCESS, so wait for the last success line rather than reading the logs at once. */
-    json_t *ea = NULL, *eb = NULL;
-    for (double end = wh_now() + 30;;) {
-        ea = wh_log_events(la, "JOB_SUCCESS");
-        eb = wh_log_events(lb, "JOB_SUCCESS");
-        if (json_array_size(ea) + json_array_size(eb) >= N || wh_now() >= end)
-            break;
-        json_decref(ea);
-        json_decref(eb);
-        wh_sleep_ms(50);
-    }
+    const char *logs[] = {la, lb};
+    CHECK(wh_wait_log_events(logs, 2, "JOB_SUCCESS", N, 30));
+    json_t *ea = wh_log_events(la, "JOB_SUCCESS"), *eb = wh_log_events(lb, "JOB_SUCCESS");
     CHECK_INT_EQ(json_array_size(ea) + json_array_size(eb), N);
     CHECK_MSG(json_array_size(ea) > 0 && json_array_size(eb) > 0, "a did %zu, b did %zu", json_array_size(ea),
               json_array_size(eb));

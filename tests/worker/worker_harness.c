@@ -31,30 +31,13 @@ static void kill_children(void)
             kill(g_children[i], SIGKILL);
 }
 
-/* The handlers that were there before ours (the PostgreSQL harness's, or the default): each
- * harness cleans up its own children, then passes the signal on to the one before. */
-static struct sigaction g_prev_action[NSIG];
-
-static void on_signal(int sig)
-{
-    kill_children();
-    sigaction(sig, &g_prev_action[sig], NULL);
-    raise(sig); /* delivered to the previous handler once this one returns */
-}
-
 static void install_hooks(void)
 {
     if (g_hooks)
         return;
     g_hooks = true;
     atexit(kill_children);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESETHAND;
-    const int sigs[] = {SIGINT, SIGTERM, SIGABRT, SIGHUP};
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-        sigaction(sigs[i], &sa, &g_prev_action[sigs[i]]);
+    tk_on_fatal_signal(kill_children);
 }
 
 static void track(pid_t pid, bool add)
@@ -274,12 +257,20 @@ json_t *wh_log_events(const char *log_path, const char *event)
 
 bool wh_wait_log_event(const char *log_path, const char *event, int count, double timeout_s)
 {
+    return wh_wait_log_events(&log_path, 1, event, count, timeout_s);
+}
+
+bool wh_wait_log_events(const char *const *log_paths, size_t n, const char *event, int count, double timeout_s)
+{
     double end = wh_now() + timeout_s;
     for (;;) {
-        json_t *a = wh_log_events(log_path, event);
-        size_t n = json_array_size(a);
-        json_decref(a);
-        if ((int)n >= count)
+        size_t seen = 0;
+        for (size_t i = 0; i < n; i++) {
+            json_t *a = wh_log_events(log_paths[i], event);
+            seen += json_array_size(a);
+            json_decref(a);
+        }
+        if ((int)seen >= count)
             return true;
         if (wh_now() >= end)
             return false;

@@ -42,6 +42,8 @@ bool wh_wait_http_ok(const char *url, double timeout_s);
 json_t *wh_log_events(const char *log_path, const char *event);
 /* Wait until the log has at least `count` lines with `event`, up to timeout_s. */
 bool wh_wait_log_event(const char *log_path, const char *event, int count, double timeout_s);
+/* The same over n logs together (lines of all of them counted). */
+bool wh_wait_log_events(const char *const *log_paths, size_t n, const char *event, int count, double timeout_s);
 
 void wh_sleep_ms(long ms);
 double wh_now(void);
