@@ -375,19 +375,32 @@ void api_handle_export_create(api_request *r)
     }
     awm_error err = {{0}};
     const char *p1[] = {user_map_id};
-    PGresult *res = api_query(r, "cannot read the map", "SELECT data::text FROM user_maps WHERE id = $1", 1, p1,
-                              &err);
+    /* The map, and how many of its exports wait already: one map cannot fill the queue. */
+    PGresult *res = api_query(r, "cannot read the map",
+                              "SELECT m.data::text, (SELECT count(*) FROM printable_maps pm JOIN print_jobs j ON "
+                              "j.printable_map_id = pm.id WHERE pm.user_map_id = m.id AND j.state IN "
+                              "('pending_export', 'exporting')) FROM user_maps m WHERE m.id = $1",
+                              1, p1, &err);
     if (!res) {
         json_decref(body);
         json_decref(details);
         api_respond_db_error(r, &err);
         return;
     }
-    if (PQntuples(res) == 0) {
+    if (PQntuples(res) == 0 || atol(PQgetvalue(res, 0, 1)) >= r->srv->cfg.max_pending_exports) {
+        bool missing = PQntuples(res) == 0;
+        long waiting = missing ? 0 : atol(PQgetvalue(res, 0, 1));
         PQclear(res);
         json_decref(body);
         json_decref(details);
-        api_respond_error(r, 404, NULL, "user map not found: %s", user_map_id);
+        if (missing) {
+            api_respond_error(r, 404, NULL, "user map not found: %s", user_map_id);
+        } else {
+            api_response_header(r, "Retry-After", "30");
+            api_respond_error(r, 429, json_pack("{s:i}", "limit", r->srv->cfg.max_pending_exports),
+                              "this map already has %ld exports waiting (at most %d); try again when one is done",
+                              waiting, r->srv->cfg.max_pending_exports);
+        }
         return;
     }
     char *user_map_text = awm_strdup(PQgetvalue(res, 0, 0));

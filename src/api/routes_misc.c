@@ -56,7 +56,8 @@ static void serve_fd(api_request *r, int fd, uint64_t size, const char *name, bo
 /* A regular file (not a symlink) at path; false when there is none. */
 static bool serve_file(api_request *r, const char *path, const char *name, bool attachment)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO or device under the web folder must not block a thread on open(). */
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return false;
     struct stat st;
