@@ -68,3 +68,21 @@ bool awm_asset_path(char *buf, size_t size, const char *rel)
 {
     return snprintf(buf, size, "%s/%s", awm_assets_dir(), rel) < (int)size;
 }
+
+bool awm_cache_path(char *buf, size_t size, const char *rel)
+{
+    /* The XDG base-directory rules, with AWM_CACHE_DIR first: a service or container names a
+     * writable folder of its own (its assets are read-only and its HOME may be hidden). */
+    const char *dir = awm_env_str("AWM_CACHE_DIR", NULL), *xdg = awm_env_str("XDG_CACHE_HOME", NULL),
+               *home = awm_env_str("HOME", NULL);
+    int n;
+    if (dir)
+        n = snprintf(buf, size, "%s/%s", dir, rel);
+    else if (xdg)
+        n = snprintf(buf, size, "%s/awm/%s", xdg, rel);
+    else if (home)
+        n = snprintf(buf, size, "%s/.cache/awm/%s", home, rel);
+    else
+        return false;
+    return n >= 0 && (size_t)n < size;
+}

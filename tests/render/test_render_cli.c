@@ -251,6 +251,67 @@ static void test_missing_fonts_fail_clearly(void)
     CHECK_INT_EQ(stray_files("out"), 0);
 }
 
+/* How many files are under dir (-1 when find fails). */
+static int files_under(const char *dir)
+{
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "find '%s' -type f | wc -l", dir);
+    FILE *p = popen(cmd, "r");
+    int n = -1;
+    if (p) {
+        if (fscanf(p, "%d", &n) != 1)
+            n = -1;
+        pclose(p);
+    }
+    return n;
+}
+
+/* An installed system's assets are read-only: a render from a read-only copy of them keeps its
+ * decoded geography in AWM_CACHE_DIR, and the next render reads it from there. (Tests run as
+ * root, who may write into a read-only folder anyway: so what is checked is that no file
+ * appeared in the assets, not only that the render worked.) */
+static void test_read_only_assets_cache_elsewhere(void)
+{
+    char assets[512], cache[512], out[512], cmd[2048], src[1024], saved_cache[1024];
+    snprintf(src, sizeof src, "%s", awm_assets_dir());
+    snprintf(saved_cache, sizeof saved_cache, "%s", awm_env_str("AWM_CACHE_DIR", ""));
+    path_in_dir(assets, sizeof assets, "ro-assets");
+    path_in_dir(cache, sizeof cache, "cache");
+    path_in_dir(out, sizeof out, "out/ro.png");
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s/assets/node_modules/world-atlas' && cp '%s/assets/sample-map.json' '%s/assets/' && "
+             "cp '%s'/assets/node_modules/world-atlas/*-110m.json '%s/assets/node_modules/world-atlas/' && "
+             "cp -r '%s/assets/node_modules/@fontsource' '%s/assets/node_modules/' && chmod -R a-w '%s'",
+             assets, src, assets, src, assets, src, assets, assets);
+    CHECK_INT_EQ(system(cmd), 0);
+    int before = files_under(assets);
+    CHECK(before > 3);
+    setenv("AWM_ASSETS_DIR", assets, 1);
+    setenv("AWM_CACHE_DIR", cache, 1);
+    setenv("LOG_LEVEL", "debug", 1);
+    const char *args[] = {"--sample", out, "--size", "8x10", "--dpi", "30", NULL};
+    CHECK_INT_EQ(run(args, NULL), 0);
+    CHECK_INT_EQ(files_under(assets), before);
+    char path[700];
+    snprintf(path, sizeof path, "%s/geo/land-110m.awmgeo", cache);
+    CHECK_MSG(access(path, R_OK) == 0, "no geography cache at %s", path);
+    snprintf(path, sizeof path, "%s/geo/countries-110m.awmgeo", cache);
+    CHECK_MSG(access(path, R_OK) == 0, "no geography cache at %s", path);
+    CHECK(stderr_has("GEO_CACHE_WRITTEN"));
+    /* The second render decodes no JSON: both layers come from the cache. */
+    CHECK_INT_EQ(run(args, NULL), 0);
+    char *log = stderr_text();
+    CHECK_MSG(!strstr(log, "GEO_CACHE_MISS") && !strstr(log, "GEO_CACHE_WRITTEN"), "%s", log);
+    free(log);
+    CHECK_INT_EQ(files_under(assets), before);
+    unsetenv("LOG_LEVEL");
+    setenv("AWM_CACHE_DIR", saved_cache, 1);
+    setenv("AWM_ASSETS_DIR", src, 1);
+    unlink(out);
+    snprintf(cmd, sizeof cmd, "chmod -R u+w '%s'", assets);
+    CHECK_INT_EQ(system(cmd), 0);
+}
+
 /* Wait until the child has its output file open in `dir` (an unnamed O_TMPFILE shows in
  * /proc as "<dir>/#<inode> (deleted)", a named temp file by its path). */
 static bool wait_for_output_open(pid_t pid, const char *dir)
@@ -356,6 +417,7 @@ int main(void)
     RUN(test_renders_with_overrides_and_formats);
     RUN(test_same_map_same_bytes_across_runs);
     RUN(test_missing_fonts_fail_clearly);
+    RUN(test_read_only_assets_cache_elsewhere);
     RUN(test_sigterm_leaves_nothing);
     RUN(test_sigkill_leaves_nothing);
     tk_remove_tree(g_dir);
