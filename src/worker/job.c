@@ -3,7 +3,6 @@
  * API fail, then the queue job is completed (fatal: never retried) or failed (transient: the
  * queue retries it with backoff). */
 #include <ctype.h>
-#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -119,20 +118,6 @@ static bool verify_output(const char *path, render_format format, int px_w, int 
     return true;
 }
 
-/* The expected pixel size at the configured DPI, computed the way a print shop would. */
-static void expected_pixels(const map_print_spec *spec, double dpi, int *w, int *h)
-{
-    if (dpi == MAP_DPI) {
-        *w = spec->px_w;
-        *h = spec->px_h;
-        return;
-    }
-    map_page_boxes boxes;
-    map_page_boxes_for(spec, &boxes);
-    *w = (int)lround(boxes.total.w / 72.0 * dpi);
-    *h = (int)lround(boxes.total.h / 72.0 * dpi);
-}
-
 static int render_threads(const worker_config *cfg)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -210,7 +195,7 @@ static bool export_poster(worker_thread *t, const queue_job *job, const char *pr
     }
     int px_w = rr.px_w, px_h = rr.px_h;
     if (opt.format == RENDER_PNG)
-        expected_pixels(spec, opt.dpi, &px_w, &px_h);
+        map_print_spec_pixels(spec, opt.dpi, &px_w, &px_h);
     double t1 = awm_now_seconds();
     out->render_s = t1 - t0;
     if (!verify_output(poster, opt.format, px_w, px_h, e))

@@ -338,9 +338,8 @@ int main(void)
     REQUIRE(ev != NULL);
     const map_print_spec *spec = map_print_spec_find(SIZE_KEY);
     REQUIRE(spec != NULL);
-    map_page_boxes boxes;
-    map_page_boxes_for(spec, &boxes);
-    int px_w = (int)lround(boxes.total.w / 72.0 * (double)dpi), px_h = (int)lround(boxes.total.h / 72.0 * (double)dpi);
+    int px_w, px_h;
+    map_print_spec_pixels(spec, (double)dpi, &px_w, &px_h);
     int rows = PQntuples(ev), checked = 0, bad_history = 0, bad_files = 0, retries = 0;
     for (int i = 0; i < rows;) {
         const char *id = PQgetvalue(ev, i, 0);
