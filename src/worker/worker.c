@@ -429,7 +429,7 @@ stop:
     if (rc != 0)
         awm_log(AWM_LOG_ERROR, "WORKER_START_FAILED", "{s:s}", "error", err.msg);
     pthread_mutex_lock(&st->lock);
-    st->stopping = 1;
+    atomic_store(&st->stopping, true);
     pthread_cond_broadcast(&st->wake);
     /* Wait for the jobs in hand, up to the deadline; a second signal does not shorten it. */
     double deadline = awm_now_seconds() + cfg->shutdown_timeout_s;

@@ -5,6 +5,7 @@
  * the database going away (503 from health and data routes) and coming back, and SIGTERM:
  * no new connections, the request in flight still answered, a clean exit. */
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "api_fixture.h"
 
@@ -381,7 +382,7 @@ static void database_down_then_back(void)
 
 /* ---- graceful shutdown ---- */
 
-static volatile int g_release_body;
+static atomic_bool g_release_body;
 
 typedef struct {
     size_t sent;
@@ -398,7 +399,7 @@ static size_t slow_read(char *buf, size_t size, size_t n, void *user)
         u->sent = half;
         return half;
     }
-    while (!__atomic_load_n(&g_release_body, __ATOMIC_ACQUIRE))
+    while (!atomic_load(&g_release_body))
         usleep(10000);
     size_t k = total - u->sent;
     if (k > size * n)
@@ -465,7 +466,7 @@ static void sigterm_finishes_the_request_in_flight(void)
     }
     CHECK(refused);
     /* …while the request in flight is still answered. */
-    __atomic_store_n(&g_release_body, 1, __ATOMIC_RELEASE);
+    atomic_store(&g_release_body, true);
     pthread_join(th, NULL);
     CHECK_INT_EQ(u.status, 201);
     int status;

@@ -22,6 +22,7 @@
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -57,7 +58,7 @@ typedef struct {
     int submit_retries;   /* POSTs answered 503 / not at all, sent again */
     int submit_unexpected; /* other non-202 answers (reported) */
     unsigned seed;
-    bool stop;
+    atomic_bool stop;
 } chaos;
 
 static long env_long(const char *name, long fallback)
@@ -108,7 +109,7 @@ static void *chaos_controller(void *arg)
 {
     chaos *c = arg;
     double next = wh_now() + 1.0 + (rand_r(&c->seed) % 2000) / 1000.0;
-    while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+    while (!atomic_load(&c->stop)) {
         if (wh_now() < next) {
             wh_sleep_ms(50);
             continue;
@@ -284,7 +285,7 @@ int main(void)
         wh_sleep_ms(80);
     }
     wh_sleep_ms(10000); /* keep disturbing the queue's tail for a while */
-    __atomic_store_n(&c.stop, true, __ATOMIC_RELEASE);
+    atomic_store(&c.stop, true);
     pthread_join(controller, NULL);
     double chaos_end = wh_now();
     /* Every worker alive again (one killed at the last moment was replaced already). */

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -57,7 +58,7 @@ static void remove_namespace(void)
 }
 
 static struct sigaction old_actions[NSIG];
-static volatile pid_t postmaster; /* killed from the signal handler (the harness's may be replaced) */
+static atomic_int postmaster; /* killed from the signal handler (the harness's may be replaced) */
 
 static void on_fatal_signal(int sig)
 {

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +32,9 @@ struct pg_harness {
     bool running;
 };
 
-/* Postmaster pids the signal handler must kill; plain array so the handler needs no locks. */
-static volatile pid_t g_pids[MAX_SERVERS];
+/* Postmaster pids the signal handler must kill (on whichever thread it runs): lock-free
+ * atomics, so the handler needs no locks. */
+static atomic_int g_pids[MAX_SERVERS];
 static pg_harness *g_live[MAX_SERVERS];
 static bool g_hooks_installed;
 /* The process that started the servers: a forked child (a test's worker process) inherits

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <ftw.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -101,13 +102,15 @@ long tk_rss_kb(pid_t pid)
 }
 
 #define TK_MAX_CLEANUPS 8
-static void (*volatile g_cleanups[TK_MAX_CLEANUPS])(void);
-static volatile int g_cleanup_count;
+/* Read by the handler, on whichever thread the signal lands: lock-free atomics. */
+typedef void (*tk_cleanup)(void);
+static _Atomic(tk_cleanup) g_cleanups[TK_MAX_CLEANUPS];
+static atomic_int g_cleanup_count;
 
 static void on_fatal_signal(int sig)
 {
-    for (int i = 0; i < g_cleanup_count; i++)
-        g_cleanups[i]();
+    for (int i = 0; i < atomic_load(&g_cleanup_count); i++)
+        atomic_load(&g_cleanups[i])();
     signal(sig, SIG_DFL);
     raise(sig); /* ends the process once this handler returns */
 }

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,8 @@
 extern char **environ;
 
 #define MAX_CHILDREN 32
-static volatile pid_t g_children[MAX_CHILDREN];
+/* Read by the fatal-signal handler, on whichever thread it runs: lock-free atomics. */
+static atomic_int g_children[MAX_CHILDREN];
 static bool g_hooks;
 
 static void kill_children(void)
