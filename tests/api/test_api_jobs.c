@@ -404,7 +404,7 @@ static size_t slow_read(char *buf, size_t size, size_t n, void *user)
     size_t k = total - u->sent;
     if (k > size * n)
         k = size * n;
-    memcpy(buf, MAP + u->sent, k);
+    memcpy(buf, &MAP[u->sent], k);
     u->sent += k;
     return k;
 }
