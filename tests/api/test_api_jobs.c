@@ -469,10 +469,9 @@ static void sigterm_finishes_the_request_in_flight(void)
     atomic_store(&g_release_body, true);
     pthread_join(th, NULL);
     CHECK_INT_EQ(u.status, 201);
-    int status;
-    waitpid(fx_server, &status, 0);
+    int code = tk_wait(fx_server, 0);
     fx_server = 0;
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_INT_EQ(code, 0);
     char *log = NULL;
     size_t len;
     awm_read_file(fx_log_path, &log, &len, NULL);

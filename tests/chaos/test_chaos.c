@@ -108,10 +108,10 @@ static void restart_pg(chaos *c)
 static void *chaos_controller(void *arg)
 {
     chaos *c = arg;
-    double next = wh_now() + 1.0 + (rand_r(&c->seed) % 2000) / 1000.0;
+    double next = awm_now_seconds() + 1.0 + (rand_r(&c->seed) % 2000) / 1000.0;
     while (!atomic_load(&c->stop)) {
-        if (wh_now() < next) {
-            wh_sleep_ms(50);
+        if (awm_now_seconds() < next) {
+            tk_sleep_ms(50);
             continue;
         }
         unsigned pick = rand_r(&c->seed) % 10;
@@ -121,7 +121,7 @@ static void *chaos_controller(void *arg)
             restart_api(c);
         else
             restart_pg(c);
-        next = wh_now() + 0.5 + (rand_r(&c->seed) % 2000) / 1000.0;
+        next = awm_now_seconds() + 0.5 + (rand_r(&c->seed) % 2000) / 1000.0;
     }
     return NULL;
 }
@@ -133,8 +133,8 @@ static bool submit(chaos *c, char id[64])
     snprintf(url, sizeof url, "%s/api/export", c->fx.api_url);
     snprintf(body, sizeof body, "{\"userMapId\":\"%s\",\"paperSizeName\":\"" SIZE_KEY "\",\"widthInches\":8,"
              "\"heightInches\":10}", c->fx.user_map_id);
-    double give_up = wh_now() + 120;
-    while (wh_now() < give_up) {
+    double give_up = awm_now_seconds() + 120;
+    while (awm_now_seconds() < give_up) {
         json_t *answer = NULL;
         long status = wh_http("POST", url, body, NULL, &answer);
         const char *pj = json_string_value(json_object_get(answer, "printJobId"));
@@ -150,7 +150,7 @@ static bool submit(chaos *c, char id[64])
             c->submit_unexpected++;
             fprintf(stderr, "chaos: POST /api/export answered %ld (sent again)\n", status);
         }
-        wh_sleep_ms(200);
+        tk_sleep_ms(200);
     }
     return false;
 }
@@ -181,7 +181,7 @@ static PGconn *connect_db(chaos *c)
         PGconn *conn = db_connect(pg_harness_conninfo(c->fx.pg), &err);
         if (conn)
             return conn;
-        wh_sleep_ms(200);
+        tk_sleep_ms(200);
     }
     fprintf(stderr, "chaos: cannot connect: %s\n", err.msg);
     return NULL;
@@ -256,7 +256,7 @@ int main(void)
     char dpi_env[64];
     snprintf(dpi_env, sizeof dpi_env, "WORKER_RENDER_DPI=%ld", dpi);
     c.dpi_env = dpi_env;
-    double t0 = wh_now();
+    double t0 = awm_now_seconds();
 
     REQUIRE(wh_fixture_start(&c.fx));
     printf("chaos: logs and exports in %s\n", c.fx.dir);
@@ -282,12 +282,12 @@ int main(void)
             break;
         }
         submitted++;
-        wh_sleep_ms(80);
+        tk_sleep_ms(80);
     }
-    wh_sleep_ms(10000); /* keep disturbing the queue's tail for a while */
+    tk_sleep_ms(10000); /* keep disturbing the queue's tail for a while */
     atomic_store(&c.stop, true);
     pthread_join(controller, NULL);
-    double chaos_end = wh_now();
+    double chaos_end = awm_now_seconds();
     /* Every worker alive again (one killed at the last moment was replaced already). */
     for (int i = 0; i < c.worker_count; i++)
         if (!wh_alive(&c.workers[i])) {
@@ -298,9 +298,9 @@ int main(void)
     /* Drain: wait until every print job has left pending/exporting (bounded). */
     conn = connect_db(&c);
     REQUIRE(conn != NULL);
-    double drain_deadline = wh_now() + 600;
+    double drain_deadline = awm_now_seconds() + 600;
     long open = -1;
-    while (wh_now() < drain_deadline) {
+    while (awm_now_seconds() < drain_deadline) {
         open = count_where(conn, "SELECT count(*) FROM print_jobs WHERE state <> 'export_complete'");
         long queue_open = count_where(conn, "SELECT count(*) FROM queue.job WHERE state IN ('created','retry','active')");
         if (open == 0 && queue_open == 0)
@@ -310,9 +310,9 @@ int main(void)
             conn = connect_db(&c);
             REQUIRE(conn != NULL);
         }
-        wh_sleep_ms(500);
+        tk_sleep_ms(500);
     }
-    double drained = wh_now();
+    double drained = awm_now_seconds();
     CHECK_MSG(open == 0, "%ld print jobs not export_complete after draining", open);
 
     /* Workers stop gracefully now: each removes its own work directory; the ones killed
@@ -427,7 +427,7 @@ int main(void)
            "%d worker kills, %d API restarts, %d PostgreSQL restarts; %d print-job retries, %ld queue retries; "
            "%d submissions re-sent (API/database down), %d unexpected answers; chaos %.0f s, drain %.0f s, total %.0f s\n",
            first_seed, submitted, print_jobs, queue_jobs, queue_done, c.kills, c.api_restarts, c.pg_restarts, retries,
-           queue_retries, c.submit_retries, c.submit_unexpected, chaos_end - t0, drained - chaos_end, wh_now() - t0);
+           queue_retries, c.submit_retries, c.submit_unexpected, chaos_end - t0, drained - chaos_end, awm_now_seconds() - t0);
     wh_fixture_stop(&c.fx);
     return TEST_EXIT();
 }

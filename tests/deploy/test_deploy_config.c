@@ -616,7 +616,7 @@ static void test_guide_references(void)
 
 int main(void)
 {
-    if (!wh_mkdtemp(tmp, sizeof tmp, "deploy-config")) {
+    if (!tk_mkdtemp(tmp, sizeof tmp, "deploy-config")) {
         fprintf(stderr, "cannot make a temp dir\n");
         return 1;
     }
@@ -645,6 +645,6 @@ int main(void)
     free(doc);
     free(env_example);
     if (!getenv("AWM_KEEP_TEST_DIR"))
-        wh_rmtree(tmp);
+        tk_remove_tree(tmp);
     return TEST_EXIT();
 }

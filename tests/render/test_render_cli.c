@@ -36,40 +36,22 @@ static void write_file(const char *name, const char *text)
     }
 }
 
-/* Start `awm render args...` with stderr to g_err_path; extra_env "NAME=value" or NULL. */
+/* Start `awm render args...` (at most 28) with stdout to /dev/null and stderr to g_err_path;
+ * extra_env "NAME=value" or NULL. */
 static pid_t spawn(const char *const *args, const char *extra_env)
 {
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(g_err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 2);
-            close(fd);
-        }
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0)
-            dup2(devnull, 1);
-        if (extra_env)
-            putenv((char *)extra_env);
-        char *argv[32];
-        int n = 0;
-        argv[n++] = g_awm;
-        argv[n++] = "render";
-        for (int i = 0; args[i] && n < 31; i++)
-            argv[n++] = (char *)args[i];
-        argv[n] = NULL;
-        execv(g_awm, argv);
-        _exit(127);
-    }
-    return pid;
+    const char *argv[30] = {"render"};
+    for (int i = 0; args[i] && i < 28; i++)
+        argv[i + 1] = args[i];
+    tk_spawn_options opt = {.env = (const char *const[]){extra_env, NULL}, .out_path = "/dev/null",
+                            .err_path = g_err_path};
+    return tk_spawn_with(g_awm, argv, &opt);
 }
 
 static int run(const char *const *args, const char *extra_env)
 {
     pid_t pid = spawn(args, extra_env);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return pid < 0 ? -1 : tk_wait(pid, 0);
 }
 
 static char *stderr_text(void)
