@@ -53,11 +53,13 @@ bool awm_env_bool(const char *name, bool fallback, bool *out, awm_error *err)
     return false;
 }
 
+#define ASSETS_DIR_MAX 4096
+
 const char *awm_assets_dir(void)
 {
-    static char dir[4096];
+    static char dir[ASSETS_DIR_MAX];
     const char *v = awm_env_str("AWM_ASSETS_DIR", AWM_DEFAULT_ASSETS_DIR);
-    snprintf(dir, sizeof dir, "%s", v);
+    snprintf(dir, sizeof dir, "%s", v); /* cut when too long: awm_asset_path then refuses */
     size_t n = strlen(dir);
     while (n > 1 && dir[n - 1] == '/')
         dir[--n] = '\0';
@@ -66,7 +68,10 @@ const char *awm_assets_dir(void)
 
 bool awm_asset_path(char *buf, size_t size, const char *rel)
 {
-    return snprintf(buf, size, "%s/%s", awm_assets_dir(), rel) < (int)size;
+    if (strlen(awm_env_str("AWM_ASSETS_DIR", AWM_DEFAULT_ASSETS_DIR)) >= ASSETS_DIR_MAX)
+        return false;
+    int n = snprintf(buf, size, "%s/%s", awm_assets_dir(), rel);
+    return n >= 0 && (size_t)n < size;
 }
 
 bool awm_cache_path(char *buf, size_t size, const char *rel)
