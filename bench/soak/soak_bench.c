@@ -52,15 +52,9 @@ static pid_t start_wrk(const char *url, const char *script, int seconds, const c
 {
     char duration[32];
     snprintf(duration, sizeof duration, "%ds", seconds);
-    pid_t pid = fork();
-    if (pid == 0) {
-        FILE *out = freopen(log, "w", stdout);
-        (void)out;
-        execlp("nice", "nice", "-n", "5", "wrk", "-t2", "-c16", "-d", duration, "--latency", "-s", script, url,
-               (char *)NULL);
-        _exit(127);
-    }
-    return pid;
+    tk_spawn_options opt = {.out_path = log, .search_path = true};
+    return tk_spawn_with("nice", (const char *const[]){"-n", "5", "wrk", "-t2", "-c16", "-d", duration, "--latency",
+                                                      "-s", script, url, NULL}, &opt);
 }
 
 int main(int argc, char **argv)
