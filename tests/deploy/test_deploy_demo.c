@@ -127,7 +127,7 @@ static void test_second_run_reuses_the_database(void)
     /* Both posters are there: the exports (and the database) outlived the first run. */
     char exports[700];
     snprintf(exports, sizeof exports, "%s/exports", var);
-    CHECK_INT_EQ(wh_count_files(exports, "20"), 2);
+    CHECK_INT_EQ(tk_count_files(exports, "20"), 2);
     free(out);
 }
 

@@ -222,7 +222,7 @@ static void test_export_over_the_link(void)
     char id[64];
     CHECK(post_export(id));
     CHECK_MSG(wait_complete(id, 180), "job %s did not complete over the link (see %s/worker.log)", id, dir);
-    CHECK_INT_EQ(wh_count_files(exports, "20"), 1);
+    CHECK_INT_EQ(tk_count_files(exports, "20"), 1);
     /* The worker said where it connects: the host end of the link, nothing else. */
     json_t *starts = wh_log_events(worker.log_path, "WORKER_STARTING");
     const char *database = json_string_value(json_object_get(json_array_get(starts, 0), "database"));
@@ -244,7 +244,7 @@ static void test_link_down_jobs_wait_then_complete(void)
     CHECK(dt_sh("ip netns exec %s ip link set %s up", ns_name, ns_if) == 0);
     CHECK_MSG(wait_complete(id, 240), "job %s did not complete after the link came back (see %s/worker.log)",
               id, dir);
-    CHECK_INT_EQ(wh_count_files(exports, "20"), 2);
+    CHECK_INT_EQ(tk_count_files(exports, "20"), 2);
     CHECK_INT_EQ(wh_stop(&worker, SIGTERM, 60), 0);
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "geo/geo.h"
+#include "support/testkit.h"
 #include "test.h"
 
 static char tmp_dir[] = "/tmp/awm-test-topojson-XXXXXX";
@@ -403,21 +404,6 @@ static void env_restore(const char *name, char *old)
     free(old);
 }
 
-/* How many regular files are under dir (-1 when find fails). */
-static int file_count(const char *dir)
-{
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "find '%s' -type f | wc -l", dir);
-    FILE *p = popen(cmd, "r");
-    int n = -1;
-    if (p) {
-        if (fscanf(p, "%d", &n) != 1)
-            n = -1;
-        pclose(p);
-    }
-    return n;
-}
-
 /* The first world load writes <AWM_CACHE_DIR>/geo/land-110m.awmgeo, never anything in the
  * assets; later loads read it while the JSON and the decoder are unchanged, and decode the JSON
  * again (rewriting the cache) when it is corrupt, stale, or made by another decoder. */
@@ -450,7 +436,7 @@ static void test_world_cache(void)
     geo_layer_free(&layer);
     CHECK_MSG(stat(cache_path, &st) == 0 && st.st_size > 0, "no cache at %s", cache_path);
     off_t cache_size = st.st_size;
-    CHECK_INT_EQ(file_count(dir), 1); /* only the JSON: nothing was written next to it */
+    CHECK_INT_EQ(tk_count_files(dir, ""), 2); /* the folder and the JSON: nothing was written next to it */
 
     /* Prove the second load reads the cache: land-110m has no ids or names, so the cache ends
      * with the last point's y; a different value there must come back. */
@@ -532,7 +518,7 @@ static void test_world_cache(void)
     geo_layer_free(&layer);
     env_restore("HOME", saved_home);
     env_restore("XDG_CACHE_HOME", saved_xdg);
-    CHECK_INT_EQ(file_count(dir), 1);
+    CHECK_INT_EQ(tk_count_files(dir, ""), 2);
 
     env_restore("AWM_CACHE_DIR", saved_cache);
     env_restore("AWM_ASSETS_DIR", saved_assets);

@@ -233,21 +233,6 @@ static void test_missing_fonts_fail_clearly(void)
     CHECK_INT_EQ(stray_files("out"), 0);
 }
 
-/* How many files are under dir (-1 when find fails). */
-static int files_under(const char *dir)
-{
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "find '%s' -type f | wc -l", dir);
-    FILE *p = popen(cmd, "r");
-    int n = -1;
-    if (p) {
-        if (fscanf(p, "%d", &n) != 1)
-            n = -1;
-        pclose(p);
-    }
-    return n;
-}
-
 /* An installed system's assets are read-only: a render from a read-only copy of them keeps its
  * decoded geography in AWM_CACHE_DIR, and the next render reads it from there. (Tests run as
  * root, who may write into a read-only folder anyway: so what is checked is that no file
@@ -266,14 +251,14 @@ static void test_read_only_assets_cache_elsewhere(void)
              "cp -r '%s/assets/node_modules/@fontsource' '%s/assets/node_modules/' && chmod -R a-w '%s'",
              assets, src, assets, src, assets, src, assets, assets);
     CHECK_INT_EQ(system(cmd), 0);
-    int before = files_under(assets);
+    int before = tk_count_files(assets, "");
     CHECK(before > 3);
     setenv("AWM_ASSETS_DIR", assets, 1);
     setenv("AWM_CACHE_DIR", cache, 1);
     setenv("LOG_LEVEL", "debug", 1);
     const char *args[] = {"--sample", out, "--size", "8x10", "--dpi", "30", NULL};
     CHECK_INT_EQ(run(args, NULL), 0);
-    CHECK_INT_EQ(files_under(assets), before);
+    CHECK_INT_EQ(tk_count_files(assets, ""), before);
     char path[700];
     snprintf(path, sizeof path, "%s/geo/land-110m.awmgeo", cache);
     CHECK_MSG(access(path, R_OK) == 0, "no geography cache at %s", path);
@@ -285,7 +270,7 @@ static void test_read_only_assets_cache_elsewhere(void)
     char *log = stderr_text();
     CHECK_MSG(!strstr(log, "GEO_CACHE_MISS") && !strstr(log, "GEO_CACHE_WRITTEN"), "%s", log);
     free(log);
-    CHECK_INT_EQ(files_under(assets), before);
+    CHECK_INT_EQ(tk_count_files(assets, ""), before);
     unsetenv("LOG_LEVEL");
     setenv("AWM_CACHE_DIR", saved_cache, 1);
     setenv("AWM_ASSETS_DIR", src, 1);

@@ -215,6 +215,25 @@ void tk_on_fatal_signal(void (*cleanup)(void))
     }
 }
 
+static const char *g_count_prefix;
+static int g_count;
+static int count_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    if (!strncmp(path + ftw->base, g_count_prefix, strlen(g_count_prefix)))
+        g_count++;
+    return 0;
+}
+
+int tk_count_files(const char *dir, const char *prefix)
+{
+    g_count_prefix = prefix;
+    g_count = 0;
+    nftw(dir, count_entry, 16, FTW_PHYS);
+    return g_count;
+}
+
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
     (void)sb;

@@ -14,6 +14,9 @@ int tk_free_port(void);
 
 /* Remove dir and everything under it (symlinks are removed, not followed); missing is fine. */
 void tk_remove_tree(const char *dir);
+/* How many entries under dir (files and folders, recursively, dir itself included) have a
+ * name that starts with prefix ("" counts them all). Not thread-safe. */
+int tk_count_files(const char *dir, const char *prefix);
 
 /* Every harness and test starts its child processes with these (posix_spawn: no code runs
  * between fork and exec). How tk_spawn_with starts a program; all fields may be zero. */

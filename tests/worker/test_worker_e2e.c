@@ -231,7 +231,7 @@ static void test_happy_path(void)
 
     CHECK_INT_EQ(wh_stop(&w, SIGTERM, 60), 0);
     CHECK(wh_wait_log_event(log, "WORKER_STOPPED", 1, 1));
-    CHECK_INT_EQ(wh_count_files(fx.export_dir, AWM_TEMP_PREFIX), 0);
+    CHECK_INT_EQ(tk_count_files(fx.export_dir, AWM_TEMP_PREFIX), 0);
 }
 
 /* Two workers, 20 jobs: every job completed exactly once, and both workers took some. */

@@ -223,25 +223,6 @@ bool wh_wait_log_events(const char *const *log_paths, size_t n, const char *even
     }
 }
 
-static const char *g_prefix;
-static int g_count;
-static int count_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    if (!strncmp(path + ftw->base, g_prefix, strlen(g_prefix)))
-        g_count++;
-    return 0;
-}
-
-int wh_count_files(const char *dir, const char *prefix)
-{
-    g_prefix = prefix;
-    g_count = 0;
-    nftw(dir, count_entry, 16, FTW_PHYS);
-    return g_count;
-}
-
 /* ---- fixture ------------------------------------------------------------------------------ */
 #include "db/db.h"
 #include "queue/queue.h"

@@ -47,8 +47,6 @@ bool wh_wait_log_event(const char *log_path, const char *event, int count, doubl
 /* The same over n logs together (lines of all of them counted). */
 bool wh_wait_log_events(const char *const *log_paths, size_t n, const char *event, int count, double timeout_s);
 
-/* Files (recursively) whose name starts with `prefix`; how many. */
-int wh_count_files(const char *dir, const char *prefix);
 
 /* Run `awm worker --check` with `env` (as for wh_spawn), output to log_path. Returns its exit
  * status (-1 when it did not finish within 60 s); *output = what it printed (never NULL;
