@@ -20,9 +20,14 @@ void api_response_header(api_request *r, const char *name, const char *value)
 {
     if (r->header_count == API_MAX_RESPONSE_HEADERS)
         return; /* a handler bug, not a client's doing: the fixed set is documented */
-    api_header *h = &r->headers[r->header_count++];
-    snprintf(h->name, sizeof h->name, "%s", name);
-    snprintf(h->value, sizeof h->value, "%s", value);
+    api_header *h = &r->headers[r->header_count];
+    if (snprintf(h->name, sizeof h->name, "%s", name) >= (int)sizeof h->name ||
+        snprintf(h->value, sizeof h->value, "%s", value) >= (int)sizeof h->value) {
+        /* also a handler bug: a header cut short is never sent */
+        awm_log(AWM_LOG_ERROR, "RESPONSE_HEADER_TOO_LONG", "{s:s}", "header", name);
+        return;
+    }
+    r->header_count++;
 }
 
 void api_respond_response(api_request *r, unsigned status, struct MHD_Response *resp)

@@ -56,6 +56,9 @@ typedef struct {
 } map_page_boxes;
 
 void map_page_boxes_for(const map_print_spec *spec, map_page_boxes *out);
+/* The raster size of the whole page (trim + bleed) at `dpi`: round(pt / 72 × dpi) each way, the
+ * table's px_w × px_h at MAP_DPI. The one formula the renderer and the worker's check share. */
+void map_print_spec_pixels(const map_print_spec *spec, double dpi, int *px_w, int *px_h);
 
 /* ---- themes (§5) ---- */
 #define MAP_PALETTE_SIZE 7

@@ -191,15 +191,17 @@ static bool scene_point_px(const map_definition *def, const char *size, double d
                            double lat, int *px, int *py)
 {
     render_scene s;
-    awm_error err;
+    awm_error err = {{0}};
     if (!render_scene_build(&s, def, map_print_spec_find(size), dpi / 72, GEO_DETAIL_110M, &err))
         return false;
     double x, y;
     bool ok = geo_point_visible(&s.proj, lon, lat) && geo_project_point(&s.proj, lon, lat, &x, &y);
     render_scene_free(&s);
+    if (!ok) /* x and y were not set */
+        return false;
     *px = (int)floor(x * dpi / 72);
     *py = (int)floor(y * dpi / 72);
-    return ok;
+    return true;
 }
 
 static void check_place(const map_definition *def, const test_png *png, double dpi, double lon,
@@ -391,9 +393,11 @@ static void test_partial_last_row_is_canvas(void)
     map_definition_free(&def);
 }
 
-/* Banding is invisible: the banded, multi-threaded PNG matches the page drawn as one band
- * (a handful of anti-aliased pixels may differ slightly where cairo tessellates a stroke
- * clipped at a band edge differently). */
+/* Banding is invisible: the banded, multi-threaded PNG matches the page drawn in one pass
+ * with no clip at all (whole subpaths, closed by cairo: none of the band code's runs, wraps or
+ * chords). A handful of anti-aliased pixels may differ slightly where cairo tessellates a
+ * stroke cut at a band edge differently; a stroke the bands lose (a ring's closing segment or
+ * its join) is a line of pixels that differ a lot. */
 static void test_bands_match_single_pass(void)
 {
     map_definition def;
@@ -412,14 +416,12 @@ static void test_bands_match_single_pass(void)
     cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, png.w, png.h);
     cairo_t *cr = cairo_create(surf);
     cairo_scale(cr, dpi / 72, dpi / 72);
-    /* The whole page as one band: what differs from the PNG is only the banding. */
-    render_bbox page = {0, 0, s.boxes.total.w, s.boxes.total.h};
-    render_scene_draw(&s, cr, &page);
+    render_scene_draw(&s, cr, NULL); /* unclipped: the vector outputs' path */
     cairo_destroy(cr);
     cairo_surface_flush(surf);
     const unsigned char *data = cairo_image_surface_get_data(surf);
     int stride = cairo_image_surface_get_stride(surf);
-    long differ = 0;
+    long differ = 0, differ_much = 0;
     int max_diff = 0;
     for (int y = 0; y < png.h; y++) {
         for (int x = 0; x < png.w; x++) {
@@ -428,15 +430,24 @@ static void test_bands_match_single_pass(void)
             if (a == b)
                 continue;
             differ++;
+            int d_px = 0;
             for (int k = 0; k < 24; k += 8) {
                 int d = abs((int)((a >> k) & 255) - (int)((b >> k) & 255));
-                if (d > max_diff)
-                    max_diff = d;
+                if (d > d_px)
+                    d_px = d;
             }
+            differ_much += d_px > 8;
+            if (d_px > max_diff)
+                max_diff = d_px;
         }
     }
-    CHECK_MSG(differ <= (long)png.w * png.h / 10000, "%ld of %d pixels differ", differ, png.w * png.h);
-    CHECK_MSG(max_diff <= 32, "max channel difference %d", max_diff);
+    fprintf(stderr, "     banded vs unclipped: %ld of %d pixels differ, %ld by more than 8, max %d\n", differ,
+            png.w * png.h, differ_much, max_diff);
+    /* Measured (8x10, 100 DPI, 845,625 pixels): 178 differ, 28 by more than 8, by 21 at most;
+     * with the closing "wrap" of append_outline's runs dropped, 1151, 569 and 59. */
+    CHECK_MSG(differ <= (long)png.w * png.h / 2000, "%ld of %d pixels differ", differ, png.w * png.h);
+    CHECK_MSG(differ_much <= (long)png.w * png.h / 10000, "%ld pixels differ by more than 8", differ_much);
+    CHECK_MSG(max_diff <= 40, "max channel difference %d", max_diff);
     cairo_surface_destroy(surf);
     render_scene_free(&s);
     test_png_free(&png);
