@@ -671,8 +671,13 @@ static void check_person(checker *c, size_t i, const json_t *pj, size_t dup_of, 
                           "%s is before %s, the date of locations[%zu]; locations must be in "
                           "chronological order",
                           loc.date, prev_date, prev_index);
-            memcpy(prev_date, loc.date, sizeof prev_date);
-            prev_index = k;
+            /* The bound for what follows is the latest date so far, at the finest precision
+             * known: after 2000-06, "2000" is fine, but 2000-05-31 is still too early. */
+            int order = date_compare(loc.date, prev_date);
+            if (!prev_date[0] || order > 0 || (order == 0 && strlen(loc.date) > strlen(prev_date))) {
+                memcpy(prev_date, loc.date, sizeof prev_date);
+                prev_index = k;
+            }
         }
         if (keep) {
             out->locations[k] = loc;
