@@ -365,7 +365,7 @@ static char *cities_map(const char *labels, const char *projection)
                            CITIES[i][0], CITIES[i][1], CITIES[i][2], 1980 + 2 * i + p * 5);
         awm_buf_printf(&b, "]}");
     }
-    awm_buf_printf(&b, "], \"zoom\": 4}");
+    awm_buf_printf(&b, "], \"zoom\": 2}");
     return b.data;
 }
 
