@@ -384,14 +384,20 @@ static bool segment_crosses(const render_bbox *r, geo_point a, geo_point b)
     return t0 < t1;
 }
 
-/* Nonzero winding of the closed subpaths of `path` around (x, y), like the fill. */
-static int winding(const geo_path *path, double x, double y)
+static bool box_meets(const render_bbox *a, const render_bbox *b)
 {
+    return a->x0 <= b->x1 && b->x0 <= a->x1 && a->y0 <= b->y1 && b->y0 <= a->y1;
+}
+
+/* Nonzero winding of the closed subpaths of `sh` around (x, y), like the fill. */
+static int winding(const render_shape *sh, double x, double y)
+{
+    const geo_path *path = &sh->path;
     int w = 0;
     for (size_t i = 0; i < path->subpath_count; i++) {
         const geo_subpath *sp = &path->subpaths[i];
-        if (!sp->closed || sp->count < 2)
-            continue;
+        if (!sp->closed || sp->count < 2 || y < sh->boxes[i].y0 || y > sh->boxes[i].y1 || x < sh->boxes[i].x0)
+            continue; /* a ring wholly left of the point, or not across its row, adds nothing */
         const geo_point *pts = path->points + sp->first;
         for (size_t k = 0; k < sp->count; k++) {
             geo_point a = pts[k], b = pts[(k + 1) % sp->count];
@@ -406,10 +412,13 @@ static int winding(const geo_path *path, double x, double y)
     return w;
 }
 
-/* Whether any line of `path` passes through r, or (filled) r lies inside its area. */
-static bool path_covers(const geo_path *path, const render_bbox *r, bool filled)
+/* Whether any line of `sh` passes through r, or (filled) r lies inside its area. */
+static bool shape_covers(const render_shape *sh, const render_bbox *r, bool filled)
 {
+    const geo_path *path = &sh->path;
     for (size_t i = 0; i < path->subpath_count; i++) {
+        if (!box_meets(&sh->boxes[i], r))
+            continue;
         const geo_subpath *sp = &path->subpaths[i];
         const geo_point *pts = path->points + sp->first;
         size_t segs = sp->closed ? sp->count : (sp->count ? sp->count - 1 : 0);
@@ -419,7 +428,7 @@ static bool path_covers(const geo_path *path, const render_bbox *r, bool filled)
             if (segment_crosses(r, pts[k], pts[(k + 1) % sp->count]))
                 return true;
     }
-    return filled && winding(path, (r->x0 + r->x1) / 2, (r->y0 + r->y1) / 2) != 0;
+    return filled && winding(sh, (r->x0 + r->x1) / 2, (r->y0 + r->y1) / 2) != 0;
 }
 
 /* Whether a piece of furniture would hide drawn land, a path or a marker. */
@@ -430,11 +439,11 @@ static bool furniture_covers_map(const render_scene *s)
     for (size_t b = 0; b < n; b++) {
         const render_bbox *r = &boxes[b];
         render_bbox land = {r->x0 - 0.25, r->y0 - 0.25, r->x1 + 0.25, r->y1 + 0.25};
-        if (path_covers(&s->land.path, &land, true))
+        if (shape_covers(&s->land, &land, true))
             return true;
         render_bbox leg = {r->x0 - 2, r->y0 - 2, r->x1 + 2, r->y1 + 2};
         for (size_t i = 0; i < s->person_count; i++) {
-            if (path_covers(&s->people[i].legs.path, &leg, false))
+            if (shape_covers(&s->people[i].legs, &leg, false))
                 return true;
             for (size_t k = 0; k < s->people[i].marker_count; k++) {
                 geo_point m = s->people[i].markers[k];
@@ -466,6 +475,14 @@ static map_box free_frame(const render_scene *s)
     }
     xs[nx++] = safe->x + safe->w;
     ys[ny++] = safe->y + safe->h;
+    /* The fitted scale is min(per_w · w, per_h · h): measure the two factors once, each on a
+     * frame so long the other side decides. */
+    geo_projection p;
+    map_box wide = {0, 0, 1e6, 1000}, tall = {0, 0, 1000, 1e6};
+    configure_projection(&p, s->map, &wide, &s->boxes.total, 1);
+    double per_h = p.scale / 1000;
+    configure_projection(&p, s->map, &tall, &s->boxes.total, 1);
+    double per_w = p.scale / 1000;
     map_box best = s->boxes.frame;
     double best_scale = 0, best_area = 0;
     for (size_t a = 0; a < nx; a++)
@@ -483,13 +500,10 @@ static map_box free_frame(const render_scene *s)
                                   boxes[k].y0 < r.y1);
                     if (!clear)
                         continue;
-                    geo_projection p;
                     map_box frame = {x0, y0, x1 - x0, y1 - y0};
-                    configure_projection(&p, s->map, &frame, &s->boxes.total, 1);
-                    double area = frame.w * frame.h;
-                    if (p.scale > best_scale * (1 + 1e-9) ||
-                        (p.scale >= best_scale * (1 - 1e-9) && area > best_area)) {
-                        best_scale = p.scale;
+                    double scale = fmin(per_w * frame.w, per_h * frame.h), area = frame.w * frame.h;
+                    if (scale > best_scale * (1 + 1e-9) || (scale >= best_scale * (1 - 1e-9) && area > best_area)) {
+                        best_scale = scale;
                         best_area = area;
                         best = frame;
                     }
