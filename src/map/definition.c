@@ -109,7 +109,7 @@ void map_violations_add(map_violations *v, const char *path, const char *fmt, ..
     if (path && *path)
         awm_buf_printf(&b, "%s: ", path);
     awm_buf_printf(&b, "%s", msg);
-    sanitize_utf8(b.data);
+    awm_utf8_sanitize(b.data);
     push_item(v, b.data);
 }
 
