@@ -49,7 +49,7 @@
 #define LABEL_FROM_MARKER 6.0  /* marker centre → label box, left/right/above/below */
 #define LABEL_DIAGONAL 5.0     /* marker centre → label box corner, diagonals */
 #define MARKER_REACH 4.75      /* radius 4 + half the 1.5 pt stroke */
-#define SAME_PLACE_PT 10.0     /* markers of one name this close are one place */
+#define SAME_PLACE_DEG 0.01    /* visits of one name in one cell this size (~1 km) are one place */
 
 #define ELLIPSIS "\u2026"
 
@@ -501,9 +501,16 @@ static bool overlaps(const render_bbox *a, const render_bbox *b)
     return a->x0 < b->x1 && b->x0 < a->x1 && a->y0 < b->y1 && b->y0 < a->y1;
 }
 
+/* (x, y) within `margin` of the area (or inside it). */
+static bool inside_area(const map_box *a, double x, double y, double margin)
+{
+    return x >= a->x - margin && x <= a->x + a->w + margin && y >= a->y - margin && y <= a->y + a->h + margin;
+}
+
 typedef struct {
     const char *name;
     double x, y;      /* the first visit's marker */
+    size_t order;     /* the first visit's place in map order */
     int years[3];     /* distinct years of the visits, ascending; more are shown as a span */
     int year_count;
     int first_year, last_year;
@@ -563,6 +570,134 @@ static void candidate(int k, double mx, double my, double w, double h, double *x
     }
 }
 
+/* A visible named location, for grouping visits into places. */
+typedef struct {
+    const char *name;
+    long cell_lon, cell_lat; /* SAME_PLACE_DEG cells */
+    size_t order;            /* map order: person by person, location by location */
+    geo_point marker;
+    int year;
+} visit;
+
+static int visit_cmp(const void *a, const void *b)
+{
+    const visit *x = a, *y = b;
+    int r = strcmp(x->name, y->name);
+    if (r)
+        return r;
+    if (x->cell_lon != y->cell_lon)
+        return x->cell_lon < y->cell_lon ? -1 : 1;
+    if (x->cell_lat != y->cell_lat)
+        return x->cell_lat < y->cell_lat ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static int place_order_cmp(const void *a, const void *b)
+{
+    const place *x = a, *y = b;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* The places of the map in map order (of their first visit): visits with the same name in the
+ * same SAME_PLACE_DEG cell of longitude and latitude are one place. Sorting keeps this
+ * O(n log n) for the largest map (100 000 locations). */
+static place *collect_places(const render_scene *s, size_t *count)
+{
+    const map_definition *map = s->map;
+    size_t total = 0, n = 0;
+    for (size_t i = 0; i < map->person_count; i++)
+        total += map->people[i].location_count;
+    visit *visits = awm_xcalloc(total ? total : 1, sizeof *visits);
+    for (size_t i = 0, order = 0; i < map->person_count; i++) {
+        const map_person *mp = &map->people[i];
+        const render_person *rp = &s->people[i];
+        for (size_t m = 0; m < rp->marker_count; m++) {
+            const map_location *loc = &mp->locations[rp->marker_location[m]];
+            if (!loc->name || !loc->name[0])
+                continue;
+            visits[n++] = (visit){loc->name, lround(floor(loc->longitude / SAME_PLACE_DEG)),
+                                  lround(floor(loc->latitude / SAME_PLACE_DEG)), order++, rp->markers[m],
+                                  map_location_year(loc)};
+        }
+    }
+    qsort(visits, n, sizeof *visits, visit_cmp);
+    place *places = awm_xcalloc(n ? n : 1, sizeof *places);
+    size_t pc = 0;
+    for (size_t k = 0; k < n; k++) {
+        const visit *v = &visits[k];
+        const visit *u = k ? &visits[k - 1] : NULL;
+        if (!u || strcmp(u->name, v->name) || u->cell_lon != v->cell_lon || u->cell_lat != v->cell_lat)
+            places[pc++] = (place){.name = v->name, .x = v->marker.x, .y = v->marker.y, .order = v->order};
+        place_add_year(&places[pc - 1], v->year); /* the first of a group is its first visit */
+    }
+    qsort(places, pc, sizeof *places, place_order_cmp);
+    free(visits);
+    *count = pc;
+    return places;
+}
+
+/* What labels must not cover, bucketed on a grid over the page so that a candidate is tested
+ * against the few obstacles near it, not against every marker of a large map. */
+#define GRID_CELL 32.0
+typedef struct {
+    render_bbox *boxes;
+    size_t count, cap;
+    size_t *next; /* per cell entry: the next entry of the same cell, SIZE_MAX at the end */
+    size_t *entry_box;
+    size_t entries, entries_cap;
+    size_t *head; /* per cell: its first entry */
+    long cols, rows;
+    double x0, y0;
+} obstacle_grid;
+
+static void grid_cell_range(const obstacle_grid *g, const render_bbox *b, long *c0, long *r0, long *c1, long *r1)
+{
+    *c0 = lround(floor((b->x0 - g->x0) / GRID_CELL));
+    *c1 = lround(floor((b->x1 - g->x0) / GRID_CELL));
+    *r0 = lround(floor((b->y0 - g->y0) / GRID_CELL));
+    *r1 = lround(floor((b->y1 - g->y0) / GRID_CELL));
+    *c0 = *c0 < 0 ? 0 : *c0 >= g->cols ? g->cols - 1 : *c0;
+    *c1 = *c1 < 0 ? 0 : *c1 >= g->cols ? g->cols - 1 : *c1;
+    *r0 = *r0 < 0 ? 0 : *r0 >= g->rows ? g->rows - 1 : *r0;
+    *r1 = *r1 < 0 ? 0 : *r1 >= g->rows ? g->rows - 1 : *r1;
+}
+
+static void grid_add(obstacle_grid *g, render_bbox b)
+{
+    if (g->count == g->cap) {
+        g->cap = g->cap ? 2 * g->cap : 256;
+        g->boxes = awm_xrealloc(g->boxes, g->cap * sizeof *g->boxes);
+    }
+    size_t id = g->count++;
+    g->boxes[id] = b;
+    long c0, r0, c1, r1;
+    grid_cell_range(g, &b, &c0, &r0, &c1, &r1);
+    for (long r = r0; r <= r1; r++)
+        for (long c = c0; c <= c1; c++) {
+            if (g->entries == g->entries_cap) {
+                g->entries_cap = g->entries_cap ? 2 * g->entries_cap : 256;
+                g->next = awm_xrealloc(g->next, g->entries_cap * sizeof *g->next);
+                g->entry_box = awm_xrealloc(g->entry_box, g->entries_cap * sizeof *g->entry_box);
+            }
+            size_t e = g->entries++, cell = (size_t)(r * g->cols + c);
+            g->entry_box[e] = id;
+            g->next[e] = g->head[cell];
+            g->head[cell] = e;
+        }
+}
+
+static bool grid_clear(const obstacle_grid *g, const render_bbox *b)
+{
+    long c0, r0, c1, r1;
+    grid_cell_range(g, b, &c0, &r0, &c1, &r1);
+    for (long r = r0; r <= r1; r++)
+        for (long c = c0; c <= c1; c++)
+            for (size_t e = g->head[r * g->cols + c]; e != SIZE_MAX; e = g->next[e])
+                if (overlaps(b, &g->boxes[g->entry_box[e]]))
+                    return false;
+    return true;
+}
+
 void render_labels_place(render_scene *s)
 {
     const map_definition *map = s->map;
@@ -570,52 +705,36 @@ void render_labels_place(render_scene *s)
     s->label_count = 0;
     if (map->labels == MAP_LABELS_NONE)
         return;
-    /* Visible named locations, merged into places (same name, markers close together), in map order. */
-    size_t total = 0;
-    for (size_t i = 0; i < map->person_count; i++)
-        total += map->people[i].location_count;
-    place *places = awm_xcalloc(total ? total : 1, sizeof *places);
-    size_t place_count = 0;
-    for (size_t i = 0; i < map->person_count; i++) {
-        const map_person *mp = &map->people[i];
-        const render_person *rp = &s->people[i];
-        for (size_t k = 0, m = 0; k < mp->location_count; k++) {
-            const map_location *loc = &mp->locations[k];
-            if (m >= rp->marker_count || rp->marker_location[m] != k)
-                continue; /* behind the globe */
-            geo_point pt = rp->markers[m++];
-            if (!loc->name || !loc->name[0])
-                continue;
-            place *p = NULL;
-            for (size_t q = 0; q < place_count && !p; q++)
-                if (!strcmp(places[q].name, loc->name) && fabs(places[q].x - pt.x) <= SAME_PLACE_PT &&
-                    fabs(places[q].y - pt.y) <= SAME_PLACE_PT)
-                    p = &places[q];
-            if (!p) {
-                p = &places[place_count++];
-                *p = (place){.name = loc->name, .x = pt.x, .y = pt.y};
-            }
-            place_add_year(p, map_location_year(loc));
-        }
-    }
+    size_t place_count;
+    place *places = collect_places(s, &place_count);
 
-    /* What a label must not cover: the markers and the furniture; and it stays in the safe area. */
-    size_t marker_count = 0;
-    for (size_t i = 0; i < s->person_count; i++)
-        marker_count += s->people[i].marker_count;
-    size_t obstacle_cap = marker_count + 4 + place_count;
-    render_bbox *obstacles = awm_xmalloc(obstacle_cap * sizeof *obstacles);
-    size_t n_obstacles = render_furniture_boxes(&s->furniture, obstacles);
+    /* Obstacles: the furniture and every marker; each placed label joins them. */
+    const map_box *safe = &s->boxes.safe;
+    obstacle_grid g = {0};
+    g.x0 = safe->x;
+    g.y0 = safe->y;
+    g.cols = lround(ceil(safe->w / GRID_CELL)) + 1;
+    g.rows = lround(ceil(safe->h / GRID_CELL)) + 1;
+    g.head = awm_xmalloc((size_t)(g.cols * g.rows) * sizeof *g.head);
+    for (long k = 0; k < g.cols * g.rows; k++)
+        g.head[k] = SIZE_MAX;
+    render_bbox furniture[4];
+    size_t nf = render_furniture_boxes(&s->furniture, furniture);
+    for (size_t k = 0; k < nf; k++)
+        grid_add(&g, furniture[k]);
     for (size_t i = 0; i < s->person_count; i++)
         for (size_t k = 0; k < s->people[i].marker_count; k++) {
             geo_point m = s->people[i].markers[k];
-            obstacles[n_obstacles++] =
-                (render_bbox){m.x - MARKER_REACH, m.y - MARKER_REACH, m.x + MARKER_REACH, m.y + MARKER_REACH};
+            if (inside_area(safe, m.x, m.y, MARKER_REACH))
+                grid_add(&g, (render_bbox){m.x - MARKER_REACH, m.y - MARKER_REACH, m.x + MARKER_REACH,
+                                           m.y + MARKER_REACH});
         }
-    const map_box *safe = &s->boxes.safe;
+
     cairo_t *cr = scratch_context();
     s->labels = awm_xcalloc(place_count ? place_count : 1, sizeof *s->labels);
     for (size_t q = 0; q < place_count; q++) {
+        if (!inside_area(safe, places[q].x, places[q].y, LABEL_FROM_MARKER))
+            continue; /* none of its positions could be in the safe area */
         awm_buf b = {0};
         place_text(&places[q], map->labels == MAP_LABELS_PLACES_AND_YEARS, &b);
         render_text t;
@@ -630,12 +749,8 @@ void render_labels_place(render_scene *s)
             double x0, y0;
             candidate(k, places[q].x, places[q].y, w, h, &x0, &y0);
             render_bbox box = {x0, y0, x0 + w, y0 + h};
-            if (box.x0 < safe->x || box.y0 < safe->y || box.x1 > safe->x + safe->w || box.y1 > safe->y + safe->h)
-                continue;
-            bool clear = true;
-            for (size_t o = 0; o < n_obstacles && clear; o++)
-                clear = !overlaps(&box, &obstacles[o]);
-            if (!clear)
+            if (box.x0 < safe->x || box.y0 < safe->y || box.x1 > safe->x + safe->w || box.y1 > safe->y + safe->h ||
+                !grid_clear(&g, &box))
                 continue;
             t.x = x0 + dx;
             t.baseline = y0 + dy;
@@ -644,14 +759,17 @@ void render_labels_place(render_scene *s)
             l->text = t;
             l->marker_x = places[q].x;
             l->marker_y = places[q].y;
-            obstacles[n_obstacles++] = box;
+            grid_add(&g, box);
             placed = true;
         }
         if (!placed)
             text_free(&t);
     }
     cairo_destroy(cr);
-    free(obstacles);
+    free(g.boxes);
+    free(g.next);
+    free(g.entry_box);
+    free(g.head);
     free(places);
 }
 

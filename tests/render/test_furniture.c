@@ -449,6 +449,58 @@ static void test_labels_cover_nothing(void)
         map_definition_free(&def);
 }
 
+/* The largest map (100 people × 1000 named places, many names repeated): labels are still
+ * placed (the collision tests are bucketed, the places grouped by sorting) and still cover
+ * nothing. */
+static void test_labels_on_the_largest_map(void)
+{
+    awm_buf b = {0};
+    awm_buf_printf(&b, "{\"title\": \"Everyone\", \"labels\": \"places-and-years\", \"rotation\": [-10, -48, 0], "
+                       "\"legend\": false, \"people\": [");
+    unsigned seed = 12345;
+    for (int p = 0; p < 100; p++) {
+        awm_buf_printf(&b, "%s{\"id\": \"p%d\", \"name\": \"P%d\", \"locations\": [", p ? ", " : "", p, p);
+        for (int i = 0; i < 1000; i++) {
+            seed = seed * 1103515245u + 12345u;
+            int n = (int)((seed >> 8) % 3000);
+            /* place n always at the same spot: repeated names are repeated visits */
+            double lon = -10 + (n % 60) * 0.7, lat = 36 + (n / 60) * 0.4;
+            awm_buf_printf(&b, "%s{\"name\": \"Place %d\", \"longitude\": %.2f, \"latitude\": %.2f, \"date\": \"%d\"}",
+                           i ? ", " : "", n, lon, lat, 1900 + i / 10);
+        }
+        awm_buf_printf(&b, "]}");
+    }
+    awm_buf_printf(&b, "]}");
+    map_definition def;
+    bool ok = parse_map(b.data, &def);
+    awm_buf_free(&b);
+    if (!ok)
+        return;
+    render_scene s;
+    if (build(&s, &def, "18x24")) {
+        CHECK_MSG(s.label_count > 20, "%zu labels", s.label_count);
+        render_bbox furniture[4];
+        size_t nf = render_furniture_boxes(&s.furniture, furniture);
+        size_t bad = 0;
+        for (size_t i = 0; i < s.label_count; i++) {
+            const render_bbox *lb = &s.labels[i].text.box;
+            for (size_t k = i + 1; k < s.label_count; k++)
+                bad += overlap(lb, &s.labels[k].text.box);
+            for (size_t k = 0; k < nf; k++)
+                bad += overlap(lb, &furniture[k]);
+            for (size_t p = 0; p < s.person_count; p++)
+                for (size_t m = 0; m < s.people[p].marker_count; m++) {
+                    geo_point q = s.people[p].markers[m];
+                    render_bbox mb = {q.x - 4.75, q.y - 4.75, q.x + 4.75, q.y + 4.75};
+                    bad += overlap(lb, &mb);
+                }
+        }
+        CHECK_MSG(bad == 0, "%zu overlaps", bad);
+        render_scene_free(&s);
+    }
+    map_definition_free(&def);
+}
+
 /* ---- the furniture rule ---- */
 static void test_sample_frame_unchanged_on_portrait_sizes(void)
 {
@@ -644,6 +696,7 @@ int main(void)
     RUN(test_legend_columns_and_more);
     RUN(test_no_qr_group);
     RUN(test_labels_cover_nothing);
+    RUN(test_labels_on_the_largest_map);
     RUN(test_sample_frame_unchanged_on_portrait_sizes);
     RUN(test_flat_landscape_frame_leaves_furniture_free);
     RUN(test_mercator_inside_its_square);
