@@ -125,8 +125,9 @@ static void text_measure(cairo_t *cr, render_text *t)
     t->box = (render_bbox){x0 - t->halo, y0 - t->halo, x1 + t->halo, y1 + t->halo};
 }
 
-static void text_set(cairo_t *cr, render_text *t, const char *family, PangoWeight weight, double size_pt,
-                     uint32_t rgb, const char *text, double x, double baseline, double align)
+/* A text's settings, not measured yet (set width / max_lines first, then text_measure). */
+static void text_init(render_text *t, const char *family, PangoWeight weight, double size_pt, uint32_t rgb,
+                      const char *text, double x, double baseline, double align)
 {
     memset(t, 0, sizeof *t);
     t->family = family;
@@ -138,6 +139,13 @@ static void text_set(cairo_t *cr, render_text *t, const char *family, PangoWeigh
     t->baseline = baseline;
     t->align = align;
     t->line_step = TITLE_LINE_STEP;
+}
+
+/* A one-line text, measured. */
+static void text_set(cairo_t *cr, render_text *t, const char *family, PangoWeight weight, double size_pt,
+                     uint32_t rgb, const char *text, double x, double baseline, double align)
+{
+    text_init(t, family, weight, size_pt, rgb, text, x, baseline, align);
     text_measure(cr, t);
 }
 
@@ -199,10 +207,8 @@ static void layout_title(cairo_t *cr, const map_definition *map, const map_box *
     while (size > TITLE_MIN_PT &&
            natural_lines(cr, RENDER_SERIF, PANGO_WEIGHT_BOLD, size, text_w, map->title) > 2)
         size = fmax(TITLE_MIN_PT, size - SHRINK_STEP);
-    text_set(cr, &f->title, RENDER_SERIF, PANGO_WEIGHT_BOLD, size, 0x1a1a1a, "", x + TITLE_PAD,
-             y + TITLE_FIRST_BASELINE, 0);
-    free(f->title.text);
-    f->title.text = awm_strdup(map->title);
+    text_init(&f->title, RENDER_SERIF, PANGO_WEIGHT_BOLD, size, 0x1a1a1a, map->title, x + TITLE_PAD,
+              y + TITLE_FIRST_BASELINE, 0);
     f->title.width = text_w;
     f->title.max_lines = 2;
     text_measure(cr, &f->title);
@@ -212,8 +218,8 @@ static void layout_title(cairo_t *cr, const map_definition *map, const map_box *
     size = SUBTITLE_PT;
     while (size > SUBTITLE_MIN_PT && render_text_width(RENDER_SANS, PANGO_WEIGHT_NORMAL, size, sub) > text_w)
         size = fmax(SUBTITLE_MIN_PT, size - SHRINK_STEP);
-    text_set(cr, &f->subtitle, RENDER_SANS, PANGO_WEIGHT_NORMAL, size, 0x4a4a4a, sub, x + TITLE_PAD,
-             last_baseline + SUBTITLE_BELOW, 0);
+    text_init(&f->subtitle, RENDER_SANS, PANGO_WEIGHT_NORMAL, size, 0x4a4a4a, sub, x + TITLE_PAD,
+              last_baseline + SUBTITLE_BELOW, 0);
     f->subtitle.width = text_w;
     f->subtitle.max_lines = 1;
     text_measure(cr, &f->subtitle);
@@ -524,6 +530,8 @@ static void place_add_year(place *p, int y)
         p->first_year = y;
     if (y > p->last_year)
         p->last_year = y;
+    if (p->year_count > 3)
+        return; /* already too many to list: the span is enough */
     for (int i = 0; i < p->year_count; i++)
         if (p->years[i] == y)
             return;

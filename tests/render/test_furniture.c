@@ -496,6 +496,11 @@ static void test_labels_on_the_largest_map(void)
                 }
         }
         CHECK_MSG(bad == 0, "%zu overlaps", bad);
+        /* A place visited more than three times shows the span of its years. */
+        size_t spans = 0;
+        for (size_t i = 0; i < s.label_count; i++)
+            spans += strstr(s.labels[i].text.text, "\u2013") != NULL && !strchr(s.labels[i].text.text, ',');
+        CHECK_MSG(spans > 0, "no label with a year span");
         render_scene_free(&s);
     }
     map_definition_free(&def);
