@@ -41,6 +41,23 @@ typedef struct {
     size_t feature_count;
 } geo_layer;
 
+/* An open line of lon/lat points (a border of the mesh below). */
+typedef struct {
+    geo_point *points;
+    size_t count;
+} geo_line;
+
+typedef struct {
+    geo_line *lines;
+    size_t line_count;
+} geo_mesh;
+
+/* The borders between the features of `layer`, each shared edge once and the edges of a single
+ * feature (coastlines) not at all: topojson's mesh(topology, object, (a, b) => a !== b).
+ * Deterministic: the same layer gives the same lines in the same order. */
+void geo_mesh_borders(const geo_layer *layer, geo_mesh *out);
+void geo_mesh_free(geo_mesh *m);
+
 typedef enum { GEO_DETAIL_110M = 0, GEO_DETAIL_50M, GEO_DETAIL_10M } geo_detail;
 
 /* Decode object `object_name` of a TopoJSON file (quantized, delta-encoded arcs, arc
@@ -122,5 +139,7 @@ void geo_path_layer(const geo_projection *p, const geo_layer *layer, geo_path *o
 /* A LineString through `n` lon/lat points: each edge follows the great circle and is clipped
  * at the horizon like land is (a leg into the back of the globe stops at the horizon). */
 void geo_path_line(const geo_projection *p, const geo_point *lonlat, size_t n, geo_path *out);
+/* Every line of a mesh, each like geo_path_line (d3's geoPath of the mesh's MultiLineString). */
+void geo_path_mesh(const geo_projection *p, const geo_mesh *mesh, geo_path *out);
 
 #endif

@@ -109,27 +109,6 @@ static void test_titles_in_any_script_have_glyphs(void)
     CHECK(render_text_unknown_glyphs(RENDER_SERIF, PANGO_WEIGHT_BOLD, 28, "\xee\x80\x80") > 0);
 }
 
-/* A long title is shrunk to the box, never wider than it. */
-static void test_long_title_shrinks(void)
-{
-    map_definition def;
-    char json[2048];
-    snprintf(json, sizeof json,
-             "{\"title\": \"%s\", \"people\": [{\"id\": \"a\", \"name\": \"A\", \"locations\": []}]}",
-             "A very long family title that could never fit in four hundred points at twenty-eight");
-    if (!parse_map(json, &def))
-        return;
-    render_scene s;
-    awm_error err = {{0}};
-    CHECK_MSG(render_scene_build(&s, &def, map_print_spec_find("8x10"), 1, GEO_DETAIL_110M, &err), "%s",
-              err.msg);
-    CHECK(s.title_pt < 28);
-    CHECK(render_text_width(RENDER_SERIF, PANGO_WEIGHT_BOLD, s.title_pt, def.title) <= 360);
-    CHECK_NEAR(s.subtitle_pt, 16, 0);
-    render_scene_free(&s);
-    map_definition_free(&def);
-}
-
 /* ---- sizes and chunks ---- */
 static void test_every_size_has_its_pixel_size(void)
 {
@@ -403,6 +382,7 @@ static void test_bands_match_single_pass(void)
     map_definition def;
     if (!load_sample(&def))
         return;
+    def.labels = MAP_LABELS_PLACES_AND_YEARS; /* every layer, labels and legend included */
     awm_error err = {{0}};
     const double dpi = 100;
     test_png png;
@@ -602,7 +582,6 @@ int main(void)
     }
     RUN(test_fonts_resolve_to_ours);
     RUN(test_titles_in_any_script_have_glyphs);
-    RUN(test_long_title_shrinks);
     RUN(test_every_size_has_its_pixel_size);
     RUN(test_full_resolution_png_chunks);
     RUN(test_land_and_ocean_colours_per_projection);
