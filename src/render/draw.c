@@ -120,7 +120,7 @@ static void draw_text(cairo_t *cr, const char *family, PangoWeight weight, doubl
     double width = (double)logical.width / PANGO_SCALE;
     set_rgb(cr, rgb, 1);
     cairo_move_to(cr, x - align * width, baseline_y - baseline);
-    pango_cairo_show_layout(cr, layout);
+    render_show_layout(cr, layout);
     g_object_unref(layout);
 }
 
