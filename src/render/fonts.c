@@ -433,6 +433,39 @@ static bool run_is_color(const PangoLayoutRun *run)
     return color;
 }
 
+/* The images painted on a vector surface live as long as it: cairo 1.16 leaks the snapshot it
+ * takes of a source surface destroyed before the PDF is finished (768 bytes per image). */
+typedef struct {
+    cairo_surface_t **images;
+    size_t count;
+} kept_images;
+
+static const cairo_user_data_key_t KEPT_KEY;
+
+static void free_kept(void *data)
+{
+    kept_images *k = data;
+    for (size_t i = 0; i < k->count; i++)
+        cairo_surface_destroy(k->images[i]);
+    free(k->images);
+    free(k);
+}
+
+static void keep_until_finished(cairo_surface_t *target, cairo_surface_t *img)
+{
+    kept_images *k = cairo_surface_get_user_data(target, &KEPT_KEY);
+    if (!k) {
+        k = awm_xcalloc(1, sizeof *k);
+        if (cairo_surface_set_user_data(target, &KEPT_KEY, k, free_kept) != CAIRO_STATUS_SUCCESS) {
+            free(k);
+            cairo_surface_destroy(img);
+            return;
+        }
+    }
+    k->images = awm_xrealloc(k->images, (k->count + 1) * sizeof *k->images);
+    k->images[k->count++] = img;
+}
+
 /* Paint one run as an image of `px_per_unit` pixels per user unit, its origin on the baseline
  * at (x, baseline). The glyphs are drawn with a font scaled to the image, so the colour
  * bitmaps are rasterised at that resolution rather than enlarged from 72 ppi ones. */
@@ -488,7 +521,7 @@ static void show_run_as_image(cairo_t *cr, const PangoLayoutRun *run, double x, 
     cairo_set_source_surface(cr, img, ix0, iy0);
     cairo_paint(cr);
     cairo_restore(cr);
-    cairo_surface_destroy(img);
+    keep_until_finished(cairo_get_target(cr), img);
 }
 
 void render_show_layout(cairo_t *cr, PangoLayout *layout)

@@ -53,16 +53,24 @@ static bool is_delim(unsigned char c)
     return strchr("()<>[]{}/%", c) != NULL && c != 0;
 }
 
-static void put_number(awm_buf *b, double v)
+/* A number as PDF writes it: at most 4 decimals, no trailing zeros ("594", "0.2471"). */
+static const char *pdf_number(char s[32], double v)
 {
-    char s[32];
-    snprintf(s, sizeof s, "%.4f", v);
+    snprintf(s, 32, "%.4f", v);
     char *e = s + strlen(s) - 1;
     while (e > s && *e == '0')
         *e-- = '\0';
     if (*e == '.')
         *e = '\0';
-    awm_buf_append(b, s, strlen(s));
+    if (!strcmp(s, "-0"))
+        strcpy(s, "0");
+    return s;
+}
+
+static void put_number(awm_buf *b, double v)
+{
+    char s[32];
+    awm_buf_append(b, pdf_number(s, v), strlen(pdf_number(s, v)));
 }
 
 /* Replace the last three numeric operands and the operator `op` with the CMYK colour. */
@@ -498,12 +506,13 @@ static qpdf_oh output_intent(qpdf_data q, const unsigned char *icc, size_t icc_l
 static void set_boxes(qpdf_data q, qpdf_oh page, const map_page_boxes *b)
 {
     /* PDF's y axis points up: the trim box from the page's bottom-left corner. */
-    char box[160];
-    snprintf(box, sizeof box, "[0 0 %.4f %.4f]", b->total.w, b->total.h);
+    char box[160], n[4][32];
+    snprintf(box, sizeof box, "[0 0 %s %s]", pdf_number(n[0], b->total.w), pdf_number(n[1], b->total.h));
     replace_with(q, page, "/MediaBox", box);
     replace_with(q, page, "/BleedBox", box);
-    snprintf(box, sizeof box, "[%.4f %.4f %.4f %.4f]", b->trim.x, b->total.h - b->trim.y - b->trim.h,
-             b->trim.x + b->trim.w, b->total.h - b->trim.y);
+    snprintf(box, sizeof box, "[%s %s %s %s]", pdf_number(n[0], b->trim.x),
+             pdf_number(n[1], b->total.h - b->trim.y - b->trim.h), pdf_number(n[2], b->trim.x + b->trim.w),
+             pdf_number(n[3], b->total.h - b->trim.y));
     replace_with(q, page, "/TrimBox", box);
     qpdf_oh_remove_key(q, page, "/CropBox");
     qpdf_oh_remove_key(q, page, "/ArtBox");

@@ -95,7 +95,7 @@ json_t *worker_sidecar_json(const worker_sidecar_info *info, const map_print_spe
 
 static const char *content_type_of(render_format f)
 {
-    return f == RENDER_PDF ? "application/pdf" : f == RENDER_SVG ? "image/svg+xml" : "image/png";
+    return f == RENDER_PDF || f == RENDER_PDF_CMYK ? "application/pdf" : f == RENDER_SVG ? "image/svg+xml" : "image/png";
 }
 
 /* "Check the file": PNG read back (size, depth, ICC, data); PDF/SVG: non-empty, right header. */
@@ -113,7 +113,7 @@ static bool verify_output(const char *path, render_format format, int px_w, int 
     if (f)
         fclose(f);
     head[n] = '\0';
-    bool ok = format == RENDER_PDF ? !strncmp(head, "%PDF-", 5) : (strstr(head, "<?xml") || strstr(head, "<svg"));
+    bool ok = format == RENDER_PDF || format == RENDER_PDF_CMYK ? !strncmp(head, "%PDF-", 5) : (strstr(head, "<?xml") || strstr(head, "<svg"));
     if (!ok)
         return fail_with(e, false, "the rendered %s is empty or malformed", render_format_extension(format));
     return true;
@@ -187,9 +187,14 @@ static bool export_poster(worker_thread *t, const queue_job *job, const char *pr
         goto done;
     }
     if (fmt && !render_format_parse(fmt, &opt.format)) {
-        fail_with(e, true, "invalid job data: printableMap.format '%s' is not png, pdf or svg", fmt);
+        fail_with(e, true, "invalid job data: printableMap.format '%s' is not png, pdf, pdf-cmyk or svg", fmt);
         goto done;
     }
+    if (opt.format == RENDER_PDF_CMYK && !cfg->cmyk_profile[0]) {
+        fail_with(e, true, "a pdf-cmyk export needs a CMYK profile and this worker has none (set CMYK_PROFILE)");
+        goto done;
+    }
+    opt.cmyk_profile = cfg->cmyk_profile[0] ? cfg->cmyk_profile : NULL;
     opt.dpi = opt.format == RENDER_PNG ? cfg->render_dpi : MAP_DPI;
     opt.threads = render_threads(cfg);
 
