@@ -38,7 +38,7 @@ typedef struct {
     const render_cmyk *cmyk;
     awm_buf *out;
     operand ops[MAX_OPERANDS];
-    int nops, total_ops;
+    int nops;
     bool fill_rgb[MAX_DEPTH], stroke_rgb[MAX_DEPTH]; /* current colour space is DeviceRGB */
     int depth;
 } content_state;
@@ -100,11 +100,10 @@ static void push_operand(content_state *st, operand o)
         st->nops--;
     }
     st->ops[st->nops++] = o;
-    st->total_ops++;
 }
 
 /* An operator has been copied to the output (ending at out->len): convert it where needed. */
-static bool apply_operator(content_state *st, const char *op, size_t op_at, awm_error *err)
+static bool apply_operator(content_state *st, const char *op, awm_error *err)
 {
     bool *fill = &st->fill_rgb[st->depth], *stroke = &st->stroke_rgb[st->depth];
     if (!strcmp(op, "q")) {
@@ -143,7 +142,6 @@ static bool apply_operator(content_state *st, const char *op, size_t op_at, awm_
     } else if (!strcmp(op, "G") || !strcmp(op, "K")) {
         *stroke = false;
     }
-    (void)op_at;
     st->nops = 0;
     return true;
 }
@@ -191,6 +189,10 @@ static bool rewrite_content(const unsigned char *in, size_t len, const render_cm
         } else if (c == '<') {
             while (i < len && in[i] != '>')
                 i++;
+            if (i >= len) {
+                awm_error_set(err, "CMYK conversion: an unterminated hex string in a content stream");
+                return false;
+            }
             i++;
         } else if (c == '[' || c == ']' || c == '{' || c == '}') {
             i++;
@@ -244,7 +246,7 @@ static bool rewrite_content(const unsigned char *in, size_t len, const render_cm
                     st.nops = 0;
                     continue;
                 }
-                if (!apply_operator(&st, word, o.out_at, err))
+                if (!apply_operator(&st, word, err))
                     return false;
                 continue;
             }
