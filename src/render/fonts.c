@@ -421,14 +421,15 @@ int render_text_unknown_glyphs(const char *family, PangoWeight weight, double si
     return unknown;
 }
 
-/* ---- colour glyphs in vector output ---- */
+/* ---- colour and bitmap glyphs in vector output ---- */
 static bool run_is_color(const PangoLayoutRun *run)
 {
     cairo_scaled_font_t *sf = pango_cairo_font_get_scaled_font(PANGO_CAIRO_FONT(run->item->analysis.font));
     if (!sf || cairo_scaled_font_get_type(sf) != CAIRO_FONT_TYPE_FT)
         return false;
     FT_Face face = cairo_ft_scaled_font_lock_face(sf);
-    bool color = face && FT_HAS_COLOR(face);
+    /* Colour glyphs (emoji) and bitmap-only fonts: both reach a PDF as pictures. */
+    bool color = face && (FT_HAS_COLOR(face) || !FT_IS_SCALABLE(face));
     cairo_ft_scaled_font_unlock_face(sf);
     return color;
 }
