@@ -316,8 +316,9 @@ static bool convert_image(qpdf_data q, qpdf_oh image, qpdf_oh dict, const render
     long long w = qpdf_oh_get_int_value(q, qpdf_oh_get_key(q, dict, "/Width"));
     long long h = qpdf_oh_get_int_value(q, qpdf_oh_get_key(q, dict, "/Height"));
     long long bpc = qpdf_oh_get_int_value(q, qpdf_oh_get_key(q, dict, "/BitsPerComponent"));
-    if (!qpdf_oh_is_name_and_equals(q, cs, "/DeviceRGB") || bpc != 8 || w <= 0 || h <= 0) {
-        awm_error_set(err, "CMYK conversion: an image in %s with %lld bits cannot be converted",
+    if (!qpdf_oh_is_name_and_equals(q, cs, "/DeviceRGB") || bpc != 8 || w <= 0 || h <= 0 || w > 65536 ||
+        h > 65536) {
+        awm_error_set(err, "CMYK conversion: a %lld × %lld image in %s with %lld bits cannot be converted", w, h,
                       qpdf_oh_unparse(q, cs), bpc);
         return false;
     }
@@ -359,26 +360,49 @@ static bool id_in(const int *ids, size_t n, int id)
     return false;
 }
 
-static void add_stream_ids(qpdf_data q, qpdf_oh oh, int **ids, size_t *n)
+static void add_stream_id(qpdf_data q, qpdf_oh oh, int **ids, size_t *n)
 {
     if (qpdf_oh_is_stream(q, oh)) {
         *ids = awm_xrealloc(*ids, (*n + 1) * sizeof **ids);
         (*ids)[(*n)++] = qpdf_oh_get_object_id(q, oh);
-    } else if (qpdf_oh_is_array(q, oh)) {
+    }
+}
+
+/* The streams of a page's /Contents (a stream or an array of them) or of a Type 3 font's
+ * /CharProcs (a dictionary of them): one level, so a cyclic file cannot recurse. */
+static void add_stream_ids(qpdf_data q, qpdf_oh oh, int **ids, size_t *n)
+{
+    if (qpdf_oh_is_array(q, oh)) {
         for (int i = 0; i < qpdf_oh_get_array_n_items(q, oh); i++)
-            add_stream_ids(q, qpdf_oh_get_array_item(q, oh, i), ids, n);
+            add_stream_id(q, qpdf_oh_get_array_item(q, oh, i), ids, n);
     } else if (qpdf_oh_is_dictionary(q, oh)) {
+        /* Keys first: qpdf has one key iterator, which a nested call would reset. */
+        char **keys = NULL;
+        size_t count = 0;
         for (qpdf_oh_begin_dict_key_iter(q, oh); qpdf_oh_dict_more_keys(q);) {
-            const char *key = qpdf_oh_dict_next_key(q);
-            add_stream_ids(q, qpdf_oh_get_key(q, oh, key), ids, n);
+            keys = awm_xrealloc(keys, (count + 1) * sizeof *keys);
+            keys[count++] = awm_strdup(qpdf_oh_dict_next_key(q));
         }
+        for (size_t i = 0; i < count; i++) {
+            add_stream_id(q, qpdf_oh_get_key(q, oh, keys[i]), ids, n);
+            free(keys[i]);
+        }
+        free(keys);
+    } else {
+        add_stream_id(q, oh, ids, n);
     }
 }
 
 /* Every colour in the file to DeviceCMYK. cairo writes each object once, generation 0. */
+#define MAX_OBJECTS 1000000 /* a poster has a few hundred */
+
 static bool convert_to_cmyk(qpdf_data q, qpdf_oh page, const render_cmyk *cmyk, awm_error *err)
 {
     int size = qpdf_oh_get_int_value_as_int(q, qpdf_oh_get_key(q, qpdf_get_trailer(q), "/Size"));
+    if (size < 0 || size > MAX_OBJECTS) {
+        awm_error_set(err, "CMYK conversion: %d objects (at most %d)", size, MAX_OBJECTS);
+        return false;
+    }
     int *content = NULL;
     size_t content_n = 0;
     add_stream_ids(q, qpdf_oh_get_key(q, page, "/Contents"), &content, &content_n);
@@ -533,6 +557,7 @@ bool render_pdf_finish(const void *pdf, size_t len, const map_page_boxes *boxes,
 {
     qpdf_data q = qpdf_init();
     qpdf_silence_errors(q);
+    qpdf_set_suppress_warnings(q, QPDF_TRUE);
     bool ok = !(qpdf_read_memory(q, "cairo's PDF", pdf, len, NULL) & QPDF_ERRORS);
     if (!ok)
         qpdf_failed(q, "reading", err);
