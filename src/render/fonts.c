@@ -361,7 +361,10 @@ bool render_init(awm_error *err)
         awm_error_set(err, "%s", g_err.msg);
         return false;
     }
-    return true;
+    /* The sRGB profile every file carries: if it cannot be made, say so at start-up. */
+    const unsigned char *icc;
+    size_t icc_len;
+    return render_srgb_profile(&icc, &icc_len, err);
 }
 
 PangoLayout *render_text_layout(cairo_t *cr, const char *family, PangoWeight weight, double size_pt,
@@ -478,7 +481,8 @@ static void show_run_as_image(cairo_t *cr, const PangoLayoutRun *run, double x, 
     if (ink.width <= 0 || ink.height <= 0)
         return;
     double k = px_per_unit;
-    int ix0 = (int)floor((double)ink.x / PANGO_SCALE * k) - 1, iy0 = (int)floor((double)ink.y / PANGO_SCALE * k) - 1;
+    int ix0 = (int)floor((double)ink.x / PANGO_SCALE * k) - 1;
+    int iy0 = (int)floor((double)ink.y / PANGO_SCALE * k) - 1;
     int ix1 = (int)ceil((double)(ink.x + ink.width) / PANGO_SCALE * k) + 1;
     int iy1 = (int)ceil((double)(ink.y + ink.height) / PANGO_SCALE * k) + 1;
     if (ix1 - ix0 > 16384 || iy1 - iy0 > 16384)
@@ -528,7 +532,8 @@ static void show_run_as_image(cairo_t *cr, const PangoLayoutRun *run, double x, 
 void render_show_layout(cairo_t *cr, PangoLayout *layout)
 {
     cairo_surface_type_t type = cairo_surface_get_type(cairo_get_target(cr));
-    bool vector = type == CAIRO_SURFACE_TYPE_PDF || type == CAIRO_SURFACE_TYPE_SVG || type == CAIRO_SURFACE_TYPE_PS;
+    bool vector =
+        type == CAIRO_SURFACE_TYPE_PDF || type == CAIRO_SURFACE_TYPE_SVG || type == CAIRO_SURFACE_TYPE_PS;
     bool any_color = false;
     PangoLayoutIter *it = vector ? pango_layout_get_iter(layout) : NULL;
     if (it) {

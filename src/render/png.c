@@ -199,7 +199,8 @@ static bool write_bands(band_job *job, png_structp png, png_infop info, png_sink
     png_set_IHDR(png, info, (png_uint_32)job->px_w, (png_uint_32)job->px_h, 8, PNG_COLOR_TYPE_RGB,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     /* The chunk's name is the profile's own description (RENDER_SRGB_DESCRIPTION). */
-    png_set_iCCP(png, info, RENDER_SRGB_DESCRIPTION, PNG_COMPRESSION_TYPE_BASE, job->icc, (png_uint_32)job->icc_len);
+    png_set_iCCP(png, info, RENDER_SRGB_DESCRIPTION, PNG_COMPRESSION_TYPE_BASE, job->icc,
+                 (png_uint_32)job->icc_len);
     png_uint_32 ppm = (png_uint_32)(dpi / 0.0254 + 0.5);
     png_set_pHYs(png, info, ppm, ppm, PNG_RESOLUTION_METER);
     png_write_info(png, info);

@@ -43,6 +43,7 @@ typedef struct {
 
 /* Register the poster fonts (Cormorant Garamond, DM Sans from the assets) with fontconfig and
  * check that each face resolves to our files: a missing font is an error, never a fallback.
+ * Also adds the same-kind Noto fallbacks and makes the ICC v2 sRGB profile.
  * Idempotent and thread-safe; render_poster* call it too. */
 bool render_init(awm_error *err);
 

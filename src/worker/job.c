@@ -94,7 +94,8 @@ static bool verify_output(const char *path, render_format format, int px_w, int 
     if (f)
         fclose(f);
     head[n] = '\0';
-    bool ok = format == RENDER_PDF || format == RENDER_PDF_CMYK ? !strncmp(head, "%PDF-", 5) : (strstr(head, "<?xml") || strstr(head, "<svg"));
+    bool pdf = format == RENDER_PDF || format == RENDER_PDF_CMYK;
+    bool ok = pdf ? !strncmp(head, "%PDF-", 5) : (strstr(head, "<?xml") || strstr(head, "<svg"));
     if (!ok)
         return fail_with(e, false, "the rendered %s is empty or malformed", render_format_extension(format));
     return true;
