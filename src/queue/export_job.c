@@ -1,6 +1,8 @@
 /* export_job.c — the export job's message (queue.h): made by the API, read by the worker. */
 #include "queue/queue.h"
 
+#include "db/db.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,4 +63,17 @@ void queue_export_job_free(queue_export_job *job)
 {
     json_decref(job->root);
     memset(job, 0, sizeof *job);
+}
+
+bool queue_delete_export_jobs(PGconn *conn, const char *user_map_id, long *deleted, awm_error *err)
+{
+    const char *params[] = {user_map_id};
+    PGresult *res = db_exec(conn, "deleting the map's queue jobs",
+                            "DELETE FROM queue.job WHERE data->>'userMapId' = $1", 1, params, err);
+    if (!res)
+        return false;
+    if (deleted)
+        *deleted = atol(PQcmdTuples(res));
+    PQclear(res);
+    return true;
 }
