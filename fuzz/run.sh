@@ -13,7 +13,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-20}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(map topojson api s3xml png)
+[ ${#targets[@]} -eq 0 ] && targets=(map topojson api s3xml png pdf)
 build=${AWM_FUZZ_BUILD:-$root/build-fuzz}
 
 if ! command -v clang >/dev/null || ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n){(void)d;(void)n;return 0;}' |

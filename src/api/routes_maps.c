@@ -295,7 +295,8 @@ void api_handle_map_get(api_request *r, const char *id)
 
 /* ---- exports ---- */
 
-static const char *const FORMATS[] = {"png", "pdf", "svg"};
+/* pdf-cmyk: the PDF converted through the worker's CMYK_PROFILE (a worker without one fails the job). */
+static const char *const FORMATS[] = {"png", "pdf", "svg", "pdf-cmyk"};
 
 static json_t *sizes_json(void)
 {
@@ -343,10 +344,10 @@ static void check_export_fields(json_t *body, json_t *details)
     json_t *fmt = json_object_get(body, "format");
     if (fmt) {
         bool ok = false;
-        for (size_t i = 0; i < 3 && json_is_string(fmt); i++)
+        for (size_t i = 0; i < sizeof FORMATS / sizeof FORMATS[0] && json_is_string(fmt); i++)
             ok = ok || !strcmp(json_string_value(fmt), FORMATS[i]);
         if (!ok)
-            json_array_append_new(details, json_string("format: must be one of png, pdf, svg"));
+            json_array_append_new(details, json_string("format: must be one of png, pdf, svg, pdf-cmyk"));
     }
 }
 
@@ -532,13 +533,15 @@ void api_handle_export_describe(api_request *r)
         "zoom", "type", "number", "required", 0, "description", "overrides the map's zoom",
         "pan", "type", "[number, number]", "required", 0, "description", "overrides the map's pan in pt",
         "theme", "type", "string", "required", 0, "description", "overrides the map's theme (see `themes`)",
-        "format", "type", "string", "required", 0, "description", "png (default), pdf or svg");
+        "format", "type", "string", "required", 0, "description",
+        "png (default), pdf, svg, or pdf-cmyk (the PDF in CMYK through the worker's CMYK_PROFILE)");
     /* The page geometry every size shares (MAPS-AND-PRINT.md §2, §3), for the web page's preview. */
     json_t *page = json_pack("{s:f, s:f, s:f, s:f}", "bleedPt", MAP_BLEED_PT, "safePt", MAP_SAFE_PT, "frameInsetPt",
                              MAP_FRAME_INSET_PT, "dpi", MAP_DPI);
-    json_t *doc = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:[s,s,s], s:{s:i, s:s, s:s, s:s}}", "method",
+    json_t *doc = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:[s,s,s,s], s:{s:i, s:s, s:s, s:s}}", "method",
                             "POST", "path", "/api/export", "body", fields, "page", page, "sizes", sizes_json(),
-                            "projections", projections, "themes", themes, "formats", "png", "pdf", "svg", "response",
+                            "projections", projections, "themes", themes, "formats", "png", "pdf", "svg",
+                            "pdf-cmyk", "response",
                             "status", 202, "printJobId", "uuid of the new print job", "message",
                             "Export job queued", "follow", "GET /api/jobs/{printJobId}");
     api_respond_json(r, 200, doc);

@@ -135,7 +135,8 @@ void api_handle_render(api_request *r)
                                                     map_print_spec_list()));
     render_options opt;
     render_options_default(&opt);
-    if (format && !render_format_parse(format, &opt.format))
+    /* The preview is never CMYK: the server has no print shop's profile (workers do). */
+    if (format && (!render_format_parse(format, &opt.format) || opt.format == RENDER_PDF_CMYK))
         json_array_append_new(details, json_string("format: must be png, svg or pdf"));
     if (dpi_s) {
         char *end;

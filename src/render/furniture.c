@@ -191,7 +191,7 @@ static void text_draw(cairo_t *cr, const render_text *t)
         }
         cairo_move_to(cr, x, y);
         set_rgb(cr, t->rgb, 1);
-        pango_cairo_show_layout_line(cr, line);
+        render_show_layout_line(cr, line); /* emoji as 300 ppi images in a PDF */
     }
     g_object_unref(l);
 }

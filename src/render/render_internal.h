@@ -139,6 +139,32 @@ int render_text_unknown_glyphs(const char *family, PangoWeight weight, double si
 /* Logical width in pt of a one-line text. */
 double render_text_width(const char *family, PangoWeight weight, double size_pt, const char *text);
 
+/* Show a layout at the current point. On vector surfaces, runs in colour-bitmap fonts (emoji)
+ * are painted as images drawn at 300 pixels per inch of page, not as cairo's 72 ppi glyphs. */
+void render_show_layout(cairo_t *cr, PangoLayout *layout);
+/* The same for one line, drawn at the current point (its baseline origin). */
+void render_show_layout_line(cairo_t *cr, PangoLayoutLine *line);
+
+/* ---- colour (color.c) ---- */
+#define RENDER_SRGB_DESCRIPTION "sRGB IEC61966-2.1"
+/* The ICC version 2 sRGB profile, described RENDER_SRGB_DESCRIPTION: the same bytes always. */
+bool render_srgb_profile(const unsigned char **data, size_t *len, awm_error *err);
+/* The operator's CMYK output profile and the sRGB → CMYK transforms through it (relative
+ * colorimetric, black-point compensation). */
+typedef struct render_cmyk render_cmyk;
+render_cmyk *render_cmyk_open(const char *path, awm_error *err);
+void render_cmyk_close(render_cmyk *c);
+const char *render_cmyk_description(const render_cmyk *c);
+const unsigned char *render_cmyk_icc(const render_cmyk *c, size_t *len);
+void render_cmyk_pixels(const render_cmyk *c, const unsigned char *rgb, unsigned char *cmyk, size_t count);
+void render_cmyk_color(const render_cmyk *c, const double rgb[3], double cmyk[4]); /* 0..1 */
+
+/* ---- PDF (pdf.c) ---- */
+/* cairo's one-page PDF → PDF/X-4 structure (boxes, OutputIntent, XMP, Info, ID), appended to
+ * `out`; with `cmyk`, every colour converted to DeviceCMYK through it. */
+bool render_pdf_finish(const void *pdf, size_t len, const map_page_boxes *boxes, const char *title,
+                       const render_cmyk *cmyk, awm_buf *out, awm_error *err);
+
 /* ---- PNG ---- */
 /* Encode the scene as PNG px_w × px_h at `dpi`, in bands on `threads` threads. */
 bool render_png_write(const render_scene *s, int px_w, int px_h, double dpi, int threads,

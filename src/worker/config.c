@@ -8,6 +8,7 @@
 
 #include "db/db.h"
 #include "queue/queue.h"
+#include "render/render.h"
 #include "worker/worker.h"
 #include "worker/worker_internal.h"
 
@@ -147,6 +148,19 @@ bool worker_config_from_env(worker_config *cfg, awm_error *err)
             cfg->render_dpi = v;
     }
 
+    /* A profile that is set but missing or unusable is a start-up error, like a missing font. */
+    const char *cmyk = awm_env_str("CMYK_PROFILE", NULL);
+    cfg->cmyk_profile[0] = '\0';
+    if (cmyk && *cmyk) {
+        awm_error perr;
+        if (strlen(cmyk) >= sizeof cfg->cmyk_profile)
+            problem(&p, "CMYK_PROFILE: path too long");
+        else if (!render_cmyk_profile_check(cmyk, NULL, 0, &perr))
+            problem(&p, "CMYK_PROFILE=%s: %s", cmyk, perr.msg);
+        else
+            snprintf(cfg->cmyk_profile, sizeof cfg->cmyk_profile, "%s", cmyk);
+    }
+
     bool ok = p.count == 0;
     if (!ok)
         awm_error_set(err, "%s", p.lines.data);
@@ -242,10 +256,27 @@ static bool check_storage(const worker_config *cfg, FILE *out)
     return ok;
 }
 
+static bool check_cmyk(const worker_config *cfg, FILE *out)
+{
+    if (!cfg->cmyk_profile[0]) {
+        fprintf(out, "cmyk      ok    no CMYK_PROFILE: pdf-cmyk exports are refused\n");
+        return true;
+    }
+    awm_error err;
+    char desc[256];
+    bool ok = render_cmyk_profile_check(cfg->cmyk_profile, desc, sizeof desc, &err);
+    if (ok)
+        fprintf(out, "cmyk      ok    %s: \"%s\" (pdf-cmyk exports convert through it)\n", cfg->cmyk_profile, desc);
+    else
+        fprintf(out, "cmyk      FAIL  %s\n", err.msg);
+    return ok;
+}
+
 bool worker_check(const worker_config *cfg, FILE *out)
 {
     bool db = check_database(cfg, out);
     bool api = check_api(cfg, out);
     bool st = check_storage(cfg, out);
-    return db && api && st;
+    bool cmyk = check_cmyk(cfg, out);
+    return db && api && st && cmyk;
 }

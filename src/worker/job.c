@@ -93,7 +93,8 @@ static bool verify_output(const char *path, render_format format, int px_w, int 
     if (f)
         fclose(f);
     head[n] = '\0';
-    bool ok = format == RENDER_PDF ? !strncmp(head, "%PDF-", 5) : (strstr(head, "<?xml") || strstr(head, "<svg"));
+    bool pdf = format == RENDER_PDF || format == RENDER_PDF_CMYK;
+    bool ok = pdf ? !strncmp(head, "%PDF-", 5) : (strstr(head, "<?xml") || strstr(head, "<svg"));
     if (!ok)
         return fail_with(e, false, "the rendered %s is empty or malformed", render_format_extension(format));
     return true;
@@ -154,9 +155,14 @@ static bool export_poster(worker_thread *t, const queue_job *job, const queue_ex
         goto done;
     }
     if (fmt && !render_format_parse(fmt, &opt.format)) {
-        fail_with(e, true, "invalid job data: printableMap.format '%s' is not png, pdf or svg", fmt);
+        fail_with(e, true, "invalid job data: printableMap.format '%s' is not png, pdf, pdf-cmyk or svg", fmt);
         goto done;
     }
+    if (opt.format == RENDER_PDF_CMYK && !cfg->cmyk_profile[0]) {
+        fail_with(e, true, "a pdf-cmyk export needs a CMYK profile and this worker has none (set CMYK_PROFILE)");
+        goto done;
+    }
+    opt.cmyk_profile = cfg->cmyk_profile[0] ? cfg->cmyk_profile : NULL;
     opt.dpi = opt.format == RENDER_PNG ? cfg->render_dpi : MAP_DPI;
     opt.threads = render_threads(cfg);
 

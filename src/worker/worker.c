@@ -306,11 +306,11 @@ static void log_start(const worker_config *cfg, const storage *store, int health
     worker_describe_database(cfg->database_url, db, sizeof db);
     storage_describe(store, desc, sizeof desc);
     awm_log(AWM_LOG_INFO, "WORKER_STARTING",
-            "{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:b, s:b, s:i, s:f, s:i}", "queue", cfg->queue, "database", db,
+            "{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:b, s:b, s:i, s:f, s:s, s:i}", "queue", cfg->queue, "database", db,
             "apiUrl", cfg->api_url, "renderBaseUrl", cfg->render_base_url, "storage", desc, "concurrency",
             cfg->concurrency, "healthPort", health_port, "debugMode", cfg->debug_mode, "apiKeySet",
             cfg->api_key[0] != 0, "shutdownTimeoutS", cfg->shutdown_timeout_s, "renderDpi", cfg->render_dpi,
-            "pid", (int)getpid());
+            "cmykProfile", cfg->cmyk_profile, "pid", (int)getpid());
 }
 
 int worker_run(const worker_config *cfg)

@@ -157,6 +157,19 @@ static void test_bad_options(void)
     CHECK(stderr_has("projection: must be one of"));
     const char *none[] = {"--sample", NULL};
     CHECK_INT_EQ(run(none, NULL), 2);
+    /* pdf-cmyk: a profile is required, must exist and must be CMYK, and applies to PDF only. */
+    path_in_dir(out, sizeof out, "out/x.pdf");
+    const char *no_profile[] = {"--sample", out, "--size", "8x10", "--format", "pdf-cmyk", NULL};
+    CHECK_INT_EQ(run(no_profile, NULL), 2);
+    CHECK(stderr_has("pdf-cmyk needs --cmyk-profile"));
+    const char *missing[] = {"--sample", out, "--size", "8x10", "--cmyk-profile", "/nonexistent/fogra.icc", NULL};
+    CHECK_INT_EQ(run(missing, NULL), 2);
+    CHECK(stderr_has("CMYK profile /nonexistent/fogra.icc cannot be read"));
+    path_in_dir(out, sizeof out, "out/x.png");
+    const char *png_cmyk[] = {"--sample", out, "--size", "8x10", "--cmyk-profile",
+                              "/usr/share/color/icc/ghostscript/default_cmyk.icc", NULL};
+    CHECK_INT_EQ(run(png_cmyk, NULL), 2);
+    CHECK(stderr_has("--cmyk-profile applies to PDF output only"));
     CHECK_INT_EQ(stray_files("out"), 0);
 }
 
