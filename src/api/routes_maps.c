@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "map/map.h"
+#include "render/render.h"
 #include "queue/queue.h"
 
 #define USER_MAP_JSON                                                                            \
@@ -28,15 +29,26 @@ static void respond_violations(api_request *r, const char *what, map_violations 
     api_respond_error(r, 400, json_pack("{s:o}", "details", map_violations_json(v)), "%s", what);
 }
 
-/* The body as a valid map definition, or NULL after answering 415/400 (every violation). */
-static json_t *valid_map_body(api_request *r)
+/* The body as a valid map definition, or NULL after answering 415/400 (every violation);
+ * *warnings gets what the poster will shorten (a JSON array, owned by the caller). */
+static json_t *valid_map_body(api_request *r, json_t **warnings)
 {
+    *warnings = json_array();
     json_t *root = api_body_json(r, false);
     if (!root)
         return NULL;
     map_definition def;
     map_violations v;
     bool ok = map_definition_from_json(root, &def, &v);
+    if (ok) {
+        map_violations w = {0};
+        awm_error err = {{0}};
+        if (render_map_warnings(&def, &w, &err)) {
+            json_decref(*warnings);
+            *warnings = map_violations_json(&w);
+        }
+        map_violations_free(&w);
+    }
     map_definition_free(&def);
     if (!ok) {
         respond_violations(r, "invalid map definition", &v);
@@ -47,26 +59,35 @@ static json_t *valid_map_body(api_request *r)
     return root;
 }
 
-/* {"userMap": <row>, "editToken"?: "...", "warnings": [...]} */
-static void respond_map(api_request *r, unsigned status, const char *user_map_json, const char *edit_token)
+/* {"userMap": <row>, "editToken"?: "...", "warnings": [...]} (warnings stolen) */
+static void respond_map(api_request *r, unsigned status, const char *user_map_json, const char *edit_token,
+                        json_t *warnings)
 {
+    char *w = json_dumps(warnings, JSON_COMPACT);
+    json_decref(warnings);
     awm_buf b = {0};
     awm_buf_printf(&b, "{\"userMap\":%s", user_map_json);
     if (edit_token)
         awm_buf_printf(&b, ",\"editToken\":\"%s\"", edit_token);
-    awm_buf_printf(&b, ",\"warnings\":[]}");
+    awm_buf_printf(&b, ",\"warnings\":%s}", w ? w : "[]");
+    free(w);
     api_respond_json_text(r, status, b.data, b.len);
     awm_buf_free(&b);
 }
 
 void api_handle_maps_create(api_request *r)
 {
-    json_t *root = valid_map_body(r);
-    if (!root)
+    json_t *warnings;
+    json_t *root = valid_map_body(r, &warnings);
+    if (!root) {
+        json_decref(warnings);
         return;
+    }
     json_decref(root);
-    if (!api_db(r))
+    if (!api_db(r)) {
+        json_decref(warnings);
         return;
+    }
     /* The token is answered once; only its hash is stored. Store the text as received (jsonb
      * keeps numbers exactly as written); awm_buf keeps a NUL after the data. */
     char token[API_TOKEN_LEN + 1], hash[API_TOKEN_HASH_LEN + 1];
@@ -79,10 +100,11 @@ void api_handle_maps_create(api_request *r)
                               2, params, &err);
     if (!res) {
         explicit_bzero(token, sizeof token);
+        json_decref(warnings);
         api_respond_db_error(r, &err);
         return;
     }
-    respond_map(r, 201, PQgetvalue(res, 0, 0), token);
+    respond_map(r, 201, PQgetvalue(res, 0, 0), token, warnings);
     explicit_bzero(token, sizeof token);
     PQclear(res);
 }
@@ -119,9 +141,12 @@ void api_handle_map_update(api_request *r, const char *id)
     char hash[API_TOKEN_HASH_LEN + 1];
     if (!map_token_hash(r, id, hash) || !api_check_edit_token(r, hash[0] ? hash : NULL, false))
         return;
-    json_t *root = valid_map_body(r);
-    if (!root)
+    json_t *warnings;
+    json_t *root = valid_map_body(r, &warnings);
+    if (!root) {
+        json_decref(warnings);
         return;
+    }
     json_decref(root);
     awm_error err = {{0}};
     const char *params[] = {id, r->body.data};
@@ -130,13 +155,16 @@ void api_handle_map_update(api_request *r, const char *id)
                               "RETURNING " USER_MAP_JSON,
                               2, params, &err);
     if (!res) {
+        json_decref(warnings);
         api_respond_db_error(r, &err);
         return;
     }
-    if (PQntuples(res) == 0) /* deleted meanwhile */
+    if (PQntuples(res) == 0) { /* deleted meanwhile */
+        json_decref(warnings);
         api_respond_error(r, 404, NULL, "user map not found: %s", id);
-    else
-        respond_map(r, 200, PQgetvalue(res, 0, 0), NULL);
+    } else {
+        respond_map(r, 200, PQgetvalue(res, 0, 0), NULL, warnings);
+    }
     PQclear(res);
 }
 
