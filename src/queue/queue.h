@@ -1,5 +1,12 @@
-/* queue.h — a job queue in PostgreSQL with the semantics of pg-boss (schema `queue`,
- * created by db/migrations/0001_queue.sql).
+/* queue.h — a job queue in PostgreSQL with the semantics of pg-boss.
+ *
+ * Two backends behind this one interface (QUEUE_BACKEND, see queue_backend_from_env):
+ * - `awm` (default): AWM's own tables, schema `queue`, created by db/migrations/0001_queue.sql.
+ * - `pgboss`: the tables of an existing pg-boss installation at schema version 26 (pg-boss
+ *   11.1 to 12.5.x; the seed's system pins 12.5.2) in schema PGBOSS_SCHEMA (default pgboss),
+ *   read and written with pg-boss 12.5.2's own statements, so AWM workers take the place of
+ *   pg-boss's Node workers or work beside them on one queue (pgboss.c says how each call maps).
+ * Callers never ask which backend they have; the differences below are marked "pgboss:".
  *
  * Life of a job: send → `created` (or `retry`) → fetch → `active` → complete → `completed`,
  * or fail → `retry` (start_after pushed by the retry delay) until retry_limit retries were
@@ -9,7 +16,8 @@
  *
  * Claim fence: every fetch gives the fetched jobs a fresh claim token. complete and fail
  * must present it; a worker whose job expired and was fetched again elsewhere gets
- * QUEUE_CLAIM_LOST and changes nothing.
+ * QUEUE_CLAIM_LOST and changes nothing. (pgboss: the claim is the job's started_on, which
+ * every fetch — AWM's or pg-boss's — sets anew, so the fence holds against Node workers too.)
  *
  * Transactions: every call is one SQL statement on the caller's connection, so in
  * autocommit it is atomic by itself, and inside the caller's own BEGIN … COMMIT it commits
@@ -18,7 +26,9 @@
  *
  * Wake-ups: queue_send notifies channel QUEUE_NOTIFY_CHANNEL (payload: the queue name) in
  * the same transaction, so a waiter is woken when the job is committed. A queue_listener
- * holds its own LISTEN connection; workers also poll as a fallback.
+ * holds its own LISTEN connection; workers also poll as a fallback. (pgboss: schema 26 has no
+ * NOTIFY, pg-boss's own senders never notify; a listener only waits out its timeout and
+ * workers poll, as pg-boss's do.)
  *
  * Threads: one PGconn per thread (libpq's rule); a queue_listener belongs to one thread.
  * Connections the server dropped are re-opened on the next call (see db_exec). */
@@ -48,6 +58,36 @@ typedef enum {
 } queue_state;
 
 const char *queue_state_name(queue_state s);
+
+/* ---- backends ---------------------------------------------------------------------- */
+
+#define QUEUE_PGBOSS_SCHEMA_VERSION 26        /* the only pg-boss schema version understood */
+#define QUEUE_PGBOSS_DEFAULT_SCHEMA "pgboss"
+
+typedef enum { QUEUE_BACKEND_AWM = 0, QUEUE_BACKEND_PGBOSS } queue_backend_kind;
+
+typedef struct {
+    queue_backend_kind kind;
+    char pgboss_schema[64];   /* PGBOSS_SCHEMA: a lower-case SQL identifier */
+} queue_backend_config;
+
+/* Read QUEUE_BACKEND (awm|pgboss, default awm) and PGBOSS_SCHEMA (default pgboss); a bad
+ * value is an error naming the variable and what is allowed. */
+bool queue_backend_from_env(queue_backend_config *cfg, awm_error *err);
+/* Choose the backend for the whole process: call once at start-up, before any thread uses
+ * the queue. Until then the `awm` backend is used. */
+bool queue_backend_select(const queue_backend_config *cfg, awm_error *err);
+/* "awm (schema queue)" or "pgboss (schema pgboss, version 26)", for start-up logs. */
+void queue_backend_describe(char *buf, size_t size);
+/* At start-up: is the selected backend's schema there and understood? awm: the `queue`
+ * schema exists (`awm migrate`). pgboss: <schema>.version holds 26; a missing schema or any
+ * other version is refused, naming what was found and what is supported. Never changes it. */
+bool queue_backend_check(PGconn *conn, awm_error *err);
+/* `awm queue init --pgboss`: create pg-boss 12.5.2's own schema (version 26, exactly as its
+ * start() does on an empty database) in `schema`, for installs with no Node at all. Refused
+ * when the schema already exists (whatever it holds): AWM never creates over or migrates a
+ * pg-boss schema. */
+bool queue_pgboss_install(PGconn *conn, const char *schema, awm_error *err);
 
 /* ---- queues ------------------------------------------------------------------------ */
 
@@ -90,10 +130,16 @@ typedef struct {
 } queue_send_options;
 
 void queue_send_options_init(queue_send_options *opts);
+/* The options every export job is sent with, as the seed's API sends them: 3 retries, 60 s
+ * delay with backoff, expiry 3600 s (SYSTEM.md §4). */
+void queue_send_options_export(queue_send_options *opts);
 
 /* Send one job. `data_json` is JSON text (NULL = null). id_out (may be NULL) receives the
  * new job's id, or "" when a queued job with the same singleton key exists (nothing sent).
- * An unknown queue is an error. */
+ * An unknown queue is an error. (pgboss: as the seed's API does, a missing queue is created
+ * first with pg-boss's defaults; an export job — queue QUEUE_EXPORT, data with userMap and
+ * printableMap — is written in the seed's payload shape {printJobId, printableMapId,
+ * userMapData, printableMapData}, the one pg-boss's Node worker reads.) */
 bool queue_send(PGconn *conn, const char *queue, const char *data_json,
                 const queue_send_options *opts, char id_out[QUEUE_ID_LEN], awm_error *err);
 
