@@ -25,5 +25,6 @@ int cmd_migrate(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_jobs(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
 
 #endif

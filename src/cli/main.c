@@ -21,6 +21,7 @@ static const command COMMANDS[] = {
     {"serve", cmd_serve, "run the API server (maps, exports, jobs, render, web page)"},
     {"jobs", cmd_jobs, "inspect print jobs: status ID, requeue"},
     {"worker", cmd_worker, "run an export worker (queue -> render -> storage)"},
+    {"queue", cmd_queue, "queue init --pgboss: create pg-boss 12.5.2's schema on an empty database"},
 };
 
 static void usage(FILE *out)

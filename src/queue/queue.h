@@ -79,9 +79,10 @@ bool queue_backend_from_env(queue_backend_config *cfg, awm_error *err);
 bool queue_backend_select(const queue_backend_config *cfg, awm_error *err);
 /* "awm (schema queue)" or "pgboss (schema pgboss, version 26)", for start-up logs. */
 void queue_backend_describe(char *buf, size_t size);
-/* At start-up: is the selected backend's schema there and understood? awm: the `queue`
- * schema exists (`awm migrate`). pgboss: <schema>.version holds 26; a missing schema or any
- * other version is refused, naming what was found and what is supported. Never changes it. */
+/* At start-up: is the selected backend's schema understood? pgboss: <schema>.version holds
+ * 26; a missing schema or any other version is refused, naming what was found and what is
+ * supported. Never changes it. awm: always true (its schema comes with `awm migrate`, which
+ * may still be running; queue_get_options tells when the queue is there). */
 bool queue_backend_check(PGconn *conn, awm_error *err);
 /* `awm queue init --pgboss`: create pg-boss 12.5.2's own schema (version 26, exactly as its
  * start() does on an empty database) in `schema`, for installs with no Node at all. Refused

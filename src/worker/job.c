@@ -30,11 +30,22 @@ static bool fail_with(job_error *e, bool fatal, const char *fmt, ...)
     return false;
 }
 
-/* An API answer that was not 2xx becomes the job's error. */
-static bool api_failure(job_error *e, const char *what, const worker_api_result *r)
+/* An API answer that was not 2xx becomes the job's error; whether it is fatal, the API's kind
+ * decides (the seed's answers every error with 400 and means it by the message). */
+static bool api_failure(job_error *e, const worker_config *cfg, const char *what, const worker_api_result *r)
 {
     e->api_down = r->status == 0;
-    return fail_with(e, worker_http_status_is_fatal(r->status), "%s: %s", what, r->error);
+    bool fatal = cfg->api_flavor == WORKER_API_SEED ? worker_seed_answer_is_fatal(r->status, r->error)
+                                                    : worker_http_status_is_fatal(r->status);
+    return fail_with(e, fatal, "%s: %s", what, r->error);
+}
+
+/* The job data's user map and printable map: ours (userMap, printableMap) or the seed's
+ * (userMapData, printableMapData), whichever the sender wrote. */
+static json_t *job_part(json_t *data, const char *ours, const char *seeds)
+{
+    json_t *v = json_object_get(data, ours);
+    return v ? v : json_object_get(data, seeds);
 }
 
 void worker_export_name(char *buf, size_t size, const char *print_job_id, int64_t at_ms, const char *ext)
@@ -152,10 +163,11 @@ static bool export_poster(worker_thread *t, const queue_job *job, const char *pr
                           json_t *data, job_output *out, job_error *e)
 {
     const worker_config *cfg = t->st->cfg;
-    json_t *user_map = json_object_get(data, "userMap");
-    json_t *printable = json_object_get(data, "printableMap");
+    json_t *user_map = job_part(data, "userMap", "userMapData");
+    json_t *printable = job_part(data, "printableMap", "printableMapData");
     if (!json_is_object(user_map) || !json_is_object(printable))
-        return fail_with(e, true, "invalid job data: userMap and printableMap must be objects");
+        return fail_with(e, true, "invalid job data: userMap and printableMap (or the seed's userMapData and "
+                                  "printableMapData) must be objects");
 
     map_definition map;
     map_violations v = {0};
@@ -358,7 +370,13 @@ void worker_process_job(worker_thread *t, const queue_job *job)
     worker_api_call(&t->api, "POST", path, NULL, cfg->api_attempts, &r);
     if (r.status != 200) {
         e.skip_api_fail = r.status == 404 || r.status == 409;
-        api_failure(&e, r.status == 404 ? "print job not found" : "starting the print job failed", &r);
+        api_failure(&e, cfg, r.status == 404 ? "print job not found" : "starting the print job failed", &r);
+        /* The seed's API refuses to start a print job in export_failed (its known fault): a queue
+         * retry of a failed export can never start there, so retrying would only loop. */
+        if (cfg->api_flavor == WORKER_API_SEED && r.status == 400 && strstr(r.error, "export_failed")) {
+            e.fatal = true;
+            e.skip_api_fail = true;
+        }
         worker_api_result_free(&r);
         goto failed;
     }
@@ -373,7 +391,7 @@ void worker_process_job(worker_thread *t, const queue_job *job)
     json_decref(body);
     if (r.status != 200) {
         e.skip_api_fail = r.status == 404;
-        api_failure(&e, "completing the print job failed", &r);
+        api_failure(&e, cfg, "completing the print job failed", &r);
         worker_api_result_free(&r);
         goto failed;
     }

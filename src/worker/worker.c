@@ -302,11 +302,13 @@ static void release_jobs(worker_state *st, PGconn **conn)
 
 static void log_start(const worker_config *cfg, const storage *store, int health_port)
 {
-    char db[600], desc[512];
+    char db[600], desc[512], backend[128];
     worker_describe_database(cfg->database_url, db, sizeof db);
     storage_describe(store, desc, sizeof desc);
+    queue_backend_describe(backend, sizeof backend);
     awm_log(AWM_LOG_INFO, "WORKER_STARTING",
-            "{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:b, s:b, s:i, s:f, s:i}", "queue", cfg->queue, "database", db,
+            "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:b, s:b, s:i, s:f, s:i}", "queue", cfg->queue,
+            "queueBackend", backend, "apiFlavor", cfg->api_flavor == WORKER_API_SEED ? "seed" : "awm", "database", db,
             "apiUrl", cfg->api_url, "renderBaseUrl", cfg->render_base_url, "storage", desc, "concurrency",
             cfg->concurrency, "healthPort", health_port, "debugMode", cfg->debug_mode, "apiKeySet",
             cfg->api_key[0] != 0, "shutdownTimeoutS", cfg->shutdown_timeout_s, "renderDpi", cfg->render_dpi,
@@ -347,6 +349,8 @@ int worker_run(const worker_config *cfg)
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if (!queue_backend_select(&cfg->queue_backend, &err))
+        goto out;
     st->store = storage_new(&cfg->storage, &err);
     if (!st->store)
         goto out;
@@ -375,7 +379,10 @@ int worker_run(const worker_config *cfg)
         queue_options qo;
         if (!conn)
             conn = db_connect(cfg->database_url, &err);
-        if (conn && queue_get_options(conn, cfg->queue, &qo, &err)) {
+        bool schema_ok = conn && queue_backend_check(conn, &err);
+        if (conn && !schema_ok && PQstatus(conn) == CONNECTION_OK)
+            goto out; /* no pg-boss schema, or one of another version: refused, never migrated */
+        if (schema_ok && queue_get_options(conn, cfg->queue, &qo, &err)) {
             awm_log(AWM_LOG_INFO, "QUEUE_STARTED", "{s:s, s:s, s:i, s:i, s:i}", "message", "queue started",
                     "queue", cfg->queue, "retryLimit", qo.retry_limit, "retryDelayS", qo.retry_delay_s,
                     "expireInS", qo.expire_in_s);

@@ -23,14 +23,14 @@ static char bx_node[1024];     /* the node binary */
 static char bx_script[2048];   /* tests/pgboss/boss.mjs */
 static char bx_tmp[1024];      /* this test's scratch directory */
 
-static void bx_die(const char *what, const char *msg)
+static inline void bx_die(const char *what, const char *msg)
 {
     fprintf(stderr, "%s: %s\n", what, msg);
     pg_harness_destroy(bx_pg);
     exit(1);
 }
 
-static void bx_find_node(void)
+static inline void bx_find_node(void)
 {
     const char *path = getenv("PATH");
     char buf[4096];
@@ -44,12 +44,12 @@ static void bx_find_node(void)
 }
 
 /* The URL of database `db` on the test server. */
-static void bx_db_url(char *buf, size_t size, const char *db)
+static inline void bx_db_url(char *buf, size_t size, const char *db)
 {
     snprintf(buf, size, "postgresql://awm@127.0.0.1:%d/%s", pg_harness_port(bx_pg), db);
 }
 
-static void bx_start(void)
+static inline void bx_start(void)
 {
     awm_error err = {{0}};
     bx_pg = pg_harness_start(&err);
@@ -65,7 +65,7 @@ static void bx_start(void)
 }
 
 /* Ends the test's server; the scratch directory is kept when a check failed. */
-static void bx_finish(void)
+static inline void bx_finish(void)
 {
     if (test_failures_ == 0)
         tk_remove_tree(bx_tmp);
@@ -74,7 +74,7 @@ static void bx_finish(void)
     pg_harness_destroy(bx_pg);
 }
 
-static PGconn *bx_connect(void)
+static inline PGconn *bx_connect(void)
 {
     awm_error err = {{0}};
     PGconn *c = db_connect(bx_url, &err);
@@ -85,7 +85,7 @@ static PGconn *bx_connect(void)
 
 /* Run boss.mjs with up to five arguments (NULL-terminated); its stdout parsed as JSON (the
  * last line; NULL when it failed, with its stderr printed). */
-static json_t *bx_boss(const char *cmd, ...)
+static inline json_t *bx_boss(const char *cmd, ...)
 {
     const char *args[8] = {bx_script, cmd};
     size_t n = 2;
@@ -121,7 +121,7 @@ static json_t *bx_boss(const char *cmd, ...)
 
 /* Run SQL with up to three text parameters; the first column of the first row as text
  * (malloc'd; NULL when none or NULL). Fails the test on an error. */
-static char *bx_sql_text(PGconn *c, const char *sql, const char *p1, const char *p2, const char *p3)
+static inline char *bx_sql_text(PGconn *c, const char *sql, const char *p1, const char *p2, const char *p3)
 {
     const char *params[] = {p1, p2, p3};
     int n = p3 ? 3 : p2 ? 2 : p1 ? 1 : 0;
@@ -135,7 +135,7 @@ static char *bx_sql_text(PGconn *c, const char *sql, const char *p1, const char 
     return v;
 }
 
-static long bx_sql(PGconn *c, const char *sql, const char *p1, const char *p2, const char *p3)
+static inline long bx_sql(PGconn *c, const char *sql, const char *p1, const char *p2, const char *p3)
 {
     char *t = bx_sql_text(c, sql, p1, p2, p3);
     long v = t ? atol(t) : 0;
@@ -143,7 +143,7 @@ static long bx_sql(PGconn *c, const char *sql, const char *p1, const char *p2, c
     return v;
 }
 
-static double bx_sql_double(PGconn *c, const char *sql, const char *p1)
+static inline double bx_sql_double(PGconn *c, const char *sql, const char *p1)
 {
     char *t = bx_sql_text(c, sql, p1, NULL, NULL);
     double v = t ? atof(t) : 0;
@@ -152,19 +152,19 @@ static double bx_sql_double(PGconn *c, const char *sql, const char *p1)
 }
 
 /* The seed's export payload for print job `pj` (SEED-SYSTEM.md). */
-static void bx_seed_payload(char *buf, size_t size, const char *pj)
+static inline void bx_seed_payload(char *buf, size_t size, const char *pj)
 {
     snprintf(buf, size,
              "{\"printJobId\":\"%s\",\"printableMapId\":\"6f1c1f1e-8a53-4c7b-9d36-0c5e2f4b7a10\","
              "\"userMapData\":{\"title\":\"Our Family\",\"subtitle\":\"2025\",\"rotation\":[-20,-30,0],"
              "\"people\":[{\"id\":\"p1\",\"name\":\"Ada\",\"color\":\"#d62728\",\"locations\":["
-             "{\"countryCode\":\"GB\",\"city\":\"London\",\"longitude\":-0.1276,\"latitude\":51.5072}]}]},"
+             "{\"name\":\"London\",\"countryCode\":\"GB\",\"longitude\":-0.1276,\"latitude\":51.5072}]}]},"
              "\"printableMapData\":{\"widthInches\":18,\"heightInches\":24,\"paperSizeName\":\"18x24\","
              "\"projection\":\"orthographic\",\"rotation\":[-20,-30,0],\"zoom\":1,\"pan\":[0,0]}}",
              pj);
 }
 
-static void bx_use_pgboss(const char *schema)
+static inline void bx_use_pgboss(const char *schema)
 {
     queue_backend_config cfg = {.kind = QUEUE_BACKEND_PGBOSS};
     snprintf(cfg.pgboss_schema, sizeof cfg.pgboss_schema, "%s", schema);
