@@ -294,7 +294,9 @@ void api_handle_export_create(api_request *r)
         awm_buf_printf(&q, "{\"printJobId\":\"%s\",\"printableMapId\":\"%s\",\"userMapId\":\"%s\","
                            "\"userMap\":%s,\"printableMap\":%s}",
                        job_id, PQgetvalue(ins, 0, 1), user_map_id, user_map_text, PQgetvalue(ins, 0, 3));
-        ok = queue_send(conn, QUEUE_EXPORT, q.data, NULL, queue_id, &err);
+        queue_send_options so;
+        queue_send_options_export(&so); /* the seed's options, whatever the queue's defaults */
+        ok = queue_send(conn, QUEUE_EXPORT, q.data, &so, queue_id, &err);
         awm_buf_free(&q);
     }
     if (ok)

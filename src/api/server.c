@@ -15,6 +15,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "queue/queue.h"
 #include "render/render.h"
 
 /* ---- configuration ----------------------------------------------------------------- */
@@ -702,7 +703,8 @@ bool api_serve(const api_config *cfg, awm_error *err)
         return false;
     }
     int applied = 0;
-    bool migrated = db_migrate(conn, dir, &applied, err);
+    /* … and never with a queue it does not understand (pgboss: schema version 26 only). */
+    bool migrated = db_migrate(conn, dir, &applied, err) && queue_backend_check(conn, err);
     PQfinish(conn);
     if (!migrated) {
         freeaddrinfo(ai);

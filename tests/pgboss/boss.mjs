@@ -48,12 +48,16 @@ try {
     case 'work': {
       const want = parseInt(args[1], 10);
       let seen = 0;
+      let last = null;
       await new Promise((resolve) => {
         boss.work(args[0], async ([job]) => {
           console.log(JSON.stringify({ id: job.id, data: job.data }));
+          last = job.id;
           if (++seen >= want) setImmediate(resolve);
         });
       });
+      // Stop only once pg-boss has completed the last job (stop() would fail a job in hand).
+      while ((await boss.getJobById(args[0], last))?.state === 'active') await new Promise((r) => setTimeout(r, 20));
       break;
     }
     default: throw new Error(`unknown command ${cmd}`);
