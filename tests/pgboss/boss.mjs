@@ -13,7 +13,12 @@
 //   get NAME ID                           getJobById(NAME, ID)
 //   work NAME COUNT                       work(NAME) with default options until COUNT jobs were
 //                                         handled; prints each job's data (one JSON line each)
+//   send-many NAME COUNT DATA OPTIONS     COUNT sends of DATA, its printJobId replaced by a fresh uuid each
+//   fleet-worker NAME                     the seed's Node worker: work(NAME) with default options, its
+//                                         handler returning {by: "node"}; supervision on (every second)
+//                                         beside AWM's; runs until killed
 //   lock-key KEY                          pg-boss's locked() script around 'SELECT 1' for KEY
+import { randomUUID } from 'node:crypto';
 import { PgBoss } from 'pg-boss';
 import * as plans from 'pg-boss/dist/plans.js';
 
@@ -28,7 +33,9 @@ if (cmd === 'lock-key') {
 }
 
 // No timers of its own unless a command needs them: a test decides when supervision runs.
-const boss = new PgBoss({ connectionString: process.env.DATABASE_URL, schema, supervise: false, schedule: false });
+const fleet = cmd === 'fleet-worker';
+const boss = new PgBoss({ connectionString: process.env.DATABASE_URL, schema, schedule: false, supervise: fleet,
+                          superviseIntervalSeconds: 1, monitorIntervalSeconds: 1, maintenanceIntervalSeconds: 1 });
 boss.on('error', (e) => console.error('pg-boss error:', e.message));
 await boss.start();
 const out = (v) => console.log(JSON.stringify(v ?? null));
@@ -38,6 +45,19 @@ try {
     case 'create-queue': await boss.createQueue(args[0], args[1] ? JSON.parse(args[1]) : undefined); out({}); break;
     case 'send':
       out({ id: await boss.send(args[0], JSON.parse(args[1]), args[2] ? JSON.parse(args[2]) : SEED_SEND_OPTIONS) });
+      break;
+    case 'send-many': {
+      const data = JSON.parse(args[2]);
+      const ids = [];
+      for (let i = 0; i < parseInt(args[1], 10); i++) {
+        ids.push(await boss.send(args[0], { ...data, printJobId: randomUUID() }, JSON.parse(args[3])));
+      }
+      out({ sent: ids.filter(Boolean).length });
+      break;
+    }
+    case 'fleet-worker':
+      await boss.work(args[0], async () => ({ by: 'node', pid: process.pid }));
+      await new Promise(() => {}); // until killed
       break;
     case 'fetch': out((await boss.fetch(args[0], { includeMetadata: true }))[0]); break;
     case 'complete': out(await boss.complete(args[0], args[1], args[2] ? JSON.parse(args[2]) : undefined)); break;
