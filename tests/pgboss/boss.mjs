@@ -17,6 +17,8 @@
 //   fleet-worker NAME                     the seed's Node worker: work(NAME) with default options, its
 //                                         handler returning {by: "node"}; supervision on (every second)
 //                                         beside AWM's; runs until killed
+//   bench-work NAME BATCH POLL_S          work(NAME, {batchSize, pollingIntervalSeconds}) with a handler
+//                                         that does nothing; runs until killed (bench/queue)
 //   lock-key KEY                          pg-boss's locked() script around 'SELECT 1' for KEY
 import { randomUUID } from 'node:crypto';
 import { PgBoss } from 'pg-boss';
@@ -59,6 +61,13 @@ try {
       await boss.work(args[0], async () => ({ by: 'node', pid: process.pid }));
       await new Promise(() => {}); // until killed
       break;
+    case 'bench-work': {
+      const opts = { batchSize: parseInt(args[1], 10) };
+      if (args[2]) opts.pollingIntervalSeconds = parseFloat(args[2]);
+      await boss.work(args[0], opts, async () => {});
+      await new Promise(() => {}); // until killed
+      break;
+    }
     case 'fetch': out((await boss.fetch(args[0], { includeMetadata: true }))[0]); break;
     case 'complete': out(await boss.complete(args[0], args[1], args[2] ? JSON.parse(args[2]) : undefined)); break;
     case 'fail': out(await boss.fail(args[0], args[1], JSON.parse(args[2]))); break;
