@@ -213,6 +213,48 @@ static void test_worker_refuses_other_versions(void)
     CHECK_INT_EQ(bx_sql(conn, "SELECT count(*) FROM pg_namespace WHERE nspname = 'absent'", NULL, NULL, NULL), 0);
 }
 
+/* `awm queue init --pgboss` on an empty database: pg-boss's schema and the export queue; a
+ * second run finds the schema and changes nothing. */
+static void test_queue_init_cli(void)
+{
+    PGresult *r = PQexec(conn, "CREATE DATABASE fresh");
+    PQclear(r);
+    char url[512], env_url[600], log[1300];
+    bx_db_url(url, sizeof url, "fresh");
+    snprintf(env_url, sizeof env_url, "DATABASE_URL=%s", url);
+    snprintf(log, sizeof log, "%s/queue-init.log", bx_tmp);
+    const char *env[] = {env_url, NULL};
+    const char *args[] = {"queue", "init", "--pgboss", NULL};
+    for (int run = 0; run < 2; run++) {
+        wh_proc p;
+        CHECK(wh_spawn(&p, args, env, log));
+        CHECK(wh_wait(&p, 60));
+        CHECK_INT_EQ(p.exit_status, run == 0 ? 0 : 1);
+    }
+    json_t *failed = wh_log_events(log, "PGBOSS_INIT_FAILED");
+    const char *msg = json_string_value(json_object_get(json_array_get(failed, 0), "error"));
+    CHECK_MSG(msg && strstr(msg, "already exists"), "%s", msg ? msg : "(none)");
+    json_decref(failed);
+    awm_error err = {{0}};
+    PGconn *c = db_connect(url, &err);
+    CHECK(c != NULL);
+    if (c) {
+        PGresult *v = PQexec(c, "SELECT (SELECT version FROM pgboss.version)::text || ' ' ||"
+                                " (SELECT policy || ' ' || retry_limit FROM pgboss.queue WHERE name = 'export-map')");
+        CHECK_STR_EQ(PQresultStatus(v) == PGRES_TUPLES_OK ? PQgetvalue(v, 0, 0) : "", "26 standard 2");
+        PQclear(v);
+        PQfinish(c);
+    }
+    /* pg-boss itself takes it as its own and sends to the queue. */
+    setenv("DATABASE_URL", url, 1);
+    char payload[2048];
+    bx_seed_payload(payload, sizeof payload, GOOD);
+    json_t *sent = bx_boss("send", QUEUE_EXPORT, payload, NULL);
+    CHECK(awm_is_uuid(json_string_value(json_object_get(sent, "id"))));
+    json_decref(sent);
+    setenv("DATABASE_URL", bx_url, 1);
+}
+
 int main(void)
 {
     bx_start();
@@ -224,6 +266,7 @@ int main(void)
         bx_die("seed API stand-in", "did not start");
     RUN(test_worker_takes_the_seeds_jobs);
     RUN(test_worker_refuses_other_versions);
+    RUN(test_queue_init_cli);
     wh_stop(&api, SIGTERM, 10);
     PQfinish(conn);
     bx_finish();
