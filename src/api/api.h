@@ -5,6 +5,8 @@
  * Choices made here (documented for operators):
  * - HOST defaults to 127.0.0.1 (loopback only) for safety; set HOST=0.0.0.0 to serve the
  *   network (a worker in Docker needs that). PORT defaults to 5173.
+ * - Layout: daemon.c (libmicrohttpd, start-up, stop), config.c, request.c (the request and
+ *   response layer), router.c, and one routes_*.c file per group of routes.
  * - Threading: one thread per HTTP connection (MHD_USE_THREAD_PER_CONNECTION), because
  *   handlers block on PostgreSQL and /render blocks on a poster render; a blocked request
  *   never stalls other connections. Connections are capped (API_MAX_CONNECTIONS) and idle
@@ -18,11 +20,8 @@
  *   302 to a presigned URL valid EXPORT_URL_EXPIRY_S seconds. Only names of the export
  *   pattern (YYYY-MM-DDTHH-MM-SS_<uuid>.png|pdf|svg|json) are accepted; anything else is 400.
  *
- * The queue job sent for each export (queue `export-map`) carries this data:
- *   {"printJobId": uuid, "printableMapId": uuid, "userMapId": uuid,
- *    "userMap": <the map definition as stored>, "printableMap": <the printable map's data>}
- * where printableMap = {widthInches, heightInches, paperSizeName?, projection?, rotation?,
- * zoom?, pan?, theme?, format?} (overrides win over the user map). */
+ * The queue job sent for each export (queue `export-map`) is queue.h's export job
+ * (queue_send_export), the one definition the worker reads too. */
 #ifndef AWM_API_H
 #define AWM_API_H
 

@@ -1,5 +1,10 @@
-/* api_internal.h — what the API server's files share: the request being answered, response
- * helpers, the database pool, metrics and the route handlers. Not for other parts. */
+/* api_internal.h — what the API server's files share. Not for other parts.
+ *   daemon.c   the libmicrohttpd daemon, start-up and graceful stop
+ *   config.c   the configuration from the environment
+ *   request.c  the request/response layer: a request's life, its body, every way to answer
+ *   router.c   the route table and dispatch to the handlers
+ *   routes_*.c the handlers (maps and exports, jobs, render, files and health), places.c,
+ *              metrics.c; pool.c the database pool */
 #ifndef AWM_API_INTERNAL_H
 #define AWM_API_INTERNAL_H
 
@@ -33,6 +38,8 @@ typedef enum {
 } api_route;
 
 const char *api_route_label(api_route r);
+/* The route of a path and its one parameter (an id or a file name, pointing into path). */
+api_route api_route_of(const char *path, const char **param, size_t *param_len);
 
 /* ---- database pool ---- */
 typedef struct api_pool api_pool;
@@ -67,6 +74,13 @@ typedef struct {
     void *ctx;
 } api_io;
 
+/* Extra headers for the answer (Allow, WWW-Authenticate, Retry-After, Content-Disposition…). */
+#define API_MAX_RESPONSE_HEADERS 4
+typedef struct {
+    char name[32];
+    char value[256];
+} api_header;
+
 typedef struct {
     api_server *srv;
     api_io io;
@@ -83,7 +97,12 @@ typedef struct {
     enum MHD_Result result;
     /* the database connection held by this request (returned when it ends) */
     PGconn *db;
+    api_header headers[API_MAX_RESPONSE_HEADERS];
+    size_t header_count;
 } api_request;
+
+/* Request ids get a random per-process prefix (call once at start-up). */
+void api_requests_init(void);
 
 /* A request's life, as libmicrohttpd drives it: begin (an announced oversized body is answered
  * 413 at once), body bytes as they arrive (false = cut the connection off), the end of the body
@@ -91,11 +110,15 @@ typedef struct {
 api_request *api_request_begin(api_server *srv, const api_io *io, const char *method, const char *url);
 bool api_request_body(api_request *r, const char *data, size_t n);
 void api_request_dispatch(api_request *r);
+/* The router (router.c): the handler for r's method and path, 404/405 otherwise. */
+void api_route_request(api_request *r);
 void api_request_finish(api_request *r, bool complete);
 /* A request header (MHD_HEADER_KIND) or query argument (MHD_GET_ARGUMENT_KIND), or NULL. */
 const char *api_request_value(api_request *r, enum MHD_ValueKind kind, const char *key);
 
-/* Responses; each records the status and adds X-Request-Id. Functions taking json_t steal it. */
+/* Responses; each records the status and adds X-Request-Id and the headers added with
+ * api_response_header before it. Functions taking json_t steal it. */
+void api_response_header(api_request *r, const char *name, const char *value);
 void api_respond_json(api_request *r, unsigned status, json_t *body);
 void api_respond_json_text(api_request *r, unsigned status, const char *json_text, size_t len);
 void api_respond_bytes(api_request *r, unsigned status, const char *content_type, const void *data,
@@ -106,8 +129,8 @@ void api_respond_error(api_request *r, unsigned status, json_t *extra, const cha
     __attribute__((format(printf, 4, 5)));
 /* 500 for a real fault: logged with the request id, which the body repeats. */
 void api_respond_fault(api_request *r, const char *what);
-/* A database failure: 503 when the database is unreachable, else a 500 fault. */
-void api_respond_db_error(api_request *r, PGconn *conn, const awm_error *err);
+/* A database failure: 503 when err's code says the database is unavailable, else a 500 fault. */
+void api_respond_db_error(api_request *r, const awm_error *err);
 
 /* The request's pooled connection (checked out on first use); NULL after answering 503. */
 PGconn *api_db(api_request *r);
@@ -116,7 +139,6 @@ PGconn *api_db(api_request *r);
  * each pooled connection would otherwise fail). */
 PGresult *api_query(api_request *r, const char *what, const char *sql, int n, const char *const *params,
                     awm_error *err);
-bool api_db_unreachable(PGconn *conn, const PGresult *res);
 /* BEGIN on the request's connection, re-opening a connection found broken (once). */
 bool api_begin(api_request *r, awm_error *err);
 

@@ -58,7 +58,7 @@ void api_handle_job_get(api_request *r, const char *id)
     awm_error err = {{0}};
     PGresult *res = api_query(r, "cannot read the print job", API_JOB_JSON_SQL, 1, params, &err);
     if (!res) {
-        api_respond_db_error(r, r->db, &err);
+        api_respond_db_error(r, &err);
         return;
     }
     if (PQntuples(res) == 0) {
@@ -225,7 +225,7 @@ void api_handle_job_transition(api_request *r, const char *id, api_route which)
 db_failed:
     if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE)
         db_run(conn, "rollback", "ROLLBACK", NULL);
-    api_respond_db_error(r, conn, &err);
+    api_respond_db_error(r, &err);
 done:
     PQclear(row);
     PQclear(doc);
@@ -314,15 +314,9 @@ bool api_jobs_requeue(PGconn *conn, bool dry_run, FILE *out, int *requeued, awm_
             (*requeued)++;
             continue;
         }
-        /* The same data POST /api/export sends (see api.h). */
-        awm_buf q = {0};
-        awm_buf_printf(&q, "{\"printJobId\":\"%s\",\"printableMapId\":\"%s\",\"userMapId\":\"%s\","
-                           "\"userMap\":%s,\"printableMap\":%s}",
-                       job_id, PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 4),
-                       PQgetvalue(res, i, 3));
         char qid[QUEUE_ID_LEN];
-        ok = queue_send(conn, QUEUE_EXPORT, q.data, NULL, qid, err);
-        awm_buf_free(&q);
+        ok = queue_send_export(conn, job_id, PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 4),
+                               PQgetvalue(res, i, 3), qid, err);
         if (ok) {
             fprintf(out, "requeued print job %s (queue job was %s; new queue job %s)\n", job_id,
                     qstate ? qstate : "missing", qid);

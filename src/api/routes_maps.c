@@ -55,7 +55,7 @@ void api_handle_maps_create(api_request *r)
                               "INSERT INTO user_maps AS m (data) VALUES ($1::jsonb) RETURNING " USER_MAP_JSON,
                               1, params, &err);
     if (!res) {
-        api_respond_db_error(r, r->db, &err);
+        api_respond_db_error(r, &err);
         return;
     }
     respond_wrapped(r, 201, "userMap", PQgetvalue(res, 0, 0));
@@ -97,7 +97,7 @@ void api_handle_maps_list(api_request *r)
                               "DESC, id DESC LIMIT $1 OFFSET $2) m",
                               2, params, &err);
     if (!res) {
-        api_respond_db_error(r, r->db, &err);
+        api_respond_db_error(r, &err);
         return;
     }
     awm_buf b = {0};
@@ -120,7 +120,7 @@ void api_handle_map_get(api_request *r, const char *id)
     PGresult *res = api_query(r, "cannot read the map",
                               "SELECT " USER_MAP_JSON " FROM user_maps m WHERE m.id = $1", 1, params, &err);
     if (!res) {
-        api_respond_db_error(r, r->db, &err);
+        api_respond_db_error(r, &err);
         return;
     }
     if (PQntuples(res) == 0)
@@ -132,7 +132,6 @@ void api_handle_map_get(api_request *r, const char *id)
 
 /* ---- exports ---- */
 
-static const char *const OVERRIDE_KEYS[] = {"projection", "rotation", "zoom", "pan", "theme"};
 static const char *const FORMATS[] = {"png", "pdf", "svg"};
 
 static json_t *sizes_json(void)
@@ -155,8 +154,10 @@ static void check_export_fields(json_t *body, json_t *details)
     json_object_foreach(body, key, val) {
         bool known = !strcmp(key, "userMapId") || !strcmp(key, "widthInches") || !strcmp(key, "heightInches") ||
                      !strcmp(key, "paperSizeName") || !strcmp(key, "format");
-        for (size_t i = 0; i < sizeof OVERRIDE_KEYS / sizeof *OVERRIDE_KEYS; i++)
-            known = known || !strcmp(key, OVERRIDE_KEYS[i]);
+        size_t n_keys;
+        const char *const *keys = map_override_keys(&n_keys);
+        for (size_t i = 0; i < n_keys; i++)
+            known = known || !strcmp(key, keys[i]);
         if (!known)
             json_array_append_new(details, json_sprintf("%s: unknown field", key));
     }
@@ -216,7 +217,7 @@ void api_handle_export_create(api_request *r)
     if (!res) {
         json_decref(body);
         json_decref(details);
-        api_respond_db_error(r, conn, &err);
+        api_respond_db_error(r, &err);
         return;
     }
     if (PQntuples(res) == 0) {
@@ -231,22 +232,15 @@ void api_handle_export_create(api_request *r)
     PQclear(res);
 
     /* The effective definition (overrides win) must be valid, and the page a known size. */
-    json_t *overrides = json_object();
-    for (size_t i = 0; i < sizeof OVERRIDE_KEYS / sizeof *OVERRIDE_KEYS; i++) {
-        json_t *o = json_object_get(body, OVERRIDE_KEYS[i]);
-        if (o)
-            json_object_set(overrides, OVERRIDE_KEYS[i], o);
-    }
     map_definition def;
     map_violations v;
-    if (!map_definition_from_json_with_overrides(user_map, overrides, &def, &v)) {
+    if (!map_definition_from_json_with_overrides(user_map, body, &def, &v)) { /* only the override keys count */
         json_t *vj = map_violations_json(&v);
         json_array_extend(details, vj);
         json_decref(vj);
     }
     map_definition_free(&def);
     map_violations_free(&v);
-    json_decref(overrides);
     const map_print_spec *spec = map_print_spec_match(w, h);
     json_t *extra = json_object();
     if (!spec) {
@@ -289,28 +283,18 @@ void api_handle_export_create(api_request *r)
     char job_id[QUEUE_ID_LEN] = "", queue_id[QUEUE_ID_LEN] = "";
     if (ok) {
         snprintf(job_id, sizeof job_id, "%s", PQgetvalue(ins, 0, 0));
-        /* Spliced as text: the stored JSON goes to the worker exactly as stored. */
-        awm_buf q = {0};
-        awm_buf_printf(&q, "{\"printJobId\":\"%s\",\"printableMapId\":\"%s\",\"userMapId\":\"%s\","
-                           "\"userMap\":%s,\"printableMap\":%s}",
-                       job_id, PQgetvalue(ins, 0, 1), user_map_id, user_map_text, PQgetvalue(ins, 0, 3));
-        queue_send_options so;
-        queue_send_options_export(&so); /* the seed's options, whatever the queue's defaults */
-        ok = queue_send(conn, QUEUE_EXPORT, q.data, &so, queue_id, &err);
-        awm_buf_free(&q);
+        ok = queue_send_export(conn, job_id, PQgetvalue(ins, 0, 1), user_map_id, user_map_text,
+                               PQgetvalue(ins, 0, 3), queue_id, &err);
     }
     if (ok)
         ok = db_run(conn, "cannot commit the export", "COMMIT", &err);
     if (!ok) {
-        bool unreachable = api_db_unreachable(conn, NULL);
         if (PQtransactionStatus(conn) != PQTRANS_IDLE)
             db_run(conn, "rollback", "ROLLBACK", NULL);
-        if (strstr(err.msg, "foreign key")) /* the map was deleted meanwhile */
+        if (err.code == AWM_ENOTFOUND) /* foreign key: the map was deleted meanwhile */
             api_respond_error(r, 404, NULL, "user map not found: %s", user_map_id);
-        else if (unreachable)
-            api_respond_db_error(r, NULL, &err);
         else
-            api_respond_db_error(r, conn, &err);
+            api_respond_db_error(r, &err);
     } else {
         awm_buf b = {0};
         awm_buf_printf(&b, "{\"printableMap\":%s,\"printJobId\":\"%s\",\"queueJobId\":\"%s\","
@@ -329,13 +313,31 @@ void api_handle_export_create(api_request *r)
     json_decref(body);
 }
 
+static json_t *hex_colour(uint32_t rgb)
+{
+    return json_sprintf("#%06x", (unsigned)(rgb & 0xFFFFFF));
+}
+
+/* A theme as the renderer uses it (MAPS-AND-PRINT.md §5), so no client restates the palettes. */
+static json_t *theme_json(const map_theme *t)
+{
+    json_t *paths = json_array();
+    for (int k = 0; k < MAP_PALETTE_SIZE; k++)
+        json_array_append_new(paths, hex_colour(t->palette[k]));
+    json_t *colours = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "canvasBackground",
+                                hex_colour(t->canvas_background), "ocean", hex_colour(t->ocean), "land",
+                                hex_colour(t->land), "landStroke", hex_colour(t->land_stroke), "countryBorder",
+                                hex_colour(t->country_border), "graticule", hex_colour(t->graticule), "paths", paths);
+    return json_pack("{s:s, s:s, s:o}", "id", t->id, "displayName", t->display_name, "colors", colours);
+}
+
 void api_handle_export_describe(api_request *r)
 {
     size_t n;
     json_t *themes = json_array();
     const map_theme *t = map_themes(&n);
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(themes, json_pack("{s:s, s:s}", "id", t[i].id, "displayName", t[i].display_name));
+        json_array_append_new(themes, theme_json(&t[i]));
     json_t *projections = json_array();
     for (int k = 0; k < GEO_PROJ_COUNT; k++)
         json_array_append_new(projections, json_string(geo_projection_kind_name((geo_projection_kind)k)));
@@ -355,9 +357,12 @@ void api_handle_export_describe(api_request *r)
         "pan", "type", "[number, number]", "required", 0, "description", "overrides the map's pan in pt",
         "theme", "type", "string", "required", 0, "description", "overrides the map's theme (see `themes`)",
         "format", "type", "string", "required", 0, "description", "png (default), pdf or svg");
-    json_t *doc = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:[s,s,s], s:{s:i, s:s, s:s, s:s}}", "method", "POST",
-                            "path", "/api/export", "body", fields, "sizes", sizes_json(), "projections",
-                            projections, "themes", themes, "formats", "png", "pdf", "svg", "response",
+    /* The page geometry every size shares (MAPS-AND-PRINT.md §2, §3), for the web page's preview. */
+    json_t *page = json_pack("{s:f, s:f, s:f, s:f}", "bleedPt", MAP_BLEED_PT, "safePt", MAP_SAFE_PT, "frameInsetPt",
+                             MAP_FRAME_INSET_PT, "dpi", MAP_DPI);
+    json_t *doc = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:[s,s,s], s:{s:i, s:s, s:s, s:s}}", "method",
+                            "POST", "path", "/api/export", "body", fields, "page", page, "sizes", sizes_json(),
+                            "projections", projections, "themes", themes, "formats", "png", "pdf", "svg", "response",
                             "status", 202, "printJobId", "uuid of the new print job", "message",
                             "Export job queued", "follow", "GET /api/jobs/{printJobId}");
     api_respond_json(r, 200, doc);

@@ -6,6 +6,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+awm_error_code db_error_code(PGconn *conn, const PGresult *res)
+{
+    if (!conn || PQstatus(conn) != CONNECTION_OK)
+        return AWM_EUNAVAILABLE;
+    const char *state = db_sqlstate(res);
+    /* Class 08: connection exception; 57P0x: the server is shutting down or starting;
+     * 57014: a statement timeout or cancel. */
+    if (!strncmp(state, "08", 2) || !strncmp(state, "57", 2))
+        return AWM_EUNAVAILABLE;
+    if (!strcmp(state, "23503")) /* foreign_key_violation: the row referred to is gone */
+        return AWM_ENOTFOUND;
+    if (!strcmp(state, "23505") || !strcmp(state, "40001") || !strcmp(state, "40P01"))
+        return AWM_ECONFLICT; /* unique violation, serialization failure, deadlock */
+    if (!strncmp(state, "22", 2)) /* data exception: the value given is not acceptable */
+        return AWM_EINVALID;
+    return AWM_EFAIL;
+}
+
 void db_error_from(awm_error *err, PGconn *conn, const PGresult *res, const char *what)
 {
     const char *msg = res ? PQresultErrorMessage(res) : NULL;
@@ -19,7 +37,7 @@ void db_error_from(awm_error *err, PGconn *conn, const PGresult *res, const char
     size_t n = strcspn(msg, "\n");
     while (n > 0 && (msg[n - 1] == ' ' || msg[n - 1] == '\r'))
         n--;
-    awm_error_set(err, "%s: %.*s", what, (int)n, msg);
+    awm_error_setc(err, db_error_code(conn, res), "%s: %.*s", what, (int)n, msg);
 }
 
 const char *db_sqlstate(const PGresult *res)
@@ -40,13 +58,13 @@ static void log_notice(void *arg, const char *message)
 PGconn *db_connect(const char *conninfo, awm_error *err)
 {
     if (!conninfo || !*conninfo) {
-        awm_error_set(err, "database connection string is empty (set DATABASE_URL)");
+        awm_error_setc(err, AWM_EINVALID, "database connection string is empty (set DATABASE_URL)");
         return NULL;
     }
     char *perr = NULL;
     PQconninfoOption *opts = PQconninfoParse(conninfo, &perr);
     if (!opts) {
-        awm_error_set(err, "database connection string is malformed: %s",
+        awm_error_setc(err, AWM_EINVALID, "database connection string is malformed: %s",
                       perr ? perr : "out of memory");
         if (perr)
             PQfreemem(perr);
@@ -75,7 +93,7 @@ PGconn *db_connect(const char *conninfo, awm_error *err)
     keys[n] = NULL;                  vals[n] = NULL;
     PGconn *conn = PQconnectdbParams(keys, vals, 1);
     if (!conn) {
-        awm_error_set(err, "cannot connect to the database: out of memory");
+        awm_error_setc(err, AWM_EUNAVAILABLE, "cannot connect to the database: out of memory");
         return NULL;
     }
     if (PQstatus(conn) != CONNECTION_OK) {
@@ -90,7 +108,7 @@ PGconn *db_connect(const char *conninfo, awm_error *err)
 bool db_ensure_connected(PGconn *conn, awm_error *err)
 {
     if (!conn) {
-        awm_error_set(err, "no database connection");
+        awm_error_setc(err, AWM_EUNAVAILABLE, "no database connection");
         return false;
     }
     if (PQstatus(conn) == CONNECTION_OK)

@@ -49,6 +49,11 @@ bool db_run(PGconn *conn, const char *what, const char *sql, awm_error *err);
 /* Re-open a connection whose status is CONNECTION_BAD; true when it is usable. */
 bool db_ensure_connected(PGconn *conn, awm_error *err);
 
+/* The kind of a database failure: AWM_EUNAVAILABLE when the server cannot be reached (or is
+ * shutting down, or a statement timed out), AWM_ENOTFOUND for a foreign-key violation (the
+ * row referred to is gone), AWM_ECONFLICT for unique/serialization/deadlock failures,
+ * AWM_EINVALID for data exceptions, else AWM_EFAIL. db_error_from sets it on err. */
+awm_error_code db_error_code(PGconn *conn, const PGresult *res);
 /* Copy the server's or libpq's message (first line, trimmed) into err, prefixed by `what`. */
 void db_error_from(awm_error *err, PGconn *conn, const PGresult *res, const char *what);
 

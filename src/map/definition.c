@@ -35,43 +35,13 @@ static const double DEFAULT_ROTATION[3] = {-20, -30, 0};
 
 /* ---- UTF-8 ------------------------------------------------------------------------------ */
 
-/* Decode the code point at s[*i] and advance *i; false (and *i unchanged) on malformed UTF-8:
- * bad lead or continuation byte, truncation, overlong form, surrogate, or above U+10FFFF. */
+/* Decode the code point at s[*i] and advance *i; false (and *i unchanged) on malformed UTF-8
+ * (util's decoder is the one definition of well-formed). */
 static bool utf8_next(const unsigned char *s, size_t len, size_t *i, uint32_t *out)
 {
-    unsigned char c = s[*i];
-    uint32_t cp;
-    size_t n;
-    if (c < 0x80) {
-        *out = c;
-        (*i)++;
-        return true;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-        n = 1;
-        cp = c & 0x1Fu;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 2;
-        cp = c & 0x0Fu;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 3;
-        cp = c & 0x07u;
-    } else {
-        return false;
-    }
-    if (len - *i <= n)
-        return false;
-    for (size_t k = 1; k <= n; k++) {
-        unsigned char cc = s[*i + k];
-        if ((cc & 0xC0) != 0x80)
-            return false;
-        cp = (cp << 6) | (cc & 0x3Fu);
-    }
-    if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return false;
-    *i += n + 1;
-    *out = cp;
-    return true;
+    size_t n = awm_utf8_decode((const char *)s + *i, len - *i, out);
+    *i += n;
+    return n > 0;
 }
 
 /* JavaScript's trim() set: ASCII whitespace, NBSP, the Unicode space separators, BOM. */
@@ -102,18 +72,6 @@ static void push_item(map_violations *v, char *item)
     v->items[v->count++] = item;
 }
 
-/* Replace bytes that are not valid UTF-8 with '?', in place: messages quote jansson's error
- * text, which may cut a multi-byte character, and every item must be valid for JSON output. */
-static void sanitize_utf8(char *s)
-{
-    size_t len = strlen(s), i = 0;
-    uint32_t cp;
-    while (i < len) {
-        if (!utf8_next((const unsigned char *)s, len, &i, &cp))
-            s[i++] = '?';
-    }
-}
-
 /* Record "<path>.<field>: <message>" (field may be NULL; path may be NULL for whole-text errors). */
 __attribute__((format(printf, 4, 5))) static void violation(checker *c, const char *path,
                                                             const char *field, const char *fmt, ...)
@@ -133,7 +91,7 @@ __attribute__((format(printf, 4, 5))) static void violation(checker *c, const ch
     else if (field)
         awm_buf_printf(&b, "%s: ", field);
     awm_buf_printf(&b, "%s", msg);
-    sanitize_utf8(b.data);
+    awm_utf8_sanitize(b.data); /* messages quote jansson's text, which may cut a character */
     push_item(c->v, b.data);
 }
 
@@ -797,10 +755,17 @@ bool map_definition_from_json(const json_t *root, map_definition *out, map_viola
     return finish(&c, &scratch, out);
 }
 
+static const char *const OVERRIDE_KEYS[] = {"projection", "rotation", "zoom", "pan", "theme"};
+
+const char *const *map_override_keys(size_t *count)
+{
+    *count = sizeof OVERRIDE_KEYS / sizeof *OVERRIDE_KEYS;
+    return OVERRIDE_KEYS;
+}
+
 bool map_definition_from_json_with_overrides(const json_t *user_map, const json_t *overrides,
                                              map_definition *out, map_violations *v)
 {
-    static const char *const OVERRIDABLE[] = {"projection", "rotation", "zoom", "pan", "theme"};
     checker c;
     map_violations scratch = {0};
     begin(&c, v, &scratch, out);
@@ -816,10 +781,12 @@ bool map_definition_from_json_with_overrides(const json_t *user_map, const json_
     /* Shallow copy: the override values replace the user's, so they are checked, and named in
      * messages, exactly like the user's own fields. A null override leaves the user's value. */
     json_t *merged = json_copy((json_t *)user_map);
-    for (size_t k = 0; k < sizeof OVERRIDABLE / sizeof OVERRIDABLE[0]; k++) {
-        json_t *o = json_object_get(overrides, OVERRIDABLE[k]);
+    size_t n_keys;
+    const char *const *keys = map_override_keys(&n_keys);
+    for (size_t k = 0; k < n_keys; k++) {
+        json_t *o = json_object_get(overrides, keys[k]);
         if (o && !json_is_null(o))
-            json_object_set(merged, OVERRIDABLE[k], o);
+            json_object_set(merged, keys[k], o);
     }
     check_root(&c, merged, out);
     json_decref(merged);

@@ -113,8 +113,11 @@ json_t *map_violations_json(const map_violations *v);
  * *v are overwritten (zeroed first), so free both afterwards whatever the result. v may be NULL. */
 bool map_definition_parse(const char *text, size_t len, map_definition *out, map_violations *v);
 bool map_definition_from_json(const json_t *root, map_definition *out, map_violations *v);
-/* Apply a printable map's overrides (projection, rotation, zoom, pan, theme) on top of a user
- * map's JSON, then validate: the worker's and the API's way to the effective definition. */
+/* The fields a printable map (an export request) may override: projection, rotation, zoom,
+ * pan, theme. The one list: the API's export route and the function below both use it. */
+const char *const *map_override_keys(size_t *count);
+/* Apply a printable map's overrides (map_override_keys) on top of a user map's JSON, then
+ * validate: the worker's and the API's way to the effective definition. */
 bool map_definition_from_json_with_overrides(const json_t *user_map, const json_t *overrides,
                                              map_definition *out, map_violations *v);
 void map_definition_free(map_definition *m);

@@ -103,7 +103,7 @@ static int lookup_queue(PGconn *conn, const char *name, awm_error *err)
         return -1;
     if (PQntuples(res) != 1) {
         PQclear(res);
-        awm_error_set(err, "unknown queue '%s' (no row in %s.queue)", name, S);
+        awm_error_setc(err, AWM_ENOTFOUND, "unknown queue '%s' (no row in %s.queue)", name, S);
         return -2;
     }
     const char *table = PQgetvalue(res, 0, 0);
@@ -245,7 +245,7 @@ static bool pb_check(PGconn *conn, awm_error *err)
     snprintf(db, sizeof db, "%s", PQgetvalue(res, 0, 1));
     PQclear(res);
     if (!present) {
-        awm_error_set(err, "QUEUE_BACKEND=pgboss: no pg-boss schema '%s' in database %s (table %s.version not "
+        awm_error_setc(err, AWM_ENOTFOUND, "QUEUE_BACKEND=pgboss: no pg-boss schema '%s' in database %s (table %s.version not "
                            "found); supported: pg-boss schema version %d (pg-boss 11.1 to 12.5.x). Start the "
                            "system's pg-boss once, set PGBOSS_SCHEMA, or on an empty database run "
                            "`awm queue init --pgboss`", S, db, S, QUEUE_PGBOSS_SCHEMA_VERSION);
@@ -260,7 +260,7 @@ static bool pb_check(PGconn *conn, awm_error *err)
         snprintf(found, sizeof found, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     if (strcmp(found, "26") != 0) {
-        awm_error_set(err, "QUEUE_BACKEND=pgboss: pg-boss schema '%s' in database %s is at version %s; supported: "
+        awm_error_setc(err, AWM_ECONFLICT, "QUEUE_BACKEND=pgboss: pg-boss schema '%s' in database %s is at version %s; supported: "
                            "version %d only (pg-boss 11.1 to 12.5.x). AWM never migrates pg-boss's schema",
                       S, db, found[0] ? found : "(none: empty version table)", QUEUE_PGBOSS_SCHEMA_VERSION);
         return false;
@@ -281,7 +281,7 @@ bool queue_pgboss_install(PGconn *conn, const char *schema, awm_error *err)
     bool exists = atoi(PQgetvalue(res, 0, 0)) > 0;
     PQclear(res);
     if (exists) {
-        awm_error_set(err, "schema '%s' already exists: not touched (AWM never creates over or migrates a pg-boss "
+        awm_error_setc(err, AWM_ECONFLICT, "schema '%s' already exists: not touched (AWM never creates over or migrates a pg-boss "
                            "schema; `awm queue init --pgboss` is for a database without one)", check);
         return false;
     }
@@ -386,7 +386,7 @@ static bool pb_update(PGconn *conn, const char *name, const queue_options *o, aw
     bool found = atoi(PQcmdTuples(res)) > 0;
     PQclear(res);
     if (!found)
-        awm_error_set(err, "updating queue: unknown queue '%s'", name);
+        awm_error_setc(err, AWM_ENOTFOUND, "updating queue: unknown queue '%s'", name);
     return found;
 }
 
@@ -413,32 +413,13 @@ static bool pb_get_options(PGconn *conn, const char *name, queue_options *out, a
         out->retention_s = atoi(PQgetvalue(res, 0, 5));
         snprintf(out->dead_letter, sizeof out->dead_letter, "%s", PQgetvalue(res, 0, 6));
     } else {
-        awm_error_set(err, "reading queue: unknown queue '%s' (no row in %s.queue)", name, S);
+        awm_error_setc(err, AWM_ENOTFOUND, "reading queue: unknown queue '%s' (no row in %s.queue)", name, S);
     }
     PQclear(res);
     return found;
 }
 
 /* ---- sending ------------------------------------------------------------------------------ */
-
-/* An export job in the seed's payload shape: {printJobId, printableMapId, userMapData,
- * printableMapData}, the user map and printable map data as AWM's API put them (the seed's
- * fields, plus any of ours the seed's worker ignores). Other data is sent as given. */
-static json_t *seed_export_payload(const char *queue, json_t *data)
-{
-    json_t *um = json_object_get(data, "userMap"), *pm = json_object_get(data, "printableMap");
-    if (strcmp(queue, QUEUE_EXPORT) || !json_is_object(um) || !json_is_object(pm))
-        return json_incref(data);
-    json_t *seed = json_object();
-    json_t *v;
-    if ((v = json_object_get(data, "printJobId")))
-        json_object_set(seed, "printJobId", v);
-    if ((v = json_object_get(data, "printableMapId")))
-        json_object_set(seed, "printableMapId", v);
-    json_object_set(seed, "userMapData", um);
-    json_object_set(seed, "printableMapData", pm);
-    return seed;
-}
 
 /* One element of the JSON array pg-boss's insertJobs reads (json_to_recordset), as its
  * createJob builds it; `data` is taken. */
@@ -523,7 +504,7 @@ static PGresult *insert_jobs(PGconn *conn, const char *queue, json_t *items, awm
         bool gone = q2 && atoi(PQgetvalue(q2, 0, 0)) == 0;
         if (!q2 || gone) {
             if (gone)
-                awm_error_set(err, "sending to pg-boss queue '%s': the queue was deleted", queue);
+                awm_error_setc(err, AWM_ENOTFOUND, "sending to pg-boss queue '%s': the queue was deleted", queue);
             PQclear(res);
             res = NULL;
         }
@@ -560,9 +541,7 @@ static json_t *parse_data(const char *queue, const char *data_json, size_t i, aw
         awm_error_set(err, "sending to queue '%s': data of job %zu is not JSON: %s", queue, i, jerr.text);
         return NULL;
     }
-    json_t *shaped = seed_export_payload(queue, d);
-    json_decref(d);
-    return shaped;
+    return d;
 }
 
 static bool pb_send(PGconn *conn, const char *queue, const char *data_json, const queue_send_options *opts,
@@ -1101,4 +1080,5 @@ const queue_backend_ops queue_backend_pgboss = {
     .supervise = pb_supervise,
     .maintain = pb_maintain,
     .notifies = false,
+    .seed_export_message = true,
 };

@@ -148,7 +148,7 @@ static bool aq_update(PGconn *conn, const char *name, const queue_options *opts,
     bool found = atoi(PQcmdTuples(res)) > 0;
     PQclear(res);
     if (!found)
-        awm_error_set(err, "updating queue: unknown queue '%s'", name);
+        awm_error_setc(err, AWM_ENOTFOUND, "updating queue: unknown queue '%s'", name);
     return found;
 }
 
@@ -174,7 +174,7 @@ static bool aq_get_options(PGconn *conn, const char *name, queue_options *out, a
         out->retention_s = atoi(PQgetvalue(res, 0, 5));
         snprintf(out->dead_letter, sizeof out->dead_letter, "%s", PQgetvalue(res, 0, 6));
     } else {
-        awm_error_set(err, "reading queue: unknown queue '%s'", name);
+        awm_error_setc(err, AWM_ENOTFOUND, "reading queue: unknown queue '%s'", name);
     }
     PQclear(res);
     return found;
@@ -293,7 +293,7 @@ static bool aq_send(PGconn *conn, const char *queue, const char *data_json,
         snprintf(id_out, QUEUE_ID_LEN, "%s", PQgetvalue(res, 0, 1));
     PQclear(res);
     if (!known)
-        awm_error_set(err, "%s: unknown queue (create it first)", what);
+        awm_error_setc(err, AWM_ENOTFOUND, "%s: unknown queue (create it first)", what);
     return known;
 }
 
@@ -340,7 +340,7 @@ static bool aq_send_batch(PGconn *conn, const char *queue, const char *const *da
         *sent = (size_t)atol(PQgetvalue(res, 0, 1));
     PQclear(res);
     if (!known)
-        awm_error_set(err, "%s: unknown queue (create it first)", what);
+        awm_error_setc(err, AWM_ENOTFOUND, "%s: unknown queue (create it first)", what);
     return known;
 }
 
@@ -891,4 +891,5 @@ const queue_backend_ops queue_backend_awm = {
     .supervise = aq_supervise,
     .maintain = aq_maintain,
     .notifies = true,
+    .seed_export_message = false,
 };

@@ -38,6 +38,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 #include <libpq-fe.h>
 
 #include "util/util.h"
@@ -113,6 +114,7 @@ bool queue_create(PGconn *conn, const char *name, const queue_options *opts, awm
 /* Replace an existing queue's settings (jobs sent earlier keep theirs). */
 bool queue_update(PGconn *conn, const char *name, const queue_options *opts, awm_error *err);
 /* Read a queue's settings; false with "unknown queue" when it does not exist. */
+/* An unknown queue is an error with code AWM_ENOTFOUND. */
 bool queue_get_options(PGconn *conn, const char *name, queue_options *out, awm_error *err);
 
 /* ---- sending ----------------------------------------------------------------------- */
@@ -138,9 +140,7 @@ void queue_send_options_export(queue_send_options *opts);
 /* Send one job. `data_json` is JSON text (NULL = null). id_out (may be NULL) receives the
  * new job's id, or "" when a queued job with the same singleton key exists (nothing sent).
  * An unknown queue is an error. (pgboss: as the seed's API does, a missing queue is created
- * first with pg-boss's defaults; an export job — queue QUEUE_EXPORT, data with userMap and
- * printableMap — is written in the seed's payload shape {printJobId, printableMapId,
- * userMapData, printableMapData}, the one pg-boss's Node worker reads.) */
+ * first with pg-boss's defaults.) */
 bool queue_send(PGconn *conn, const char *queue, const char *data_json,
                 const queue_send_options *opts, char id_out[QUEUE_ID_LEN], awm_error *err);
 
@@ -254,5 +254,39 @@ queue_wake queue_wait(queue_listener *l, const char *queue, int timeout_ms);
 
 /* The listener's server process id (for tests that cut the connection); 0 when down. */
 int queue_listener_backend_pid(const queue_listener *l);
+
+/* ---- the export job: the message on queue `export-map` -------------------------------
+ * The one definition of what POST /api/export (and `awm jobs requeue`) sends and what the
+ * worker takes:
+ *   {"printJobId": uuid, "printableMapId": uuid, "userMapId": uuid,
+ *    "userMap": <the map definition as stored>, "printableMap": <the printable map's data>}
+ * printableMap = {widthInches, heightInches, paperSizeName?, <map_override_keys>?, format?};
+ * its overrides win over the user map.
+ * pgboss: the message has the seed's shape, the one the seed's API sends and its Node worker
+ * reads: {"printJobId", "printableMapId", "userMapData": <user map>, "printableMapData":
+ * <printable map>} (no userMapId). The parser takes either shape. */
+typedef struct {
+    json_t *root;             /* the whole message (owned) */
+    const char *print_job_id; /* a uuid, or NULL when missing or malformed */
+    const char *printable_map_id, *user_map_id; /* uuids or NULL (optional fields) */
+    json_t *user_map;         /* borrowed from root; objects, or NULL when missing */
+    json_t *printable_map;
+} queue_export_job;
+
+/* The message text for one export; the two JSON texts are spliced in as they are stored, so the
+ * worker renders exactly what the database holds. Caller frees. */
+char *queue_export_job_text(const char *print_job_id, const char *printable_map_id, const char *user_map_id,
+                            const char *user_map_json, const char *printable_map_json);
+/* Send it with the export options (queue_send_options_export: the seed's). */
+bool queue_send_export(PGconn *conn, const char *print_job_id, const char *printable_map_id,
+                       const char *user_map_id, const char *user_map_json, const char *printable_map_json,
+                       char id_out[QUEUE_ID_LEN], awm_error *err);
+/* Read a message. Always fills *out (free it with queue_export_job_free); false, with an
+ * AWM_EINVALID error naming the field, when it is not JSON, has no uuid printJobId, or lacks
+ * the userMap and printableMap objects (or the seed's userMapData and printableMapData)
+ * (out->print_job_id is still set when it was valid, so
+ * the failure can be reported against the print job). */
+bool queue_export_job_parse(const char *text, queue_export_job *out, awm_error *err);
+void queue_export_job_free(queue_export_job *job);
 
 #endif

@@ -36,6 +36,7 @@ typedef struct {
     bool (*supervise)(PGconn *conn, long *expired, awm_error *err);
     bool (*maintain)(PGconn *conn, long *deleted, awm_error *err);
     bool notifies;  /* sends NOTIFY on QUEUE_NOTIFY_CHANNEL; else a listener only times out */
+    bool seed_export_message; /* export jobs in the seed's shape (userMapData, printableMapData) */
 } queue_backend_ops;
 
 extern const queue_backend_ops queue_backend_awm;

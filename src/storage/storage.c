@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -472,4 +473,57 @@ char *storage_presign_get_at(const storage *st, const char *name, long expires_s
 char *storage_presign_get(const storage *st, const char *name, long expires_s, awm_error *err)
 {
     return storage_presign_get_at(st, name, expires_s, time(NULL), err);
+}
+
+/* ---- export file names ---------------------------------------------------------------------- */
+
+static const char *const EXPORT_EXTENSIONS[] = {"png", "pdf", "svg", "json"};
+#define EXPORT_STAMP_LEN 19 /* YYYY-MM-DDTHH-MM-SS */
+
+static bool export_extension_known(const char *ext)
+{
+    for (size_t i = 0; i < sizeof EXPORT_EXTENSIONS / sizeof *EXPORT_EXTENSIONS; i++)
+        if (!strcmp(ext, EXPORT_EXTENSIONS[i]))
+            return true;
+    return false;
+}
+
+bool storage_export_name(char buf[STORAGE_EXPORT_NAME_LEN + 1], const char *print_job_id, int64_t at_ms,
+                         const char *ext)
+{
+    buf[0] = '\0';
+    if (!awm_is_uuid(print_job_id) || !export_extension_known(ext))
+        return false;
+    time_t at = at_ms > 0 ? (time_t)(at_ms / 1000) : time(NULL);
+    struct tm tm;
+    gmtime_r(&at, &tm);
+    char stamp[EXPORT_STAMP_LEN + 1];
+    if (strftime(stamp, sizeof stamp, "%Y-%m-%dT%H-%M-%S", &tm) != EXPORT_STAMP_LEN)
+        return false; /* a year past 9999 */
+    snprintf(buf, STORAGE_EXPORT_NAME_LEN + 1, "%s_%s.%s", stamp, print_job_id, ext);
+    return true;
+}
+
+bool storage_export_name_parse(const char *name, char print_job_id[37], char ext[5])
+{
+    static const char form[] = "dddd-dd-ddTdd-dd-dd_";
+    size_t n = strlen(name);
+    if (n < EXPORT_STAMP_LEN + 1 + 36 + 2 || n > STORAGE_EXPORT_NAME_LEN)
+        return false;
+    for (size_t i = 0; i < sizeof form - 1; i++) {
+        char c = name[i];
+        if (form[i] == 'd' ? !(c >= '0' && c <= '9') : c != form[i])
+            return false;
+    }
+    char id[37];
+    memcpy(id, name + EXPORT_STAMP_LEN + 1, 36);
+    id[36] = '\0';
+    const char *dot = name + EXPORT_STAMP_LEN + 1 + 36;
+    if (!awm_is_uuid(id) || *dot != '.' || !export_extension_known(dot + 1))
+        return false;
+    if (print_job_id)
+        memcpy(print_job_id, id, 37);
+    if (ext)
+        snprintf(ext, 5, "%s", dot + 1);
+    return true;
 }

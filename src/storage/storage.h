@@ -108,4 +108,20 @@ int storage_open_local(const storage *st, const char *name, uint64_t *size, bool
 /* Only [A-Za-z0-9._-], 1..STORAGE_NAME_MAX bytes, no leading '.', no "..". */
 bool storage_name_valid(const char *name, awm_error *err);
 
+/* ---- export file names (MAPS-AND-PRINT.md §6) -------------------------------------------
+ * A finished poster is stored as "<UTC YYYY-MM-DDTHH-MM-SS>_<printJobId>.<ext>" (the seed's
+ * worker names its files the same way), ext one of png, pdf, svg (and json for the DEBUG_MODE
+ * sidecar). These two functions are the only place that knows the form: the worker makes
+ * names, the API's download route parses them. */
+#define STORAGE_EXPORT_NAME_LEN 61 /* 19 + "_" + 36 + "." + at most 4 */
+/* The name for print_job_id (a uuid) at at_ms (ms since the epoch; 0 = now). The worker passes
+ * the queue job's creation time, so every attempt at a job stores under the same name: a retry
+ * after a `complete` that did not get through replaces the earlier file instead of adding a
+ * second poster. false when the id is not a uuid or ext not one of the four. */
+bool storage_export_name(char buf[STORAGE_EXPORT_NAME_LEN + 1], const char *print_job_id, int64_t at_ms,
+                         const char *ext);
+/* true when name has exactly that form (nothing else — no '/', "..", NUL or encoded variant —
+ * can match); the print job id and the extension (without the dot) are copied out when wanted. */
+bool storage_export_name_parse(const char *name, char print_job_id[37], char ext[5]);
+
 #endif

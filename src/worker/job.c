@@ -40,28 +40,6 @@ static bool api_failure(job_error *e, const worker_config *cfg, const char *what
     return fail_with(e, fatal, "%s: %s", what, r->error);
 }
 
-/* The job data's user map and printable map: ours (userMap, printableMap) or the seed's
- * (userMapData, printableMapData), whichever the sender wrote. */
-static json_t *job_part(json_t *data, const char *ours, const char *seeds)
-{
-    json_t *v = json_object_get(data, ours);
-    return v ? v : json_object_get(data, seeds);
-}
-
-void worker_export_name(char *buf, size_t size, const char *print_job_id, int64_t at_ms, const char *ext)
-{
-    char stamp[32];
-    if (at_ms > 0) {
-        time_t at = (time_t)(at_ms / 1000);
-        struct tm tm;
-        gmtime_r(&at, &tm);
-        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H-%M-%S", &tm);
-    } else {
-        awm_utc_file_stamp(stamp, sizeof stamp);
-    }
-    snprintf(buf, size, "%s_%s.%s", stamp, print_job_id, ext);
-}
-
 static const char *orientation_of(const map_print_spec *spec)
 {
     return spec->trim_w_pt > spec->trim_h_pt ? "landscape" : spec->trim_w_pt < spec->trim_h_pt ? "portrait" : "square";
@@ -102,11 +80,6 @@ json_t *worker_sidecar_json(const worker_sidecar_info *info, const map_print_spe
     if (info->preview_url)
         json_object_set_new(j, "previewUrl", json_string(info->preview_url));
     return j;
-}
-
-static const char *content_type_of(render_format f)
-{
-    return f == RENDER_PDF ? "application/pdf" : f == RENDER_SVG ? "image/svg+xml" : "image/png";
 }
 
 /* "Check the file": PNG read back (size, depth, ICC, data); PDF/SVG: non-empty, right header. */
@@ -159,15 +132,12 @@ typedef struct {
 } job_output;
 
 /* Everything after "start": definition, spec, render, verify, store. */
-static bool export_poster(worker_thread *t, const queue_job *job, const char *print_job_id,
-                          json_t *data, job_output *out, job_error *e)
+static bool export_poster(worker_thread *t, const queue_job *job, const queue_export_job *ej, job_output *out,
+                          job_error *e)
 {
     const worker_config *cfg = t->st->cfg;
-    json_t *user_map = job_part(data, "userMap", "userMapData");
-    json_t *printable = job_part(data, "printableMap", "printableMapData");
-    if (!json_is_object(user_map) || !json_is_object(printable))
-        return fail_with(e, true, "invalid job data: userMap and printableMap (or the seed's userMapData and "
-                                  "printableMapData) must be objects");
+    const char *print_job_id = ej->print_job_id;
+    json_t *user_map = ej->user_map, *printable = ej->printable_map;
 
     map_definition map;
     map_violations v = {0};
@@ -206,9 +176,11 @@ static bool export_poster(worker_thread *t, const queue_job *job, const char *pr
     opt.threads = render_threads(cfg);
 
     const char *ext = render_format_extension(opt.format);
-    char name[256], stem[256];
-    worker_export_name(name, sizeof name, print_job_id, job->created_on_ms, ext);
-    snprintf(stem, sizeof stem, "%.*s", (int)(strlen(name) - strlen(ext) - 1), name);
+    char name[STORAGE_EXPORT_NAME_LEN + 1];
+    if (!storage_export_name(name, print_job_id, job->created_on_ms, ext)) {
+        fail_with(e, true, "invalid job data: printJobId '%s' is not a uuid", print_job_id);
+        goto done;
+    }
     snprintf(poster, sizeof poster, "%s/%s", t->st->work_dir, name);
 
     render_result rr;
@@ -230,7 +202,7 @@ static bool export_poster(worker_thread *t, const queue_job *job, const char *pr
     double t2 = awm_now_seconds();
     out->verify_s = t2 - t1;
 
-    char *where = storage_put_file(t->st->store, poster, name, content_type_of(opt.format), &err);
+    char *where = storage_put_file(t->st->store, poster, name, awm_content_type(name), &err);
     if (!where) {
         fail_with(e, false, "storing %s failed: %s", name, err.msg);
         goto done;
@@ -244,8 +216,8 @@ static bool export_poster(worker_thread *t, const queue_job *job, const char *pr
     if (cfg->debug_mode) {
         worker_sidecar_info info = {
             .queue_job_id = job->id, .print_job_id = print_job_id,
-            .printable_map_id = json_string_value(json_object_get(data, "printableMapId")),
-            .user_map_id = json_string_value(json_object_get(data, "userMapId")),
+            .printable_map_id = ej->printable_map_id,
+            .user_map_id = ej->user_map_id,
             .paper_size_name = json_string_value(json_object_get(printable, "paperSizeName")),
             .format = ext, .dpi = opt.dpi, .px_w = px_w, .px_h = px_h,
             .file_path = out->location, .file_size = rr.bytes, .render_seconds = rr.seconds};
@@ -257,8 +229,8 @@ static bool export_poster(worker_thread *t, const queue_job *job, const char *pr
             info.preview_url = preview;
         }
         json_t *doc = worker_sidecar_json(&info, spec, &map);
-        char side_name[300];
-        snprintf(side_name, sizeof side_name, "%s.json", stem);
+        char side_name[STORAGE_EXPORT_NAME_LEN + 1];
+        storage_export_name(side_name, print_job_id, job->created_on_ms, "json"); /* the poster's stem */
         snprintf(sidecar, sizeof sidecar, "%s/%s", t->st->work_dir, side_name);
         awm_atomic_file af;
         bool written = awm_atomic_open(&af, sidecar, &err);
@@ -352,18 +324,18 @@ void worker_process_job(worker_thread *t, const queue_job *job)
     double started = awm_now_seconds();
     job_error e = {0};
     job_output out = {{0}, 0, {0}, 0, 0, 0};
-    json_t *data = job->data ? json_loads(job->data, 0, NULL) : NULL;
-    const char *print_job_id = json_string_value(json_object_get(data, "printJobId"));
-    if (!awm_is_uuid(print_job_id))
-        print_job_id = NULL;
+    queue_export_job ej;
+    awm_error data_err = {{0}};
+    bool well_formed = queue_export_job_parse(job->data, &ej, &data_err);
+    const char *print_job_id = ej.print_job_id;
     awm_log(AWM_LOG_INFO, "JOB_START", "{s:s, s:s?, s:s, s:i}", "queueJobId", job->id, "printJobId",
             print_job_id, "queue", job->name ? job->name : cfg->queue, "attempt", job->retry_count + 1);
 
     char path[128];
     worker_api_result r = {0};
     bool ok = false;
-    if (!print_job_id) {
-        fail_with(&e, true, "invalid job data: printJobId must be a uuid");
+    if (!print_job_id) { /* nothing to report it against */
+        fail_with(&e, true, "%s", data_err.msg);
         goto failed;
     }
     snprintf(path, sizeof path, "/api/jobs/%s/start", print_job_id);
@@ -381,8 +353,11 @@ void worker_process_job(worker_thread *t, const queue_job *job)
         goto failed;
     }
     worker_api_result_free(&r);
-
-    if (!export_poster(t, job, print_job_id, data, &out, &e))
+    if (!well_formed) {
+        fail_with(&e, true, "%s", data_err.msg);
+        goto failed;
+    }
+    if (!export_poster(t, job, &ej, &out, &e))
         goto failed;
 
     json_t *body = json_pack("{s:s}", "filePath", out.location);
@@ -401,7 +376,7 @@ void worker_process_job(worker_thread *t, const queue_job *job)
 failed:
     if (!ok) {
         record_failure(t, job, print_job_id, &e, started);
-        json_decref(data);
+        queue_export_job_free(&ej);
         return;
     }
     awm_error err;
@@ -426,5 +401,5 @@ failed:
             out.sidecar_location[0] ? out.sidecar_location : NULL, "sizeBytes", (json_int_t)out.size, "durationMs",
             (int)(seconds * 1000), "durationSeconds", seconds, "attempt", job->retry_count + 1, "renderMs",
             (int)(out.render_s * 1000), "verifyMs", (int)(out.verify_s * 1000), "storeMs", (int)(out.store_s * 1000));
-    json_decref(data);
+    queue_export_job_free(&ej);
 }

@@ -155,10 +155,10 @@ static void *job_thread_main(void *arg)
         slot->released = false;
         snprintf(slot->id, sizeof slot->id, "%s", jobs[0].id);
         snprintf(slot->claim, sizeof slot->claim, "%s", jobs[0].claim);
-        json_t *data = jobs[0].data ? json_loads(jobs[0].data, 0, NULL) : NULL;
-        const char *pj = json_string_value(json_object_get(data, "printJobId"));
-        snprintf(slot->print_job_id, sizeof slot->print_job_id, "%s", pj && strlen(pj) < QUEUE_ID_LEN ? pj : "");
-        json_decref(data);
+        queue_export_job ej;
+        queue_export_job_parse(jobs[0].data, &ej, NULL);
+        snprintf(slot->print_job_id, sizeof slot->print_job_id, "%s", ej.print_job_id ? ej.print_job_id : "");
+        queue_export_job_free(&ej);
         pthread_mutex_unlock(&st->lock);
         pthread_mutex_lock(&st->metrics.lock);
         st->metrics.in_flight++;
@@ -327,11 +327,7 @@ int worker_run(const worker_config *cfg)
     st->cfg = cfg;
     pthread_mutex_init(&st->lock, NULL);
     pthread_mutex_init(&st->metrics.lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&st->wake, &ca);
-    pthread_condattr_destroy(&ca);
+    awm_cond_init_monotonic(&st->wake);
     int rc = 1;
     PGconn *conn = NULL;
     worker_health *health = NULL;
@@ -343,11 +339,7 @@ int worker_run(const worker_config *cfg)
      * renderer's included, inherits this mask. Blocked before anything else, so a SIGTERM
      * that arrives while the worker is still starting up is a graceful stop, not a kill. */
     sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    awm_block_stop_signals(&stop_signals);
 
     if (!queue_backend_select(&cfg->queue_backend, &err))
         goto out;
@@ -388,7 +380,7 @@ int worker_run(const worker_config *cfg)
                     "expireInS", qo.expire_in_s);
             break;
         }
-        if (conn && PQstatus(conn) == CONNECTION_OK && strstr(err.msg, "unknown queue"))
+        if (err.code == AWM_ENOTFOUND)
             goto out; /* a misconfigured WORKER_QUEUE (or no migrations): waiting will not help */
         if (awm_now_seconds() >= next_log) {
             awm_log(AWM_LOG_WARN, "DATABASE_UNAVAILABLE", "{s:s}", "error", err.msg);

@@ -105,10 +105,5 @@ typedef struct {
 json_t *worker_sidecar_json(const worker_sidecar_info *info, const map_print_spec *spec,
                             const map_definition *map);
 
-/* The name a poster is stored under: "<UTC YYYY-MM-DDTHH-MM-SS>_<printJobId>.<ext>", the time
- * being at_ms (ms since the epoch; 0 = now). The worker passes the queue job's creation time, so
- * every attempt at a job stores under the same name: a retry after a `complete` that did not get
- * through replaces the earlier attempt's file instead of leaving a second poster. */
-void worker_export_name(char *buf, size_t size, const char *print_job_id, int64_t at_ms, const char *ext);
 
 #endif

@@ -393,15 +393,11 @@ static void test_release_charges_no_attempt(void)
 static void test_awm_sends_like_the_seed(void)
 {
     CHECK_INT_EQ(bx_sql(conn, "SELECT count(*) FROM pgboss.queue WHERE name = 'export-map'", NULL, NULL, NULL), 0);
-    const char *ours = "{\"printJobId\":\"5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a\","
-                       "\"printableMapId\":\"6f1c1f1e-8a53-4c7b-9d36-0c5e2f4b7a10\","
-                       "\"userMapId\":\"11111111-2222-4333-8444-555555555555\","
-                       "\"userMap\":{\"title\":\"Our Family\"},\"printableMap\":{\"widthInches\":18,\"heightInches\":24}}";
-    queue_send_options so;
-    queue_send_options_export(&so);
     awm_error err = {{0}};
     char id[QUEUE_ID_LEN];
-    CHECK_MSG(queue_send(conn, QUEUE_EXPORT, ours, &so, id, &err), "%s", err.msg);
+    CHECK_MSG(queue_send_export(conn, "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a", "6f1c1f1e-8a53-4c7b-9d36-0c5e2f4b7a10",
+                                "11111111-2222-4333-8444-555555555555", "{\"title\":\"Our Family\"}",
+                                "{\"widthInches\":18,\"heightInches\":24}", id, &err), "%s", err.msg);
     CHECK(awm_is_uuid(id));
     char *node_id = send_node(QUEUE_EXPORT, OPTS_SEED);
     CHECK_INT_EQ(bx_sql(conn, "SELECT count(*) FROM pgboss.queue WHERE name = 'export-map' AND policy = 'standard'"

@@ -1,0 +1,62 @@
+/* config.c — `awm serve`'s configuration from the environment (SYSTEM.md §5, the API server's
+ * variables). Every bad value is an error naming the variable; nothing falls back silently. */
+#include "api/api_internal.h"
+
+#include <netdb.h>
+#include <string.h>
+
+bool api_config_from_env(api_config *cfg, awm_error *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->database_url = awm_env_str("DATABASE_URL", NULL);
+    if (!cfg->database_url) {
+        awm_error_set(err, "DATABASE_URL is not set (a libpq connection string, e.g. "
+                           "postgresql://user:pass@localhost:5432/awm)");
+        return false;
+    }
+    cfg->host = awm_env_str("HOST", API_DEFAULT_HOST);
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    int gai = getaddrinfo(cfg->host, NULL, &hints, &ai);
+    if (gai != 0) {
+        awm_error_set(err, "HOST=%s: not an address this machine can listen on (%s)", cfg->host,
+                      gai_strerror(gai));
+        return false;
+    }
+    freeaddrinfo(ai);
+    cfg->worker_api_key = awm_env_str("WORKER_API_KEY", NULL);
+    if (!storage_config_from_env(&cfg->storage, err))
+        return false;
+    long v;
+    if (!awm_env_long("EXPORT_URL_EXPIRY_S", 900, 1, 604800, &v, err))
+        return false;
+    cfg->presign_expiry_s = (int)v;
+    if (!awm_env_long("PORT", API_DEFAULT_PORT, 0, 65535, &v, err))
+        return false;
+    cfg->port = (int)v;
+    if (!awm_env_long("MAX_BODY_BYTES", API_DEFAULT_MAX_BODY_BYTES, 1, 1L << 30, &cfg->max_body_bytes, err))
+        return false;
+    if (!awm_env_long("DB_POOL_SIZE", 16, 1, 1000, &v, err))
+        return false;
+    cfg->db_pool_size = (int)v;
+    if (!awm_env_long("DB_POOL_TIMEOUT_MS", 5000, 1, 600000, &v, err))
+        return false;
+    cfg->db_pool_timeout_ms = (int)v;
+    if (!awm_env_long("API_MAX_CONNECTIONS", 512, 1, 100000, &v, err))
+        return false;
+    cfg->max_connections = (int)v;
+    if (!awm_env_long("API_MAX_CONNECTIONS_PER_IP", 64, 0, 100000, &v, err))
+        return false;
+    cfg->max_connections_per_ip = (int)v;
+    if (!awm_env_long("API_CONNECTION_TIMEOUT_S", 30, 1, 86400, &v, err))
+        return false;
+    cfg->connection_timeout_s = (int)v;
+    if (!awm_env_long("API_SHUTDOWN_GRACE_S", 10, 0, 3600, &v, err))
+        return false;
+    cfg->shutdown_grace_s = (int)v;
+    if (!awm_env_long("RENDER_CONCURRENCY", 1, 1, 64, &v, err))
+        return false;
+    cfg->render_concurrency = (int)v;
+    return true;
+}
