@@ -59,7 +59,9 @@ static api_server *server(void)
     srv = awm_xcalloc(1, sizeof *srv);
     srv->cfg.database_url = "host=/nonexistent/awm-fuzz dbname=awm connect_timeout=1";
     srv->cfg.host = "127.0.0.1";
-    srv->cfg.worker_api_key = "fuzz-worker-key";
+    srv->cfg.worker_api_key = "fuzz-worker-key-0123456789abcdef0123";
+    srv->cfg.admin_api_key = "fuzz-operator-key-0123456789abcdef01";
+    srv->any_host = true; /* every Host reaches the routes (the allowlist itself is tested in tests/api) */
     storage_config_defaults(&srv->cfg.storage);
     snprintf(srv->cfg.storage.export_dir, sizeof srv->cfg.storage.export_dir, "/nonexistent/awm-fuzz-exports");
     srv->cfg.presign_expiry_s = 900;

@@ -37,12 +37,20 @@
 #define API_DEFAULT_EXPORT_DIR "/app/exports"
 #define API_DEFAULT_MAX_BODY_BYTES (1024L * 1024L)
 #define API_MAX_JSON_DEPTH 64
+#define API_MIN_KEY_LEN 32          /* WORKER_API_KEY and ADMIN_API_KEY: at least this many characters */
+#define API_EXAMPLE_KEY "change-me" /* the placeholder of .env.example: refused as a key */
 
 typedef struct {
     const char *database_url;   /* DATABASE_URL (required) */
     const char *host;           /* HOST */
     int port;                   /* PORT; 0 = any free port (tests read it from the log) */
     const char *worker_api_key; /* WORKER_API_KEY; NULL = worker routes open */
+    const char *admin_api_key;  /* ADMIN_API_KEY: the operator (list and delete any map, see
+                                 * job file paths, /metrics); NULL = no operator access */
+    const char *allowed_hosts;  /* ALLOWED_HOSTS: comma-separated Host names answered; NULL = the
+                                 * loopback names, HOST and (HOST a wildcard) this machine's names
+                                 * and addresses; "*" = any (warned at start-up) */
+    bool metrics_public;        /* METRICS_PUBLIC: /metrics without the operator key */
     storage_config storage;     /* STORAGE, EXPORT_DIR, S3_*, AWS_* (see storage.h) */
     int presign_expiry_s;       /* EXPORT_URL_EXPIRY_S: life of S3 download links (default 900) */
     long max_body_bytes;        /* MAX_BODY_BYTES */
@@ -64,6 +72,21 @@ bool api_config_from_env(api_config *cfg, awm_error *err);
  * finish the requests in flight and close the database pool. Logs SERVER_LISTENING with
  * the host and the actual port. false when start-up fails (err says why). */
 bool api_serve(const api_config *cfg, awm_error *err);
+
+/* ---- `awm maps` and DELETE /api/maps/{id} --------------------------------------------------- */
+
+typedef struct {
+    bool found;           /* the map existed */
+    bool storage_failed;  /* a poster could not be deleted: nothing else was */
+    int posters;          /* poster files deleted (each with its sidecar) */
+    long queue_jobs;      /* queue jobs deleted */
+} api_purge_result;
+
+/* Delete a map and everything made from it: its poster files (local or S3) first, then in one
+ * transaction its queue jobs and its rows (printable maps, print jobs, events). */
+bool api_map_purge(PGconn *conn, storage *st, const char *id, api_purge_result *out, awm_error *err);
+/* Print the operator's list of map summaries (newest first) to out. */
+bool api_maps_list(PGconn *conn, long limit, long offset, FILE *out, awm_error *err);
 
 /* ---- `awm jobs` --------------------------------------------------------------------- */
 

@@ -63,6 +63,9 @@ typedef struct {
     int renders_running;
     bool render_ready;      /* render_init succeeded */
     char render_error[256];
+    char **allowed_hosts;   /* Host names answered (api_allowed_hosts_init) */
+    size_t allowed_host_count;
+    bool any_host;          /* ALLOWED_HOSTS=* */
 } api_server;
 
 /* Where a request's headers and query arguments come from and where its answer goes: the
@@ -147,13 +150,33 @@ bool api_begin(api_request *r, awm_error *err);
 json_t *api_body_json(api_request *r, bool allow_empty);
 const char *api_query_arg(api_request *r, const char *key);
 
+/* ---- who may do what (auth.c) ---- */
 /* Worker routes: false after answering 401 when a key is configured and not presented. */
 bool api_check_worker_auth(api_request *r);
+/* Operator routes (`what` names it in the answer): false after answering 403 when ADMIN_API_KEY
+ * is not set, 401 when it is not presented. */
+bool api_check_operator(api_request *r, const char *what);
+bool api_is_operator(api_request *r); /* presents ADMIN_API_KEY */
+bool api_is_worker(api_request *r);   /* presents WORKER_API_KEY */
+#define API_TOKEN_LEN 43      /* 32 random bytes, base64url */
+#define API_TOKEN_HASH_LEN 64 /* SHA-256, hex */
+void api_edit_token_new(char token[API_TOKEN_LEN + 1], char hash_hex[API_TOKEN_HASH_LEN + 1]);
+void api_edit_token_hash(const char *token, char hash_hex[API_TOKEN_HASH_LEN + 1]);
+/* Changing a map: its edit token (stored_hash NULL: the map has none), or the operator's key when
+ * operator_may. false after answering 401 (no token) or 403 (wrong token). */
+bool api_check_edit_token(api_request *r, const char *stored_hash, bool operator_may);
+/* The Host names answered (ALLOWED_HOSTS): built once at start-up, checked on every request
+ * (false after answering 421). */
+void api_allowed_hosts_init(api_server *srv);
+void api_allowed_hosts_free(api_server *srv);
+bool api_check_host(api_request *r);
 
 /* ---- handlers ---- */
 void api_handle_maps_create(api_request *r);
 void api_handle_maps_list(api_request *r);
 void api_handle_map_get(api_request *r, const char *id);
+void api_handle_map_update(api_request *r, const char *id); /* PUT, with the edit token */
+void api_handle_map_delete(api_request *r, const char *id); /* DELETE, edit token or operator */
 void api_handle_export_create(api_request *r);
 void api_handle_export_describe(api_request *r);
 void api_handle_job_get(api_request *r, const char *id);

@@ -5,6 +5,24 @@
 #include <netdb.h>
 #include <string.h>
 
+/* A key anyone could guess is no key: too short, or the placeholder copied from .env.example. */
+static bool key_acceptable(const char *name, const char *key, awm_error *err)
+{
+    if (!key)
+        return true;
+    if (!strcmp(key, API_EXAMPLE_KEY)) {
+        awm_error_setc(err, AWM_EINVALID, "%s is still the example value \"%s\" of .env.example; make a key "
+                       "with: openssl rand -base64 32", name, API_EXAMPLE_KEY);
+        return false;
+    }
+    if (strlen(key) < API_MIN_KEY_LEN) {
+        awm_error_setc(err, AWM_EINVALID, "%s is too short (%zu characters; at least %d); make a key with: "
+                       "openssl rand -base64 32", name, strlen(key), API_MIN_KEY_LEN);
+        return false;
+    }
+    return true;
+}
+
 bool api_config_from_env(api_config *cfg, awm_error *err)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -26,6 +44,13 @@ bool api_config_from_env(api_config *cfg, awm_error *err)
     }
     freeaddrinfo(ai);
     cfg->worker_api_key = awm_env_str("WORKER_API_KEY", NULL);
+    cfg->admin_api_key = awm_env_str("ADMIN_API_KEY", NULL);
+    if (!key_acceptable("WORKER_API_KEY", cfg->worker_api_key, err) ||
+        !key_acceptable("ADMIN_API_KEY", cfg->admin_api_key, err))
+        return false;
+    cfg->allowed_hosts = awm_env_str("ALLOWED_HOSTS", NULL);
+    if (!awm_env_bool("METRICS_PUBLIC", false, &cfg->metrics_public, err))
+        return false;
     if (!storage_config_from_env(&cfg->storage, err))
         return false;
     long v;

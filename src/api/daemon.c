@@ -171,6 +171,7 @@ bool api_serve(const api_config *cfg, awm_error *err)
         !S_ISDIR(st.st_mode))
         srv->web_dir[0] = '\0'; /* no web page installed */
     api_requests_init();
+    api_allowed_hosts_init(srv);
 
     /* Signals are taken by sigwait below; block them before MHD starts its threads so they
      * inherit the mask. SIGPIPE is ignored: a client hanging up must not kill the server. */
@@ -238,6 +239,7 @@ out:
     if (srv) {
         if (srv->pool)
             api_pool_destroy(srv->pool);
+        api_allowed_hosts_free(srv);
         storage_free(srv->storage);
         free(srv);
     }

@@ -9,7 +9,7 @@
 
 #include "queue/queue.h"
 
-static const unsigned STATUSES[] = {200, 201, 202, 204, 206, 302, 304, 400, 401, 404,
+static const unsigned STATUSES[] = {200, 201, 202, 204, 206, 302, 304, 400, 401, 403, 404, 421, 422, 429, 501,
                                     405, 409, 413, 415, 416, 500, 503, 0 /* other */};
 #define N_STATUS (sizeof STATUSES / sizeof *STATUSES)
 static const double BUCKETS[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
@@ -73,6 +73,9 @@ static void refresh_job_counts(api_request *r)
 
 void api_handle_metrics(api_request *r)
 {
+    /* Counts of jobs and traffic are the operator's (SYSTEM.md §3), unless made public. */
+    if (!r->srv->cfg.metrics_public && !api_check_operator(r, "/metrics (or set METRICS_PUBLIC=true)"))
+        return;
     refresh_job_counts(r);
     awm_buf b = {0};
     awm_prom_family(&b, "awm_http_requests_total", "counter", "HTTP requests answered, by route and status.");

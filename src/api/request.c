@@ -222,22 +222,6 @@ json_t *api_body_json(api_request *r, bool allow_empty)
     return root;
 }
 
-bool api_check_worker_auth(api_request *r)
-{
-    const char *key = r->srv->cfg.worker_api_key;
-    if (!key)
-        return true;
-    const char *h = api_request_value(r, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (h && !strncasecmp(h, "Bearer ", 7) && awm_secret_equal(h + 7, key))
-        return true;
-    api_response_header(r, "WWW-Authenticate", "Bearer");
-    if (h)
-        api_respond_error(r, MHD_HTTP_UNAUTHORIZED, NULL, "wrong worker API key");
-    else
-        api_respond_error(r, MHD_HTTP_UNAUTHORIZED, NULL, "worker API key required (Authorization: Bearer <key>)");
-    return false;
-}
-
 /* ---- a request's life ----------------------------------------------------------------------- */
 
 static _Atomic uint32_t g_id_prefix;
@@ -324,7 +308,7 @@ void api_request_dispatch(api_request *r)
         return;
     if (r->body_too_large)
         respond_too_large(r);
-    else
+    else if (api_check_host(r))
         api_route_request(r);
 }
 

@@ -89,6 +89,7 @@ static const char *route_allow(api_route r)
     switch (r) {
     case ROUTE_MAPS:
     case ROUTE_EXPORT: return "GET, HEAD, POST";
+    case ROUTE_MAP: return "GET, HEAD, PUT, DELETE";
     case ROUTE_JOB_START:
     case ROUTE_JOB_COMPLETE:
     case ROUTE_JOB_FAIL: return "POST";
@@ -97,6 +98,22 @@ static const char *route_allow(api_route r)
 }
 
 static bool is_get(const char *m) { return !strcmp(m, "GET") || !strcmp(m, "HEAD"); }
+
+/* Whether `allow` (", "-separated tokens) lists the method; HEAD goes with GET. */
+static bool method_allowed(const char *allow, const char *method)
+{
+    const char *m = !strcmp(method, "HEAD") ? "GET" : method;
+    size_t n = strlen(m);
+    for (const char *p = allow; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && !strncmp(p, m, n))
+            return true;
+        p += len;
+        while (*p == ',' || *p == ' ')
+            p++;
+    }
+    return false;
+}
 
 void api_route_request(api_request *r)
 {
@@ -125,8 +142,7 @@ void api_route_request(api_request *r)
         return;
     }
     const char *allow = route_allow(route);
-    bool allowed = (get && strstr(allow, "GET")) || (post && strstr(allow, "POST"));
-    if (!allowed) {
+    if (!method_allowed(allow, r->method)) {
         /* The method is the client's (any token, any length): cut short; the error layer makes
          * it valid UTF-8. (Formatting it raw once read past a 256-byte buffer: fuzz_api.) */
         api_response_header(r, "Allow", allow);
@@ -137,7 +153,14 @@ void api_route_request(api_request *r)
     switch (route) {
     case ROUTE_INDEX: api_handle_index(r); break;
     case ROUTE_MAPS: post ? api_handle_maps_create(r) : api_handle_maps_list(r); break;
-    case ROUTE_MAP: api_handle_map_get(r, id); break;
+    case ROUTE_MAP:
+        if (get)
+            api_handle_map_get(r, id);
+        else if (!strcmp(r->method, "PUT"))
+            api_handle_map_update(r, id);
+        else
+            api_handle_map_delete(r, id);
+        break;
     case ROUTE_EXPORT: post ? api_handle_export_create(r) : api_handle_export_describe(r); break;
     case ROUTE_JOB: api_handle_job_get(r, id); break;
     case ROUTE_JOB_START:

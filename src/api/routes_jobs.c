@@ -24,7 +24,7 @@ const char *const API_JOB_JSON_SQL =
     "j.state, j.export_file_path FROM print_jobs j WHERE j.id = $1";
 
 /* The job document from a row of API_JOB_JSON_SQL, with downloadUrl added when complete. */
-static char *job_document(PGresult *res)
+static char *full_document(PGresult *res)
 {
     const char *doc = PQgetvalue(res, 0, 0);
     if (strcmp(PQgetvalue(res, 0, 1), "export_complete") || PQgetisnull(res, 0, 2))
@@ -46,6 +46,35 @@ static char *job_document(PGresult *res)
     return b.data;
 }
 
+/* The public view of a job document: where the worker put the file is the worker's and the
+ * operator's business (SYSTEM.md §3); the public gets downloadUrl. Strips export_file_path and
+ * the filePath the complete event recorded. */
+static char *public_view(char *doc)
+{
+    json_t *j = json_loads(doc, 0, NULL);
+    if (!j)
+        return doc;
+    json_object_del(j, "export_file_path");
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(j, "events"), i, e) {
+        json_object_del(json_object_get(e, "metadata"), "filePath");
+    }
+    char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(j);
+    if (!text)
+        return doc;
+    free(doc);
+    return text;
+}
+
+/* The document for the caller: the internal view (worker, operator, `awm jobs`) keeps the path. */
+static char *job_document(PGresult *res, bool internal)
+{
+    char *doc = full_document(res);
+    return internal ? doc : public_view(doc);
+}
+
 void api_handle_job_get(api_request *r, const char *id)
 {
     if (!awm_is_uuid(id)) {
@@ -64,7 +93,7 @@ void api_handle_job_get(api_request *r, const char *id)
     if (PQntuples(res) == 0) {
         api_respond_error(r, 404, NULL, "print job not found: %s", id);
     } else {
-        char *doc = job_document(res);
+        char *doc = job_document(res, api_is_worker(r) || api_is_operator(r));
         api_respond_json_text(r, 200, doc, strlen(doc));
         free(doc);
     }
@@ -211,7 +240,7 @@ void api_handle_job_transition(api_request *r, const char *id, api_route which)
     doc = api_query(r, "cannot read the print job", API_JOB_JSON_SQL, 1, pid, &err);
     if (!doc || !db_run(conn, "cannot commit the transition", "COMMIT", &err))
         goto db_failed;
-    char *text = job_document(doc);
+    char *text = job_document(doc, true); /* the worker's own route */
     awm_buf b = {0};
     awm_buf_printf(&b, "{\"success\":true,\"changed\":%s,\"job\":%s}", unchanged ? "false" : "true", text);
     api_respond_json_text(r, 200, b.data, b.len);
@@ -251,7 +280,7 @@ bool api_job_status(PGconn *conn, const char *id, bool json, FILE *out, bool *fo
         return false;
     }
     *found = true;
-    char *doc = job_document(res);
+    char *doc = job_document(res, true); /* `awm jobs status`: the operator */
     PQclear(res);
     if (json) {
         fprintf(out, "%s\n", doc);

@@ -2,6 +2,8 @@
 #include "queue/queue.h"
 #include "queue/queue_internal.h"
 
+#include "db/db.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,4 +77,13 @@ void queue_export_job_free(queue_export_job *job)
 {
     json_decref(job->root);
     memset(job, 0, sizeof *job);
+}
+
+bool queue_delete_export_jobs(PGconn *conn, const char *user_map_id, long *deleted, awm_error *err)
+{
+    long n = 0;
+    bool ok = queue_backend_current()->delete_export_jobs(conn, user_map_id, &n, err);
+    if (deleted)
+        *deleted = n;
+    return ok;
 }

@@ -1058,6 +1058,28 @@ static bool pb_maintain(PGconn *conn, long *deleted, awm_error *err)
     return ok;
 }
 
+/* The seed-shaped message has no userMapId: its jobs are found by their printable map, whose row
+ * (AWM's API tables, in the same database) names the user map; the caller deletes that row
+ * after this, in the same transaction. Jobs in our own shape are matched directly. */
+static bool pb_delete_export_jobs(PGconn *conn, const char *user_map_id, long *deleted, awm_error *err)
+{
+    if (!awm_is_uuid(user_map_id)) {
+        awm_error_setc(err, AWM_EINVALID, "user map id '%s' is not a uuid", user_map_id ? user_map_id : "(null)");
+        return false;
+    }
+    char sql[400];
+    snprintf(sql, sizeof sql,
+             "DELETE FROM %s.job WHERE data->>'userMapId' = $1 OR data->>'printableMapId' IN"
+             " (SELECT id::text FROM printable_maps WHERE user_map_id = $1::uuid)", S);
+    const char *params[] = {user_map_id};
+    PGresult *res = db_exec(conn, "deleting the map's pg-boss jobs", sql, 1, params, err);
+    if (!res)
+        return false;
+    *deleted = atol(PQcmdTuples(res));
+    PQclear(res);
+    return true;
+}
+
 const queue_backend_ops queue_backend_pgboss = {
     .name = "pgboss",
     .check = pb_check,
@@ -1079,6 +1101,7 @@ const queue_backend_ops queue_backend_pgboss = {
     .counts = pb_counts,
     .supervise = pb_supervise,
     .maintain = pb_maintain,
+    .delete_export_jobs = pb_delete_export_jobs,
     .notifies = false,
     .seed_export_message = true,
 };

@@ -869,6 +869,18 @@ static bool aq_check(PGconn *conn, awm_error *err)
     return true;
 }
 
+static bool aq_delete_export_jobs(PGconn *conn, const char *user_map_id, long *deleted, awm_error *err)
+{
+    const char *params[] = {user_map_id};
+    PGresult *res = db_exec(conn, "deleting the map's queue jobs",
+                            "DELETE FROM queue.job WHERE data->>'userMapId' = $1", 1, params, err);
+    if (!res)
+        return false;
+    *deleted = atol(PQcmdTuples(res));
+    PQclear(res);
+    return true;
+}
+
 const queue_backend_ops queue_backend_awm = {
     .name = "awm",
     .check = aq_check,
@@ -890,6 +902,7 @@ const queue_backend_ops queue_backend_awm = {
     .counts = aq_counts,
     .supervise = aq_supervise,
     .maintain = aq_maintain,
+    .delete_export_jobs = aq_delete_export_jobs,
     .notifies = true,
     .seed_export_message = false,
 };

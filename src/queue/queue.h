@@ -288,5 +288,11 @@ bool queue_send_export(PGconn *conn, const char *print_job_id, const char *print
  * the failure can be reported against the print job). */
 bool queue_export_job_parse(const char *text, queue_export_job *out, awm_error *err);
 void queue_export_job_free(queue_export_job *job);
+/* Delete every export job carrying this user map, in any state and in any queue (dead letters
+ * included): a family's deleted map leaves none of its data in the queue. A worker holding one
+ * of them finds its claim lost. *deleted = how many (may be NULL). Runs in the caller's
+ * transaction, if any. (A scan of the job table: deletions are rare, and an index on the data
+ * would cost every send.) */
+bool queue_delete_export_jobs(PGconn *conn, const char *user_map_id, long *deleted, awm_error *err);
 
 #endif

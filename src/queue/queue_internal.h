@@ -35,6 +35,8 @@ typedef struct {
     bool (*counts)(PGconn *conn, const char *queue, long counts[QUEUE_STATE_COUNT], awm_error *err);
     bool (*supervise)(PGconn *conn, long *expired, awm_error *err);
     bool (*maintain)(PGconn *conn, long *deleted, awm_error *err);
+    /* queue_delete_export_jobs: every export job of this user map, in any queue and state. */
+    bool (*delete_export_jobs)(PGconn *conn, const char *user_map_id, long *deleted, awm_error *err);
     bool notifies;  /* sends NOTIFY on QUEUE_NOTIFY_CHANNEL; else a listener only times out */
     bool seed_export_message; /* export jobs in the seed's shape (userMapData, printableMapData) */
 } queue_backend_ops;

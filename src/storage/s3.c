@@ -401,6 +401,16 @@ bool s3_check(storage *st, awm_error *err)
     return true;
 }
 
+bool s3_delete(storage *st, const char *name, awm_error *err)
+{
+    char key[700];
+    if (!storage_object_key(st, name, key, sizeof key)) {
+        awm_error_set(err, "S3 object key for %s is too long", name);
+        return false;
+    }
+    return delete_object(st, key, err); /* S3 answers 204 for a key that is not there */
+}
+
 char *s3_put_file(storage *st, const char *local_path, const char *name, const char *content_type,
                   awm_error *err)
 {

@@ -453,6 +453,23 @@ char *storage_put_file(storage *st, const char *local_path_, const char *name,
                        err);
 }
 
+bool storage_delete(storage *st, const char *name, awm_error *err)
+{
+    if (!storage_name_valid(name, err))
+        return false;
+    if (st->cfg.kind == STORAGE_S3)
+        return s3_delete(st, name, err);
+    char path[2048];
+    if (!local_path(st, name, path, sizeof path, err))
+        return false;
+    if (unlink(path) != 0 && errno != ENOENT) {
+        awm_error_setc(err, AWM_EIO, "cannot delete %s: %s", path, strerror(errno));
+        return false;
+    }
+    fsync_dir(st->cfg.export_dir); /* the removal survives a crash, as a put does */
+    return true;
+}
+
 char *storage_presign_get_at(const storage *st, const char *name, long expires_s, time_t now,
                              awm_error *err)
 {

@@ -92,6 +92,10 @@ bool storage_check(storage *st, awm_error *err);
 char *storage_put_file(storage *st, const char *local_path, const char *name,
                        const char *content_type, awm_error *err);
 
+/* Remove the object `name` (a file in EXPORT_DIR, or the object in the bucket); one that is not
+ * there is no error. Used when a family deletes its map: nothing of it may stay. */
+bool storage_delete(storage *st, const char *name, awm_error *err);
+
 /* S3 only: a presigned GET URL (SigV4 query string) valid for `expires_s` seconds
  * (1..604800). Pure computation: no request is made, so the object may not exist. */
 char *storage_presign_get(const storage *st, const char *name, long expires_s, awm_error *err);

@@ -179,6 +179,7 @@ bool worker_config_from_env(worker_config *cfg, awm_error *err)
 
     read_int(&p, "WORKER_CONCURRENCY", 1, 1, WORKER_MAX_CONCURRENCY, &cfg->concurrency);
     read_int(&p, "HEALTH_PORT", 8081, 0, 65535, &cfg->health_port);
+    read_str(&p, "HEALTH_HOST", awm_env_str("HEALTH_HOST", "0.0.0.0"), cfg->health_host, sizeof cfg->health_host);
     if (!awm_env_bool("DEBUG_MODE", false, &cfg->debug_mode, &e))
         problem(&p, "%s", e.msg);
 

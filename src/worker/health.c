@@ -4,6 +4,7 @@
  *   /metrics  Prometheus text: jobs processed/failed/retried, in flight, duration histogram,
  *             last success time, queue depth by state. */
 #include <microhttpd.h>
+#include <netdb.h>
 #include <string.h>
 
 #include "db/db.h"
@@ -172,13 +173,29 @@ worker_health *worker_health_start(worker_state *st, int *port_out, awm_error *e
     h->api_ok = worker_api_init(&h->api, st->cfg, err);
     if (!h->api_ok)
         snprintf(h->api_error, sizeof h->api_error, "%s", err->msg);
+    char port[16];
+    snprintf(port, sizeof port, "%d", st->cfg->health_port);
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int gai = getaddrinfo(st->cfg->health_host, port, &hints, &ai);
+    if (gai != 0) {
+        awm_error_setc(err, AWM_EINVALID, "HEALTH_HOST=%s: not an address to listen on (%s)", st->cfg->health_host,
+                       gai_strerror(gai));
+        worker_health_stop(h);
+        return NULL;
+    }
     /* A thread per connection: a slow readiness check never delays /healthz. */
-    h->daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-                                 (uint16_t)st->cfg->health_port, NULL, NULL, handle, h,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_CONNECTION_LIMIT, 64u,
-                                 MHD_OPTION_END);
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    h->daemon = MHD_start_daemon(flags, (uint16_t)st->cfg->health_port, NULL, NULL, handle, h,
+                                 MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+                                 MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_END);
+    freeaddrinfo(ai);
     if (!h->daemon) {
-        awm_error_set(err, "cannot listen on HEALTH_PORT %d (in use?)", st->cfg->health_port);
+        awm_error_set(err, "cannot listen on HEALTH_HOST %s, HEALTH_PORT %d (in use?)", st->cfg->health_host,
+                      st->cfg->health_port);
         worker_health_stop(h);
         return NULL;
     }

@@ -317,6 +317,19 @@ static void record_failure(worker_thread *t, const queue_job *job, const char *p
             "attempt", job->retry_count + 1, "durationMs", (int)(seconds * 1000), "durationSeconds", seconds);
 }
 
+/* Remove a stored poster (and its sidecar) whose print job no longer exists. */
+static void discard_poster(worker_thread *t, const job_output *out)
+{
+    const char *where[] = {out->location, out->sidecar_location};
+    for (int i = 0; i < 2; i++) {
+        const char *slash = strrchr(where[i], '/');
+        const char *name = slash ? slash + 1 : where[i];
+        awm_error err = {{0}};
+        if (*name && !storage_delete(t->st->store, name, &err))
+            awm_log(AWM_LOG_WARN, "POSTER_NOT_DISCARDED", "{s:s, s:s}", "name", name, "error", err.msg);
+    }
+}
+
 void worker_process_job(worker_thread *t, const queue_job *job)
 {
     worker_state *st = t->st;
@@ -366,6 +379,8 @@ void worker_process_job(worker_thread *t, const queue_job *job)
     json_decref(body);
     if (r.status != 200) {
         e.skip_api_fail = r.status == 404;
+        if (r.status == 404) /* the family deleted its map while we drew it: keep nothing of it */
+            discard_poster(t, &out);
         api_failure(&e, cfg, "completing the print job failed", &r);
         worker_api_result_free(&r);
         goto failed;

@@ -48,6 +48,8 @@ typedef struct {
     char temp_dir[1024];       /* WORKER_TEMP_DIR; default <EXPORT_DIR>/.awm-work (local) or $TMPDIR */
     int concurrency;           /* WORKER_CONCURRENCY 1..64, default 1 */
     int health_port;           /* HEALTH_PORT, default 8081; 0 = any free port (logged) */
+    char health_host[256];     /* HEALTH_HOST, default 0.0.0.0 (a container's health check and a
+                                * Prometheus scraper reach it); 127.0.0.1 keeps it on the host */
     bool debug_mode;           /* DEBUG_MODE: JSON sidecar next to each poster */
     awm_log_level log_level;   /* LOG_LEVEL */
     int poll_interval_ms;      /* WORKER_POLL_INTERVAL_MS, default 2000 */

@@ -332,7 +332,7 @@ static void database_down_then_back(void)
     fx_response_free(&r);
     const char *gets[] = {"/api/maps", "/api/jobs/00000000-0000-4000-8000-000000000000"};
     for (int i = 0; i < 2; i++) {
-        r = fx_http("GET", gets[i], NULL);
+        r = fx_http_bearer("GET", gets[i], FX_ADMIN_KEY, NULL);
         CHECK_MSG(r.status == 503, "%s -> %ld", gets[i], r.status);
         CHECK_STR_EQ(fx_str(&r, "error"), "database unreachable");
         fx_response_free(&r);
@@ -347,7 +347,7 @@ static void database_down_then_back(void)
     r = fx_http("POST", "/api/maps", "{");
     CHECK_INT_EQ(r.status, 400);
     fx_response_free(&r);
-    r = fx_http("GET", "/metrics", NULL);
+    r = fx_http_bearer("GET", "/metrics", FX_ADMIN_KEY, NULL);
     CHECK_INT_EQ(r.status, 200);
     CHECK(strstr(r.body, "awm_http_requests_total{route=\"/api/health\",status=\"503\"}"));
     fx_response_free(&r);
@@ -359,7 +359,7 @@ static void database_down_then_back(void)
     CHECK_STR_EQ(fx_str(&r, "database"), "ok");
     fx_response_free(&r);
     for (int i = 0; i < 6; i++) { /* more than the pool's 4 connections */
-        r = fx_http("GET", "/api/maps?limit=1", NULL);
+        r = fx_http_bearer("GET", "/api/maps?limit=1", FX_ADMIN_KEY, NULL);
         CHECK_INT_EQ(r.status, 200);
         fx_response_free(&r);
     }
@@ -370,7 +370,7 @@ static void database_down_then_back(void)
 
     /* A restart while connections sit idle in the pool (no request in between). */
     CHECK_MSG(pg_harness_restart(fx_pg, false, &err), "%s", err.msg);
-    r = fx_http("GET", "/api/maps?limit=1", NULL);
+    r = fx_http_bearer("GET", "/api/maps?limit=1", FX_ADMIN_KEY, NULL);
     CHECK_INT_EQ(r.status, 200);
     fx_response_free(&r);
     r = fx_worker(id, "complete", "{\"filePath\":\"/x/y.png\"}");
@@ -446,7 +446,7 @@ static void sigterm_finishes_the_request_in_flight(void)
     /* Wait until the server holds the slow request (the metrics request itself is the other one). */
     bool held = false;
     for (int i = 0; i < 1000 && !held; i++) {
-        fx_response r = fx_http("GET", "/metrics", NULL);
+        fx_response r = fx_http_bearer("GET", "/metrics", FX_ADMIN_KEY, NULL);
         held = r.body && strstr(r.body, "awm_http_requests_in_flight 2\n");
         fx_response_free(&r);
         if (!held)

@@ -20,7 +20,7 @@
 #include "worker/worker_harness.h"
 
 #define NS_PREFIX "awm-deploy-"
-#define KEY "netns-test-key"
+#define KEY "netns-test-key-0123456789abcdef01234"
 
 static char ns_name[64], host_if[16], ns_if[16];
 static char host_ip[32], worker_ip[32];

@@ -17,6 +17,8 @@
 #include "test.h"
 #include "worker/worker_harness.h"
 
+#define TLS_KEY "tls-test-key-0123456789abcdef0123456"
+
 static pg_harness *pg;
 static char dir[512];
 static char api_url[128];
@@ -82,7 +84,7 @@ static int worker_check(const char *db, char **out)
     snprintf(env_api, sizeof env_api, "API_URL=%s", api_url);
     snprintf(env_dir, sizeof env_dir, "EXPORT_DIR=%s/exports", dir);
     snprintf(log, sizeof log, "%s/check-%d.log", dir, ++n);
-    const char *env[] = {env_db, env_api, env_dir, "STORAGE=local", "WORKER_API_KEY=k", NULL};
+    const char *env[] = {env_db, env_api, env_dir, "STORAGE=local", "WORKER_API_KEY=" TLS_KEY, NULL};
     return wh_run_check(env, log, out);
 }
 
@@ -108,7 +110,7 @@ static void test_export_over_verified_tls(void)
     snprintf(env_port, sizeof env_port, "PORT=%d", port);
     snprintf(env_dir, sizeof env_dir, "EXPORT_DIR=%s/exports", dir);
     snprintf(log, sizeof log, "%s/api.log", dir);
-    const char *api_env[] = {env_db, env_port, env_dir, "HOST=127.0.0.1", "WORKER_API_KEY=k",
+    const char *api_env[] = {env_db, env_port, env_dir, "HOST=127.0.0.1", "WORKER_API_KEY=" TLS_KEY,
                              "STORAGE=local", NULL};
     const char *serve[] = {"serve", NULL};
     CHECK(wh_spawn(&api, serve, api_env, log));
@@ -127,7 +129,7 @@ static void test_export_over_verified_tls(void)
     int health = wh_free_port();
     char env_health[64];
     snprintf(env_health, sizeof env_health, "HEALTH_PORT=%d", health);
-    const char *worker_env[] = {env_db, env_api, env_dir, env_health, "WORKER_API_KEY=k", "STORAGE=local",
+    const char *worker_env[] = {env_db, env_api, env_dir, env_health, "WORKER_API_KEY=" TLS_KEY, "STORAGE=local",
                                 "WORKER_RENDER_DPI=40", "WORKER_POLL_INTERVAL_MS=300", NULL};
     const char *worker_args[] = {"worker", NULL};
     wh_proc worker;

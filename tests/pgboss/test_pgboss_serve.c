@@ -79,6 +79,36 @@ static void test_export_reaches_a_pgboss_worker(void)
                         print_job, NULL, NULL), 1);
 }
 
+/* Deleting a map leaves none of its data in the pg-boss queue (the seed-shaped message has no
+ * userMapId: its jobs are found through their printable map). */
+static void test_map_deletion_empties_the_queue(void)
+{
+    char url[300], body[400];
+    snprintf(url, sizeof url, "%s/api/maps", fx.api_url);
+    json_t *made = NULL;
+    CHECK_INT_EQ(wh_http("POST", url, "{\"title\":\"Gone soon\",\"people\":[{\"id\":\"a\",\"name\":\"A\","
+                                      "\"color\":\"#123456\",\"locations\":[{\"name\":\"Oslo\",\"countryCode\":\"NO\","
+                                      "\"longitude\":10.75,\"latitude\":59.91}]}]}", NULL, &made), 201);
+    char id[64] = "", token[128] = "";
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(json_object_get(made, "userMap"), "id")) ?: "");
+    snprintf(token, sizeof token, "%s", json_string_value(json_object_get(made, "editToken")) ?: "");
+    json_decref(made);
+    snprintf(url, sizeof url, "%s/api/export", fx.api_url);
+    snprintf(body, sizeof body, "{\"userMapId\":\"%s\",\"widthInches\":18,\"heightInches\":24}", id);
+    json_t *answer = NULL;
+    CHECK_INT_EQ(wh_http("POST", url, body, NULL, &answer), 202);
+    json_decref(answer);
+    const char *count_sql = "SELECT count(*) FROM pgboss.job WHERE data->>'printableMapId' IN"
+                            " (SELECT id::text FROM printable_maps WHERE user_map_id = $1::uuid)";
+    CHECK_INT_EQ(bx_sql(conn, count_sql, id, NULL, NULL), 1);
+    long before = bx_sql(conn, "SELECT count(*) FROM pgboss.job", NULL, NULL, NULL);
+    snprintf(url, sizeof url, "%s/api/maps/%s", fx.api_url, id);
+    long status = wh_http("DELETE", url, NULL, token, NULL);
+    CHECK_MSG(status == 200 || status == 204, "DELETE answered %ld", status);
+    CHECK_INT_EQ(bx_sql(conn, "SELECT count(*) FROM pgboss.job", NULL, NULL, NULL), before - 1);
+    CHECK_INT_EQ(bx_sql(conn, "SELECT count(*) FROM pgboss.job WHERE data::text LIKE '%Gone soon%'", NULL, NULL, NULL), 0);
+}
+
 int main(void)
 {
     if (!wh_fixture_start(&fx)) {
@@ -95,6 +125,7 @@ int main(void)
     conn = bx_connect();
     RUN(test_serve_refuses_without_pgboss_schema);
     RUN(test_export_reaches_a_pgboss_worker);
+    RUN(test_map_deletion_empties_the_queue);
     PQfinish(conn);
     return wh_fixture_finish(&fx, TEST_EXIT());
 }

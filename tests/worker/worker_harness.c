@@ -462,7 +462,8 @@ json_t *wh_wait_job_state(wh_fixture *fx, const char *id, const char *state, dou
     double end = wh_now() + timeout_s;
     for (;;) {
         json_t *job = NULL;
-        long status = wh_http("GET", url, NULL, NULL, &job);
+        /* As the worker sees it (the public view has no file path). */
+        long status = wh_http("GET", url, NULL, WH_API_KEY, &job);
         const char *s = json_string_value(json_object_get(job, "state"));
         if (status == 200 && s && !strcmp(s, state))
             return job;

@@ -62,7 +62,7 @@ int wh_run_check(const char *const *env, const char *log_path, char **output);
 /* ---- the end-to-end fixture: PostgreSQL + `awm serve` + any number of `awm worker` ---- */
 #include "support/pg_harness.h"
 
-#define WH_API_KEY "test-worker-key"
+#define WH_API_KEY "test-worker-key-0123456789abcdef0123"
 
 typedef struct {
     pg_harness *pg;
