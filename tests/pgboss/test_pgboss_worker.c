@@ -213,6 +213,31 @@ static void test_worker_refuses_other_versions(void)
     CHECK_INT_EQ(bx_sql(conn, "SELECT count(*) FROM pg_namespace WHERE nspname = 'absent'", NULL, NULL, NULL), 0);
 }
 
+/* `awm worker --check` in the seed's deployment: the pg-boss schema and queue, the seed's API. */
+static void test_check(void)
+{
+    char port[64], dir[1300], api_env[100], log[1300];
+    snprintf(port, sizeof port, "DATABASE_PORT=%d", pg_harness_port(bx_pg));
+    snprintf(dir, sizeof dir, "EXPORT_DIR=%s", export_dir);
+    snprintf(api_env, sizeof api_env, "API_URL=%s", api_url);
+    snprintf(log, sizeof log, "%s/check.log", bx_tmp);
+    const char *env[] = {"DATABASE_URL=", "DATABASE_HOST=127.0.0.1", port, "DATABASE_NAME=postgres",
+                         "DATABASE_USER=awm", "QUEUE_BACKEND=pgboss", api_env, dir, "WORKER_API_KEY=", "STORAGE=local",
+                         NULL};
+    char *out = NULL;
+    CHECK_INT_EQ(wh_run_check(env, log, &out), 0);
+    CHECK_MSG(strstr(out, "database  ok") && strstr(out, "pgboss (schema pgboss, version 26) queue 'export-map'"), "%s", out);
+    CHECK_MSG(strstr(out, "api       ok") && strstr(out, "answers like the seed's API"), "%s", out);
+    free(out);
+    /* A schema at another version: the check fails, naming it. */
+    const char *env27[] = {"DATABASE_URL=", "DATABASE_HOST=127.0.0.1", port, "DATABASE_NAME=postgres",
+                           "DATABASE_USER=awm", "QUEUE_BACKEND=pgboss", "PGBOSS_SCHEMA=boss_v27", api_env, dir,
+                           "WORKER_API_KEY=", "STORAGE=local", NULL};
+    CHECK_INT_EQ(wh_run_check(env27, log, &out), 1);
+    CHECK_MSG(strstr(out, "database  FAIL") && strstr(out, "is at version 27"), "%s", out);
+    free(out);
+}
+
 /* `awm queue init --pgboss` on an empty database: pg-boss's schema and the export queue; a
  * second run finds the schema and changes nothing. */
 static void test_queue_init_cli(void)
@@ -266,6 +291,7 @@ int main(void)
         bx_die("seed API stand-in", "did not start");
     RUN(test_worker_takes_the_seeds_jobs);
     RUN(test_worker_refuses_other_versions);
+    RUN(test_check);
     RUN(test_queue_init_cli);
     wh_stop(&api, SIGTERM, 10);
     PQfinish(conn);
