@@ -87,3 +87,9 @@ bool queue_delete_export_jobs(PGconn *conn, const char *user_map_id, long *delet
         *deleted = n;
     return ok;
 }
+
+bool queue_export_job_state(PGconn *conn, const char *print_job_id, bool *found, queue_state *state, awm_error *err)
+{
+    *found = false;
+    return queue_backend_current()->export_job_state(conn, print_job_id, found, state, err);
+}

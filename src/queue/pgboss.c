@@ -1080,6 +1080,24 @@ static bool pb_delete_export_jobs(PGconn *conn, const char *user_map_id, long *d
     return true;
 }
 
+/* The newest job of queue export-map whose message names this print job ($1), from TABLE. */
+static bool pb_export_job_state(PGconn *conn, const char *print_job_id, bool *found, queue_state *state,
+                                 awm_error *err)
+{
+    char sql[300];
+    snprintf(sql, sizeof sql, "SELECT state::text FROM %s.job WHERE name = 'export-map' AND data->>'printJobId' = $1"
+             " ORDER BY created_on DESC LIMIT 1", S);
+    const char *params[] = {print_job_id};
+    PGresult *res = db_exec(conn, "reading the print job's queue job", sql, 1, params, err);
+    if (!res)
+        return false;
+    *found = PQntuples(res) == 1;
+    if (*found)
+        *state = queue_state_from_name(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return true;
+}
+
 const queue_backend_ops queue_backend_pgboss = {
     .name = "pgboss",
     .check = pb_check,
@@ -1102,6 +1120,7 @@ const queue_backend_ops queue_backend_pgboss = {
     .supervise = pb_supervise,
     .maintain = pb_maintain,
     .delete_export_jobs = pb_delete_export_jobs,
+    .export_job_state = pb_export_job_state,
     .notifies = false,
     .seed_export_message = true,
 };

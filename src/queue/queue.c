@@ -881,6 +881,23 @@ static bool aq_delete_export_jobs(PGconn *conn, const char *user_map_id, long *d
     return true;
 }
 
+/* The newest job of queue export-map whose message names this print job ($1), from TABLE. */
+static bool aq_export_job_state(PGconn *conn, const char *print_job_id, bool *found, queue_state *state,
+                                 awm_error *err)
+{
+    
+    const char *params[] = {print_job_id};
+    PGresult *res = db_exec(conn, "reading the print job's queue job", "SELECT state::text FROM queue.job WHERE name = 'export-map' AND data->>'printJobId' = $1"
+                            " ORDER BY created_on DESC LIMIT 1", 1, params, err);
+    if (!res)
+        return false;
+    *found = PQntuples(res) == 1;
+    if (*found)
+        *state = queue_state_from_name(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return true;
+}
+
 const queue_backend_ops queue_backend_awm = {
     .name = "awm",
     .check = aq_check,
@@ -903,6 +920,7 @@ const queue_backend_ops queue_backend_awm = {
     .supervise = aq_supervise,
     .maintain = aq_maintain,
     .delete_export_jobs = aq_delete_export_jobs,
+    .export_job_state = aq_export_job_state,
     .notifies = true,
     .seed_export_message = false,
 };

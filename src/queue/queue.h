@@ -288,6 +288,10 @@ bool queue_send_export(PGconn *conn, const char *print_job_id, const char *print
  * the failure can be reported against the print job). */
 bool queue_export_job_parse(const char *text, queue_export_job *out, awm_error *err);
 void queue_export_job_free(queue_export_job *job);
+/* The state of the newest export job for this print job; *found = false when there is none
+ * (deleted after its retention, or never sent). For `awm jobs requeue`. */
+bool queue_export_job_state(PGconn *conn, const char *print_job_id, bool *found, queue_state *state,
+                            awm_error *err);
 /* Delete every export job carrying this user map, in any state and in any queue (dead letters
  * included): a family's deleted map leaves none of its data in the queue. A worker holding one
  * of them finds its claim lost. *deleted = how many (may be NULL). Runs in the caller's

@@ -37,6 +37,9 @@ typedef struct {
     bool (*maintain)(PGconn *conn, long *deleted, awm_error *err);
     /* queue_delete_export_jobs: every export job of this user map, in any queue and state. */
     bool (*delete_export_jobs)(PGconn *conn, const char *user_map_id, long *deleted, awm_error *err);
+    /* queue_export_job_state: the newest export job of a print job. */
+    bool (*export_job_state)(PGconn *conn, const char *print_job_id, bool *found, queue_state *state,
+                             awm_error *err);
     bool notifies;  /* sends NOTIFY on QUEUE_NOTIFY_CHANNEL; else a listener only times out */
     bool seed_export_message; /* export jobs in the seed's shape (userMapData, printableMapData) */
 } queue_backend_ops;

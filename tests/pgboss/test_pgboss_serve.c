@@ -77,6 +77,27 @@ static void test_export_reaches_a_pgboss_worker(void)
     /* The handler returned, so pg-boss completed the job. */
     CHECK_INT_EQ(bx_sql(conn, "SELECT count(*) FROM pgboss.job WHERE state = 'completed' AND data->>'printJobId' = $1",
                         print_job, NULL, NULL), 1);
+
+    /* `awm jobs requeue` finds a pending print job whose pg-boss job is gone and sends it again,
+     * in the seed's shape; one whose job is still there is left alone. */
+    CHECK_INT_EQ(bx_sql(conn, "SELECT count(*) FROM print_jobs WHERE state = 'pending_export'", NULL, NULL, NULL), 1);
+    char env_db[600], log[800];
+    snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", bx_url);
+    snprintf(log, sizeof log, "%s/requeue.log", fx.dir);
+    const char *env[] = {env_db, "QUEUE_BACKEND=pgboss", NULL};
+    const char *args[] = {"jobs", "requeue", NULL};
+    wh_proc p;
+    CHECK(wh_spawn(&p, args, env, log));
+    CHECK(wh_wait(&p, 60));
+    CHECK_INT_EQ(p.exit_status, 0);
+    CHECK_INT_EQ(bx_sql(conn, "SELECT count(*) FROM pgboss.job WHERE data->>'printJobId' = $1", print_job, NULL, NULL), 1);
+    bx_sql(conn, "DELETE FROM pgboss.job WHERE data->>'printJobId' = $1", print_job, NULL, NULL);
+    CHECK(wh_spawn(&p, args, env, log));
+    CHECK(wh_wait(&p, 60));
+    CHECK_INT_EQ(p.exit_status, 0);
+    CHECK_INT_EQ(bx_sql(conn, "SELECT count(*) FROM pgboss.job WHERE data->>'printJobId' = $1 AND state = 'created'"
+                              " AND retry_limit = 3 AND data ? 'userMapData' AND data ? 'printableMapData'",
+                        print_job, NULL, NULL), 1);
 }
 
 /* Deleting a map leaves none of its data in the pg-boss queue (the seed-shaped message has no
