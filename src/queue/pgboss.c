@@ -7,7 +7,13 @@
  * parameter. What that version does, and so what this file does:
  * - The job table is partitioned by queue name; a queue's partition is the queue row's
  *   table_name (job_common unless the queue was created with partition: true). Statements name
- *   that partition, as pg-boss's do; it is looked up once per queue and kept (lookup_queue).
+ *   that partition, as pg-boss's do; it is looked up once per queue and kept for the life of the
+ *   process (lookup_queue), as pg-boss caches it too: a queue deleted and created again with
+ *   another partitioning needs the workers restarted.
+ * - send (insertJobs): the job takes the queue's settings unless the sender overrides them; a
+ *   missing queue is created first with pg-boss's defaults, as the seed's API calls createQueue.
+ *   Only the `standard` (and `short`) policies are fetched as pg-boss fetches them; the seed uses
+ *   `standard`.
  * - fetch: created/retry jobs whose start_after < now(), priority desc, created_on, id, FOR UPDATE
  *   SKIP LOCKED; started_on = now(); retry_count grows when a job that had been started before is
  *   fetched again (not when it fails).

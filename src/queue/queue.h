@@ -206,7 +206,8 @@ queue_result queue_fail(PGconn *conn, const char *id, const char *claim, const c
                         queue_state *new_state, awm_error *err);
 /* Give an active job back without charging an attempt (a worker stopping before it could
  * finish): state `created` (`retry` if it was retried before), start_after = now, retry_count
- * unchanged; waiters are woken. Fenced like complete: QUEUE_CLAIM_LOST when the job is not
+ * unchanged (pgboss: as before the fetch, so the next fetch counts the attempt once); waiters
+ * are woken. Fenced like complete: QUEUE_CLAIM_LOST when the job is not
  * active under this claim (nothing changed), QUEUE_NOT_FOUND when there is no such job. */
 queue_result queue_release(PGconn *conn, const char *id, const char *claim, awm_error *err);
 /* created/retry/active → cancelled. */
@@ -226,11 +227,16 @@ bool queue_counts(PGconn *conn, const char *queue, long counts[QUEUE_STATE_COUNT
 
 /* Fail every active job whose expiry has passed (error "expired"), with the usual retry and
  * dead-letter rules; *expired (may be NULL) = how many. Any number of processes may run it
- * at once: rows are taken with SKIP LOCKED, so each expired job is handled once. */
+ * at once: rows are taken with SKIP LOCKED, so each expired job is handled once. (pgboss:
+ * every queue of the schema, pg-boss's output {"value": {"message": "job timed out"}}, under
+ * pg-boss's own advisory lock per partition, so it never runs beside a Node process's
+ * supervision; the queue statistics pg-boss shows are refreshed too.) */
 bool queue_supervise(PGconn *conn, long *expired, awm_error *err);
 
 /* Delete completed, cancelled and failed jobs that finished longer ago than their queue's
- * retention; never touches created, retry or active jobs. *deleted may be NULL. */
+ * retention; never touches created, retry or active jobs. *deleted may be NULL. (pgboss:
+ * pg-boss's deletion — finished jobs deletion_seconds after completing, and queued jobs past
+ * their keep_until — under its advisory lock.) */
 bool queue_maintain(PGconn *conn, long *deleted, awm_error *err);
 
 /* ---- waiting for jobs --------------------------------------------------------------- */
