@@ -285,8 +285,11 @@ static void release_jobs(worker_state *st, PGconn **conn)
             pthread_mutex_unlock(&st->metrics.lock);
         }
         /* Tell the API too (one try: we are leaving), so the print job does not look stuck in
-         * `exporting`; the next worker's start is then a retry. */
-        if (api_ok && slots[i].print_job_id[0] && !strpbrk(slots[i].print_job_id, "/?#")) {
+         * `exporting`; the next worker's start is then a retry. Not the seed's API: it never
+         * starts a print job again once it is export_failed, so the released job could not be
+         * done by anyone. */
+        if (api_ok && cfg->api_flavor != WORKER_API_SEED && slots[i].print_job_id[0] &&
+            !strpbrk(slots[i].print_job_id, "/?#")) {
             char path[128];
             snprintf(path, sizeof path, "/api/jobs/%s/fail", slots[i].print_job_id);
             json_t *body = json_pack("{s:s}", "error", msg);

@@ -213,6 +213,36 @@ static void test_worker_refuses_other_versions(void)
     CHECK_INT_EQ(bx_sql(conn, "SELECT count(*) FROM pg_namespace WHERE nspname = 'absent'", NULL, NULL, NULL), 0);
 }
 
+/* SIGTERM with a job in hand past the deadline: the job goes back to pg-boss as it was before
+ * the fetch (no attempt used), and the seed's API is not told "fail" (it would never start that
+ * print job again). */
+#define SLOW "5a5a5a5a-1111-4222-8333-444444444444"
+static void test_shutdown_releases(void)
+{
+    char *id = send_seed(SLOW);
+    wh_proc w;
+    const char *extra[] = {"WORKER_RENDER_DPI=300", "WORKER_SHUTDOWN_TIMEOUT_S=0", NULL};
+    start_worker(&w, "slow", extra);
+    CHECK(wh_wait_log_event(w.log_path, "JOB_START", 1, 60));
+    CHECK_INT_EQ(wh_stop(&w, SIGTERM, 30), 0);
+    json_t *ev = wh_log_events(w.log_path, "JOB_RELEASED");
+    CHECK_STR_EQ(json_string_value(json_object_get(json_array_get(ev, 0), "queueState")), "released");
+    json_decref(ev);
+    char *state = job_field(SLOW, "state::text"), *count = job_field(SLOW, "retry_count::text");
+    char *started = job_field(SLOW, "coalesce(started_on::text, 'null')");
+    CHECK_STR_EQ(state, "created");
+    CHECK_STR_EQ(count, "0");
+    CHECK_STR_EQ(started, "null");
+    json_t *fails = api_calls(SLOW, "fail");
+    CHECK_INT_EQ(json_array_size(fails), 0);
+    json_decref(fails);
+    free(state);
+    free(count);
+    free(started);
+    bx_sql(conn, "DELETE FROM pgboss.job WHERE id = $1::uuid", id, NULL, NULL);
+    free(id);
+}
+
 /* `awm worker --check` in the seed's deployment: the pg-boss schema and queue, the seed's API. */
 static void test_check(void)
 {
@@ -291,6 +321,7 @@ int main(void)
         bx_die("seed API stand-in", "did not start");
     RUN(test_worker_takes_the_seeds_jobs);
     RUN(test_worker_refuses_other_versions);
+    RUN(test_shutdown_releases);
     RUN(test_check);
     RUN(test_queue_init_cli);
     wh_stop(&api, SIGTERM, 10);
