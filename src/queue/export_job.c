@@ -28,8 +28,14 @@ bool queue_send_export(PGconn *conn, const char *print_job_id, const char *print
 {
     char *text = queue_export_job_text(print_job_id, printable_map_id, user_map_id, user_map_json,
                                        printable_map_json);
+    /* AWM's export queue carries the export settings itself (migration 0001; an operator may
+     * change them there). pg-boss's is created with pg-boss's defaults, and the seed's API sends
+     * its options with every job: so do we, there. */
     queue_send_options so;
-    queue_send_options_export(&so); /* the seed's, whatever the queue's defaults are */
+    if (queue_backend_current()->seed_export_message)
+        queue_send_options_export(&so);
+    else
+        queue_send_options_init(&so);
     bool ok = queue_send(conn, QUEUE_EXPORT, text, &so, id_out, err);
     free(text);
     return ok;

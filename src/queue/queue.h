@@ -283,7 +283,8 @@ typedef struct {
  * worker renders exactly what the database holds. Caller frees. */
 char *queue_export_job_text(const char *print_job_id, const char *printable_map_id, const char *user_map_id,
                             const char *user_map_json, const char *printable_map_json);
-/* Send it with the export options (queue_send_options_export: the seed's). */
+/* Send it: with the queue's own settings (awm), or with the seed's options per job
+ * (pgboss: queue_send_options_export, as the seed's API sends them). */
 bool queue_send_export(PGconn *conn, const char *print_job_id, const char *printable_map_id,
                        const char *user_map_id, const char *user_map_json, const char *printable_map_json,
                        char id_out[QUEUE_ID_LEN], awm_error *err);

@@ -41,7 +41,8 @@ typedef struct {
     bool (*export_job_state)(PGconn *conn, const char *print_job_id, bool *found, queue_state *state,
                              awm_error *err);
     bool notifies;  /* sends NOTIFY on QUEUE_NOTIFY_CHANNEL; else a listener only times out */
-    bool seed_export_message; /* export jobs in the seed's shape (userMapData, printableMapData) */
+    bool seed_export_message; /* export jobs as the seed sends them: its shape (userMapData,
+                               * printableMapData) and its options on each job */
 } queue_backend_ops;
 
 extern const queue_backend_ops queue_backend_awm;
