@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "queue/queue.h"
 #include "render/render.h"
 
 /* ---- the connection model ---------------------------------------------------------------
@@ -489,7 +490,8 @@ bool api_serve(const api_config *cfg, awm_error *err)
     if (!conn)
         goto out;
     int applied = 0;
-    bool migrated = db_migrate(conn, dir, &applied, err);
+    /* … and never with a queue it does not understand (pgboss: schema version 26 only). */
+    bool migrated = db_migrate(conn, dir, &applied, err) && queue_backend_check(conn, err);
     PQfinish(conn);
     if (!migrated)
         goto out;

@@ -29,11 +29,14 @@ static bool fail_with(job_error *e, bool fatal, const char *fmt, ...)
     return false;
 }
 
-/* An API answer that was not 2xx becomes the job's error. */
-static bool api_failure(job_error *e, const char *what, const worker_api_result *r)
+/* An API answer that was not 2xx becomes the job's error; whether it is fatal, the API's kind
+ * decides (the seed's answers every error with 400 and means it by the message). */
+static bool api_failure(job_error *e, const worker_config *cfg, const char *what, const worker_api_result *r)
 {
     e->api_down = r->status == 0;
-    return fail_with(e, worker_http_status_is_fatal(r->status), "%s: %s", what, r->error);
+    bool fatal = cfg->api_flavor == WORKER_API_SEED ? worker_seed_answer_is_fatal(r->status, r->error)
+                                                    : worker_http_status_is_fatal(r->status);
+    return fail_with(e, fatal, "%s: %s", what, r->error);
 }
 
 static const char *orientation_of(const map_print_spec *spec)
@@ -357,7 +360,13 @@ void worker_process_job(worker_thread *t, const queue_job *job)
     worker_api_call(&t->api, "POST", path, NULL, cfg->api_attempts, &r);
     if (r.status != 200) {
         e.skip_api_fail = r.status == 404 || r.status == 409;
-        api_failure(&e, r.status == 404 ? "print job not found" : "starting the print job failed", &r);
+        api_failure(&e, cfg, r.status == 404 ? "print job not found" : "starting the print job failed", &r);
+        /* The seed's API refuses to start a print job in export_failed (its known fault): a queue
+         * retry of a failed export can never start there, so retrying would only loop. */
+        if (cfg->api_flavor == WORKER_API_SEED && r.status == 400 && strstr(r.error, "export_failed")) {
+            e.fatal = true;
+            e.skip_api_fail = true;
+        }
         worker_api_result_free(&r);
         goto failed;
     }
@@ -377,7 +386,7 @@ void worker_process_job(worker_thread *t, const queue_job *job)
         e.skip_api_fail = r.status == 404;
         if (r.status == 404) /* the family deleted its map while we drew it: keep nothing of it */
             discard_poster(t, &out);
-        api_failure(&e, "completing the print job failed", &r);
+        api_failure(&e, cfg, "completing the print job failed", &r);
         worker_api_result_free(&r);
         goto failed;
     }

@@ -285,8 +285,11 @@ static void release_jobs(worker_state *st, PGconn **conn)
             pthread_mutex_unlock(&st->metrics.lock);
         }
         /* Tell the API too (one try: we are leaving), so the print job does not look stuck in
-         * `exporting`; the next worker's start is then a retry. */
-        if (api_ok && slots[i].print_job_id[0] && !strpbrk(slots[i].print_job_id, "/?#")) {
+         * `exporting`; the next worker's start is then a retry. Not the seed's API: it never
+         * starts a print job again once it is export_failed, so the released job could not be
+         * done by anyone. */
+        if (api_ok && cfg->api_flavor != WORKER_API_SEED && slots[i].print_job_id[0] &&
+            !strpbrk(slots[i].print_job_id, "/?#")) {
             char path[128];
             snprintf(path, sizeof path, "/api/jobs/%s/fail", slots[i].print_job_id);
             json_t *body = json_pack("{s:s}", "error", msg);
@@ -302,11 +305,13 @@ static void release_jobs(worker_state *st, PGconn **conn)
 
 static void log_start(const worker_config *cfg, const storage *store, int health_port)
 {
-    char db[600], desc[512];
+    char db[600], desc[512], backend[128];
     worker_describe_database(cfg->database_url, db, sizeof db);
     storage_describe(store, desc, sizeof desc);
+    queue_backend_describe(backend, sizeof backend);
     awm_log(AWM_LOG_INFO, "WORKER_STARTING",
-            "{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:b, s:b, s:i, s:f, s:s, s:i}", "queue", cfg->queue, "database", db,
+            "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:b, s:b, s:i, s:f, s:s, s:i}", "queue", cfg->queue,
+            "queueBackend", backend, "apiFlavor", cfg->api_flavor == WORKER_API_SEED ? "seed" : "awm", "database", db,
             "apiUrl", cfg->api_url, "renderBaseUrl", cfg->render_base_url, "storage", desc, "concurrency",
             cfg->concurrency, "healthPort", health_port, "debugMode", cfg->debug_mode, "apiKeySet",
             cfg->api_key[0] != 0, "shutdownTimeoutS", cfg->shutdown_timeout_s, "renderDpi", cfg->render_dpi,
@@ -339,6 +344,8 @@ int worker_run(const worker_config *cfg)
     sigset_t stop_signals;
     awm_block_stop_signals(&stop_signals);
 
+    if (!queue_backend_select(&cfg->queue_backend, &err))
+        goto out;
     st->store = storage_new(&cfg->storage, &err);
     if (!st->store)
         goto out;
@@ -372,7 +379,10 @@ int worker_run(const worker_config *cfg)
         queue_options qo;
         if (!conn)
             conn = db_connect(cfg->database_url, &err);
-        if (conn && queue_get_options(conn, cfg->queue, &qo, &err)) {
+        bool schema_ok = conn && queue_backend_check(conn, &err);
+        if (conn && !schema_ok && PQstatus(conn) == CONNECTION_OK)
+            goto out; /* no pg-boss schema, or one of another version: refused, never migrated */
+        if (schema_ok && queue_get_options(conn, cfg->queue, &qo, &err)) {
             awm_log(AWM_LOG_INFO, "QUEUE_STARTED", "{s:s, s:s, s:i, s:i, s:i}", "message", "queue started",
                     "queue", cfg->queue, "retryLimit", qo.retry_limit, "retryDelayS", qo.retry_delay_s,
                     "expireInS", qo.expire_in_s);

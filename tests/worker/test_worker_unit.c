@@ -14,7 +14,8 @@ static const char *const VARS[] = {
     "WORKER_CONCURRENCY", "HEALTH_PORT", "DEBUG_MODE", "LOG_LEVEL", "WORKER_QUEUE", "WORKER_TEMP_DIR",
     "WORKER_POLL_INTERVAL_MS", "WORKER_SHUTDOWN_TIMEOUT_S", "WORKER_API_TIMEOUT_S", "WORKER_API_ATTEMPTS",
     "WORKER_API_RETRY_DELAY_MS", "WORKER_SUPERVISE_INTERVAL_S", "WORKER_MAINTAIN_INTERVAL_S",
-    "WORKER_RENDER_DPI", "CMYK_PROFILE", NULL};
+    "WORKER_RENDER_DPI", "CMYK_PROFILE", "QUEUE_BACKEND", "PGBOSS_SCHEMA", "API_FLAVOR", "DATABASE_HOST", "DATABASE_PORT",
+    "DATABASE_NAME", "DATABASE_USER", "DATABASE_PASSWORD", NULL};
 
 static void clear_env(void)
 {
@@ -128,6 +129,67 @@ static void test_classification(void)
     CHECK(!worker_http_status_is_fatal(503));
 }
 
+/* The seed's deployment: its compose file's DATABASE_* variables, the pgboss backend, its API. */
+static void test_seed_settings(void)
+{
+    clear_env();
+    setenv("DATABASE_HOST", "db", 1);
+    setenv("DATABASE_NAME", "alwaysmap", 1);
+    setenv("DATABASE_USER", "postgres", 1);
+    setenv("DATABASE_PASSWORD", "it's \\ secret", 1);
+    setenv("QUEUE_BACKEND", "pgboss", 1);
+    worker_config cfg;
+    awm_error err = {{0}};
+    CHECK_MSG(worker_config_from_env(&cfg, &err), "%s", err.msg);
+    CHECK_STR_EQ(cfg.database_url, "host='db' port='5432' dbname='alwaysmap' user='postgres' password='it\\'s \\\\ secret'");
+    CHECK(cfg.queue_backend.kind == QUEUE_BACKEND_PGBOSS);
+    CHECK_STR_EQ(cfg.queue_backend.pgboss_schema, "pgboss");
+    CHECK(cfg.api_flavor == WORKER_API_SEED); /* the default with pgboss */
+    char desc[600];
+    worker_describe_database(cfg.database_url, desc, sizeof desc);
+    CHECK_STR_EQ(desc, "db:5432/alwaysmap (user postgres)");
+    /* DATABASE_URL wins when both are set. */
+    setenv("DATABASE_URL", "postgresql://a@b/c", 1);
+    CHECK(worker_config_from_env(&cfg, &err));
+    CHECK_STR_EQ(cfg.database_url, "postgresql://a@b/c");
+
+    clear_env();
+    setenv("DATABASE_HOST", "db", 1);
+    setenv("DATABASE_PORT", "eighty", 1);
+    setenv("QUEUE_BACKEND", "rabbitmq", 1);
+    setenv("PGBOSS_SCHEMA", "Bad-Schema", 1);
+    setenv("API_FLAVOR", "svelte", 1);
+    CHECK(!worker_config_from_env(&cfg, &err));
+    const char *want[] = {"DATABASE_PORT", "DATABASE_NAME and DATABASE_USER are required", "QUEUE_BACKEND=rabbitmq",
+                          "API_FLAVOR=svelte"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        CHECK_MSG(strstr(err.msg, want[i]), "'%s' missing from: %s", want[i], err.msg);
+    clear_env();
+    setenv("DATABASE_URL", "postgresql://a@b/c", 1);
+    setenv("QUEUE_BACKEND", "pgboss", 1);
+    setenv("PGBOSS_SCHEMA", "Bad-Schema", 1);
+    CHECK(!worker_config_from_env(&cfg, &err));
+    CHECK_MSG(strstr(err.msg, "PGBOSS_SCHEMA=Bad-Schema"), "%s", err.msg);
+    clear_env();
+}
+
+/* The seed's API says everything with 400; its worker reads the message (SEED-SYSTEM.md). */
+static void test_seed_classification(void)
+{
+    CHECK(worker_seed_answer_is_fatal(400, "POST x answered 400: Print job not found"));
+    CHECK(worker_seed_answer_is_fatal(400, "Bad Request"));
+    CHECK(worker_seed_answer_is_fatal(400, "Unprocessable Entity"));
+    CHECK(worker_seed_answer_is_fatal(400, "Validation failed: title"));
+    CHECK(worker_seed_answer_is_fatal(400, "Invalid page size"));
+    CHECK(worker_seed_answer_is_fatal(400, "invalid dimensions 1x1"));
+    CHECK(worker_seed_answer_is_fatal(400, "No print specification found for 7x7"));
+    CHECK(!worker_seed_answer_is_fatal(400, "Connection terminated unexpectedly"));
+    CHECK(!worker_seed_answer_is_fatal(400, "Invalid state transition from exporting to exported"));
+    CHECK(!worker_seed_answer_is_fatal(0, "not found")); /* no answer at all: transient */
+    CHECK(!worker_seed_answer_is_fatal(502, "Bad Gateway: not found")); /* a proxy, not the API */
+    CHECK(!worker_seed_answer_is_fatal(400, NULL));
+}
+
 static void test_describe_database(void)
 {
     char buf[600];
@@ -193,6 +255,8 @@ int main(void)
     RUN(test_values);
     RUN(test_errors);
     RUN(test_classification);
+    RUN(test_seed_settings);
+    RUN(test_seed_classification);
     RUN(test_describe_database);
     RUN(test_sidecar);
     return TEST_EXIT();
