@@ -23,6 +23,8 @@ bool api_config_from_env(api_config *cfg, awm_error *err)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->database_url = awm_env_str("DATABASE_URL", NULL);
+    if (!awm_env_files_ok(err)) /* DATABASE_URL_FILE unreadable: say so, not "not set" */
+        return false;
     if (!cfg->database_url) {
         awm_error_set(err, "DATABASE_URL is not set (a libpq connection string, e.g. "
                            "postgresql://user:pass@localhost:5432/awm)");
@@ -72,7 +74,7 @@ bool api_config_from_env(api_config *cfg, awm_error *err)
     if (!awm_env_long("RENDER_CONCURRENCY", 1, 1, 64, &v, err))
         return false;
     cfg->render_concurrency = (int)v;
-    return true;
+    return awm_env_files_ok(err);
 }
 
 /* ---- routing ------------------------------------------------------------------------- */

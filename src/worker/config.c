@@ -141,6 +141,8 @@ bool worker_config_from_env(worker_config *cfg, awm_error *err)
         else
             cfg->render_dpi = v;
     }
+    if (!awm_env_files_ok(&e)) /* a NAME_FILE that could not be read */
+        problem(&p, "%s", e.msg);
 
     bool ok = p.count == 0;
     if (!ok)
