@@ -577,7 +577,9 @@ static void test_swarm_stack(void)
     bool healthy = false;
     for (; !healthy && wh_now() - t0 < 300; wh_sleep_ms(1000)) {
         char *h = in_api(api, "curl -fsS http://127.0.0.1:5173/api/health");
-        healthy = strstr(h, "\"status\":\"ok\"") != NULL;
+        json_t *hj = json_loads(h, 0, NULL);
+        healthy = !strcmp(json_string_value(json_object_get(hj, "status")) ?: "", "ok");
+        json_decref(hj);
         free(h);
     }
     CHECK_MSG(healthy, "the stack's API server is not healthy");
@@ -614,7 +616,9 @@ static void test_swarm_stack(void)
         char cmd[200];
         snprintf(cmd, sizeof cmd, "curl -fsS http://127.0.0.1:5173/api/jobs/%s", job);
         char *got = in_api(api, cmd);
-        done = strstr(got, "\"state\":\"export_complete\"") != NULL;
+        json_t *state = json_loads(got, 0, NULL);
+        done = !strcmp(json_string_value(json_object_get(state, "state")) ?: "", "export_complete");
+        json_decref(state);
         free(got);
     }
     CHECK_MSG(done, "the export in the swarm did not complete");
