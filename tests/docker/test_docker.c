@@ -616,9 +616,9 @@ static void test_swarm_stack(void)
         char cmd[200];
         snprintf(cmd, sizeof cmd, "curl -fsS http://127.0.0.1:5173/api/jobs/%s", job);
         char *got = in_api(api, cmd);
-        json_t *state = json_loads(got, 0, NULL);
-        done = !strcmp(json_string_value(json_object_get(state, "state")) ?: "", "export_complete");
-        json_decref(state);
+        json_t *js = json_loads(got, 0, NULL);
+        done = !strcmp(json_string_value(json_object_get(js, "state")) ?: "", "export_complete");
+        json_decref(js);
         free(got);
     }
     CHECK_MSG(done, "the export in the swarm did not complete");
