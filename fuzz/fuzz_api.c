@@ -43,7 +43,7 @@ static const char *fake_lookup(void *ctx, enum MHD_ValueKind kind, const char *k
 
 static enum MHD_Result fake_queue(void *ctx, unsigned status, struct MHD_Response *resp)
 {
-    (void)resp; /* the caller destroys it */
+    MHD_destroy_response(resp); /* the queue takes the response */
     fake_connection *c = ctx;
     c->status = status;
     c->answers++;
@@ -59,7 +59,9 @@ static api_server *server(void)
     srv = awm_xcalloc(1, sizeof *srv);
     srv->cfg.database_url = "host=/nonexistent/awm-fuzz dbname=awm connect_timeout=1";
     srv->cfg.host = "127.0.0.1";
-    srv->cfg.worker_api_key = "fuzz-worker-key";
+    srv->cfg.worker_api_key = "fuzz-worker-key-0123456789abcdef0123";
+    srv->cfg.admin_api_key = "fuzz-operator-key-0123456789abcdef01";
+    srv->any_host = true; /* every Host reaches the routes (the allowlist itself is tested in tests/api) */
     storage_config_defaults(&srv->cfg.storage);
     snprintf(srv->cfg.storage.export_dir, sizeof srv->cfg.storage.export_dir, "/nonexistent/awm-fuzz-exports");
     srv->cfg.presign_expiry_s = 900;
@@ -160,7 +162,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     api_io io = {fake_lookup, fake_queue, &conn};
-    api_request *r = api_request_begin(srv, &io, method, url);
+    api_request *r = api_request_begin(srv, &io, method, url, "127.0.0.1");
     bool open = true;
     size_t half = body_len / 2;
     if (half)

@@ -3,13 +3,9 @@
 // No framework: `state` holds the map; inputs write into it as the user types, and the people
 // list is rebuilt from it when its structure changes (add, remove, reorder, open a saved map).
 
-const BLEED_PT = 9;       // MAPS-AND-PRINT §2: bleed on every side
-const SAFE_PT = 18;       // safe margin inside the trim
-const FRAME_INSET_PT = 36; // the map's frame inside the safe area
 const PREVIEW_DEBOUNCE_MS = 250;
 const DRAG_THROTTLE_MS = 120;
 const JOB_POLL_MS = 1000;
-const DEFAULT_COLOURS = ['#c1666b', '#1976d2', '#388e3c', '#f57c00', '#7b1fa2', '#0288d1', '#c2185b'];
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -28,7 +24,11 @@ const state = {
   qrUrl: null, // idem
   sizeKey: '18x24',
 };
-let sizes = [];          // from GET /api/export
+// From GET /api/export, the server's own description: the sizes, the page geometry (bleed, safe
+// margin, the map frame's inset) and each theme's colours. Nothing here restates them.
+let sizes = [];
+let page = null;         // {bleedPt, safePt, frameInsetPt, dpi}
+let themes = [];         // [{id, displayName, colors: {…, paths: [...]}}]
 let saved = { id: null, json: null }; // the last saved definition, to avoid saving twice
 
 // ---- the map definition sent to the API ------------------------------------------------
@@ -218,8 +218,11 @@ function renderPerson(p, pi) {
   name.dataset.person = pi;
   const colour = document.createElement('input');
   colour.type = 'color';
-  colour.value = p.color || DEFAULT_COLOURS[pi % DEFAULT_COLOURS.length];
-  colour.addEventListener('input', () => { p.color = colour.value; schedulePreview(); });
+  // A person without a colour of their own is drawn in the theme's palette (by position), as
+  // the poster does; the swatch shows that colour until one is picked.
+  colour.value = p.color || themeColour(pi);
+  colour.dataset.themeColour = p.color ? 'false' : 'true';
+  colour.addEventListener('input', () => { p.color = colour.value; colour.dataset.themeColour = 'false'; schedulePreview(); });
   const tools = document.createElement('div');
   tools.className = 'tools';
   tools.append(
@@ -505,7 +508,13 @@ function fromPreviewPath(line, index) {
 }
 
 function totalPt(spec) {
-  return { w: spec.widthInches * 72 + 2 * BLEED_PT, h: spec.heightInches * 72 + 2 * BLEED_PT };
+  return { w: spec.widthInches * 72 + 2 * page.bleedPt, h: spec.heightInches * 72 + 2 * page.bleedPt };
+}
+
+// The path colour the poster gives the person at index pi who has none of their own.
+function themeColour(pi) {
+  const paths = themes.find((t) => t.id === state.theme)?.colors.paths || ['#000000'];
+  return paths[pi % paths.length];
 }
 
 // The figure takes the sheet's aspect; the outlines sit where trim and safe area fall.
@@ -519,8 +528,8 @@ function layoutPreview() {
   const place = (el, inset) => Object.assign(el.style, {
     left: pct(inset, t.w), right: pct(inset, t.w), top: pct(inset, t.h), bottom: pct(inset, t.h),
   });
-  place($('#trim'), BLEED_PT);
-  place($('#safe'), BLEED_PT + SAFE_PT);
+  place($('#trim'), page.bleedPt);
+  place($('#safe'), page.bleedPt + page.safePt);
 }
 
 // Screen resolution: as many pixels as the figure shows (device pixels), never above 300 DPI.
@@ -605,8 +614,8 @@ function degreesPerPixel() {
   const spec = currentSize();
   const t = totalPt(spec);
   const pxPerPt = $('#preview').clientWidth / t.w;
-  const frameW = spec.widthInches * 72 - 2 * (SAFE_PT + FRAME_INSET_PT);
-  const frameH = spec.heightInches * 72 - 2 * (SAFE_PT + FRAME_INSET_PT);
+  const frameW = spec.widthInches * 72 - 2 * (page.safePt + page.frameInsetPt);
+  const frameH = spec.heightInches * 72 - 2 * (page.safePt + page.frameInsetPt);
   if (state.projection === 'orthographic') {
     const radiusPx = (Math.min(frameW, frameH) / 2) * state.zoom * pxPerPt;
     return (180 / Math.PI) / Math.max(radiusPx, 1);
@@ -811,7 +820,7 @@ function openMap(m) {
 
 function addPerson() {
   const pi = state.people.length;
-  state.people.push({ id: newPersonId(), name: '', color: DEFAULT_COLOURS[pi % DEFAULT_COLOURS.length], locations: [] });
+  state.people.push({ id: newPersonId(), name: '', color: '', locations: [] });
   changed(`[data-person="${pi}"]`);
 }
 
@@ -822,6 +831,8 @@ async function start() {
     return;
   }
   sizes = res.json.sizes;
+  page = res.json.page;
+  themes = res.json.themes;
   $('#projection').replaceChildren(...res.json.projections.map((p) => new Option(
     { orthographic: 'Globe (orthographic)', equirectangular: 'Equirectangular', mercator: 'Mercator',
       naturalEarth1: 'Natural Earth', robinson: 'Robinson' }[p] || p, p)));
@@ -831,7 +842,7 @@ async function start() {
   $('#title').addEventListener('input', (e) => { state.title = e.target.value; schedulePreview(); });
   $('#subtitle').addEventListener('input', (e) => { state.subtitle = e.target.value; schedulePreview(); });
   $('#projection').addEventListener('change', (e) => { state.projection = e.target.value; schedulePreview(0); });
-  $('#theme').addEventListener('change', (e) => { state.theme = e.target.value; schedulePreview(0); });
+  $('#theme').addEventListener('change', (e) => { state.theme = e.target.value; renderPeople(); schedulePreview(0); });
   $('#page-size').addEventListener('change', onSizeChange);
   document.querySelectorAll('input[name=orientation]').forEach((r) => r.addEventListener('change', onSizeChange));
   $('#zoom').addEventListener('input', (e) => {
@@ -853,7 +864,7 @@ async function start() {
     if (Math.abs(dpi - lastDpi) > 2) { lastDpi = dpi; schedulePreview(); }
   });
 
-  state.people = [{ id: newPersonId(), name: 'Person 1', color: DEFAULT_COLOURS[0], locations: [] }];
+  state.people = [{ id: newPersonId(), name: 'Person 1', color: '', locations: [] }];
   syncLookControls();
   renderPeople();
   lastDpi = previewDpi();

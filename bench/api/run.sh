@@ -3,10 +3,6 @@
 # `awm serve` and a private PostgreSQL (fsync on), all on this machine.
 # usage: bench/api/run.sh [seconds per run, default 10]
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-build="${AWM_BENCH_BUILD:-$root/build-release}"
-if [ ! -f "$build/build.ninja" ]; then
-  meson setup "$build" "$root" --buildtype=release >/dev/null
-fi
-ninja -C "$build" bench/api/api_bench src/cli/awm >/dev/null
+source "$(dirname "$0")/../build.sh"
+bench_build bench/api/api_bench src/cli/awm
 AWM_ASSETS_DIR="$root" "$build/bench/api/api_bench" "$build/src/cli/awm" "$@"

@@ -4,14 +4,10 @@
 # then, when node and tests/oracle/node_modules are there, the same views in d3-geo and the ratio.
 # usage: bench/geo/run.sh [--runs N]
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-build="${AWM_BENCH_BUILD:-$root/build-release}"
+source "$(dirname "$0")/../build.sh"
 runs=10
 if [ "${1:-}" = "--runs" ] && [ -n "${2:-}" ]; then runs=$2; fi
-if [ ! -f "$build/build.ninja" ]; then
-  meson setup "$build" "$root" --buildtype=release >/dev/null
-fi
-ninja -C "$build" src/cli/awm >/dev/null
+bench_build src/cli/awm
 out=$(AWM_ASSETS_DIR="$root" nice -n 5 "$build/src/cli/awm" geo-bench --runs "$runs")
 echo "$out"
 if command -v node >/dev/null && [ -d "$root/tests/oracle/node_modules/d3-geo" ]; then

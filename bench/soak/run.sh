@@ -6,11 +6,7 @@
 #   bench/soak/run.sh        # 10 minutes
 #   bench/soak/run.sh 60     # a quick look
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-build="${AWM_BENCH_BUILD:-$root/build-release}"
-if [ ! -f "$build/build.ninja" ]; then
-  meson setup "$build" "$root" --buildtype=release >/dev/null
-fi
-ninja -C "$build" src/cli/awm bench/soak/soak_bench >/dev/null
+source "$(dirname "$0")/../build.sh"
+bench_build src/cli/awm bench/soak/soak_bench
 command -v wrk >/dev/null || { echo "wrk is not installed (apt install wrk)"; exit 2; }
 AWM_ASSETS_DIR="$root" AWM_BUILD_ROOT="$build" "$build/bench/soak/soak_bench" "${1:-600}"

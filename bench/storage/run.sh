@@ -3,10 +3,6 @@
 # into a local directory (rename; copy across filesystems) and uploaded to a private s3rver.
 # usage: bench/storage/run.sh [megabytes] [runs]
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-build="${AWM_BENCH_BUILD:-$root/build-release}"
-if [ ! -f "$build/build.ninja" ]; then
-  meson setup "$build" "$root" --buildtype=release >/dev/null
-fi
-ninja -C "$build" bench/storage/storage_bench >/dev/null
+source "$(dirname "$0")/../build.sh"
+bench_build bench/storage/storage_bench
 AWM_SOURCE_ROOT="$root" AWM_ASSETS_DIR="$root" LOG_LEVEL=error nice -n 5 "$build/bench/storage/storage_bench" "$@"

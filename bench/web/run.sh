@@ -4,12 +4,8 @@
 # private PostgreSQL on this machine.
 # usage: bench/web/run.sh [preview requests, default 30]
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-build="${AWM_BENCH_BUILD:-$root/build-release}"
-if [ ! -f "$build/build.ninja" ]; then
-  meson setup "$build" "$root" --buildtype=release >/dev/null
-fi
-ninja -C "$build" bench/web/web_bench src/cli/awm >/dev/null
+source "$(dirname "$0")/../build.sh"
+bench_build bench/web/web_bench src/cli/awm
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 AWM_ASSETS_DIR="$root" nice "$build/bench/web/web_bench" "$build/src/cli/awm" "$@"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,5 +1,10 @@
-/* api_internal.h — what the API server's files share: the request being answered, response
- * helpers, the database pool, metrics and the route handlers. Not for other parts. */
+/* api_internal.h — what the API server's files share. Not for other parts.
+ *   daemon.c   the libmicrohttpd daemon, start-up and graceful stop
+ *   config.c   the configuration from the environment
+ *   request.c  the request/response layer: a request's life, its body, every way to answer
+ *   router.c   the route table and dispatch to the handlers
+ *   routes_*.c the handlers (maps and exports, jobs, render, files and health), places.c,
+ *              metrics.c; pool.c the database pool */
 #ifndef AWM_API_INTERNAL_H
 #define AWM_API_INTERNAL_H
 
@@ -33,6 +38,8 @@ typedef enum {
 } api_route;
 
 const char *api_route_label(api_route r);
+/* The route of a path and its one parameter (an id or a file name, pointing into path). */
+api_route api_route_of(const char *path, const char **param, size_t *param_len);
 
 /* ---- database pool ---- */
 typedef struct api_pool api_pool;
@@ -54,8 +61,12 @@ typedef struct {
     pthread_mutex_t render_lock;
     pthread_cond_t render_freed; /* CLOCK_MONOTONIC */
     int renders_running;
+    int renders_waiting;    /* for a slot (at most API_HANDLER_THREADS / 4) */
     bool render_ready;      /* render_init succeeded */
     char render_error[256];
+    char **allowed_hosts;   /* Host names answered (api_allowed_hosts_init) */
+    size_t allowed_host_count;
+    bool any_host;          /* ALLOWED_HOSTS=* */
 } api_server;
 
 /* Where a request's headers and query arguments come from and where its answer goes: the
@@ -63,9 +74,17 @@ typedef struct {
  * own, so both run the same request code below. */
 typedef struct {
     const char *(*lookup)(void *ctx, enum MHD_ValueKind kind, const char *key);
+    /* Takes the response (destroys it when sent, or at once when it cannot be queued). */
     enum MHD_Result (*queue)(void *ctx, unsigned status, struct MHD_Response *resp);
     void *ctx;
 } api_io;
+
+/* Extra headers for the answer (Allow, WWW-Authenticate, Retry-After, Content-Disposition…). */
+#define API_MAX_RESPONSE_HEADERS 4
+typedef struct {
+    char name[32];
+    char value[256];
+} api_header;
 
 typedef struct {
     api_server *srv;
@@ -83,19 +102,31 @@ typedef struct {
     enum MHD_Result result;
     /* the database connection held by this request (returned when it ends) */
     PGconn *db;
+    api_header headers[API_MAX_RESPONSE_HEADERS];
+    size_t header_count;
+    char peer[64];   /* the connection's address */
+    char client[64]; /* the client: the peer, or from X-Forwarded-For behind TRUSTED_PROXIES */
 } api_request;
+
+/* Request ids get a random per-process prefix (call once at start-up). */
+void api_requests_init(void);
 
 /* A request's life, as libmicrohttpd drives it: begin (an announced oversized body is answered
  * 413 at once), body bytes as they arrive (false = cut the connection off), the end of the body
  * (routing and the handler), then finish (logs it and frees r; complete = fully answered). */
-api_request *api_request_begin(api_server *srv, const api_io *io, const char *method, const char *url);
+api_request *api_request_begin(api_server *srv, const api_io *io, const char *method, const char *url,
+                               const char *peer);
 bool api_request_body(api_request *r, const char *data, size_t n);
 void api_request_dispatch(api_request *r);
+/* The router (router.c): the handler for r's method and path, 404/405 otherwise. */
+void api_route_request(api_request *r);
 void api_request_finish(api_request *r, bool complete);
 /* A request header (MHD_HEADER_KIND) or query argument (MHD_GET_ARGUMENT_KIND), or NULL. */
 const char *api_request_value(api_request *r, enum MHD_ValueKind kind, const char *key);
 
-/* Responses; each records the status and adds X-Request-Id. Functions taking json_t steal it. */
+/* Responses; each records the status and adds X-Request-Id and the headers added with
+ * api_response_header before it. Functions taking json_t steal it. */
+void api_response_header(api_request *r, const char *name, const char *value);
 void api_respond_json(api_request *r, unsigned status, json_t *body);
 void api_respond_json_text(api_request *r, unsigned status, const char *json_text, size_t len);
 void api_respond_bytes(api_request *r, unsigned status, const char *content_type, const void *data,
@@ -106,8 +137,8 @@ void api_respond_error(api_request *r, unsigned status, json_t *extra, const cha
     __attribute__((format(printf, 4, 5)));
 /* 500 for a real fault: logged with the request id, which the body repeats. */
 void api_respond_fault(api_request *r, const char *what);
-/* A database failure: 503 when the database is unreachable, else a 500 fault. */
-void api_respond_db_error(api_request *r, PGconn *conn, const awm_error *err);
+/* A database failure: 503 when err's code says the database is unavailable, else a 500 fault. */
+void api_respond_db_error(api_request *r, const awm_error *err);
 
 /* The request's pooled connection (checked out on first use); NULL after answering 503. */
 PGconn *api_db(api_request *r);
@@ -116,7 +147,6 @@ PGconn *api_db(api_request *r);
  * each pooled connection would otherwise fail). */
 PGresult *api_query(api_request *r, const char *what, const char *sql, int n, const char *const *params,
                     awm_error *err);
-bool api_db_unreachable(PGconn *conn, const PGresult *res);
 /* BEGIN on the request's connection, re-opening a connection found broken (once). */
 bool api_begin(api_request *r, awm_error *err);
 
@@ -125,13 +155,39 @@ bool api_begin(api_request *r, awm_error *err);
 json_t *api_body_json(api_request *r, bool allow_empty);
 const char *api_query_arg(api_request *r, const char *key);
 
+/* ---- limits at the edge (limits.c) ---- */
+/* Set r->client from r->peer and, when the peer is one of TRUSTED_PROXIES, X-Forwarded-For. */
+void api_client_address(api_request *r);
+/* One token of the client's bucket for this kind; false after answering 429 + Retry-After. */
+bool api_rate_check(api_request *r, api_limit_class kind);
+
+/* ---- who may do what (auth.c) ---- */
 /* Worker routes: false after answering 401 when a key is configured and not presented. */
 bool api_check_worker_auth(api_request *r);
+/* Operator routes (`what` names it in the answer): false after answering 403 when ADMIN_API_KEY
+ * is not set, 401 when it is not presented. */
+bool api_check_operator(api_request *r, const char *what);
+bool api_is_operator(api_request *r); /* presents ADMIN_API_KEY */
+bool api_is_worker(api_request *r);   /* presents WORKER_API_KEY */
+#define API_TOKEN_LEN 43      /* 32 random bytes, base64url */
+#define API_TOKEN_HASH_LEN 64 /* SHA-256, hex */
+void api_edit_token_new(char token[API_TOKEN_LEN + 1], char hash_hex[API_TOKEN_HASH_LEN + 1]);
+void api_edit_token_hash(const char *token, char hash_hex[API_TOKEN_HASH_LEN + 1]);
+/* Changing a map: its edit token (stored_hash NULL: the map has none), or the operator's key when
+ * operator_may. false after answering 401 (no token) or 403 (wrong token). */
+bool api_check_edit_token(api_request *r, const char *stored_hash, bool operator_may);
+/* The Host names answered (ALLOWED_HOSTS): built once at start-up, checked on every request
+ * (false after answering 421). */
+void api_allowed_hosts_init(api_server *srv);
+void api_allowed_hosts_free(api_server *srv);
+bool api_check_host(api_request *r);
 
 /* ---- handlers ---- */
 void api_handle_maps_create(api_request *r);
 void api_handle_maps_list(api_request *r);
 void api_handle_map_get(api_request *r, const char *id);
+void api_handle_map_update(api_request *r, const char *id); /* PUT, with the edit token */
+void api_handle_map_delete(api_request *r, const char *id); /* DELETE, edit token or operator */
 void api_handle_export_create(api_request *r);
 void api_handle_export_describe(api_request *r);
 void api_handle_job_get(api_request *r, const char *id);

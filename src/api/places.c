@@ -119,38 +119,6 @@ static const char *fold_lookup(uint32_t cp)
     return NULL;
 }
 
-/* One UTF-8 sequence at s (n bytes left): its length, or 0 when malformed (overlong forms,
- * surrogates and values past U+10FFFF included). */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t v, min;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    } else if ((c & 0xE0) == 0xC0) {
-        len = 2, v = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-        len = 3, v = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-        len = 4, v = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-        return 0;
-    *cp = v;
-    return len;
-}
-
 /* Fold UTF-8 text for matching (see the top of this file) into b, NUL-terminated. false when
  * the text is not valid UTF-8. Letters without a folding (other scripts) are kept as they are. */
 static bool fold_text(const char *text, size_t n, awm_buf *b)
@@ -159,7 +127,7 @@ static bool fold_text(const char *text, size_t n, awm_buf *b)
     bool space = true; /* drops leading spaces and collapses runs */
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        size_t len = utf8_next(s + i, n - i, &cp);
+        size_t len = awm_utf8_decode(text + i, n - i, &cp);
         if (len == 0)
             return false;
         const char *ascii = NULL;
@@ -345,14 +313,17 @@ static void places_load(void)
     double t0 = awm_now_seconds();
     char path[4096];
     const char *override = awm_env_str("PLACES_FILE", NULL);
+    bool fits = true;
     if (override)
-        snprintf(path, sizeof path, "%s", override);
+        fits = snprintf(path, sizeof path, "%s", override) < (int)sizeof path;
     else if (!awm_asset_path(path, sizeof path, PLACES_REL_PATH))
         snprintf(path, sizeof path, "%s", PLACES_REL_PATH);
     char *data = NULL;
     size_t size = 0;
     awm_error err = {{0}};
-    bool ok = awm_read_file(path, &data, &size, &err);
+    if (!fits) /* never open a path cut short */
+        awm_error_set(&err, "PLACES_FILE is longer than %zu bytes", sizeof path - 1);
+    bool ok = fits && awm_read_file(path, &data, &size, &err);
     if (!ok)
         snprintf(g_places.error, sizeof g_places.error, "%s", err.msg);
     else

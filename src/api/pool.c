@@ -27,11 +27,7 @@ api_pool *api_pool_create(const char *conninfo, int size, int timeout_ms)
     p->idle = awm_xcalloc((size_t)size, sizeof *p->idle);
     p->idle_count = size;
     pthread_mutex_init(&p->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->freed, &ca);
-    pthread_condattr_destroy(&ca);
+    awm_cond_init_monotonic(&p->freed);
     return p;
 }
 
@@ -65,7 +61,7 @@ PGconn *api_pool_get(api_pool *p, awm_error *err)
     while (p->idle_count == 0) {
         if (pthread_cond_timedwait(&p->freed, &p->lock, &deadline) == ETIMEDOUT && p->idle_count == 0) {
             pthread_mutex_unlock(&p->lock);
-            awm_error_set(err, "no database connection free within %d ms (pool of %d)", p->timeout_ms,
+            awm_error_setc(err, AWM_EUNAVAILABLE, "no database connection free within %d ms (pool of %d)", p->timeout_ms,
                           p->size);
             return NULL;
         }

@@ -24,7 +24,7 @@ const char *const API_JOB_JSON_SQL =
     "j.state, j.export_file_path FROM print_jobs j WHERE j.id = $1";
 
 /* The job document from a row of API_JOB_JSON_SQL, with downloadUrl added when complete. */
-static char *job_document(PGresult *res)
+static char *full_document(PGresult *res)
 {
     const char *doc = PQgetvalue(res, 0, 0);
     if (strcmp(PQgetvalue(res, 0, 1), "export_complete") || PQgetisnull(res, 0, 2))
@@ -32,7 +32,7 @@ static char *job_document(PGresult *res)
     const char *path = PQgetvalue(res, 0, 2);
     const char *slash = strrchr(path, '/');
     const char *name = slash ? slash + 1 : path;
-    char url[1024];
+    char url[1024]; /* fits: a file name is at most 255 bytes */
     snprintf(url, sizeof url, "/exports/%s", name);
     json_t *s = json_string(url);
     char *quoted = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
@@ -44,6 +44,35 @@ static char *job_document(PGresult *res)
     free(quoted);
     awm_buf_append(&b, "", 1);
     return b.data;
+}
+
+/* The public view of a job document: where the worker put the file is the worker's and the
+ * operator's business (SYSTEM.md §3); the public gets downloadUrl. Strips export_file_path and
+ * the filePath the complete event recorded. */
+static char *public_view(char *doc)
+{
+    json_t *j = json_loads(doc, 0, NULL);
+    if (!j)
+        return doc;
+    json_object_del(j, "export_file_path");
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(j, "events"), i, e) {
+        json_object_del(json_object_get(e, "metadata"), "filePath");
+    }
+    char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(j);
+    if (!text)
+        return doc;
+    free(doc);
+    return text;
+}
+
+/* The document for the caller: the internal view (worker, operator, `awm jobs`) keeps the path. */
+static char *job_document(PGresult *res, bool internal)
+{
+    char *doc = full_document(res);
+    return internal ? doc : public_view(doc);
 }
 
 void api_handle_job_get(api_request *r, const char *id)
@@ -58,13 +87,13 @@ void api_handle_job_get(api_request *r, const char *id)
     awm_error err = {{0}};
     PGresult *res = api_query(r, "cannot read the print job", API_JOB_JSON_SQL, 1, params, &err);
     if (!res) {
-        api_respond_db_error(r, r->db, &err);
+        api_respond_db_error(r, &err);
         return;
     }
     if (PQntuples(res) == 0) {
         api_respond_error(r, 404, NULL, "print job not found: %s", id);
     } else {
-        char *doc = job_document(res);
+        char *doc = job_document(res, api_is_worker(r) || api_is_operator(r));
         api_respond_json_text(r, 200, doc, strlen(doc));
         free(doc);
     }
@@ -211,7 +240,7 @@ void api_handle_job_transition(api_request *r, const char *id, api_route which)
     doc = api_query(r, "cannot read the print job", API_JOB_JSON_SQL, 1, pid, &err);
     if (!doc || !db_run(conn, "cannot commit the transition", "COMMIT", &err))
         goto db_failed;
-    char *text = job_document(doc);
+    char *text = job_document(doc, true); /* the worker's own route */
     awm_buf b = {0};
     awm_buf_printf(&b, "{\"success\":true,\"changed\":%s,\"job\":%s}", unchanged ? "false" : "true", text);
     api_respond_json_text(r, 200, b.data, b.len);
@@ -225,7 +254,7 @@ void api_handle_job_transition(api_request *r, const char *id, api_route which)
 db_failed:
     if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE)
         db_run(conn, "rollback", "ROLLBACK", NULL);
-    api_respond_db_error(r, conn, &err);
+    api_respond_db_error(r, &err);
 done:
     PQclear(row);
     PQclear(doc);
@@ -251,7 +280,7 @@ bool api_job_status(PGconn *conn, const char *id, bool json, FILE *out, bool *fo
         return false;
     }
     *found = true;
-    char *doc = job_document(res);
+    char *doc = job_document(res, true); /* `awm jobs status`: the operator */
     PQclear(res);
     if (json) {
         fprintf(out, "%s\n", doc);
@@ -314,15 +343,9 @@ bool api_jobs_requeue(PGconn *conn, bool dry_run, FILE *out, int *requeued, awm_
             (*requeued)++;
             continue;
         }
-        /* The same data POST /api/export sends (see api.h). */
-        awm_buf q = {0};
-        awm_buf_printf(&q, "{\"printJobId\":\"%s\",\"printableMapId\":\"%s\",\"userMapId\":\"%s\","
-                           "\"userMap\":%s,\"printableMap\":%s}",
-                       job_id, PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 4),
-                       PQgetvalue(res, i, 3));
         char qid[QUEUE_ID_LEN];
-        ok = queue_send(conn, QUEUE_EXPORT, q.data, NULL, qid, err);
-        awm_buf_free(&q);
+        ok = queue_send_export(conn, job_id, PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 4),
+                               PQgetvalue(res, i, 3), qid, err);
         if (ok) {
             fprintf(out, "requeued print job %s (queue job was %s; new queue job %s)\n", job_id,
                     qstate ? qstate : "missing", qid);

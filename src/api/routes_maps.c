@@ -28,38 +28,190 @@ static void respond_violations(api_request *r, const char *what, map_violations 
     api_respond_error(r, 400, json_pack("{s:o}", "details", map_violations_json(v)), "%s", what);
 }
 
-void api_handle_maps_create(api_request *r)
+/* The body as a valid map definition, or NULL after answering 415/400 (every violation). */
+static json_t *valid_map_body(api_request *r)
 {
     json_t *root = api_body_json(r, false);
     if (!root)
-        return;
+        return NULL;
     map_definition def;
     map_violations v;
     bool ok = map_definition_from_json(root, &def, &v);
     map_definition_free(&def);
     if (!ok) {
         respond_violations(r, "invalid map definition", &v);
-        map_violations_free(&v);
         json_decref(root);
-        return;
+        root = NULL;
     }
     map_violations_free(&v);
+    return root;
+}
+
+/* {"userMap": <row>, "editToken"?: "...", "warnings": [...]} */
+static void respond_map(api_request *r, unsigned status, const char *user_map_json, const char *edit_token)
+{
+    awm_buf b = {0};
+    awm_buf_printf(&b, "{\"userMap\":%s", user_map_json);
+    if (edit_token)
+        awm_buf_printf(&b, ",\"editToken\":\"%s\"", edit_token);
+    awm_buf_printf(&b, ",\"warnings\":[]}");
+    api_respond_json_text(r, status, b.data, b.len);
+    awm_buf_free(&b);
+}
+
+void api_handle_maps_create(api_request *r)
+{
+    json_t *root = valid_map_body(r);
+    if (!root)
+        return;
     json_decref(root);
     if (!api_db(r))
         return;
-    /* Store the text as received (jsonb keeps numbers exactly as written); awm_buf keeps a NUL
-     * after the data. */
+    /* The token is answered once; only its hash is stored. Store the text as received (jsonb
+     * keeps numbers exactly as written); awm_buf keeps a NUL after the data. */
+    char token[API_TOKEN_LEN + 1], hash[API_TOKEN_HASH_LEN + 1];
+    api_edit_token_new(token, hash);
     awm_error err = {{0}};
-    const char *params[] = {r->body.data};
+    const char *params[] = {r->body.data, hash};
     PGresult *res = api_query(r, "cannot store the map",
-                              "INSERT INTO user_maps AS m (data) VALUES ($1::jsonb) RETURNING " USER_MAP_JSON,
-                              1, params, &err);
+                              "INSERT INTO user_maps AS m (data, edit_token_sha256) VALUES ($1::jsonb, $2) "
+                              "RETURNING " USER_MAP_JSON,
+                              2, params, &err);
     if (!res) {
-        api_respond_db_error(r, r->db, &err);
+        explicit_bzero(token, sizeof token);
+        api_respond_db_error(r, &err);
         return;
     }
-    respond_wrapped(r, 201, "userMap", PQgetvalue(res, 0, 0));
+    respond_map(r, 201, PQgetvalue(res, 0, 0), token);
+    explicit_bzero(token, sizeof token);
     PQclear(res);
+}
+
+/* The map's stored edit-token hash (copied into hash; "" when the map has none), or false after
+ * answering 404 (no such map) or a database failure. */
+static bool map_token_hash(api_request *r, const char *id, char hash[API_TOKEN_HASH_LEN + 1])
+{
+    if (!awm_is_uuid(id)) {
+        api_respond_error(r, 404, NULL, "user map not found: %s", id);
+        return false;
+    }
+    if (!api_db(r))
+        return false;
+    awm_error err = {{0}};
+    const char *params[] = {id};
+    PGresult *res = api_query(r, "cannot read the map", "SELECT edit_token_sha256 FROM user_maps WHERE id = $1",
+                              1, params, &err);
+    if (!res) {
+        api_respond_db_error(r, &err);
+        return false;
+    }
+    bool found = PQntuples(res) == 1;
+    if (found)
+        snprintf(hash, API_TOKEN_HASH_LEN + 1, "%s", PQgetisnull(res, 0, 0) ? "" : PQgetvalue(res, 0, 0));
+    else
+        api_respond_error(r, 404, NULL, "user map not found: %s", id);
+    PQclear(res);
+    return found;
+}
+
+void api_handle_map_update(api_request *r, const char *id)
+{
+    char hash[API_TOKEN_HASH_LEN + 1];
+    if (!map_token_hash(r, id, hash) || !api_check_edit_token(r, hash[0] ? hash : NULL, false))
+        return;
+    json_t *root = valid_map_body(r);
+    if (!root)
+        return;
+    json_decref(root);
+    awm_error err = {{0}};
+    const char *params[] = {id, r->body.data};
+    PGresult *res = api_query(r, "cannot update the map",
+                              "UPDATE user_maps AS m SET data = $2::jsonb, updated_at = now() WHERE m.id = $1 "
+                              "RETURNING " USER_MAP_JSON,
+                              2, params, &err);
+    if (!res) {
+        api_respond_db_error(r, &err);
+        return;
+    }
+    if (PQntuples(res) == 0) /* deleted meanwhile */
+        api_respond_error(r, 404, NULL, "user map not found: %s", id);
+    else
+        respond_map(r, 200, PQgetvalue(res, 0, 0), NULL);
+    PQclear(res);
+}
+
+/* Remove a poster and its DEBUG_MODE sidecar, named by a print job's file path. */
+static bool delete_poster_files(storage *st, const char *path, awm_error *err)
+{
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+    char job_id[37], ext[5];
+    if (!storage_export_name_parse(name, job_id, ext))
+        return true; /* not a name this system made: nothing of ours to remove */
+    char sidecar[STORAGE_EXPORT_NAME_LEN + 1];
+    snprintf(sidecar, sizeof sidecar, "%.*sjson", (int)(strlen(name) - strlen(ext)), name);
+    return storage_delete(st, name, err) && storage_delete(st, sidecar, err);
+}
+
+bool api_map_purge(PGconn *conn, storage *st, const char *id, api_purge_result *out, awm_error *err)
+{
+    memset(out, 0, sizeof *out);
+    /* Posters first: if storage cannot be reached, the map stays (and can be deleted again)
+     * rather than leaving files nobody can find any more. */
+    const char *params[] = {id};
+    PGresult *files = db_exec_cached(conn, "cannot find the map's posters",
+                                     "SELECT j.export_file_path FROM print_jobs j JOIN printable_maps pm ON "
+                                     "pm.id = j.printable_map_id WHERE pm.user_map_id = $1 AND "
+                                     "j.export_file_path IS NOT NULL",
+                                     1, params, err);
+    if (!files)
+        return false;
+    bool ok = true;
+    for (int i = 0; i < PQntuples(files) && ok; i++)
+        ok = delete_poster_files(st, PQgetvalue(files, i, 0), err);
+    out->posters = PQntuples(files);
+    PQclear(files);
+    if (!ok) {
+        out->storage_failed = true;
+        return false;
+    }
+    /* Then, in one transaction, its queue jobs (they carry the whole map) and the rows (printable
+     * maps, print jobs and their events go with the map: ON DELETE CASCADE). */
+    PGresult *del = NULL;
+    ok = db_run(conn, "cannot start a transaction", "BEGIN", err) &&
+         queue_delete_export_jobs(conn, id, &out->queue_jobs, err) &&
+         (del = db_exec_cached(conn, "cannot delete the map", "DELETE FROM user_maps WHERE id = $1", 1, params,
+                               err)) &&
+         db_run(conn, "cannot commit the deletion", "COMMIT", err);
+    if (del)
+        out->found = atol(PQcmdTuples(del)) > 0;
+    PQclear(del);
+    if (!ok && PQtransactionStatus(conn) != PQTRANS_IDLE)
+        db_run(conn, "rollback", "ROLLBACK", NULL);
+    return ok;
+}
+
+void api_handle_map_delete(api_request *r, const char *id)
+{
+    char hash[API_TOKEN_HASH_LEN + 1];
+    if (!map_token_hash(r, id, hash) || !api_check_edit_token(r, hash[0] ? hash : NULL, true))
+        return;
+    awm_error err = {{0}};
+    api_purge_result done;
+    if (!api_map_purge(r->db, r->srv->storage, id, &done, &err)) {
+        if (done.storage_failed) {
+            awm_log(AWM_LOG_ERROR, "MAP_DELETE_STORAGE_FAILED", "{s:s, s:s, s:s}", "userMapId", id, "error",
+                    err.msg, "requestId", r->request_id);
+            api_respond_error(r, 503, NULL, "the map's posters cannot be deleted now (storage unavailable); "
+                                            "nothing was deleted, try again");
+        } else {
+            api_respond_db_error(r, &err);
+        }
+        return;
+    }
+    awm_log(AWM_LOG_INFO, "MAP_DELETED", "{s:s, s:i, s:I, s:b, s:s}", "userMapId", id, "posters", done.posters,
+            "queueJobs", (json_int_t)done.queue_jobs, "byOperator", api_is_operator(r), "requestId", r->request_id);
+    api_respond_bytes(r, 204, NULL, "", 0);
 }
 
 /* A whole number query argument in [min, max]; answers 400 and returns false when bad. */
@@ -79,8 +231,19 @@ static bool int_arg(api_request *r, const char *name, long fallback, long min, l
     return true;
 }
 
+/* A summary is all the operator's list shows of a family's map (never the full data). */
+#define MAP_SUMMARY_JSON                                                                          \
+    "json_build_object('id', m.id, 'title', m.data->>'title', 'peopleCount', "                     \
+    "CASE jsonb_typeof(m.data->'people') WHEN 'array' THEN jsonb_array_length(m.data->'people') ELSE 0 END, " \
+    "'locationCount', (SELECT COALESCE(sum(CASE jsonb_typeof(p->'locations') WHEN 'array' THEN "    \
+    "jsonb_array_length(p->'locations') ELSE 0 END), 0) FROM jsonb_array_elements(CASE "             \
+    "jsonb_typeof(m.data->'people') WHEN 'array' THEN m.data->'people' ELSE '[]' END) p), "          \
+    "'created_at', m.created_at, 'updated_at', m.updated_at)"
+
 void api_handle_maps_list(api_request *r)
 {
+    if (!api_check_operator(r, "listing maps"))
+        return;
     long limit, offset;
     if (!int_arg(r, "limit", 50, 1, 500, &limit) || !int_arg(r, "offset", 0, 0, 1000000000L, &offset))
         return;
@@ -92,12 +255,12 @@ void api_handle_maps_list(api_request *r)
     const char *params[] = {lim, off};
     awm_error err = {{0}};
     PGresult *res = api_query(r, "cannot list maps",
-                              "SELECT COALESCE(json_agg(" USER_MAP_JSON "::json ORDER BY m.created_at DESC, "
+                              "SELECT COALESCE(json_agg(" MAP_SUMMARY_JSON " ORDER BY m.created_at DESC, "
                               "m.id DESC), '[]')::text FROM (SELECT * FROM user_maps ORDER BY created_at "
                               "DESC, id DESC LIMIT $1 OFFSET $2) m",
                               2, params, &err);
     if (!res) {
-        api_respond_db_error(r, r->db, &err);
+        api_respond_db_error(r, &err);
         return;
     }
     awm_buf b = {0};
@@ -120,7 +283,7 @@ void api_handle_map_get(api_request *r, const char *id)
     PGresult *res = api_query(r, "cannot read the map",
                               "SELECT " USER_MAP_JSON " FROM user_maps m WHERE m.id = $1", 1, params, &err);
     if (!res) {
-        api_respond_db_error(r, r->db, &err);
+        api_respond_db_error(r, &err);
         return;
     }
     if (PQntuples(res) == 0)
@@ -132,7 +295,6 @@ void api_handle_map_get(api_request *r, const char *id)
 
 /* ---- exports ---- */
 
-static const char *const OVERRIDE_KEYS[] = {"projection", "rotation", "zoom", "pan", "theme"};
 static const char *const FORMATS[] = {"png", "pdf", "svg"};
 
 static json_t *sizes_json(void)
@@ -155,8 +317,10 @@ static void check_export_fields(json_t *body, json_t *details)
     json_object_foreach(body, key, val) {
         bool known = !strcmp(key, "userMapId") || !strcmp(key, "widthInches") || !strcmp(key, "heightInches") ||
                      !strcmp(key, "paperSizeName") || !strcmp(key, "format");
-        for (size_t i = 0; i < sizeof OVERRIDE_KEYS / sizeof *OVERRIDE_KEYS; i++)
-            known = known || !strcmp(key, OVERRIDE_KEYS[i]);
+        size_t n_keys;
+        const char *const *keys = map_override_keys(&n_keys);
+        for (size_t i = 0; i < n_keys; i++)
+            known = known || !strcmp(key, keys[i]);
         if (!known)
             json_array_append_new(details, json_sprintf("%s: unknown field", key));
     }
@@ -211,19 +375,32 @@ void api_handle_export_create(api_request *r)
     }
     awm_error err = {{0}};
     const char *p1[] = {user_map_id};
-    PGresult *res = api_query(r, "cannot read the map", "SELECT data::text FROM user_maps WHERE id = $1", 1, p1,
-                              &err);
+    /* The map, and how many of its exports wait already: one map cannot fill the queue. */
+    PGresult *res = api_query(r, "cannot read the map",
+                              "SELECT m.data::text, (SELECT count(*) FROM printable_maps pm JOIN print_jobs j ON "
+                              "j.printable_map_id = pm.id WHERE pm.user_map_id = m.id AND j.state IN "
+                              "('pending_export', 'exporting')) FROM user_maps m WHERE m.id = $1",
+                              1, p1, &err);
     if (!res) {
         json_decref(body);
         json_decref(details);
-        api_respond_db_error(r, conn, &err);
+        api_respond_db_error(r, &err);
         return;
     }
-    if (PQntuples(res) == 0) {
+    if (PQntuples(res) == 0 || atol(PQgetvalue(res, 0, 1)) >= r->srv->cfg.max_pending_exports) {
+        bool missing = PQntuples(res) == 0;
+        long waiting = missing ? 0 : atol(PQgetvalue(res, 0, 1));
         PQclear(res);
         json_decref(body);
         json_decref(details);
-        api_respond_error(r, 404, NULL, "user map not found: %s", user_map_id);
+        if (missing) {
+            api_respond_error(r, 404, NULL, "user map not found: %s", user_map_id);
+        } else {
+            api_response_header(r, "Retry-After", "30");
+            api_respond_error(r, 429, json_pack("{s:i}", "limit", r->srv->cfg.max_pending_exports),
+                              "this map already has %ld exports waiting (at most %d); try again when one is done",
+                              waiting, r->srv->cfg.max_pending_exports);
+        }
         return;
     }
     char *user_map_text = awm_strdup(PQgetvalue(res, 0, 0));
@@ -231,22 +408,15 @@ void api_handle_export_create(api_request *r)
     PQclear(res);
 
     /* The effective definition (overrides win) must be valid, and the page a known size. */
-    json_t *overrides = json_object();
-    for (size_t i = 0; i < sizeof OVERRIDE_KEYS / sizeof *OVERRIDE_KEYS; i++) {
-        json_t *o = json_object_get(body, OVERRIDE_KEYS[i]);
-        if (o)
-            json_object_set(overrides, OVERRIDE_KEYS[i], o);
-    }
     map_definition def;
     map_violations v;
-    if (!map_definition_from_json_with_overrides(user_map, overrides, &def, &v)) {
+    if (!map_definition_from_json_with_overrides(user_map, body, &def, &v)) { /* only the override keys count */
         json_t *vj = map_violations_json(&v);
         json_array_extend(details, vj);
         json_decref(vj);
     }
     map_definition_free(&def);
     map_violations_free(&v);
-    json_decref(overrides);
     const map_print_spec *spec = map_print_spec_match(w, h);
     json_t *extra = json_object();
     if (!spec) {
@@ -289,26 +459,18 @@ void api_handle_export_create(api_request *r)
     char job_id[QUEUE_ID_LEN] = "", queue_id[QUEUE_ID_LEN] = "";
     if (ok) {
         snprintf(job_id, sizeof job_id, "%s", PQgetvalue(ins, 0, 0));
-        /* Spliced as text: the stored JSON goes to the worker exactly as stored. */
-        awm_buf q = {0};
-        awm_buf_printf(&q, "{\"printJobId\":\"%s\",\"printableMapId\":\"%s\",\"userMapId\":\"%s\","
-                           "\"userMap\":%s,\"printableMap\":%s}",
-                       job_id, PQgetvalue(ins, 0, 1), user_map_id, user_map_text, PQgetvalue(ins, 0, 3));
-        ok = queue_send(conn, QUEUE_EXPORT, q.data, NULL, queue_id, &err);
-        awm_buf_free(&q);
+        ok = queue_send_export(conn, job_id, PQgetvalue(ins, 0, 1), user_map_id, user_map_text,
+                               PQgetvalue(ins, 0, 3), queue_id, &err);
     }
     if (ok)
         ok = db_run(conn, "cannot commit the export", "COMMIT", &err);
     if (!ok) {
-        bool unreachable = api_db_unreachable(conn, NULL);
         if (PQtransactionStatus(conn) != PQTRANS_IDLE)
             db_run(conn, "rollback", "ROLLBACK", NULL);
-        if (strstr(err.msg, "foreign key")) /* the map was deleted meanwhile */
+        if (err.code == AWM_ENOTFOUND) /* foreign key: the map was deleted meanwhile */
             api_respond_error(r, 404, NULL, "user map not found: %s", user_map_id);
-        else if (unreachable)
-            api_respond_db_error(r, NULL, &err);
         else
-            api_respond_db_error(r, conn, &err);
+            api_respond_db_error(r, &err);
     } else {
         awm_buf b = {0};
         awm_buf_printf(&b, "{\"printableMap\":%s,\"printJobId\":\"%s\",\"queueJobId\":\"%s\","
@@ -327,13 +489,31 @@ void api_handle_export_create(api_request *r)
     json_decref(body);
 }
 
+static json_t *hex_colour(uint32_t rgb)
+{
+    return json_sprintf("#%06x", (unsigned)(rgb & 0xFFFFFF));
+}
+
+/* A theme as the renderer uses it (MAPS-AND-PRINT.md §5), so no client restates the palettes. */
+static json_t *theme_json(const map_theme *t)
+{
+    json_t *paths = json_array();
+    for (int k = 0; k < MAP_PALETTE_SIZE; k++)
+        json_array_append_new(paths, hex_colour(t->palette[k]));
+    json_t *colours = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "canvasBackground",
+                                hex_colour(t->canvas_background), "ocean", hex_colour(t->ocean), "land",
+                                hex_colour(t->land), "landStroke", hex_colour(t->land_stroke), "countryBorder",
+                                hex_colour(t->country_border), "graticule", hex_colour(t->graticule), "paths", paths);
+    return json_pack("{s:s, s:s, s:o}", "id", t->id, "displayName", t->display_name, "colors", colours);
+}
+
 void api_handle_export_describe(api_request *r)
 {
     size_t n;
     json_t *themes = json_array();
     const map_theme *t = map_themes(&n);
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(themes, json_pack("{s:s, s:s}", "id", t[i].id, "displayName", t[i].display_name));
+        json_array_append_new(themes, theme_json(&t[i]));
     json_t *projections = json_array();
     for (int k = 0; k < GEO_PROJ_COUNT; k++)
         json_array_append_new(projections, json_string(geo_projection_kind_name((geo_projection_kind)k)));
@@ -353,10 +533,38 @@ void api_handle_export_describe(api_request *r)
         "pan", "type", "[number, number]", "required", 0, "description", "overrides the map's pan in pt",
         "theme", "type", "string", "required", 0, "description", "overrides the map's theme (see `themes`)",
         "format", "type", "string", "required", 0, "description", "png (default), pdf or svg");
-    json_t *doc = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:[s,s,s], s:{s:i, s:s, s:s, s:s}}", "method", "POST",
-                            "path", "/api/export", "body", fields, "sizes", sizes_json(), "projections",
-                            projections, "themes", themes, "formats", "png", "pdf", "svg", "response",
+    /* The page geometry every size shares (MAPS-AND-PRINT.md §2, §3), for the web page's preview. */
+    json_t *page = json_pack("{s:f, s:f, s:f, s:f}", "bleedPt", MAP_BLEED_PT, "safePt", MAP_SAFE_PT, "frameInsetPt",
+                             MAP_FRAME_INSET_PT, "dpi", MAP_DPI);
+    json_t *doc = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:[s,s,s], s:{s:i, s:s, s:s, s:s}}", "method",
+                            "POST", "path", "/api/export", "body", fields, "page", page, "sizes", sizes_json(),
+                            "projections", projections, "themes", themes, "formats", "png", "pdf", "svg", "response",
                             "status", 202, "printJobId", "uuid of the new print job", "message",
                             "Export job queued", "follow", "GET /api/jobs/{printJobId}");
     api_respond_json(r, 200, doc);
+}
+
+bool api_maps_list(PGconn *conn, long limit, long offset, FILE *out, awm_error *err)
+{
+    char lim[24], off[24];
+    snprintf(lim, sizeof lim, "%ld", limit);
+    snprintf(off, sizeof off, "%ld", offset);
+    const char *params[] = {lim, off};
+    PGresult *res = db_exec(conn, "cannot list maps",
+                            "SELECT (" MAP_SUMMARY_JSON ")::text FROM (SELECT * FROM user_maps ORDER BY "
+                            "created_at DESC, id DESC LIMIT $1 OFFSET $2) m",
+                            2, params, err);
+    if (!res)
+        return false;
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_t *j = json_loads(PQgetvalue(res, i, 0), 0, NULL);
+        const char *title = json_string_value(json_object_get(j, "title"));
+        fprintf(out, "%s  %3lld people %5lld places  updated %s  %s\n", json_string_value(json_object_get(j, "id")),
+                (long long)json_integer_value(json_object_get(j, "peopleCount")),
+                (long long)json_integer_value(json_object_get(j, "locationCount")),
+                json_string_value(json_object_get(j, "updated_at")), title ? title : "");
+        json_decref(j);
+    }
+    PQclear(res);
+    return true;
 }

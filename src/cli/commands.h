@@ -24,6 +24,7 @@ int cmd_geo_bench(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_jobs(int argc, char **argv);
+int cmd_maps(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 
 #endif

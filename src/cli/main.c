@@ -20,6 +20,7 @@ static const command COMMANDS[] = {
     {"migrate", cmd_migrate, "apply the database migrations (DATABASE_URL)"},
     {"serve", cmd_serve, "run the API server (maps, exports, jobs, render, web page)"},
     {"jobs", cmd_jobs, "inspect print jobs: status ID, requeue"},
+    {"maps", cmd_maps, "the operator's view of maps: list, delete ID"},
     {"worker", cmd_worker, "run an export worker (queue -> render -> storage)"},
 };
 

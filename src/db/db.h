@@ -43,12 +43,24 @@ PGresult *db_exec_cached(PGconn *conn, const char *what, const char *sql, int np
  * connections come and go often (optional: a re-opened connection is recognised anyway). */
 void db_forget_connection(PGconn *conn);
 
+/* Deadlines for every connection opened and command sent from now on: connect_s (0: the default,
+ * DB_DEFAULT_CONNECT_TIMEOUT_S; a connection string's own connect_timeout wins) and statement_ms
+ * (0: none). A command past its deadline fails with AWM_EUNAVAILABLE and its connection is closed
+ * (CONNECTION_BAD; db_ensure_connected re-opens it). The API server sets both; a frozen database
+ * then answers 503 within seconds instead of holding requests. */
+void db_set_timeouts(int connect_s, int statement_ms);
+
 /* The same for a statement whose result is not needed (BEGIN, COMMIT, DDL…). */
 bool db_run(PGconn *conn, const char *what, const char *sql, awm_error *err);
 
 /* Re-open a connection whose status is CONNECTION_BAD; true when it is usable. */
 bool db_ensure_connected(PGconn *conn, awm_error *err);
 
+/* The kind of a database failure: AWM_EUNAVAILABLE when the server cannot be reached (or is
+ * shutting down, or a statement timed out), AWM_ENOTFOUND for a foreign-key violation (the
+ * row referred to is gone), AWM_ECONFLICT for unique/serialization/deadlock failures,
+ * AWM_EINVALID for data exceptions, else AWM_EFAIL. db_error_from sets it on err. */
+awm_error_code db_error_code(PGconn *conn, const PGresult *res);
 /* Copy the server's or libpq's message (first line, trimmed) into err, prefixed by `what`. */
 void db_error_from(awm_error *err, PGconn *conn, const PGresult *res, const char *what);
 

@@ -147,7 +147,7 @@ bool queue_update(PGconn *conn, const char *name, const queue_options *opts, awm
     bool found = atoi(PQcmdTuples(res)) > 0;
     PQclear(res);
     if (!found)
-        awm_error_set(err, "updating queue: unknown queue '%s'", name);
+        awm_error_setc(err, AWM_ENOTFOUND, "updating queue: unknown queue '%s'", name);
     return found;
 }
 
@@ -173,7 +173,7 @@ bool queue_get_options(PGconn *conn, const char *name, queue_options *out, awm_e
         out->retention_s = atoi(PQgetvalue(res, 0, 5));
         snprintf(out->dead_letter, sizeof out->dead_letter, "%s", PQgetvalue(res, 0, 6));
     } else {
-        awm_error_set(err, "reading queue: unknown queue '%s'", name);
+        awm_error_setc(err, AWM_ENOTFOUND, "reading queue: unknown queue '%s'", name);
     }
     PQclear(res);
     return found;
@@ -283,7 +283,7 @@ bool queue_send(PGconn *conn, const char *queue, const char *data_json,
         snprintf(id_out, QUEUE_ID_LEN, "%s", PQgetvalue(res, 0, 1));
     PQclear(res);
     if (!known)
-        awm_error_set(err, "%s: unknown queue (create it first)", what);
+        awm_error_setc(err, AWM_ENOTFOUND, "%s: unknown queue (create it first)", what);
     return known;
 }
 
@@ -330,7 +330,7 @@ bool queue_send_batch(PGconn *conn, const char *queue, const char *const *data_j
         *sent = (size_t)atol(PQgetvalue(res, 0, 1));
     PQclear(res);
     if (!known)
-        awm_error_set(err, "%s: unknown queue (create it first)", what);
+        awm_error_setc(err, AWM_ENOTFOUND, "%s: unknown queue (create it first)", what);
     return known;
 }
 
@@ -480,10 +480,12 @@ static const char *fetch_sql(int kind, int batch, char *local, size_t local_size
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     static struct { int kind, batch; char *sql; } made[FETCH_SQL_KEPT];
     static int n_made;
-    if (kind == FETCH_SQL_FETCH)
-        snprintf(local, local_size, FETCH_SQL_FETCH_FORMAT, batch);
-    else
-        snprintf(local, local_size, FETCH_SQL_COMPLETE_AND_FETCH_FORMAT, batch);
+    int n = kind == FETCH_SQL_FETCH ? snprintf(local, local_size, FETCH_SQL_FETCH_FORMAT, batch)
+                                    : snprintf(local, local_size, FETCH_SQL_COMPLETE_AND_FETCH_FORMAT, batch);
+    if (n < 0 || (size_t)n >= local_size) { /* a statement cut short must never be run */
+        *kept = false;
+        return NULL;
+    }
     const char *sql = NULL;
     pthread_mutex_lock(&lock);
     for (int i = 0; i < n_made && !sql; i++)
@@ -507,6 +509,10 @@ static PGresult *exec_fetch_sql(PGconn *conn, const char *what, int kind, int ba
     char local[4096];
     bool kept;
     const char *sql = fetch_sql(kind, batch, local, sizeof local, &kept);
+    if (!sql) {
+        awm_error_set(err, "%s: the statement does not fit in %zu bytes", what, sizeof local);
+        return NULL;
+    }
     return kept ? db_exec_cached(conn, what, sql, nparams, params, err)
                 : db_exec(conn, what, sql, nparams, params, err);
 }

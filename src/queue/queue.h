@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 #include <libpq-fe.h>
 
 #include "util/util.h"
@@ -72,6 +73,7 @@ bool queue_create(PGconn *conn, const char *name, const queue_options *opts, awm
 /* Replace an existing queue's settings (jobs sent earlier keep theirs). */
 bool queue_update(PGconn *conn, const char *name, const queue_options *opts, awm_error *err);
 /* Read a queue's settings; false with "unknown queue" when it does not exist. */
+/* An unknown queue is an error with code AWM_ENOTFOUND. */
 bool queue_get_options(PGconn *conn, const char *name, queue_options *out, awm_error *err);
 
 /* ---- sending ----------------------------------------------------------------------- */
@@ -207,5 +209,41 @@ queue_wake queue_wait(queue_listener *l, const char *queue, int timeout_ms);
 
 /* The listener's server process id (for tests that cut the connection); 0 when down. */
 int queue_listener_backend_pid(const queue_listener *l);
+
+/* ---- the export job: the message on queue `export-map` -------------------------------
+ * The one definition of what POST /api/export (and `awm jobs requeue`) sends and what the
+ * worker takes:
+ *   {"printJobId": uuid, "printableMapId": uuid, "userMapId": uuid,
+ *    "userMap": <the map definition as stored>, "printableMap": <the printable map's data>}
+ * printableMap = {widthInches, heightInches, paperSizeName?, <map_override_keys>?, format?};
+ * its overrides win over the user map. */
+typedef struct {
+    json_t *root;             /* the whole message (owned) */
+    const char *print_job_id; /* a uuid, or NULL when missing or malformed */
+    const char *printable_map_id, *user_map_id; /* uuids or NULL (optional fields) */
+    json_t *user_map;         /* borrowed from root; objects, or NULL when missing */
+    json_t *printable_map;
+} queue_export_job;
+
+/* The message text for one export; the two JSON texts are spliced in as they are stored, so the
+ * worker renders exactly what the database holds. Caller frees. */
+char *queue_export_job_text(const char *print_job_id, const char *printable_map_id, const char *user_map_id,
+                            const char *user_map_json, const char *printable_map_json);
+/* Send it (queue_send with the queue's own retry options). */
+bool queue_send_export(PGconn *conn, const char *print_job_id, const char *printable_map_id,
+                       const char *user_map_id, const char *user_map_json, const char *printable_map_json,
+                       char id_out[QUEUE_ID_LEN], awm_error *err);
+/* Read a message. Always fills *out (free it with queue_export_job_free); false, with an
+ * AWM_EINVALID error naming the field, when it is not JSON, has no uuid printJobId, or lacks
+ * the userMap and printableMap objects (out->print_job_id is still set when it was valid, so
+ * the failure can be reported against the print job). */
+bool queue_export_job_parse(const char *text, queue_export_job *out, awm_error *err);
+void queue_export_job_free(queue_export_job *job);
+/* Delete every export job carrying this user map, in any state and in any queue (dead letters
+ * included): a family's deleted map leaves none of its data in the queue. A worker holding one
+ * of them finds its claim lost. *deleted = how many (may be NULL). Runs in the caller's
+ * transaction, if any. (A scan of the job table: deletions are rare, and an index on the data
+ * would cost every send.) */
+bool queue_delete_export_jobs(PGconn *conn, const char *user_map_id, long *deleted, awm_error *err);
 
 #endif

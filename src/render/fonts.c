@@ -192,10 +192,12 @@ static bool unpack_font(FT_Library ft, const char *src, const char *dst, awm_err
 static bool font_cache_dir(char *buf, size_t size, awm_error *err)
 {
     const char *dir = awm_env_str("AWM_FONT_CACHE", NULL);
-    if (dir)
-        snprintf(buf, size, "%s", dir);
-    else
-        snprintf(buf, size, "%s/awm-fonts-%u", awm_env_str("TMPDIR", "/tmp"), (unsigned)getuid());
+    int n = dir ? snprintf(buf, size, "%s", dir)
+                : snprintf(buf, size, "%s/awm-fonts-%u", awm_env_str("TMPDIR", "/tmp"), (unsigned)getuid());
+    if (n < 0 || (size_t)n >= size) {
+        awm_error_set(err, "font cache folder (%s) is too long", dir ? "AWM_FONT_CACHE" : "TMPDIR");
+        return false;
+    }
     if (!awm_mkdir_p(buf, err))
         return false;
     struct stat st;
@@ -217,8 +219,12 @@ static bool unpacked_path(FT_Library ft, const char *cache, const char *src, con
         awm_error_set(err, "font %s: %s", src, strerror(errno));
         return false;
     }
-    snprintf(out, size, "%s/%.*s-%lld-%lld.ttf", cache, (int)(strlen(name) - 6), name,
-             (long long)st.st_size, (long long)st.st_mtime);
+    int n = snprintf(out, size, "%s/%.*s-%lld-%lld.ttf", cache, (int)(strlen(name) - 6), name,
+                     (long long)st.st_size, (long long)st.st_mtime);
+    if (n < 0 || (size_t)n >= size) {
+        awm_error_set(err, "font cache path for %s is too long", name);
+        return false;
+    }
     if (access(out, R_OK) == 0)
         return true;
     return unpack_font(ft, src, out, err);
@@ -242,7 +248,12 @@ static bool register_face(FcConfig *config, FT_Library ft, const char *cache, co
         if (strncmp(e->d_name, face->package, strlen(face->package)) || !ends_with(e->d_name, suffix))
             continue;
         char src[4096], path[4096];
-        snprintf(src, sizeof src, "%s/%s", dir, e->d_name);
+        int n = snprintf(src, sizeof src, "%s/%s", dir, e->d_name);
+        if (n < 0 || (size_t)n >= sizeof src) {
+            closedir(d);
+            awm_error_set(err, "font path %s/%s is too long", dir, e->d_name);
+            return false;
+        }
         if (!unpacked_path(ft, cache, src, e->d_name, path, sizeof path, err)) {
             closedir(d);
             return false;

@@ -418,7 +418,7 @@ bool render_verify_png(const char *path, int expect_w, int expect_h, awm_error *
     verify_ctx v = {{0}};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &v, verify_err, png_warn);
     png_infop info = png ? png_create_info_struct(png) : NULL;
-    volatile bool ok = false;
+    volatile bool ok = false; /* volatile: set after setjmp and read after libpng's longjmp */
     if (!info) {
         awm_error_set(err, "out of memory checking %s", path);
     } else if (setjmp(png_jmpbuf(png))) {

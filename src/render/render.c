@@ -126,13 +126,8 @@ bool render_poster_write(const map_definition *map, const map_print_spec *spec,
     if (!render_init(err))
         return false;
 
-    map_page_boxes boxes;
-    map_page_boxes_for(spec, &boxes);
-    int px_w = spec->px_w, px_h = spec->px_h;
-    if (opt.dpi != MAP_DPI) {
-        px_w = (int)lround(boxes.total.w / 72.0 * opt.dpi);
-        px_h = (int)lround(boxes.total.h / 72.0 * opt.dpi);
-    }
+    int px_w, px_h;
+    map_print_spec_pixels(spec, opt.dpi, &px_w, &px_h);
     if (px_w < 1 || px_h < 1) {
         awm_error_set(err, "dpi %g is too low for a %s page", opt.dpi, spec->key);
         return false;
@@ -160,8 +155,7 @@ bool render_poster_write(const map_definition *map, const map_print_spec *spec,
                               opt.progress_user, err);
     } else {
         ok = render_vector(&scene, opt.format, &sink, err);
-        px_w = (int)lround(boxes.total.w);
-        px_h = (int)lround(boxes.total.h);
+        map_print_spec_pixels(spec, 72, &px_w, &px_h); /* a vector page is sized in pt */
     }
     render_scene_free(&scene);
     awm_log(AWM_LOG_DEBUG, "RENDER_TIMING", "{s:s, s:s, s:f, s:f, s:f}", "size", spec->key, "detail",

@@ -55,6 +55,11 @@ bool render_poster_write(const map_definition *map, const map_print_spec *spec,
                          const render_options *opt, render_write_fn write, void *write_user,
                          render_result *result, awm_error *err);
 
+/* The warnings for a valid map (map_definition_warnings, then what the poster must shorten:
+ * "title: shortened to fit the title box", a legend name too long for its column): what the
+ * API and `awm validate` report beside the errors. Needs the fonts (calls render_init). */
+bool render_map_warnings(const map_definition *map, map_violations *warnings, awm_error *err);
+
 /* Read a PNG back and check it is what a print service accepts: expected pixel size, 8-bit
  * RGB, an ICC profile, every chunk intact (CRCs) through IEND. */
 bool render_verify_png(const char *path, int expect_w, int expect_h, awm_error *err);

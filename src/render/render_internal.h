@@ -36,19 +36,76 @@ typedef struct {
     uint32_t color;
     render_shape legs;   /* great-circle legs, clipped at the horizon */
     geo_point *markers;  /* page pt of the visible locations */
+    size_t *marker_location; /* the index in the person's locations of each marker */
     size_t marker_count;
 } render_person;
 
+/* ---- furniture and labels (§4 layers 8–12), laid out once per poster in page pt ----
+ * A text is kept as what it is laid out from, and pango lays it out again on every cairo
+ * context that draws it (a PNG band, the PDF, the SVG): unhinted and unrounded, it comes out
+ * the same everywhere, so every band draws the same glyphs at the same places. */
+typedef struct {
+    const char *family;
+    PangoWeight weight;
+    double size_pt;
+    char *text;        /* owned */
+    double width;      /* > 0: wrapped to this width, at most max_lines lines, the last one
+                        * ellipsized with "…" when the text needs more */
+    int max_lines;
+    uint32_t rgb;
+    double x, baseline; /* the first line's start (align 0) or centre (0.5), and its baseline */
+    double line_step;   /* baseline to baseline */
+    double align;
+    double halo;        /* > 0: a white halo this wide around the glyphs (place labels) */
+    int lines;          /* lines it takes, as laid out */
+    bool shortened;     /* it ended in "…" */
+    render_bbox box;    /* its logical extents, halo included */
+} render_text;
+
+typedef struct {
+    uint32_t color;
+    bool more;            /* the "+ N more" row: no line sample */
+    double sample_x, mid_y; /* the 24 pt line sample starts at sample_x, centred on mid_y */
+    render_text name, years;
+} render_legend_row;
+
+typedef struct {
+    render_bbox title_box; /* outer edge of the stroke */
+    render_text title, subtitle;
+    bool has_legend;
+    render_bbox legend_box;
+    render_legend_row *rows;
+    size_t row_count;
+    bool has_qr;
+    render_bbox qr_group, qr_code;
+    render_text caption;
+    render_text attribution;
+} render_furniture;
+
+typedef struct {
+    render_text text;
+    double marker_x, marker_y; /* the marker it belongs to */
+} render_label;
+
+/* The furniture of `map` on `spec` (it does not depend on the projection). */
+void render_furniture_layout(const map_definition *map, const map_print_spec *spec, render_furniture *out);
+void render_furniture_free(render_furniture *f);
+/* The furniture's boxes (title, legend, QR group, attribution) present on this poster; returns how many. */
+size_t render_furniture_boxes(const render_furniture *f, render_bbox out[4]);
+
 typedef struct {
     const map_definition *map;
-    map_page_boxes boxes;
+    map_page_boxes boxes; /* boxes.frame: the frame after the furniture rule */
+    bool frame_reduced;   /* the furniture would have covered land or a path */
     geo_projection proj;
     geo_detail detail;
     render_shape sphere, graticule, land, borders;
     render_person *people;
     size_t person_count;
-    double title_pt, subtitle_pt; /* font sizes after shrink-to-fit */
-    QRcode *qr;
+    render_furniture furniture;
+    render_label *labels;
+    size_t label_count;
+    QRcode *qr; /* NULL without a QR code */
 } render_scene;
 
 /* Project everything once. `device_px_per_pt` sets the resampling precision (half a device pixel). */
@@ -59,9 +116,14 @@ void render_scene_free(render_scene *s);
  * The caller has set the pt → device transform on `cr`. */
 void render_scene_draw(const render_scene *s, cairo_t *cr, const render_bbox *clip);
 
-/* Geography of one detail level, loaded once per process and shared read-only. */
-bool render_geography(geo_detail detail, const geo_layer **land, const geo_layer **countries,
+/* Geography of one detail level, loaded once per process and shared read-only: land, and the
+ * borders between countries as a mesh (each shared border once, no coastlines). */
+bool render_geography(geo_detail detail, const geo_layer **land, const geo_mesh **borders,
                       awm_error *err);
+/* Place labels for the scene's markers, avoiding each other, the markers and the furniture. */
+void render_labels_place(render_scene *s);
+void render_labels_draw(const render_scene *s, cairo_t *cr, const render_bbox *clip);
+void render_furniture_draw(const render_scene *s, cairo_t *cr, const render_bbox *clip);
 /* Detail for a raster of this pixel width (10m for print sizes, coarser for small previews). */
 geo_detail render_detail_for_width(int px_w);
 

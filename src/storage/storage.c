@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -417,9 +418,11 @@ int storage_open_local(const storage *st, const char *name, uint64_t *size, bool
     char path[1400];
     if (!local_path(st, name, path, sizeof path, err))
         return -1;
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO (or a device) named like an export must not wait for a writer;
+     * fstat then refuses anything but a regular file. */
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
-        *not_found = errno == ENOENT || errno == ELOOP || errno == ENOTDIR;
+        *not_found = errno == ENOENT || errno == ELOOP || errno == ENOTDIR || errno == ENXIO;
         awm_error_set(err, "cannot open %s: %s", path, strerror(errno));
         return -1;
     }
@@ -452,6 +455,23 @@ char *storage_put_file(storage *st, const char *local_path_, const char *name,
                        err);
 }
 
+bool storage_delete(storage *st, const char *name, awm_error *err)
+{
+    if (!storage_name_valid(name, err))
+        return false;
+    if (st->cfg.kind == STORAGE_S3)
+        return s3_delete(st, name, err);
+    char path[2048];
+    if (!local_path(st, name, path, sizeof path, err))
+        return false;
+    if (unlink(path) != 0 && errno != ENOENT) {
+        awm_error_setc(err, AWM_EIO, "cannot delete %s: %s", path, strerror(errno));
+        return false;
+    }
+    fsync_dir(st->cfg.export_dir); /* the removal survives a crash, as a put does */
+    return true;
+}
+
 char *storage_presign_get_at(const storage *st, const char *name, long expires_s, time_t now,
                              awm_error *err)
 {
@@ -472,4 +492,57 @@ char *storage_presign_get_at(const storage *st, const char *name, long expires_s
 char *storage_presign_get(const storage *st, const char *name, long expires_s, awm_error *err)
 {
     return storage_presign_get_at(st, name, expires_s, time(NULL), err);
+}
+
+/* ---- export file names ---------------------------------------------------------------------- */
+
+static const char *const EXPORT_EXTENSIONS[] = {"png", "pdf", "svg", "json"};
+#define EXPORT_STAMP_LEN 19 /* YYYY-MM-DDTHH-MM-SS */
+
+static bool export_extension_known(const char *ext)
+{
+    for (size_t i = 0; i < sizeof EXPORT_EXTENSIONS / sizeof *EXPORT_EXTENSIONS; i++)
+        if (!strcmp(ext, EXPORT_EXTENSIONS[i]))
+            return true;
+    return false;
+}
+
+bool storage_export_name(char buf[STORAGE_EXPORT_NAME_LEN + 1], const char *print_job_id, int64_t at_ms,
+                         const char *ext)
+{
+    buf[0] = '\0';
+    if (!awm_is_uuid(print_job_id) || !export_extension_known(ext))
+        return false;
+    time_t at = at_ms > 0 ? (time_t)(at_ms / 1000) : time(NULL);
+    struct tm tm;
+    gmtime_r(&at, &tm);
+    char stamp[EXPORT_STAMP_LEN + 1];
+    if (strftime(stamp, sizeof stamp, "%Y-%m-%dT%H-%M-%S", &tm) != EXPORT_STAMP_LEN)
+        return false; /* a year past 9999 */
+    snprintf(buf, STORAGE_EXPORT_NAME_LEN + 1, "%s_%s.%s", stamp, print_job_id, ext);
+    return true;
+}
+
+bool storage_export_name_parse(const char *name, char print_job_id[37], char ext[5])
+{
+    static const char form[] = "dddd-dd-ddTdd-dd-dd_";
+    size_t n = strlen(name);
+    if (n < EXPORT_STAMP_LEN + 1 + 36 + 2 || n > STORAGE_EXPORT_NAME_LEN)
+        return false;
+    for (size_t i = 0; i < sizeof form - 1; i++) {
+        char c = name[i];
+        if (form[i] == 'd' ? !(c >= '0' && c <= '9') : c != form[i])
+            return false;
+    }
+    char id[37];
+    memcpy(id, name + EXPORT_STAMP_LEN + 1, 36);
+    id[36] = '\0';
+    const char *dot = name + EXPORT_STAMP_LEN + 1 + 36;
+    if (!awm_is_uuid(id) || *dot != '.' || !export_extension_known(dot + 1))
+        return false;
+    if (print_job_id)
+        memcpy(print_job_id, id, 37);
+    if (ext)
+        snprintf(ext, 5, "%s", dot + 1);
+    return true;
 }

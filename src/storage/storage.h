@@ -92,6 +92,10 @@ bool storage_check(storage *st, awm_error *err);
 char *storage_put_file(storage *st, const char *local_path, const char *name,
                        const char *content_type, awm_error *err);
 
+/* Remove the object `name` (a file in EXPORT_DIR, or the object in the bucket); one that is not
+ * there is no error. Used when a family deletes its map: nothing of it may stay. */
+bool storage_delete(storage *st, const char *name, awm_error *err);
+
 /* S3 only: a presigned GET URL (SigV4 query string) valid for `expires_s` seconds
  * (1..604800). Pure computation: no request is made, so the object may not exist. */
 char *storage_presign_get(const storage *st, const char *name, long expires_s, awm_error *err);
@@ -107,5 +111,21 @@ int storage_open_local(const storage *st, const char *name, uint64_t *size, bool
 
 /* Only [A-Za-z0-9._-], 1..STORAGE_NAME_MAX bytes, no leading '.', no "..". */
 bool storage_name_valid(const char *name, awm_error *err);
+
+/* ---- export file names (MAPS-AND-PRINT.md §6) -------------------------------------------
+ * A finished poster is stored as "<UTC YYYY-MM-DDTHH-MM-SS>_<printJobId>.<ext>" (the seed's
+ * worker names its files the same way), ext one of png, pdf, svg (and json for the DEBUG_MODE
+ * sidecar). These two functions are the only place that knows the form: the worker makes
+ * names, the API's download route parses them. */
+#define STORAGE_EXPORT_NAME_LEN 61 /* 19 + "_" + 36 + "." + at most 4 */
+/* The name for print_job_id (a uuid) at at_ms (ms since the epoch; 0 = now). The worker passes
+ * the queue job's creation time, so every attempt at a job stores under the same name: a retry
+ * after a `complete` that did not get through replaces the earlier file instead of adding a
+ * second poster. false when the id is not a uuid or ext not one of the four. */
+bool storage_export_name(char buf[STORAGE_EXPORT_NAME_LEN + 1], const char *print_job_id, int64_t at_ms,
+                         const char *ext);
+/* true when name has exactly that form (nothing else — no '/', "..", NUL or encoded variant —
+ * can match); the print job id and the extension (without the dot) are copied out when wanted. */
+bool storage_export_name_parse(const char *name, char print_job_id[37], char ext[5]);
 
 #endif

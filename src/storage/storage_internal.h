@@ -17,6 +17,7 @@ struct storage {
 /* Fill origin/host/bucket_path from cfg (s3 only). */
 bool s3_init_addressing(storage *st, awm_error *err);
 bool s3_check(storage *st, awm_error *err);
+bool s3_delete(storage *st, const char *name, awm_error *err);
 char *s3_put_file(storage *st, const char *local_path, const char *name, const char *content_type,
                   awm_error *err);
 char *s3_presign_get_at(const storage *st, const char *name, long expires_s, time_t now,

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-void awm_error_set(awm_error *err, const char *fmt, ...)
+void awm_error_setc(awm_error *err, awm_error_code code, const char *fmt, ...)
 {
     if (!err)
         return;
@@ -12,6 +12,7 @@ void awm_error_set(awm_error *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
+    err->code = code;
 }
 
 void awm_error_prefix(awm_error *err, const char *fmt, ...)

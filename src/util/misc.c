@@ -1,4 +1,4 @@
-/* misc.c — clocks, allocation that aborts on exhaustion, a growable buffer, secret comparison. */
+/* misc.c — clocks, stop signals, monotonic condition variables, allocation that aborts on exhaustion, a growable buffer, secret comparison. */
 #include "util/util.h"
 
 #include <ctype.h>
@@ -26,6 +26,24 @@ void awm_utc_file_stamp(char *buf, size_t size)
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(buf, size, "%Y-%m-%dT%H-%M-%S", &tm);
+}
+
+void awm_block_stop_signals(sigset_t *stop)
+{
+    sigemptyset(stop);
+    sigaddset(stop, SIGTERM);
+    sigaddset(stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+void awm_cond_init_monotonic(pthread_cond_t *cond)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(cond, &ca);
+    pthread_condattr_destroy(&ca);
 }
 
 static void out_of_memory(size_t n)

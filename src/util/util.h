@@ -4,6 +4,8 @@
 #ifndef AWM_UTIL_H
 #define AWM_UTIL_H
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -12,13 +14,29 @@
 
 /* ---- errors ---------------------------------------------------------------
  * Functions that can fail take an `awm_error *` (may be NULL) and return false / -1 / NULL.
- * The message names what was wrong and where, ready to show a user or log. */
+ * The message names what was wrong and where, ready to show a user or log; the code says
+ * what kind of failure it was, for callers to branch on (as SQLite keeps a result code
+ * beside its message). Never decide anything on the message text. */
+typedef enum {
+    AWM_OK = 0,
+    AWM_EFAIL,        /* a failure of no more specific kind */
+    AWM_EINVALID,     /* the input is not acceptable: retrying it cannot help */
+    AWM_ENOTFOUND,    /* the thing named (a row, a queue, a file, a referenced row) does not exist */
+    AWM_ECONFLICT,    /* it exists, but its state does not allow the operation */
+    AWM_EUNAVAILABLE, /* a service (database, API, storage) could not be reached or timed out */
+    AWM_EIO,          /* a local file or device failed */
+} awm_error_code;
+
 typedef struct {
     char msg[1024];
+    awm_error_code code; /* AWM_OK until an error is set */
 } awm_error;
 
-void awm_error_set(awm_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Prefix an existing message: "context: <old message>". */
+/* Set the message with a code; awm_error_set(err, fmt, ...) is the same with AWM_EFAIL. */
+void awm_error_setc(awm_error *err, awm_error_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+#define awm_error_set(err, ...) awm_error_setc((err), AWM_EFAIL, __VA_ARGS__)
+/* Prefix an existing message: "context: <old message>"; the code is kept. */
 void awm_error_prefix(awm_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- logging: one JSON object per line on stderr ---------------------------
@@ -76,12 +94,24 @@ bool awm_env_bool(const char *name, bool fallback, bool *out, awm_error *err);
 const char *awm_assets_dir(void);
 /* snprintf(buf, "<assets_dir>/<rel>"); false when it does not fit. */
 bool awm_asset_path(char *buf, size_t size, const char *rel);
+/* snprintf(buf, "<cache dir>/<rel>") for files that can be made again (the decoded geography):
+ * the cache dir is $AWM_CACHE_DIR, else $XDG_CACHE_HOME/awm, else $HOME/.cache/awm. False when
+ * none of them is set or the path does not fit: then there is no cache. Never the assets. */
+bool awm_cache_path(char *buf, size_t size, const char *rel);
 
 /* ---- time --------------------------------------------------------------------- */
 double awm_now_seconds(void);        /* monotonic */
 int64_t awm_wall_ms(void);           /* wall clock, ms since the epoch */
 /* "YYYY-MM-DDTHH-MM-SS" (UTC) as used in export file names; buf >= 20 bytes. */
 void awm_utc_file_stamp(char *buf, size_t size);
+
+/* ---- processes and threads ------------------------------------------------------------ */
+/* Block SIGTERM and SIGINT in the calling thread (threads started afterwards inherit the mask),
+ * so the main thread alone takes them with sigwait/sigtimedwait and stops gracefully; ignore
+ * SIGPIPE (a peer hanging up must not kill the process). *stop receives the two signals. */
+void awm_block_stop_signals(sigset_t *stop);
+/* pthread_cond_init on CLOCK_MONOTONIC: timed waits that a wall-clock step cannot stretch. */
+void awm_cond_init_monotonic(pthread_cond_t *cond);
 
 /* ---- strings ------------------------------------------------------------------- */
 /* strdup that aborts on out-of-memory: allocation failure of a few bytes is not recoverable. */
@@ -102,5 +132,30 @@ void awm_buf_free(awm_buf *b);
 bool awm_is_uuid(const char *s);
 /* Constant-time comparison for secrets (API keys). */
 bool awm_secret_equal(const char *a, const char *b);
+
+/* ---- text ------------------------------------------------------------------------ */
+/* The well-formed UTF-8 sequence at s (n bytes available): its length in bytes, with its code
+ * point in *cp; 0 when malformed (bad or missing continuation byte, overlong form, surrogate,
+ * above U+10FFFF), as RFC 3629 and jansson define it. The project's only UTF-8 decoder. */
+size_t awm_utf8_decode(const char *s, size_t n, uint32_t *cp);
+/* Replace each byte that does not start a well-formed sequence with '?', in place, so text that
+ * echoes a client's bytes (or was cut mid-character) can always go into JSON. */
+void awm_utf8_sanitize(char *s);
+/* The Content-Type for a file name, by its extension (posters, sidecars, web files);
+ * application/octet-stream for anything else. */
+const char *awm_content_type(const char *name);
+
+/* ---- Prometheus text format (version 0.0.4) --------------------------------------------
+ * awm_prom_family(b, "awm_jobs_processed_total", "counter", "Jobs processed.");
+ * awm_prom_sample(b, "awm_jobs_processed_total", 12, NULL);
+ * awm_prom_sample(b, "awm_queue_jobs", 3, "queue", "export-map", "state", "active", NULL);
+ * Labels are key/value string pairs ending with NULL (at most 8); values are escaped. */
+#define AWM_PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+void awm_prom_family(awm_buf *b, const char *name, const char *type, const char *help);
+void awm_prom_sample(awm_buf *b, const char *name, double value, ...) __attribute__((sentinel));
+/* A histogram's _bucket lines (cumulative[i] = observations <= bounds[i]; +Inf = count), _sum
+ * and _count, with the same labels on each. */
+void awm_prom_histogram(awm_buf *b, const char *name, const double *bounds, const uint64_t *cumulative,
+                        size_t n_bounds, uint64_t count, double sum, ...) __attribute__((sentinel));
 
 #endif

@@ -105,14 +105,19 @@ bool worker_config_from_env(worker_config *cfg, awm_error *err)
     const char *tmp = awm_env_str("WORKER_TEMP_DIR", NULL);
     if (tmp)
         read_str(&p, "WORKER_TEMP_DIR", tmp, cfg->temp_dir, sizeof cfg->temp_dir);
-    else if (cfg->storage.kind == STORAGE_LOCAL)
+    else if (cfg->storage.kind == STORAGE_LOCAL) {
         /* Same filesystem as the exports: storing a poster is then a rename, not a copy. */
-        snprintf(cfg->temp_dir, sizeof cfg->temp_dir, "%s/.awm-work", cfg->storage.export_dir);
-    else
-        snprintf(cfg->temp_dir, sizeof cfg->temp_dir, "%s", awm_env_str("TMPDIR", "/tmp"));
+        char work[sizeof cfg->storage.export_dir + 16];
+        snprintf(work, sizeof work, "%s/.awm-work", cfg->storage.export_dir); /* sized to fit */
+        read_str(&p, "EXPORT_DIR (with /.awm-work, the default WORKER_TEMP_DIR)", work, cfg->temp_dir,
+                 sizeof cfg->temp_dir);
+    } else {
+        read_str(&p, "TMPDIR", awm_env_str("TMPDIR", "/tmp"), cfg->temp_dir, sizeof cfg->temp_dir);
+    }
 
     read_int(&p, "WORKER_CONCURRENCY", 1, 1, WORKER_MAX_CONCURRENCY, &cfg->concurrency);
     read_int(&p, "HEALTH_PORT", 8081, 0, 65535, &cfg->health_port);
+    read_str(&p, "HEALTH_HOST", awm_env_str("HEALTH_HOST", "0.0.0.0"), cfg->health_host, sizeof cfg->health_host);
     if (!awm_env_bool("DEBUG_MODE", false, &cfg->debug_mode, &e))
         problem(&p, "%s", e.msg);
 

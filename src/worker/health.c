@@ -4,6 +4,7 @@
  *   /metrics  Prometheus text: jobs processed/failed/retried, in flight, duration histogram,
  *             last success time, queue depth by state. */
 #include <microhttpd.h>
+#include <netdb.h>
 #include <string.h>
 
 #include "db/db.h"
@@ -71,39 +72,36 @@ static void metrics_text(worker_state *st, awm_buf *b)
     pthread_mutex_lock(&st->metrics.lock);
     m = st->metrics;
     pthread_mutex_unlock(&st->metrics.lock);
-    awm_buf_printf(b,
-        "# HELP awm_jobs_processed_total Total number of export jobs processed (poster stored, job completed).\n"
-        "# TYPE awm_jobs_processed_total counter\nawm_jobs_processed_total %ld\n"
-        "# HELP awm_jobs_failed_total Export job attempts that failed, by kind (fatal: not retried).\n"
-        "# TYPE awm_jobs_failed_total counter\n"
-        "awm_jobs_failed_total{kind=\"fatal\"} %ld\nawm_jobs_failed_total{kind=\"transient\"} %ld\n"
-        "# HELP awm_jobs_retried_total Failed attempts the queue will retry.\n"
-        "# TYPE awm_jobs_retried_total counter\nawm_jobs_retried_total %ld\n"
-        "# HELP awm_jobs_released_total Jobs given back to the queue at shutdown.\n"
-        "# TYPE awm_jobs_released_total counter\nawm_jobs_released_total %ld\n"
-        "# HELP awm_jobs_in_flight Export jobs being processed now.\n"
-        "# TYPE awm_jobs_in_flight gauge\nawm_jobs_in_flight %ld\n",
-        m.processed, m.failed_fatal, m.failed_transient, m.retried, m.released, m.in_flight);
-    awm_buf_printf(b, "# HELP awm_job_duration_seconds Time from taking a job to finishing it.\n"
-                      "# TYPE awm_job_duration_seconds histogram\n");
+    awm_prom_family(b, "awm_jobs_processed_total", "counter",
+                    "Total number of export jobs processed (poster stored, job completed).");
+    awm_prom_sample(b, "awm_jobs_processed_total", (double)m.processed, NULL);
+    awm_prom_family(b, "awm_jobs_failed_total", "counter",
+                    "Export job attempts that failed, by kind (fatal: not retried).");
+    awm_prom_sample(b, "awm_jobs_failed_total", (double)m.failed_fatal, "kind", "fatal", NULL);
+    awm_prom_sample(b, "awm_jobs_failed_total", (double)m.failed_transient, "kind", "transient", NULL);
+    awm_prom_family(b, "awm_jobs_retried_total", "counter", "Failed attempts the queue will retry.");
+    awm_prom_sample(b, "awm_jobs_retried_total", (double)m.retried, NULL);
+    awm_prom_family(b, "awm_jobs_released_total", "counter", "Jobs given back to the queue at shutdown.");
+    awm_prom_sample(b, "awm_jobs_released_total", (double)m.released, NULL);
+    awm_prom_family(b, "awm_jobs_in_flight", "gauge", "Export jobs being processed now.");
+    awm_prom_sample(b, "awm_jobs_in_flight", (double)m.in_flight, NULL);
+    awm_prom_family(b, "awm_job_duration_seconds", "histogram", "Time from taking a job to finishing it.");
+    uint64_t cumulative[WORKER_DURATION_BUCKETS];
     for (int i = 0; i < WORKER_DURATION_BUCKETS; i++)
-        awm_buf_printf(b, "awm_job_duration_seconds_bucket{le=\"%g\"} %ld\n", WORKER_DURATION_BOUNDS[i],
-                       m.duration_buckets[i]);
-    awm_buf_printf(b, "awm_job_duration_seconds_bucket{le=\"+Inf\"} %ld\nawm_job_duration_seconds_sum %.6f\n"
-                      "awm_job_duration_seconds_count %ld\n",
-                   m.duration_count, m.duration_sum, m.duration_count);
-    awm_buf_printf(b, "# HELP awm_last_success_timestamp_seconds Unix time of the last successful export (0: none yet).\n"
-                      "# TYPE awm_last_success_timestamp_seconds gauge\nawm_last_success_timestamp_seconds %.3f\n",
-                   m.last_success_unix);
+        cumulative[i] = (uint64_t)m.duration_buckets[i];
+    awm_prom_histogram(b, "awm_job_duration_seconds", WORKER_DURATION_BOUNDS, cumulative, WORKER_DURATION_BUCKETS,
+                       (uint64_t)m.duration_count, m.duration_sum, NULL);
+    awm_prom_family(b, "awm_last_success_timestamp_seconds", "gauge",
+                    "Unix time of the last successful export (0: none yet).");
+    awm_prom_sample(b, "awm_last_success_timestamp_seconds", m.last_success_unix, NULL);
     if (m.queue_counts_known) {
-        awm_buf_printf(b, "# HELP awm_queue_jobs Jobs in the worker's queue by state.\n# TYPE awm_queue_jobs gauge\n");
+        awm_prom_family(b, "awm_queue_jobs", "gauge", "Jobs in the worker's queue by state.");
         for (int s = 0; s < QUEUE_STATE_COUNT; s++)
-            awm_buf_printf(b, "awm_queue_jobs{queue=\"%s\",state=\"%s\"} %ld\n", st->cfg->queue,
-                           queue_state_name((queue_state)s), m.queue_counts[s]);
+            awm_prom_sample(b, "awm_queue_jobs", (double)m.queue_counts[s], "queue", st->cfg->queue, "state",
+                            queue_state_name((queue_state)s), NULL);
     }
-    awm_buf_printf(b, "# HELP awm_worker_concurrency Jobs this worker runs at once.\n"
-                      "# TYPE awm_worker_concurrency gauge\nawm_worker_concurrency %d\n",
-                   st->cfg->concurrency);
+    awm_prom_family(b, "awm_worker_concurrency", "gauge", "Jobs this worker runs at once.");
+    awm_prom_sample(b, "awm_worker_concurrency", st->cfg->concurrency, NULL);
 }
 
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *type, awm_buf *b)
@@ -161,7 +159,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     }
     if (!strcmp(url, "/metrics")) {
         metrics_text(h->st, &b);
-        return respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", &b);
+        return respond(c, 200, AWM_PROM_CONTENT_TYPE, &b);
     }
     awm_buf_printf(&b, "{\"error\":\"not found: use /healthz, /readyz or /metrics\"}\n");
     return respond(c, 404, "application/json", &b);
@@ -175,13 +173,29 @@ worker_health *worker_health_start(worker_state *st, int *port_out, awm_error *e
     h->api_ok = worker_api_init(&h->api, st->cfg, err);
     if (!h->api_ok)
         snprintf(h->api_error, sizeof h->api_error, "%s", err->msg);
+    char port[16];
+    snprintf(port, sizeof port, "%d", st->cfg->health_port);
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int gai = getaddrinfo(st->cfg->health_host, port, &hints, &ai);
+    if (gai != 0) {
+        awm_error_setc(err, AWM_EINVALID, "HEALTH_HOST=%s: not an address to listen on (%s)", st->cfg->health_host,
+                       gai_strerror(gai));
+        worker_health_stop(h);
+        return NULL;
+    }
     /* A thread per connection: a slow readiness check never delays /healthz. */
-    h->daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-                                 (uint16_t)st->cfg->health_port, NULL, NULL, handle, h,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_CONNECTION_LIMIT, 64u,
-                                 MHD_OPTION_END);
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    h->daemon = MHD_start_daemon(flags, (uint16_t)st->cfg->health_port, NULL, NULL, handle, h,
+                                 MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+                                 MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_END);
+    freeaddrinfo(ai);
     if (!h->daemon) {
-        awm_error_set(err, "cannot listen on HEALTH_PORT %d (in use?)", st->cfg->health_port);
+        awm_error_set(err, "cannot listen on HEALTH_HOST %s, HEALTH_PORT %d (in use?)", st->cfg->health_host,
+                      st->cfg->health_port);
         worker_health_stop(h);
         return NULL;
     }

@@ -3,7 +3,6 @@
  * API fail, then the queue job is completed (fatal: never retried) or failed (transient: the
  * queue retries it with backoff). */
 #include <ctype.h>
-#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -35,20 +34,6 @@ static bool api_failure(job_error *e, const char *what, const worker_api_result 
 {
     e->api_down = r->status == 0;
     return fail_with(e, worker_http_status_is_fatal(r->status), "%s: %s", what, r->error);
-}
-
-void worker_export_name(char *buf, size_t size, const char *print_job_id, int64_t at_ms, const char *ext)
-{
-    char stamp[32];
-    if (at_ms > 0) {
-        time_t at = (time_t)(at_ms / 1000);
-        struct tm tm;
-        gmtime_r(&at, &tm);
-        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H-%M-%S", &tm);
-    } else {
-        awm_utc_file_stamp(stamp, sizeof stamp);
-    }
-    snprintf(buf, size, "%s_%s.%s", stamp, print_job_id, ext);
 }
 
 static const char *orientation_of(const map_print_spec *spec)
@@ -93,11 +78,6 @@ json_t *worker_sidecar_json(const worker_sidecar_info *info, const map_print_spe
     return j;
 }
 
-static const char *content_type_of(render_format f)
-{
-    return f == RENDER_PDF ? "application/pdf" : f == RENDER_SVG ? "image/svg+xml" : "image/png";
-}
-
 /* "Check the file": PNG read back (size, depth, ICC, data); PDF/SVG: non-empty, right header. */
 static bool verify_output(const char *path, render_format format, int px_w, int px_h, job_error *e)
 {
@@ -119,20 +99,6 @@ static bool verify_output(const char *path, render_format format, int px_w, int 
     return true;
 }
 
-/* The expected pixel size at the configured DPI, computed the way a print shop would. */
-static void expected_pixels(const map_print_spec *spec, double dpi, int *w, int *h)
-{
-    if (dpi == MAP_DPI) {
-        *w = spec->px_w;
-        *h = spec->px_h;
-        return;
-    }
-    map_page_boxes boxes;
-    map_page_boxes_for(spec, &boxes);
-    *w = (int)lround(boxes.total.w / 72.0 * dpi);
-    *h = (int)lround(boxes.total.h / 72.0 * dpi);
-}
-
 static int render_threads(const worker_config *cfg)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -148,14 +114,12 @@ typedef struct {
 } job_output;
 
 /* Everything after "start": definition, spec, render, verify, store. */
-static bool export_poster(worker_thread *t, const queue_job *job, const char *print_job_id,
-                          json_t *data, job_output *out, job_error *e)
+static bool export_poster(worker_thread *t, const queue_job *job, const queue_export_job *ej, job_output *out,
+                          job_error *e)
 {
     const worker_config *cfg = t->st->cfg;
-    json_t *user_map = json_object_get(data, "userMap");
-    json_t *printable = json_object_get(data, "printableMap");
-    if (!json_is_object(user_map) || !json_is_object(printable))
-        return fail_with(e, true, "invalid job data: userMap and printableMap must be objects");
+    const char *print_job_id = ej->print_job_id;
+    json_t *user_map = ej->user_map, *printable = ej->printable_map;
 
     map_definition map;
     map_violations v = {0};
@@ -171,6 +135,9 @@ static bool export_poster(worker_thread *t, const queue_job *job, const char *pr
 
     bool ok = false;
     char poster[2200] = "", sidecar[2200] = "";
+    /* Both are work_dir + '/' + an export name, which always fits: */
+    _Static_assert(sizeof poster > sizeof ((worker_state *)0)->work_dir + 1 + STORAGE_EXPORT_NAME_LEN,
+                   "poster paths fit");
     json_t *w = json_object_get(printable, "widthInches"), *h = json_object_get(printable, "heightInches");
     const map_print_spec *spec = json_is_number(w) && json_is_number(h)
                                      ? map_print_spec_match(json_number_value(w), json_number_value(h))
@@ -194,9 +161,11 @@ static bool export_poster(worker_thread *t, const queue_job *job, const char *pr
     opt.threads = render_threads(cfg);
 
     const char *ext = render_format_extension(opt.format);
-    char name[256], stem[256];
-    worker_export_name(name, sizeof name, print_job_id, job->created_on_ms, ext);
-    snprintf(stem, sizeof stem, "%.*s", (int)(strlen(name) - strlen(ext) - 1), name);
+    char name[STORAGE_EXPORT_NAME_LEN + 1];
+    if (!storage_export_name(name, print_job_id, job->created_on_ms, ext)) {
+        fail_with(e, true, "invalid job data: printJobId '%s' is not a uuid", print_job_id);
+        goto done;
+    }
     snprintf(poster, sizeof poster, "%s/%s", t->st->work_dir, name);
 
     render_result rr;
@@ -210,7 +179,7 @@ static bool export_poster(worker_thread *t, const queue_job *job, const char *pr
     }
     int px_w = rr.px_w, px_h = rr.px_h;
     if (opt.format == RENDER_PNG)
-        expected_pixels(spec, opt.dpi, &px_w, &px_h);
+        map_print_spec_pixels(spec, opt.dpi, &px_w, &px_h);
     double t1 = awm_now_seconds();
     out->render_s = t1 - t0;
     if (!verify_output(poster, opt.format, px_w, px_h, e))
@@ -218,35 +187,40 @@ static bool export_poster(worker_thread *t, const queue_job *job, const char *pr
     double t2 = awm_now_seconds();
     out->verify_s = t2 - t1;
 
-    char *where = storage_put_file(t->st->store, poster, name, content_type_of(opt.format), &err);
+    char *where = storage_put_file(t->st->store, poster, name, awm_content_type(name), &err);
     if (!where) {
         fail_with(e, false, "storing %s failed: %s", name, err.msg);
         goto done;
     }
     poster[0] = '\0'; /* consumed by the storage */
     out->store_s = awm_now_seconds() - t2;
-    snprintf(out->location, sizeof out->location, "%s", where);
+    bool fits = snprintf(out->location, sizeof out->location, "%s", where) < (int)sizeof out->location;
     free(where);
+    if (!fits) { /* never report a location cut short */
+        fail_with(e, false, "the stored poster's location is longer than %zu bytes", sizeof out->location - 1);
+        goto done;
+    }
     out->size = rr.bytes;
 
     if (cfg->debug_mode) {
         worker_sidecar_info info = {
             .queue_job_id = job->id, .print_job_id = print_job_id,
-            .printable_map_id = json_string_value(json_object_get(data, "printableMapId")),
-            .user_map_id = json_string_value(json_object_get(data, "userMapId")),
+            .printable_map_id = ej->printable_map_id,
+            .user_map_id = ej->user_map_id,
             .paper_size_name = json_string_value(json_object_get(printable, "paperSizeName")),
             .format = ext, .dpi = opt.dpi, .px_w = px_w, .px_h = px_h,
             .file_path = out->location, .file_size = rr.bytes, .render_seconds = rr.seconds};
         /* The user map as the API's render endpoint draws it (RENDER_BASE_URL's one use). */
-        char preview[1400];
+        char preview[1400]; /* RENDER_BASE_URL (< 1024) + a uuid and a size key: always fits */
+        _Static_assert(sizeof preview > sizeof cfg->render_base_url + 100, "preview URLs fit");
         if (awm_is_uuid(info.user_map_id)) {
             snprintf(preview, sizeof preview, "%s/render?mapId=%s&size=%s&format=png&dpi=72", cfg->render_base_url,
                      info.user_map_id, spec->key);
             info.preview_url = preview;
         }
         json_t *doc = worker_sidecar_json(&info, spec, &map);
-        char side_name[300];
-        snprintf(side_name, sizeof side_name, "%s.json", stem);
+        char side_name[STORAGE_EXPORT_NAME_LEN + 1];
+        storage_export_name(side_name, print_job_id, job->created_on_ms, "json"); /* the poster's stem */
         snprintf(sidecar, sizeof sidecar, "%s/%s", t->st->work_dir, side_name);
         awm_atomic_file af;
         bool written = awm_atomic_open(&af, sidecar, &err);
@@ -262,8 +236,14 @@ static bool export_poster(worker_thread *t, const queue_job *job, const char *pr
         json_decref(doc);
         /* The sidecar is a debugging aid: losing it is logged, the poster still counts. */
         char *side_where = written ? storage_put_file(t->st->store, sidecar, side_name, "application/json", &err) : NULL;
-        if (side_where) {
-            snprintf(out->sidecar_location, sizeof out->sidecar_location, "%s", side_where);
+        if (side_where && snprintf(out->sidecar_location, sizeof out->sidecar_location, "%s", side_where) >=
+                              (int)sizeof out->sidecar_location) {
+            out->sidecar_location[0] = '\0';
+            awm_log(AWM_LOG_WARN, "SIDECAR_FAILED", "{s:s, s:s}", "printJobId", print_job_id, "error",
+                    "its location is too long to report");
+            sidecar[0] = '\0';
+            free(side_where);
+        } else if (side_where) {
             sidecar[0] = '\0';
             free(side_where);
         } else {
@@ -333,6 +313,19 @@ static void record_failure(worker_thread *t, const queue_job *job, const char *p
             "attempt", job->retry_count + 1, "durationMs", (int)(seconds * 1000), "durationSeconds", seconds);
 }
 
+/* Remove a stored poster (and its sidecar) whose print job no longer exists. */
+static void discard_poster(worker_thread *t, const job_output *out)
+{
+    const char *where[] = {out->location, out->sidecar_location};
+    for (int i = 0; i < 2; i++) {
+        const char *slash = strrchr(where[i], '/');
+        const char *name = slash ? slash + 1 : where[i];
+        awm_error err = {{0}};
+        if (*name && !storage_delete(t->st->store, name, &err))
+            awm_log(AWM_LOG_WARN, "POSTER_NOT_DISCARDED", "{s:s, s:s}", "name", name, "error", err.msg);
+    }
+}
+
 void worker_process_job(worker_thread *t, const queue_job *job)
 {
     worker_state *st = t->st;
@@ -340,18 +333,18 @@ void worker_process_job(worker_thread *t, const queue_job *job)
     double started = awm_now_seconds();
     job_error e = {0};
     job_output out = {{0}, 0, {0}, 0, 0, 0};
-    json_t *data = job->data ? json_loads(job->data, 0, NULL) : NULL;
-    const char *print_job_id = json_string_value(json_object_get(data, "printJobId"));
-    if (!awm_is_uuid(print_job_id))
-        print_job_id = NULL;
+    queue_export_job ej;
+    awm_error data_err = {{0}};
+    bool well_formed = queue_export_job_parse(job->data, &ej, &data_err);
+    const char *print_job_id = ej.print_job_id;
     awm_log(AWM_LOG_INFO, "JOB_START", "{s:s, s:s?, s:s, s:i}", "queueJobId", job->id, "printJobId",
             print_job_id, "queue", job->name ? job->name : cfg->queue, "attempt", job->retry_count + 1);
 
     char path[128];
     worker_api_result r = {0};
     bool ok = false;
-    if (!print_job_id) {
-        fail_with(&e, true, "invalid job data: printJobId must be a uuid");
+    if (!print_job_id) { /* nothing to report it against */
+        fail_with(&e, true, "%s", data_err.msg);
         goto failed;
     }
     snprintf(path, sizeof path, "/api/jobs/%s/start", print_job_id);
@@ -363,8 +356,11 @@ void worker_process_job(worker_thread *t, const queue_job *job)
         goto failed;
     }
     worker_api_result_free(&r);
-
-    if (!export_poster(t, job, print_job_id, data, &out, &e))
+    if (!well_formed) {
+        fail_with(&e, true, "%s", data_err.msg);
+        goto failed;
+    }
+    if (!export_poster(t, job, &ej, &out, &e))
         goto failed;
 
     json_t *body = json_pack("{s:s}", "filePath", out.location);
@@ -373,6 +369,8 @@ void worker_process_job(worker_thread *t, const queue_job *job)
     json_decref(body);
     if (r.status != 200) {
         e.skip_api_fail = r.status == 404;
+        if (r.status == 404) /* the family deleted its map while we drew it: keep nothing of it */
+            discard_poster(t, &out);
         api_failure(&e, "completing the print job failed", &r);
         worker_api_result_free(&r);
         goto failed;
@@ -383,7 +381,7 @@ void worker_process_job(worker_thread *t, const queue_job *job)
 failed:
     if (!ok) {
         record_failure(t, job, print_job_id, &e, started);
-        json_decref(data);
+        queue_export_job_free(&ej);
         return;
     }
     awm_error err;
@@ -408,5 +406,5 @@ failed:
             out.sidecar_location[0] ? out.sidecar_location : NULL, "sizeBytes", (json_int_t)out.size, "durationMs",
             (int)(seconds * 1000), "durationSeconds", seconds, "attempt", job->retry_count + 1, "renderMs",
             (int)(out.render_s * 1000), "verifyMs", (int)(out.verify_s * 1000), "storeMs", (int)(out.store_s * 1000));
-    json_decref(data);
+    queue_export_job_free(&ej);
 }

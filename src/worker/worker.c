@@ -56,7 +56,7 @@ static void remove_dir(const char *dir)
     DIR *d = opendir(dir);
     if (d) {
         struct dirent *e;
-        char path[2400];
+        char path[2400]; /* fits: a work dir (< 1100) + '/' + a file name (< 256) */
         while ((e = readdir(d))) {
             if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
                 continue;
@@ -92,7 +92,7 @@ static void sweep_stale_work_dirs(const worker_config *cfg, bool startup)
         bool ours = pid == (long)getpid();
         if (ours ? !startup : !(kill((pid_t)pid, 0) == -1 && errno == ESRCH))
             continue;
-        char path[2400];
+        char path[2400]; /* fits: temp_dir (< 1024) + '/' + a file name (< 256) */
         snprintf(path, sizeof path, "%s/%s", cfg->temp_dir, e->d_name);
         remove_dir(path);
         awm_log(AWM_LOG_INFO, "STALE_TEMP_REMOVED", "{s:s}", "dir", path);
@@ -155,10 +155,10 @@ static void *job_thread_main(void *arg)
         slot->released = false;
         snprintf(slot->id, sizeof slot->id, "%s", jobs[0].id);
         snprintf(slot->claim, sizeof slot->claim, "%s", jobs[0].claim);
-        json_t *data = jobs[0].data ? json_loads(jobs[0].data, 0, NULL) : NULL;
-        const char *pj = json_string_value(json_object_get(data, "printJobId"));
-        snprintf(slot->print_job_id, sizeof slot->print_job_id, "%s", pj && strlen(pj) < QUEUE_ID_LEN ? pj : "");
-        json_decref(data);
+        queue_export_job ej;
+        queue_export_job_parse(jobs[0].data, &ej, NULL);
+        snprintf(slot->print_job_id, sizeof slot->print_job_id, "%s", ej.print_job_id ? ej.print_job_id : "");
+        queue_export_job_free(&ej);
         pthread_mutex_unlock(&st->lock);
         pthread_mutex_lock(&st->metrics.lock);
         st->metrics.in_flight++;
@@ -325,11 +325,7 @@ int worker_run(const worker_config *cfg)
     st->cfg = cfg;
     pthread_mutex_init(&st->lock, NULL);
     pthread_mutex_init(&st->metrics.lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&st->wake, &ca);
-    pthread_condattr_destroy(&ca);
+    awm_cond_init_monotonic(&st->wake);
     int rc = 1;
     PGconn *conn = NULL;
     worker_health *health = NULL;
@@ -341,18 +337,19 @@ int worker_run(const worker_config *cfg)
      * renderer's included, inherits this mask. Blocked before anything else, so a SIGTERM
      * that arrives while the worker is still starting up is a graceful stop, not a kill. */
     sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    awm_block_stop_signals(&stop_signals);
 
     st->store = storage_new(&cfg->storage, &err);
     if (!st->store)
         goto out;
     char host[256] = "";
     gethostname(host, sizeof host - 1);
-    snprintf(st->work_dir, sizeof st->work_dir, "%s/" WORK_DIR_PREFIX "%s-%d", cfg->temp_dir, host, (int)getpid());
+    if (snprintf(st->work_dir, sizeof st->work_dir, "%s/" WORK_DIR_PREFIX "%s-%d", cfg->temp_dir, host,
+                 (int)getpid()) >= (int)sizeof st->work_dir) {
+        st->work_dir[0] = '\0'; /* a path cut short is never used, nor removed at the end */
+        awm_error_set(&err, "WORKER_TEMP_DIR %.200s is too long for this worker's work directory", cfg->temp_dir);
+        goto out;
+    }
     if (!awm_mkdir_p(cfg->temp_dir, &err))
         goto out;
     sweep_stale_work_dirs(cfg, true);
@@ -381,7 +378,7 @@ int worker_run(const worker_config *cfg)
                     "expireInS", qo.expire_in_s);
             break;
         }
-        if (conn && PQstatus(conn) == CONNECTION_OK && strstr(err.msg, "unknown queue"))
+        if (err.code == AWM_ENOTFOUND)
             goto out; /* a misconfigured WORKER_QUEUE (or no migrations): waiting will not help */
         if (awm_now_seconds() >= next_log) {
             awm_log(AWM_LOG_WARN, "DATABASE_UNAVAILABLE", "{s:s}", "error", err.msg);
@@ -429,7 +426,7 @@ stop:
     if (rc != 0)
         awm_log(AWM_LOG_ERROR, "WORKER_START_FAILED", "{s:s}", "error", err.msg);
     pthread_mutex_lock(&st->lock);
-    st->stopping = 1;
+    atomic_store(&st->stopping, true);
     pthread_cond_broadcast(&st->wake);
     /* Wait for the jobs in hand, up to the deadline; a second signal does not shorten it. */
     double deadline = awm_now_seconds() + cfg->shutdown_timeout_s;

@@ -38,6 +38,8 @@ typedef struct {
     char temp_dir[1024];       /* WORKER_TEMP_DIR; default <EXPORT_DIR>/.awm-work (local) or $TMPDIR */
     int concurrency;           /* WORKER_CONCURRENCY 1..64, default 1 */
     int health_port;           /* HEALTH_PORT, default 8081; 0 = any free port (logged) */
+    char health_host[256];     /* HEALTH_HOST, default 0.0.0.0 (a container's health check and a
+                                * Prometheus scraper reach it); 127.0.0.1 keeps it on the host */
     bool debug_mode;           /* DEBUG_MODE: JSON sidecar next to each poster */
     awm_log_level log_level;   /* LOG_LEVEL */
     int poll_interval_ms;      /* WORKER_POLL_INTERVAL_MS, default 2000 */
@@ -89,10 +91,5 @@ typedef struct {
 json_t *worker_sidecar_json(const worker_sidecar_info *info, const map_print_spec *spec,
                             const map_definition *map);
 
-/* The name a poster is stored under: "<UTC YYYY-MM-DDTHH-MM-SS>_<printJobId>.<ext>", the time
- * being at_ms (ms since the epoch; 0 = now). The worker passes the queue job's creation time, so
- * every attempt at a job stores under the same name: a retry after a `complete` that did not get
- * through replaces the earlier attempt's file instead of leaving a second poster. */
-void worker_export_name(char *buf, size_t size, const char *print_job_id, int64_t at_ms, const char *ext);
 
 #endif

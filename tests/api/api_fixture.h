@@ -10,7 +10,6 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +31,8 @@ static int fx_port;
 static char fx_dir[] = "/tmp/awm-test-api-XXXXXX";
 static char fx_export_dir[300];
 static char fx_log_path[300];
-#define FX_KEY "test-worker-key-123"
+#define FX_KEY "test-worker-key-0123456789abcdef0123"
+#define FX_ADMIN_KEY "test-operator-key-0123456789abcdef01"
 
 /* Responses are testkit's: status, body, len, headers, json. */
 typedef tk_response fx_response;
@@ -75,6 +75,15 @@ static fx_response fx_http(const char *method, const char *path, const char *jso
     static const char *const json_headers[] = {"Content-Type: application/json", NULL};
     return fx_http_ex(method, path, json_body ? json_headers : NULL, json_body,
                       json_body ? strlen(json_body) : 0, false);
+}
+
+/* A request with `Authorization: Bearer <secret>` (secret NULL: none) and a JSON body (may be NULL). */
+static inline fx_response fx_http_bearer(const char *method, const char *path, const char *secret, const char *json_body)
+{
+    char auth[512];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", secret ? secret : "");
+    const char *headers[] = {"Content-Type: application/json", secret ? auth : NULL, NULL};
+    return fx_http_ex(method, path, headers, json_body, json_body ? strlen(json_body) : 0, false);
 }
 
 /* A worker call with the key. */
@@ -122,9 +131,7 @@ static int fx_stop_server(void)
     int code = -1;
     if (fx_server > 0) {
         kill(fx_server, SIGTERM);
-        int status;
-        waitpid(fx_server, &status, 0);
-        code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        code = tk_wait(fx_server, 0);
         fx_server = 0;
     }
     return code;
@@ -214,6 +221,7 @@ static void fx_start(int argc, char **argv)
     setenv("HOST", "127.0.0.1", 1);
     setenv("EXPORT_DIR", fx_export_dir, 1);
     setenv("WORKER_API_KEY", FX_KEY, 1);
+    setenv("ADMIN_API_KEY", FX_ADMIN_KEY, 1);
     setenv("DB_POOL_SIZE", "4", 1);
     setenv("DB_POOL_TIMEOUT_MS", "3000", 1);
     setenv("MAX_BODY_BYTES", "65536", 1);

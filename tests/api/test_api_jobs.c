@@ -5,6 +5,7 @@
  * the database going away (503 from health and data routes) and coming back, and SIGTERM:
  * no new connections, the request in flight still answered, a clean exit. */
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "api_fixture.h"
 
@@ -332,7 +333,7 @@ static void database_down_then_back(void)
     fx_response_free(&r);
     const char *gets[] = {"/api/maps", "/api/jobs/00000000-0000-4000-8000-000000000000"};
     for (int i = 0; i < 2; i++) {
-        r = fx_http("GET", gets[i], NULL);
+        r = fx_http_bearer("GET", gets[i], FX_ADMIN_KEY, NULL);
         CHECK_MSG(r.status == 503, "%s -> %ld", gets[i], r.status);
         CHECK_STR_EQ(fx_str(&r, "error"), "database unreachable");
         fx_response_free(&r);
@@ -347,7 +348,7 @@ static void database_down_then_back(void)
     r = fx_http("POST", "/api/maps", "{");
     CHECK_INT_EQ(r.status, 400);
     fx_response_free(&r);
-    r = fx_http("GET", "/metrics", NULL);
+    r = fx_http_bearer("GET", "/metrics", FX_ADMIN_KEY, NULL);
     CHECK_INT_EQ(r.status, 200);
     CHECK(strstr(r.body, "awm_http_requests_total{route=\"/api/health\",status=\"503\"}"));
     fx_response_free(&r);
@@ -359,7 +360,7 @@ static void database_down_then_back(void)
     CHECK_STR_EQ(fx_str(&r, "database"), "ok");
     fx_response_free(&r);
     for (int i = 0; i < 6; i++) { /* more than the pool's 4 connections */
-        r = fx_http("GET", "/api/maps?limit=1", NULL);
+        r = fx_http_bearer("GET", "/api/maps?limit=1", FX_ADMIN_KEY, NULL);
         CHECK_INT_EQ(r.status, 200);
         fx_response_free(&r);
     }
@@ -370,7 +371,7 @@ static void database_down_then_back(void)
 
     /* A restart while connections sit idle in the pool (no request in between). */
     CHECK_MSG(pg_harness_restart(fx_pg, false, &err), "%s", err.msg);
-    r = fx_http("GET", "/api/maps?limit=1", NULL);
+    r = fx_http_bearer("GET", "/api/maps?limit=1", FX_ADMIN_KEY, NULL);
     CHECK_INT_EQ(r.status, 200);
     fx_response_free(&r);
     r = fx_worker(id, "complete", "{\"filePath\":\"/x/y.png\"}");
@@ -381,7 +382,7 @@ static void database_down_then_back(void)
 
 /* ---- graceful shutdown ---- */
 
-static volatile int g_release_body;
+static atomic_bool g_release_body;
 
 typedef struct {
     size_t sent;
@@ -398,12 +399,12 @@ static size_t slow_read(char *buf, size_t size, size_t n, void *user)
         u->sent = half;
         return half;
     }
-    while (!__atomic_load_n(&g_release_body, __ATOMIC_ACQUIRE))
+    while (!atomic_load(&g_release_body))
         usleep(10000);
     size_t k = total - u->sent;
     if (k > size * n)
         k = size * n;
-    memcpy(buf, MAP + u->sent, k);
+    memcpy(buf, &MAP[u->sent], k);
     u->sent += k;
     return k;
 }
@@ -446,7 +447,7 @@ static void sigterm_finishes_the_request_in_flight(void)
     /* Wait until the server holds the slow request (the metrics request itself is the other one). */
     bool held = false;
     for (int i = 0; i < 1000 && !held; i++) {
-        fx_response r = fx_http("GET", "/metrics", NULL);
+        fx_response r = fx_http_bearer("GET", "/metrics", FX_ADMIN_KEY, NULL);
         held = r.body && strstr(r.body, "awm_http_requests_in_flight 2\n");
         fx_response_free(&r);
         if (!held)
@@ -465,13 +466,12 @@ static void sigterm_finishes_the_request_in_flight(void)
     }
     CHECK(refused);
     /* …while the request in flight is still answered. */
-    __atomic_store_n(&g_release_body, 1, __ATOMIC_RELEASE);
+    atomic_store(&g_release_body, true);
     pthread_join(th, NULL);
     CHECK_INT_EQ(u.status, 201);
-    int status;
-    waitpid(fx_server, &status, 0);
+    int code = tk_wait(fx_server, 0);
     fx_server = 0;
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_INT_EQ(code, 0);
     char *log = NULL;
     size_t len;
     awm_read_file(fx_log_path, &log, &len, NULL);

@@ -86,24 +86,24 @@ static void seed_curl_sequence_queues_an_export(void)
 static void maps_list_newest_first_with_limit_and_offset(void)
 {
     char *a = create_map(SEED_MAP), *b = create_map(SEED_MAP), *c = create_map(SEED_MAP);
-    fx_response r = fx_http("GET", "/api/maps?limit=2", NULL);
+    fx_response r = fx_http_bearer("GET", "/api/maps?limit=2", FX_ADMIN_KEY, NULL);
     CHECK_INT_EQ(r.status, 200);
     json_t *list = json_object_get(r.json, "userMaps");
     CHECK_INT_EQ(json_array_size(list), 2);
     CHECK_STR_EQ(json_string_value(json_object_get(json_array_get(list, 0), "id")), c);
     CHECK_STR_EQ(json_string_value(json_object_get(json_array_get(list, 1), "id")), b);
     fx_response_free(&r);
-    r = fx_http("GET", "/api/maps?limit=1&offset=2", NULL);
+    r = fx_http_bearer("GET", "/api/maps?limit=1&offset=2", FX_ADMIN_KEY, NULL);
     CHECK_STR_EQ(json_string_value(json_object_get(json_array_get(json_object_get(r.json, "userMaps"), 0), "id")), a);
     fx_response_free(&r);
-    r = fx_http("GET", "/api/maps", NULL);
+    r = fx_http_bearer("GET", "/api/maps", FX_ADMIN_KEY, NULL);
     CHECK_INT_EQ(r.status, 200);
     CHECK(json_array_size(json_object_get(r.json, "userMaps")) >= 3);
     CHECK_INT_EQ(json_integer_value(json_object_get(r.json, "limit")), 50);
     fx_response_free(&r);
     const char *bad[] = {"/api/maps?limit=0", "/api/maps?limit=501", "/api/maps?limit=x", "/api/maps?offset=-1"};
     for (size_t i = 0; i < 4; i++) {
-        r = fx_http("GET", bad[i], NULL);
+        r = fx_http_bearer("GET", bad[i], FX_ADMIN_KEY, NULL);
         CHECK_MSG(r.status == 400, "%s -> %ld", bad[i], r.status);
         fx_response_free(&r);
     }
@@ -208,7 +208,7 @@ static void body_limits_and_content_types(void)
 static void methods_and_routes(void)
 {
     char allow[128];
-    fx_response r = fx_http("DELETE", "/api/maps", NULL);
+    fx_response r = fx_http("PUT", "/api/maps", NULL);
     CHECK_INT_EQ(r.status, 405);
     CHECK_STR_EQ(fx_header(&r, "Allow", allow, sizeof allow), "GET, HEAD, POST");
     fx_response_free(&r);
@@ -398,7 +398,7 @@ static void render_endpoint(void)
     const char *bad[] = {"/render?size=8x10", "/render?size=9x9&mapId=00000000-0000-4000-8000-000000000000",
                          "/render?dpi=301&data=e30", "/render?format=gif&data=e30", "/render?data=e30"};
     for (size_t i = 0; i < 5; i++) {
-        r = fx_http("GET", bad[i], NULL);
+        r = fx_http_bearer("GET", bad[i], FX_ADMIN_KEY, NULL);
         CHECK_MSG(r.status == 400, "%s -> %ld", bad[i], r.status);
         fx_response_free(&r);
     }
@@ -417,7 +417,7 @@ static void health_and_metrics(void)
     CHECK(fx_str(&r, "version") != NULL);
     CHECK(json_is_number(json_object_get(r.json, "uptime")));
     fx_response_free(&r);
-    r = fx_http("GET", "/metrics", NULL);
+    r = fx_http_bearer("GET", "/metrics", FX_ADMIN_KEY, NULL);
     CHECK_INT_EQ(r.status, 200);
     CHECK(strstr(r.body, "awm_http_requests_total{route=\"/api/maps\",status=\"201\"}"));
     CHECK(strstr(r.body, "awm_http_requests_total{route=\"/api/export\",status=\"400\"}"));
@@ -444,7 +444,7 @@ static void faults_are_500_with_a_request_id(void)
     fx_response_free(&r);
     ok = fx_sql_text("ALTER TABLE user_maps_away RENAME TO user_maps", NULL);
     free(ok);
-    r = fx_http("GET", "/api/maps?limit=1", NULL);
+    r = fx_http_bearer("GET", "/api/maps?limit=1", FX_ADMIN_KEY, NULL);
     CHECK_INT_EQ(r.status, 200);
     fx_response_free(&r);
     char *log = NULL;
@@ -572,7 +572,7 @@ static void s3_downloads_redirect_and_open_worker_routes_warn(void)
     fx_port = saved_port;
     if (pid > 0) {
         kill(pid, SIGTERM);
-        waitpid(pid, NULL, 0);
+        tk_wait(pid, 0);
     }
     char *log = NULL;
     size_t len;

@@ -17,6 +17,8 @@
 #include "test.h"
 #include "worker/worker_harness.h"
 
+#define TLS_KEY "tls-test-key-0123456789abcdef0123456"
+
 static pg_harness *pg;
 static char dir[512];
 static char api_url[128];
@@ -82,7 +84,7 @@ static int worker_check(const char *db, char **out)
     snprintf(env_api, sizeof env_api, "API_URL=%s", api_url);
     snprintf(env_dir, sizeof env_dir, "EXPORT_DIR=%s/exports", dir);
     snprintf(log, sizeof log, "%s/check-%d.log", dir, ++n);
-    const char *env[] = {env_db, env_api, env_dir, "STORAGE=local", "WORKER_API_KEY=k", NULL};
+    const char *env[] = {env_db, env_api, env_dir, "STORAGE=local", "WORKER_API_KEY=" TLS_KEY, NULL};
     return wh_run_check(env, log, out);
 }
 
@@ -102,13 +104,13 @@ static void test_export_over_verified_tls(void)
     conninfo(db, sizeof db, "localhost", "verify-full", "/ca.pem");
 
     char env_db[700], env_port[32], env_dir[700], log[700], url[256];
-    int port = wh_free_port();
+    int port = tk_free_port();
     snprintf(api_url, sizeof api_url, "http://127.0.0.1:%d", port);
     snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db);
     snprintf(env_port, sizeof env_port, "PORT=%d", port);
     snprintf(env_dir, sizeof env_dir, "EXPORT_DIR=%s/exports", dir);
     snprintf(log, sizeof log, "%s/api.log", dir);
-    const char *api_env[] = {env_db, env_port, env_dir, "HOST=127.0.0.1", "WORKER_API_KEY=k",
+    const char *api_env[] = {env_db, env_port, env_dir, "HOST=127.0.0.1", "WORKER_API_KEY=" TLS_KEY,
                              "STORAGE=local", NULL};
     const char *serve[] = {"serve", NULL};
     CHECK(wh_spawn(&api, serve, api_env, log));
@@ -124,10 +126,10 @@ static void test_export_over_verified_tls(void)
     char env_api[200];
     snprintf(env_api, sizeof env_api, "API_URL=%s", api_url);
     snprintf(log, sizeof log, "%s/worker.log", dir);
-    int health = wh_free_port();
+    int health = tk_free_port();
     char env_health[64];
     snprintf(env_health, sizeof env_health, "HEALTH_PORT=%d", health);
-    const char *worker_env[] = {env_db, env_api, env_dir, env_health, "WORKER_API_KEY=k", "STORAGE=local",
+    const char *worker_env[] = {env_db, env_api, env_dir, env_health, "WORKER_API_KEY=" TLS_KEY, "STORAGE=local",
                                 "WORKER_RENDER_DPI=40", "WORKER_POLL_INTERVAL_MS=300", NULL};
     const char *worker_args[] = {"worker", NULL};
     wh_proc worker;
@@ -153,16 +155,16 @@ static void test_export_over_verified_tls(void)
 
     const char *state = NULL;
     json_t *job = NULL;
-    double end = wh_now() + 180;
+    double end = awm_now_seconds() + 180;
     snprintf(url, sizeof url, "%s/api/jobs/%s", api_url, job_id);
-    while (wh_now() < end) {
+    while (awm_now_seconds() < end) {
         json_decref(job);
         job = NULL;
         wh_http("GET", url, NULL, NULL, &job);
         state = json_string_value(json_object_get(job, "state"));
         if (state && (!strcmp(state, "export_complete") || !strcmp(state, "export_failed")))
             break;
-        wh_sleep_ms(200);
+        tk_sleep_ms(200);
     }
     CHECK_MSG(state && !strcmp(state, "export_complete"), "job %s: %s (%s)", job_id, state ? state : "?",
               json_string_value(json_object_get(job, "export_error")) ?: "");
@@ -235,7 +237,7 @@ static void test_refusals(void)
 int main(void)
 {
     awm_error err;
-    if (!wh_mkdtemp(dir, sizeof dir, "deploy-tls")) {
+    if (!tk_mkdtemp(dir, sizeof dir, "deploy-tls")) {
         fprintf(stderr, "cannot make a temp dir\n");
         return 1;
     }
@@ -258,6 +260,6 @@ int main(void)
     wh_stop(&api, SIGTERM, 20);
     pg_harness_destroy(pg);
     if (!getenv("AWM_KEEP_TEST_DIR"))
-        wh_rmtree(dir);
+        tk_remove_tree(dir);
     return TEST_EXIT();
 }

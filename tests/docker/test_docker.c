@@ -111,7 +111,7 @@ static int start_engine(void)
             printf("docker: started dockerd (pid %d; overlay2, --bridge=none, --iptables=false)\n", (int)g_dockerd);
             return 0;
         }
-        wh_sleep_ms(500);
+        tk_sleep_ms(500);
     }
     fprintf(stderr, "docker: FAILED: dockerd did not start; its log:\n");
     dt_sh("tail -20 '%s' >&2", log);
@@ -145,12 +145,12 @@ static bool build(const char *image, const char *dockerfile_flag)
         snprintf(secret, sizeof secret, "--secret id=build-ca,src='%s'", g_ca);
     char log[700];
     snprintf(log, sizeof log, "%s/build-%s.log", tmp, image);
-    double t0 = wh_now();
+    double t0 = awm_now_seconds();
     /* As the guide: docker build [-f Dockerfile.worker] -t IMAGE . — with the build network
      * this engine has (no default bridge) and the CA of the machine's npm. */
     int st = dt_sh("cd '%s' && docker build --network host %s %s -t %s:latest . >'%s' 2>&1", dt_source_root(), secret,
                    dockerfile_flag, image, log);
-    double dt = wh_now() - t0;
+    double dt = awm_now_seconds() - t0;
     CHECK_MSG(st == 0, "docker build of %s failed; the end of its log (%s):", image, log);
     if (st != 0) {
         dt_sh("tail -30 '%s' >&2", log);
@@ -166,11 +166,11 @@ static bool build(const char *image, const char *dockerfile_flag)
 static bool make_images(void)
 {
     char *cache_dir = awm_strdup(awm_env_str("AWM_DOCKER_CACHE", "/var/cache/awm-docker"));
-    double t0 = wh_now();
+    double t0 = awm_now_seconds();
     char *out = NULL;
     int st = dt_sh_out(&out, "'%s/tests/docker/base-images.sh' '%s'", dt_source_root(), cache_dir);
     CHECK_MSG(st == 0, "base images: %s", out);
-    printf("docker: base images ready in %.0f s (cache %s)\n%s\n", wh_now() - t0, cache_dir, out);
+    printf("docker: base images ready in %.0f s (cache %s)\n%s\n", awm_now_seconds() - t0, cache_dir, out);
     free(out);
     free(cache_dir);
     if (st != 0)
@@ -232,7 +232,7 @@ static int json_lines_with(const char *text, const char *event, int *bad)
 
 static bool wait_health(const char *container, double timeout_s)
 {
-    for (double t0 = wh_now(); wh_now() - t0 < timeout_s; wh_sleep_ms(1000)) {
+    for (double t0 = awm_now_seconds(); awm_now_seconds() - t0 < timeout_s; tk_sleep_ms(1000)) {
         char *h = sh_text(NULL, "docker inspect --format '{{.State.Health.Status}}' %s", container);
         bool healthy = !strcmp(h, "healthy");
         free(h);
@@ -252,7 +252,7 @@ static void test_worker_against_host(void)
         return;
     }
     CHECK_INT_EQ(chown(fx.export_dir, WORKER_UID, WORKER_UID), 0);
-    int health_port = wh_free_port();
+    int health_port = tk_free_port();
     char envfile[700];
     snprintf(envfile, sizeof envfile, "%s/worker.env", fx.dir);
     FILE *f = fopen(envfile, "w");
@@ -285,8 +285,9 @@ static void test_worker_against_host(void)
     CHECK(wh_post_export(&fx, 18, 24, NULL, job));
     json_t *done = wh_wait_job_state(&fx, job, "export_complete", 120);
     CHECK_MSG(done, "the 18x24 export did not complete");
-    const char *file = done ? json_string_value(json_object_get(done, "export_file_path")) : NULL;
-    CHECK_MSG(file, "no export_file_path");
+    /* The public job view names the poster by its download URL (/exports/<file>). */
+    const char *file = done ? json_string_value(json_object_get(done, "downloadUrl")) : NULL;
+    CHECK_MSG(file, "no downloadUrl");
     if (file) {
         char path[1200];
         snprintf(path, sizeof path, "%s/%s", fx.export_dir, strrchr(file, '/') ? strrchr(file, '/') + 1 : file);
@@ -318,7 +319,7 @@ static void test_worker_against_host(void)
     /* docker-compose stop while a 24x36 poster renders: SIGTERM, the job finishes (or is given
      * back) within the grace period, the container exits 0 rather than being killed. */
     CHECK(wh_post_export(&fx, 24, 36, NULL, job));
-    for (double t0 = wh_now(); wh_now() - t0 < 60; wh_sleep_ms(200)) {
+    for (double t0 = awm_now_seconds(); awm_now_seconds() - t0 < 60; tk_sleep_ms(200)) {
         char *logs = sh_text(NULL, "docker logs %s 2>&1", id);
         int bad;
         bool started = json_lines_with(logs, "JOB_START", &bad) >= 2;
@@ -426,7 +427,7 @@ static void test_compose_stack(void)
     char password[40], key[40], envfile[700], compose[4096], api[64];
     random_hex(password, 16);
     random_hex(key, 16);
-    int port = wh_free_port();
+    int port = tk_free_port();
     snprintf(api, sizeof api, "http://127.0.0.1:%d", port);
     snprintf(envfile, sizeof envfile, "%s/stack.env", tmp);
     FILE *f = fopen(envfile, "w");
@@ -441,7 +442,7 @@ static void test_compose_stack(void)
              "AWM_POSTGRES_IMAGE=awm-test-postgres:15 AWM_BUILD_NETWORK=host docker-compose -p " PROJECT "s --compatibility",
              dt_source_root(), envfile, password, key, port);
     /* The guide: docker-compose up -d --build, then --scale worker=3. */
-    double t0 = wh_now();
+    double t0 = awm_now_seconds();
     CHECK_INT_EQ(dt_sh("%s up -d --build >'%s/compose-up.log' 2>&1", compose, tmp), 0);
     CHECK_INT_EQ(dt_sh("%s up -d --scale worker=3 >>'%s/compose-up.log' 2>&1", compose, tmp), 0);
     char health[128];
@@ -456,7 +457,7 @@ static void test_compose_stack(void)
     CHECK_INT_EQ(n, 3);
     for (int i = 0; i < n; i++)
         CHECK_MSG(wait_health(workers[i], 120), "worker %d did not become healthy", i);
-    printf("docker: compose stack up with 3 healthy workers in %.0f s\n", wh_now() - t0);
+    printf("docker: compose stack up with 3 healthy workers in %.0f s\n", awm_now_seconds() - t0);
 
     /* 30 exports, each done once, spread over the three workers. */
     char map_id[64], jobs[30][64];
@@ -464,11 +465,11 @@ static void test_compose_stack(void)
         goto down;
     for (int i = 0; i < 30; i++)
         post_export(api, map_id, 8, 10, jobs[i]);
-    t0 = wh_now();
+    t0 = awm_now_seconds();
     for (int i = 0; i < 30; i++)
-        while (!job_complete(api, jobs[i]) && wh_now() - t0 < 300)
-            wh_sleep_ms(500);
-    printf("docker: 30 exports done by 3 workers in %.0f s\n", wh_now() - t0);
+        while (!job_complete(api, jobs[i]) && awm_now_seconds() - t0 < 300)
+            tk_sleep_ms(500);
+    printf("docker: 30 exports done by 3 workers in %.0f s\n", awm_now_seconds() - t0);
     int per_worker[3] = {0};
     for (int i = 0; i < 30; i++) {
         CHECK_MSG(job_complete(api, jobs[i]), "job %s not complete", jobs[i]);
@@ -507,8 +508,8 @@ static void test_compose_stack(void)
     double peak = 0;
     char limit[64] = "";
     if (post_export(api, map_id, 24, 36, big)) {
-        t0 = wh_now();
-        while (!job_complete(api, big) && wh_now() - t0 < 180) {
+        t0 = awm_now_seconds();
+        while (!job_complete(api, big) && awm_now_seconds() - t0 < 180) {
             char *stats = sh_text(NULL, "docker stats --no-stream --format '{{.MemUsage}}' %s %s %s", workers[0],
                                   workers[1], workers[2]);
             char *lsave = NULL;
@@ -559,14 +560,14 @@ static void test_swarm_stack(void)
     CHECK_INT_EQ(dt_sh("printf %%s '%s' | docker secret create awm_postgres_password - >/dev/null", password), 0);
     CHECK_INT_EQ(dt_sh("printf %%s '%s' | docker secret create awm_worker_api_key - >/dev/null", key), 0);
     CHECK_INT_EQ(dt_sh("printf %%s '%s' | docker secret create awm_database_url - >/dev/null", url), 0);
-    int port = wh_free_port();
-    double t0 = wh_now();
+    int port = tk_free_port();
+    double t0 = awm_now_seconds();
     CHECK_INT_EQ(dt_sh("cd '%s' && AWM_POSTGRES_IMAGE=awm-test-postgres:15 AWM_API_PORT=%d docker stack deploy "
                        "-c deploy/docker-stack.yml " STACK " >'%s/stack.log' 2>&1",
                        dt_source_root(), port, tmp),
                  0);
     bool up = false;
-    for (; !up && wh_now() - t0 < 240; wh_sleep_ms(2000)) {
+    for (; !up && awm_now_seconds() - t0 < 240; tk_sleep_ms(2000)) {
         char *ls = sh_text(NULL, "docker service ls --format '{{.Name}} {{.Replicas}}' | sort");
         up = strstr(ls, STACK "_api 1/1") && strstr(ls, STACK "_postgres 1/1") && strstr(ls, STACK "_worker 3/3");
         free(ls);
@@ -575,7 +576,7 @@ static void test_swarm_stack(void)
     char *api = sh_text(NULL, "docker ps -q --filter label=com.docker.swarm.service.name=" STACK "_api | head -1");
     /* The API answers once it has migrated the database. */
     bool healthy = false;
-    for (; !healthy && wh_now() - t0 < 300; wh_sleep_ms(1000)) {
+    for (; !healthy && awm_now_seconds() - t0 < 300; tk_sleep_ms(1000)) {
         char *h = in_api(api, "curl -fsS http://127.0.0.1:5173/api/health");
         json_t *hj = json_loads(h, 0, NULL);
         healthy = !strcmp(json_string_value(json_object_get(hj, "status")) ?: "", "ok");
@@ -583,7 +584,7 @@ static void test_swarm_stack(void)
         free(h);
     }
     CHECK_MSG(healthy, "the stack's API server is not healthy");
-    printf("docker: swarm stack up (3 worker replicas) in %.0f s\n", wh_now() - t0);
+    printf("docker: swarm stack up (3 worker replicas) in %.0f s\n", awm_now_seconds() - t0);
     char *replicas = sh_text(NULL, "docker service ps -q --filter desired-state=running " STACK "_worker | wc -l");
     CHECK_STR_EQ(replicas, "3");
     free(replicas);
@@ -612,7 +613,7 @@ static void test_swarm_stack(void)
     json_decref(j);
     free(made);
     bool done = false;
-    for (double t1 = wh_now(); job[0] && !done && wh_now() - t1 < 120; wh_sleep_ms(1000)) {
+    for (double t1 = awm_now_seconds(); job[0] && !done && awm_now_seconds() - t1 < 120; tk_sleep_ms(1000)) {
         char cmd[200];
         snprintf(cmd, sizeof cmd, "curl -fsS http://127.0.0.1:5173/api/jobs/%s", job);
         char *got = in_api(api, cmd);
@@ -652,7 +653,7 @@ static void test_swarm_stack(void)
     free(api);
 
     dt_sh("docker stack rm " STACK " >/dev/null 2>&1");
-    for (double t1 = wh_now(); wh_now() - t1 < 90; wh_sleep_ms(1000)) {
+    for (double t1 = awm_now_seconds(); awm_now_seconds() - t1 < 90; tk_sleep_ms(1000)) {
         char *left = sh_text(NULL, "docker ps -aq --filter label=com.docker.stack.namespace=" STACK);
         bool gone = !left[0];
         free(left);
@@ -668,25 +669,25 @@ static void test_swarm_stack(void)
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if (!wh_mkdtemp(tmp, sizeof tmp, "docker"))
+    if (!tk_mkdtemp(tmp, sizeof tmp, "docker"))
         return 1;
     int rc = start_engine();
     if (rc != 0) {
-        wh_rmtree(tmp);
+        tk_remove_tree(tmp);
         return rc;
     }
-    double t0 = wh_now();
+    double t0 = awm_now_seconds();
     if (make_images()) {
         RUN(test_worker_against_host);
         RUN(test_compose_stack);
         RUN(test_swarm_stack);
     }
-    printf("docker: suite took %.0f s\n", wh_now() - t0);
+    printf("docker: suite took %.0f s\n", awm_now_seconds() - t0);
     stop_engine();
     rc = TEST_EXIT();
     if (rc)
         fprintf(stderr, "logs kept in %s\n", tmp);
     else
-        wh_rmtree(tmp);
+        tk_remove_tree(tmp);
     return rc;
 }

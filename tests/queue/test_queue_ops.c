@@ -142,6 +142,28 @@ static void test_export_queue_defaults(void)
     CHECK_INT_EQ(o.expire_in_s, 3600);
 }
 
+/* Callers decide on err.code, never on the message: each kind of database failure says so. */
+static void test_database_errors_carry_their_kind(void)
+{
+    awm_error err = {{0}};
+    queue_options o;
+    CHECK(!queue_get_options(conn, "no-such-queue", &o, &err));
+    CHECK_INT_EQ(err.code, AWM_ENOTFOUND);
+    const char *params[] = {"0b7e4a3c-1d2e-4f50-9a8b-7c6d5e4f3a2b"};
+    PGresult *res = db_exec(conn, "orphan printable map",
+                            "INSERT INTO printable_maps (user_map_id, data) VALUES ($1, '{}')", 1, params, &err);
+    CHECK(!res);
+    CHECK_INT_EQ(err.code, AWM_ENOTFOUND); /* a foreign key to a row that is gone */
+    CHECK(!db_run(conn, "bad cast", "SELECT 'x'::int", &err));
+    CHECK_INT_EQ(err.code, AWM_EINVALID);
+    CHECK(db_run(conn, "temp table", "CREATE TEMP TABLE u (k int PRIMARY KEY)", &err));
+    CHECK(!db_run(conn, "unique", "INSERT INTO u VALUES (1), (1)", &err));
+    CHECK_INT_EQ(err.code, AWM_ECONFLICT);
+    PGconn *nowhere = db_connect("host=127.0.0.1 port=1 dbname=x connect_timeout=2", &err);
+    CHECK(!nowhere);
+    CHECK_INT_EQ(err.code, AWM_EUNAVAILABLE);
+}
+
 static void test_queue_create_update(void)
 {
     awm_error err = {{0}};
@@ -895,6 +917,7 @@ int main(void)
     conn = fx_connect();
     RUN(test_migrations_idempotent_and_locked);
     RUN(test_export_queue_defaults);
+    RUN(test_database_errors_carry_their_kind);
     RUN(test_queue_create_update);
     RUN(test_send_and_get);
     RUN(test_job_ids_are_time_ordered);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -189,6 +190,42 @@ static void test_name_check(void)
     long_name[sizeof long_name - 1] = '\0';
     CHECK(!storage_name_valid(long_name, &err));
     CHECK_MSG(strstr(err.msg, "too long"), "%s", err.msg);
+}
+
+static void test_export_name_made_and_parsed(void)
+{
+    const char *id = "0b7e4a3c-1d2e-4f50-9a8b-7c6d5e4f3a2b";
+    char name[STORAGE_EXPORT_NAME_LEN + 1];
+    CHECK(storage_export_name(name, id, 0, "png"));
+    regex_t re;
+    regcomp(&re, "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}-[0-9]{2}-[0-9]{2}_0b7e4a3c-1d2e-4f50-9a8b-7c6d5e4f3a2b\\.png$",
+            REG_EXTENDED | REG_NOSUB);
+    CHECK_MSG(regexec(&re, name, 0, NULL, 0) == 0, "%s", name);
+    regfree(&re);
+    /* A given time (the queue job's creation): every attempt gets the same name. */
+    CHECK(storage_export_name(name, id, 1764288000123LL, "pdf"));
+    CHECK_STR_EQ(name, "2025-11-28T00-00-00_0b7e4a3c-1d2e-4f50-9a8b-7c6d5e4f3a2b.pdf");
+    char parsed_id[37], ext[5];
+    CHECK(storage_export_name_parse(name, parsed_id, ext));
+    CHECK_STR_EQ(parsed_id, id);
+    CHECK_STR_EQ(ext, "pdf");
+    CHECK(storage_export_name(name, id, 1764288000123LL, "json"));
+    CHECK(storage_export_name_parse(name, NULL, ext));
+    CHECK_STR_EQ(ext, "json");
+    /* Only that form: no other extension, id or stamp, nothing before or after. */
+    CHECK(!storage_export_name(name, "not-a-uuid", 0, "png"));
+    CHECK(!storage_export_name(name, id, 0, "exe"));
+    const char *bad[] = {
+        "2025-11-28T00-00-00_0b7e4a3c-1d2e-4f50-9a8b-7c6d5e4f3a2b.exe",
+        "2025-11-28T00-00-00_0b7e4a3c-1d2e-4f50-9a8b-7c6d5e4f3a2b.png.png",
+        "2025-11-28T00:00:00_0b7e4a3c-1d2e-4f50-9a8b-7c6d5e4f3a2b.png",
+        "2025-11-28T00-00-00_0b7e4a3c-1d2e-4f50-9a8b-7c6d5e4f3a2bX.png",
+        "../2025-11-28T00-00-00_0b7e4a3c-1d2e-4f50-9a8b-7c6d5e4f3a2b.png",
+        "2025-11-28T00-00-00_../../../../../../../../etc/passwd.png",
+        "",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        CHECK_MSG(!storage_export_name_parse(bad[i], NULL, NULL), "%s", bad[i]);
 }
 
 static void test_local_check_and_put(void)
@@ -427,6 +464,7 @@ int main(void)
     RUN(test_config_errors_name_the_variable);
     RUN(test_describe_never_shows_secret);
     RUN(test_name_check);
+    RUN(test_export_name_made_and_parsed);
     RUN(test_local_check_and_put);
     RUN(test_local_put_refuses_traversal);
     RUN(test_local_put_across_filesystems);

@@ -202,6 +202,67 @@ static void mkdir_p_creates_nested(void)
     rmdir(p2);
 }
 
+static void errors_carry_a_code(void)
+{
+    awm_error err = {{0}};
+    CHECK(err.code == AWM_OK);
+    awm_error_set(&err, "plain %d", 1);
+    CHECK(err.code == AWM_EFAIL);
+    CHECK_STR_EQ(err.msg, "plain 1");
+    awm_error_setc(&err, AWM_ENOTFOUND, "queue '%s' is missing", "q");
+    awm_error_prefix(&err, "reading");
+    CHECK(err.code == AWM_ENOTFOUND); /* a prefix adds context, never changes the kind */
+    CHECK_STR_EQ(err.msg, "reading: queue 'q' is missing");
+}
+
+static void utf8_decoded_as_rfc3629_says(void)
+{
+    uint32_t cp = 0;
+    CHECK(awm_utf8_decode("A", 1, &cp) == 1 && cp == 'A');
+    CHECK(awm_utf8_decode("\xC3\xA9", 2, &cp) == 2 && cp == 0xE9);         /* é */
+    CHECK(awm_utf8_decode("\xE6\x9D\xB1", 3, &cp) == 3 && cp == 0x6771);  /* 東 */
+    CHECK(awm_utf8_decode("\xF0\x9F\x98\x80", 4, &cp) == 4 && cp == 0x1F600);
+    CHECK(awm_utf8_decode("\xC3\xA9", 1, &cp) == 0);         /* cut short */
+    CHECK(awm_utf8_decode("\xC0\xAF", 2, &cp) == 0);         /* overlong '/' */
+    CHECK(awm_utf8_decode("\xED\xA0\x80", 3, &cp) == 0);    /* a UTF-16 surrogate */
+    CHECK(awm_utf8_decode("\xF4\x90\x80\x80", 4, &cp) == 0); /* past U+10FFFF */
+    CHECK(awm_utf8_decode("\x80", 1, &cp) == 0);              /* a lone continuation byte */
+    CHECK(awm_utf8_decode("", 0, &cp) == 0);
+    char s[] = "ok \xC3 \xE6\x9D\xB1 \xFF";
+    awm_utf8_sanitize(s);
+    CHECK_STR_EQ(s, "ok ? \xE6\x9D\xB1 ?");
+}
+
+static void content_types_by_extension(void)
+{
+    CHECK_STR_EQ(awm_content_type("2026-01-01T00-00-00_x.png"), "image/png");
+    CHECK_STR_EQ(awm_content_type("a.pdf"), "application/pdf");
+    CHECK_STR_EQ(awm_content_type("a.svg"), "image/svg+xml");
+    CHECK_STR_EQ(awm_content_type("app.js"), "text/javascript; charset=utf-8");
+    CHECK_STR_EQ(awm_content_type("noext"), "application/octet-stream");
+    CHECK_STR_EQ(awm_content_type("dir.png/file"), "application/octet-stream");
+}
+
+static void prometheus_text_format(void)
+{
+    awm_buf b = {0};
+    awm_prom_family(&b, "awm_x_total", "counter", "Things.");
+    awm_prom_sample(&b, "awm_x_total", 3, NULL);
+    awm_prom_sample(&b, "awm_x_total", 2.5, "route", "/a\"b\\c\nd", "status", "200", NULL);
+    const double bounds[] = {0.5, 1};
+    const uint64_t cumulative[] = {1, 3};
+    awm_prom_histogram(&b, "awm_d_seconds", bounds, cumulative, 2, 4, 6.25, "route", "/r", NULL);
+    CHECK_STR_EQ(b.data, "# HELP awm_x_total Things.\n# TYPE awm_x_total counter\n"
+                         "awm_x_total 3\n"
+                         "awm_x_total{route=\"/a\\\"b\\\\c\\nd\",status=\"200\"} 2.5\n"
+                         "awm_d_seconds_bucket{route=\"/r\",le=\"0.5\"} 1\n"
+                         "awm_d_seconds_bucket{route=\"/r\",le=\"1\"} 3\n"
+                         "awm_d_seconds_bucket{route=\"/r\",le=\"+Inf\"} 4\n"
+                         "awm_d_seconds_sum{route=\"/r\"} 6.250000\n"
+                         "awm_d_seconds_count{route=\"/r\"} 4\n");
+    awm_buf_free(&b);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/awm-test-util-XXXXXX");
@@ -217,6 +278,10 @@ int main(void)
     RUN(uuids_in_canonical_form_only);
     RUN(buffer_grows);
     RUN(mkdir_p_creates_nested);
+    RUN(errors_carry_a_code);
+    RUN(utf8_decoded_as_rfc3629_says);
+    RUN(content_types_by_extension);
+    RUN(prometheus_text_format);
     rmdir(tmpdir);
     return TEST_EXIT();
 }

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { inflateSync } from 'node:zlib';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -108,6 +109,37 @@ async function choosePlace(pi, i, query, optionText, how) {
 
 async function expectFocused(locator) {
   assert.ok(await locator.evaluate((el) => el === document.activeElement), 'focus should move to the new field');
+}
+
+// How many pixels of an 8-bit RGB PNG have exactly each of `colours` ('#rrggbb').
+function countColours(png, colours) {
+  const width = png.readUInt32BE(16), height = png.readUInt32BE(20);
+  assert.equal(png[24], 8, 'bit depth'); assert.equal(png[25], 2, 'colour type RGB');
+  const idat = [];
+  for (let at = 8; at < png.length;) {
+    const len = png.readUInt32BE(at), type = png.toString('latin1', at + 4, at + 8);
+    if (type === 'IDAT') idat.push(png.subarray(at + 8, at + 8 + len));
+    at += 12 + len;
+  }
+  const raw = inflateSync(Buffer.concat(idat));
+  const stride = width * 3, prev = Buffer.alloc(stride), row = Buffer.alloc(stride);
+  const wanted = colours.map((c) => parseInt(c.slice(1), 16));
+  const counts = colours.map(() => 0);
+  for (let y = 0; y < height; y++) {
+    const f = raw[y * (stride + 1)], line = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+    for (let x = 0; x < stride; x++) { // PNG filters (RFC 2083 §6)
+      const a = x >= 3 ? row[x - 3] : 0, b = prev[x], c = x >= 3 ? prev[x - 3] : 0;
+      const pa = Math.abs(b - c), pb = Math.abs(a - c), pc = Math.abs(a + b - 2 * c);
+      const pred = [0, a, b, (a + b) >> 1, pa <= pb && pa <= pc ? a : pb <= pc ? b : c][f];
+      row[x] = (line[x] + pred) & 255;
+    }
+    for (let x = 0; x < stride; x += 3) {
+      const k = wanted.indexOf((row[x] << 16) | (row[x + 1] << 8) | row[x + 2]);
+      if (k >= 0) counts[k]++;
+    }
+    row.copy(prev);
+  }
+  return counts;
 }
 
 const placeRow = (pi, i) => page.locator(`#people > li:nth-child(${pi + 1}) .place:nth-child(${i + 1})`);
@@ -297,6 +329,15 @@ test('export 8×10, follow the job to export_complete, download a 2475 × 3075 P
   assert.equal(png.toString('latin1', 12, 16), 'IHDR');
   assert.equal(png.readUInt32BE(16), 2475);
   assert.equal(png.readUInt32BE(20), 3075);
+  // Nobody picked a colour: the map carries none, and the poster draws each person in the
+  // theme's palette (cool-blue, chosen above), as the swatches showed.
+  const exported = lastRenderedMap();
+  assert.deepEqual(exported.people.map((p) => p.color), [undefined, undefined]);
+  const theme = (await (await fetch(`${BASE}/api/export`)).json()).themes.find((t) => t.id === 'cool-blue');
+  const palette = theme.colors.paths.slice(0, 2);
+  assert.deepEqual(await page.$$eval('.person input[type=color]', (els) => els.map((e) => e.value)), palette);
+  const counts = countColours(png, palette);
+  assert.ok(counts.every((n) => n > 500), `pixels in the palette colours ${palette}: ${counts}`);
 });
 
 test('no script errors on the page', () => {

@@ -78,7 +78,7 @@ static void test_check_command(void)
     /* The API not listening: the check names it and fails. */
     char log2[700], env_bad[200];
     snprintf(log2, sizeof log2, "%s/check-bad.log", fx.dir);
-    snprintf(env_bad, sizeof env_bad, "API_URL=http://127.0.0.1:%d", wh_free_port());
+    snprintf(env_bad, sizeof env_bad, "API_URL=http://127.0.0.1:%d", tk_free_port());
     const char *env2[] = {env_db, env_bad, env_dir, "STORAGE=local", "WORKER_API_KEY=" WH_API_KEY, NULL};
     CHECK_INT_EQ(wh_run_check(env2, log2, &text), 1);
     CHECK_MSG(strstr(text, "api       FAIL") && strstr(text, "database  ok"), "%s", text);
@@ -231,7 +231,7 @@ static void test_happy_path(void)
 
     CHECK_INT_EQ(wh_stop(&w, SIGTERM, 60), 0);
     CHECK(wh_wait_log_event(log, "WORKER_STOPPED", 1, 1));
-    CHECK_INT_EQ(wh_count_files(fx.export_dir, AWM_TEMP_PREFIX), 0);
+    CHECK_INT_EQ(tk_count_files(fx.export_dir, AWM_TEMP_PREFIX), 0);
 }
 
 /* Two workers, 20 jobs: every job completed exactly once, and both workers took some. */

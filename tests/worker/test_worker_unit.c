@@ -131,20 +131,6 @@ static void test_describe_database(void)
     CHECK(!strstr(buf, "hunter2"));
 }
 
-static void test_export_name(void)
-{
-    char name[256];
-    worker_export_name(name, sizeof name, "0b7e4a3c-1d2e-4f50-9a8b-7c6d5e4f3a2b", 0, "png");
-    regex_t re;
-    regcomp(&re, "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}-[0-9]{2}-[0-9]{2}_0b7e4a3c-1d2e-4f50-9a8b-7c6d5e4f3a2b\\.png$",
-            REG_EXTENDED | REG_NOSUB);
-    CHECK_MSG(regexec(&re, name, 0, NULL, 0) == 0, "%s", name);
-    regfree(&re);
-    /* A given time (the queue job's creation): every attempt gets the same name. */
-    worker_export_name(name, sizeof name, "0b7e4a3c-1d2e-4f50-9a8b-7c6d5e4f3a2b", 1764288000123LL, "pdf");
-    CHECK_STR_EQ(name, "2025-11-28T00-00-00_0b7e4a3c-1d2e-4f50-9a8b-7c6d5e4f3a2b.pdf");
-}
-
 static void test_sidecar(void)
 {
     const char *text = "{\"title\":\"T\",\"projection\":\"orthographic\",\"rotation\":[10,20,0],"
@@ -201,7 +187,6 @@ int main(void)
     RUN(test_errors);
     RUN(test_classification);
     RUN(test_describe_database);
-    RUN(test_export_name);
     RUN(test_sidecar);
     return TEST_EXIT();
 }
