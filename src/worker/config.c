@@ -213,6 +213,8 @@ bool worker_config_from_env(worker_config *cfg, awm_error *err)
         else
             cfg->render_dpi = v;
     }
+    if (!awm_env_files_ok(&e)) /* a NAME_FILE that could not be read */
+        problem(&p, "%s", e.msg);
 
     /* A profile that is set but missing or unusable is a start-up error, like a missing font. */
     const char *cmyk = awm_env_str("CMYK_PROFILE", NULL);

@@ -28,7 +28,8 @@ static char *doc, *env_example;
 
 /* Variables only the compose files use (interpolation), not the programs. */
 static const char *const COMPOSE_ONLY[] = {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB",
-                                           "AWM_API_PORT", "AWM_EXPORTS_HOST_DIR", "AWM_ENV_FILE", NULL};
+                                           "AWM_API_PORT", "AWM_EXPORTS_HOST_DIR", "AWM_ENV_FILE",
+                                           "AWM_BUILD_NETWORK", "AWM_POSTGRES_IMAGE", NULL};
 
 /* Variables the programs read that need not be documented, each with its reason (even the
  * installed-layout ones, AWM_ASSETS_DIR, AWM_CACHE_DIR, AWM_FONT_CACHE and TMPDIR, are). */
@@ -279,7 +280,9 @@ static void test_worker_compose(void)
     CHECK(jstr(w, "environment.WORKER_API_KEY")); /* from the env file */
     const char *hp = jstr(w, "environment.HEALTH_PORT");
     CHECK_STR_EQ(hp, "8081");
-    check_healthcheck(w, "worker", "http://127.0.0.1:8081/healthz");
+    /* The check follows HEALTH_PORT (the docker suite's host-network override changes it). */
+    check_healthcheck(w, "worker", "http://127.0.0.1:$${HEALTH_PORT}/healthz");
+    CHECK(json_is_true(json_object_get(w, "read_only")));
     check_limits(w, "worker");
     check_logging(w, "worker");
     check_exports_mount(w, "worker");
