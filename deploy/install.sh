@@ -8,22 +8,25 @@
 # The programs find them through AWM_ASSETS_DIR=PREFIX/share/awm (or a build configured with
 # -Dassets_dir=PREFIX/share/awm). Used by both Dockerfiles and for hosts without Docker.
 #
-#   deploy/install.sh [--build DIR] [--prefix PREFIX] [--destdir DESTDIR] [--warm]
-#     --build    the meson build directory holding src/cli/awm (default: build)
-#     --prefix   default /usr/local
-#     --destdir  stage under DESTDIR (packaging, Docker build stages); default: none
-#     --warm     afterwards, parse the geography once per detail level so the binary caches
-#                (*.awmgeo next to the JSON) exist: a read-only install never re-parses the JSON
+#   deploy/install.sh [--build DIR] [--prefix PREFIX] [--destdir DESTDIR] [--warm [--cache-dir DIR]]
+#     --build      the meson build directory holding src/cli/awm (default: build)
+#     --prefix     default /usr/local
+#     --destdir    stage under DESTDIR (packaging, Docker build stages); default: none
+#     --warm       afterwards, decode the geography once per detail level so its binary caches
+#                  (geo/*.awmgeo) exist in the cache directory: the services never parse the JSON
+#     --cache-dir  that cache directory, the services' AWM_CACHE_DIR (default /var/cache/awm,
+#                  as in the systemd units; under DESTDIR when given). Nothing goes into the assets.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=$root/build prefix=/usr/local destdir="" warm=0
+build=$root/build prefix=/usr/local destdir="" warm=0 cache_dir=/var/cache/awm
 while [ $# -gt 0 ]; do
   case $1 in
     --build) build=$2; shift 2 ;;
     --prefix) prefix=$2; shift 2 ;;
     --destdir) destdir=$2; shift 2 ;;
     --warm) warm=1; shift ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --cache-dir) cache_dir=$2; shift 2 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -61,10 +64,11 @@ fi
 echo "install.sh: installed $dest/bin/awm and $share"
 
 if [ "$warm" = 1 ]; then
+  cache=$destdir$cache_dir
   for detail in 110m 50m 10m; do
-    AWM_ASSETS_DIR=$share "$dest/bin/awm" geo-bench --runs 1 --detail "$detail" >/dev/null
+    AWM_ASSETS_DIR=$share AWM_CACHE_DIR=$cache "$dest/bin/awm" geo-bench --runs 1 --detail "$detail" >/dev/null
   done
-  n=$(find "$share/assets/node_modules/world-atlas" -name '*.awmgeo' | wc -l)
-  [ "$n" -eq 6 ] || { echo "install.sh: expected 6 geography caches after warming, found $n" >&2; exit 1; }
-  echo "install.sh: geography caches written ($n files)"
+  n=$(find "$cache/geo" -name '*.awmgeo' | wc -l)
+  [ "$n" -eq 6 ] || { echo "install.sh: expected 6 geography caches in $cache/geo after warming, found $n" >&2; exit 1; }
+  echo "install.sh: geography caches written to $cache/geo ($n files)"
 fi

@@ -32,7 +32,7 @@ static char *full_document(PGresult *res)
     const char *path = PQgetvalue(res, 0, 2);
     const char *slash = strrchr(path, '/');
     const char *name = slash ? slash + 1 : path;
-    char url[1024];
+    char url[1024]; /* fits: a file name is at most 255 bytes */
     snprintf(url, sizeof url, "/exports/%s", name);
     json_t *s = json_string(url);
     char *quoted = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;

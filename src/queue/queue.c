@@ -490,10 +490,12 @@ static const char *fetch_sql(int kind, int batch, char *local, size_t local_size
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     static struct { int kind, batch; char *sql; } made[FETCH_SQL_KEPT];
     static int n_made;
-    if (kind == FETCH_SQL_FETCH)
-        snprintf(local, local_size, FETCH_SQL_FETCH_FORMAT, batch);
-    else
-        snprintf(local, local_size, FETCH_SQL_COMPLETE_AND_FETCH_FORMAT, batch);
+    int n = kind == FETCH_SQL_FETCH ? snprintf(local, local_size, FETCH_SQL_FETCH_FORMAT, batch)
+                                    : snprintf(local, local_size, FETCH_SQL_COMPLETE_AND_FETCH_FORMAT, batch);
+    if (n < 0 || (size_t)n >= local_size) { /* a statement cut short must never be run */
+        *kept = false;
+        return NULL;
+    }
     const char *sql = NULL;
     pthread_mutex_lock(&lock);
     for (int i = 0; i < n_made && !sql; i++)
@@ -517,6 +519,10 @@ static PGresult *exec_fetch_sql(PGconn *conn, const char *what, int kind, int ba
     char local[4096];
     bool kept;
     const char *sql = fetch_sql(kind, batch, local, sizeof local, &kept);
+    if (!sql) {
+        awm_error_set(err, "%s: the statement does not fit in %zu bytes", what, sizeof local);
+        return NULL;
+    }
     return kept ? db_exec_cached(conn, what, sql, nparams, params, err)
                 : db_exec(conn, what, sql, nparams, params, err);
 }

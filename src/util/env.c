@@ -53,11 +53,13 @@ bool awm_env_bool(const char *name, bool fallback, bool *out, awm_error *err)
     return false;
 }
 
+#define ASSETS_DIR_MAX 4096
+
 const char *awm_assets_dir(void)
 {
-    static char dir[4096];
+    static char dir[ASSETS_DIR_MAX];
     const char *v = awm_env_str("AWM_ASSETS_DIR", AWM_DEFAULT_ASSETS_DIR);
-    snprintf(dir, sizeof dir, "%s", v);
+    snprintf(dir, sizeof dir, "%s", v); /* cut when too long: awm_asset_path then refuses */
     size_t n = strlen(dir);
     while (n > 1 && dir[n - 1] == '/')
         dir[--n] = '\0';
@@ -66,5 +68,26 @@ const char *awm_assets_dir(void)
 
 bool awm_asset_path(char *buf, size_t size, const char *rel)
 {
-    return snprintf(buf, size, "%s/%s", awm_assets_dir(), rel) < (int)size;
+    if (strlen(awm_env_str("AWM_ASSETS_DIR", AWM_DEFAULT_ASSETS_DIR)) >= ASSETS_DIR_MAX)
+        return false;
+    int n = snprintf(buf, size, "%s/%s", awm_assets_dir(), rel);
+    return n >= 0 && (size_t)n < size;
+}
+
+bool awm_cache_path(char *buf, size_t size, const char *rel)
+{
+    /* The XDG base-directory rules, with AWM_CACHE_DIR first: a service or container names a
+     * writable folder of its own (its assets are read-only and its HOME may be hidden). */
+    const char *dir = awm_env_str("AWM_CACHE_DIR", NULL), *xdg = awm_env_str("XDG_CACHE_HOME", NULL),
+               *home = awm_env_str("HOME", NULL);
+    int n;
+    if (dir)
+        n = snprintf(buf, size, "%s/%s", dir, rel);
+    else if (xdg)
+        n = snprintf(buf, size, "%s/awm/%s", xdg, rel);
+    else if (home)
+        n = snprintf(buf, size, "%s/.cache/awm/%s", home, rel);
+    else
+        return false;
+    return n >= 0 && (size_t)n < size;
 }

@@ -88,6 +88,10 @@ bool awm_env_bool(const char *name, bool fallback, bool *out, awm_error *err);
 const char *awm_assets_dir(void);
 /* snprintf(buf, "<assets_dir>/<rel>"); false when it does not fit. */
 bool awm_asset_path(char *buf, size_t size, const char *rel);
+/* snprintf(buf, "<cache dir>/<rel>") for files that can be made again (the decoded geography):
+ * the cache dir is $AWM_CACHE_DIR, else $XDG_CACHE_HOME/awm, else $HOME/.cache/awm. False when
+ * none of them is set or the path does not fit: then there is no cache. Never the assets. */
+bool awm_cache_path(char *buf, size_t size, const char *rel);
 
 /* ---- time --------------------------------------------------------------------- */
 double awm_now_seconds(void);        /* monotonic */

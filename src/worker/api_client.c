@@ -62,7 +62,7 @@ bool worker_api_init(worker_api *api, const worker_config *cfg, awm_error *err)
     api->headers = curl_slist_append(NULL, "Content-Type: application/json");
     api->headers = curl_slist_append(api->headers, "Accept: application/json");
     if (cfg->api_key[0]) {
-        char auth[600];
+        char auth[600]; /* fits: api_key is at most 511 bytes */
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", cfg->api_key);
         api->headers = curl_slist_append(api->headers, auth);
     }
@@ -138,7 +138,12 @@ void worker_api_call(worker_api *api, const char *method, const char *path, cons
                      int attempts, worker_api_result *r)
 {
     char url[2200];
-    snprintf(url, sizeof url, "%s%s", api->cfg->api_url, path);
+    if (snprintf(url, sizeof url, "%s%s", api->cfg->api_url, path) >= (int)sizeof url) {
+        r->status = 0; /* never call a URL cut short */
+        r->body = NULL;
+        snprintf(r->error, sizeof r->error, "%s %.100s...: the URL is too long", method, path);
+        return;
+    }
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     long delay = api->cfg->api_retry_delay_ms;
     if (attempts < 1)

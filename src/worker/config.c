@@ -8,6 +8,7 @@
 
 #include "db/db.h"
 #include "queue/queue.h"
+#include "render/render.h"
 #include "worker/worker.h"
 #include "worker/worker_internal.h"
 
@@ -171,11 +172,15 @@ bool worker_config_from_env(worker_config *cfg, awm_error *err)
     const char *tmp = awm_env_str("WORKER_TEMP_DIR", NULL);
     if (tmp)
         read_str(&p, "WORKER_TEMP_DIR", tmp, cfg->temp_dir, sizeof cfg->temp_dir);
-    else if (cfg->storage.kind == STORAGE_LOCAL)
+    else if (cfg->storage.kind == STORAGE_LOCAL) {
         /* Same filesystem as the exports: storing a poster is then a rename, not a copy. */
-        snprintf(cfg->temp_dir, sizeof cfg->temp_dir, "%s/.awm-work", cfg->storage.export_dir);
-    else
-        snprintf(cfg->temp_dir, sizeof cfg->temp_dir, "%s", awm_env_str("TMPDIR", "/tmp"));
+        char work[sizeof cfg->storage.export_dir + 16];
+        snprintf(work, sizeof work, "%s/.awm-work", cfg->storage.export_dir); /* sized to fit */
+        read_str(&p, "EXPORT_DIR (with /.awm-work, the default WORKER_TEMP_DIR)", work, cfg->temp_dir,
+                 sizeof cfg->temp_dir);
+    } else {
+        read_str(&p, "TMPDIR", awm_env_str("TMPDIR", "/tmp"), cfg->temp_dir, sizeof cfg->temp_dir);
+    }
 
     read_int(&p, "WORKER_CONCURRENCY", 1, 1, WORKER_MAX_CONCURRENCY, &cfg->concurrency);
     read_int(&p, "HEALTH_PORT", 8081, 0, 65535, &cfg->health_port);
@@ -207,6 +212,19 @@ bool worker_config_from_env(worker_config *cfg, awm_error *err)
             problem(&p, "WORKER_RENDER_DPI=%s: must be a number from 10 to %g", dpi, MAP_DPI);
         else
             cfg->render_dpi = v;
+    }
+
+    /* A profile that is set but missing or unusable is a start-up error, like a missing font. */
+    const char *cmyk = awm_env_str("CMYK_PROFILE", NULL);
+    cfg->cmyk_profile[0] = '\0';
+    if (cmyk && *cmyk) {
+        awm_error perr;
+        if (strlen(cmyk) >= sizeof cfg->cmyk_profile)
+            problem(&p, "CMYK_PROFILE: path too long");
+        else if (!render_cmyk_profile_check(cmyk, NULL, 0, &perr))
+            problem(&p, "CMYK_PROFILE=%s: %s", cmyk, perr.msg);
+        else
+            snprintf(cfg->cmyk_profile, sizeof cfg->cmyk_profile, "%s", cmyk);
     }
 
     bool ok = p.count == 0;
@@ -320,6 +338,22 @@ static bool check_storage(const worker_config *cfg, FILE *out)
     return ok;
 }
 
+static bool check_cmyk(const worker_config *cfg, FILE *out)
+{
+    if (!cfg->cmyk_profile[0]) {
+        fprintf(out, "cmyk      ok    no CMYK_PROFILE: pdf-cmyk exports are refused\n");
+        return true;
+    }
+    awm_error err;
+    char desc[256];
+    bool ok = render_cmyk_profile_check(cfg->cmyk_profile, desc, sizeof desc, &err);
+    if (ok)
+        fprintf(out, "cmyk      ok    %s: \"%s\" (pdf-cmyk exports convert through it)\n", cfg->cmyk_profile, desc);
+    else
+        fprintf(out, "cmyk      FAIL  %s\n", err.msg);
+    return ok;
+}
+
 bool worker_check(const worker_config *cfg, FILE *out)
 {
     awm_error err;
@@ -330,5 +364,6 @@ bool worker_check(const worker_config *cfg, FILE *out)
     bool db = check_database(cfg, out);
     bool api = check_api(cfg, out);
     bool st = check_storage(cfg, out);
-    return db && api && st;
+    bool cmyk = check_cmyk(cfg, out);
+    return db && api && st && cmyk;
 }

@@ -60,6 +60,8 @@ typedef struct {
     int supervise_interval_s;  /* WORKER_SUPERVISE_INTERVAL_S: expire stuck jobs, default 30 */
     int maintain_interval_s;   /* WORKER_MAINTAIN_INTERVAL_S: delete old finished jobs, default 3600 */
     double render_dpi;         /* WORKER_RENDER_DPI, default 300 (lower only for tests/previews) */
+    char cmyk_profile[1024];   /* CMYK_PROFILE: ICC CMYK output profile for pdf-cmyk exports; "" = none,
+                                  and pdf-cmyk jobs fail. Checked at start-up. */
 } worker_config;
 
 /* Read every variable above. All problems are reported at once in err (one per line, each
@@ -68,7 +70,7 @@ bool worker_config_from_env(worker_config *cfg, awm_error *err);
 
 /* `awm worker --check`: connect to the database and find the queue schema and queue, GET
  * /api/health, the worker key accepted by a worker route (a start on a non-job id: 404 means
- * the key passed, 401 that it did not), storage_check. Prints one line per check to `out`; true when all pass. */
+ * the key passed, 401 that it did not), storage_check, the CMYK profile (when set). Prints one line per check to `out`; true when all pass. */
 bool worker_check(const worker_config *cfg, FILE *out);
 
 /* Run until SIGTERM/SIGINT, then stop gracefully (see worker.c). Returns the exit status. */

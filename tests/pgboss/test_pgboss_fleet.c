@@ -17,7 +17,7 @@ static wh_proc api;
 
 static void start_api(void)
 {
-    int port = wh_free_port();
+    int port = tk_free_port();
     char port_text[16], script[2100], log[1200];
     snprintf(port_text, sizeof port_text, "%d", port);
     snprintf(script, sizeof script, "%s/tests/pgboss/seed_api.mjs", getenv("AWM_SOURCE_ROOT"));
@@ -30,7 +30,7 @@ static void start_api(void)
     for (int i = 0; i < 200; i++) {
         if (wh_http("POST", url, NULL, NULL, NULL) == 200)
             return;
-        wh_sleep_ms(50);
+        tk_sleep_ms(50);
     }
     bx_die("seed API stand-in", "did not start");
 }
@@ -39,7 +39,7 @@ static void start_awm(wh_proc *w, int n, int life)
 {
     char port[64], health[64], dir[1300], log[1300], api_env[100];
     snprintf(port, sizeof port, "DATABASE_PORT=%d", pg_harness_port(bx_pg));
-    snprintf(health, sizeof health, "HEALTH_PORT=%d", wh_free_port());
+    snprintf(health, sizeof health, "HEALTH_PORT=%d", tk_free_port());
     snprintf(dir, sizeof dir, "EXPORT_DIR=%s", export_dir);
     snprintf(api_env, sizeof api_env, "API_URL=%s", api_url);
     snprintf(log, sizeof log, "%s/awm-%d-%d.log", bx_tmp, n, life);
@@ -95,10 +95,10 @@ static void test_mixed_fleet_does_every_job_once(void)
     start_awm(&workers[2], 2, 0);
     srand(14);
     int kills = 0;
-    double deadline = wh_now() + 150, next_kill = wh_now() + 2;
+    double deadline = awm_now_seconds() + 150, next_kill = awm_now_seconds() + 2;
     long done = 0;
-    while ((done = completed()) < FLEET_JOBS && wh_now() < deadline) {
-        if (kills < FLEET_KILLS && wh_now() >= next_kill && done < FLEET_JOBS * 4 / 5) {
+    while ((done = completed()) < FLEET_JOBS && awm_now_seconds() < deadline) {
+        if (kills < FLEET_KILLS && awm_now_seconds() >= next_kill && done < FLEET_JOBS * 4 / 5) {
             int v = kills == 0 ? 0 : rand() % 3; /* the Node worker at least once */
             kill(workers[v].pid, SIGKILL);
             tk_wait(workers[v].pid, 10);
@@ -108,9 +108,9 @@ static void test_mixed_fleet_does_every_job_once(void)
             else
                 start_awm(&workers[v], v, lives[v]);
             kills++;
-            next_kill = wh_now() + 1 + (rand() % 2000) / 1000.0;
+            next_kill = awm_now_seconds() + 1 + (rand() % 2000) / 1000.0;
         }
-        wh_sleep_ms(100);
+        tk_sleep_ms(100);
     }
     CHECK_INT_EQ(kills, FLEET_KILLS);
     CHECK_INT_EQ(done, FLEET_JOBS);

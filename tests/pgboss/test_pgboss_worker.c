@@ -31,7 +31,7 @@ static char *send_seed(const char *pj)
 
 static bool start_seed_api(void)
 {
-    int port = wh_free_port();
+    int port = tk_free_port();
     char port_text[16], script[2100];
     snprintf(port_text, sizeof port_text, "%d", port);
     snprintf(script, sizeof script, "%s/tests/pgboss/seed_api.mjs", getenv("AWM_SOURCE_ROOT"));
@@ -48,7 +48,7 @@ static bool start_seed_api(void)
             return true;
         }
         free(text);
-        wh_sleep_ms(50);
+        tk_sleep_ms(50);
     }
     return false;
 }
@@ -85,7 +85,7 @@ static void start_worker(wh_proc *w, const char *name, const char *const *extra)
 {
     char host_port[64], health[64], dir[1300], log[1300];
     snprintf(host_port, sizeof host_port, "DATABASE_PORT=%d", pg_harness_port(bx_pg));
-    snprintf(health, sizeof health, "HEALTH_PORT=%d", wh_free_port());
+    snprintf(health, sizeof health, "HEALTH_PORT=%d", tk_free_port());
     snprintf(dir, sizeof dir, "EXPORT_DIR=%s", export_dir);
     snprintf(log, sizeof log, "%s/%s.log", bx_tmp, name);
     char api_env[100];
@@ -115,7 +115,7 @@ static void test_worker_takes_the_seeds_jobs(void)
         settled = bx_sql(conn, "SELECT count(*) FROM pgboss.job WHERE name = 'export-map' AND"
                                " (state = 'completed' OR (state = 'retry' AND output IS NOT NULL))", NULL, NULL, NULL);
         if (settled < 4)
-            wh_sleep_ms(100);
+            tk_sleep_ms(100);
     }
     CHECK_INT_EQ(settled, 4);
 

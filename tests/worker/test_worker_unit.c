@@ -14,8 +14,8 @@ static const char *const VARS[] = {
     "WORKER_CONCURRENCY", "HEALTH_PORT", "DEBUG_MODE", "LOG_LEVEL", "WORKER_QUEUE", "WORKER_TEMP_DIR",
     "WORKER_POLL_INTERVAL_MS", "WORKER_SHUTDOWN_TIMEOUT_S", "WORKER_API_TIMEOUT_S", "WORKER_API_ATTEMPTS",
     "WORKER_API_RETRY_DELAY_MS", "WORKER_SUPERVISE_INTERVAL_S", "WORKER_MAINTAIN_INTERVAL_S",
-    "WORKER_RENDER_DPI", "QUEUE_BACKEND", "PGBOSS_SCHEMA", "API_FLAVOR", "DATABASE_HOST", "DATABASE_PORT",
-    "DATABASE_NAME", "DATABASE_USER", "DATABASE_PASSWORD", NULL};
+    "WORKER_RENDER_DPI", "CMYK_PROFILE", "QUEUE_BACKEND", "PGBOSS_SCHEMA", "API_FLAVOR", "DATABASE_HOST",
+    "DATABASE_PORT", "DATABASE_NAME", "DATABASE_USER", "DATABASE_PASSWORD", NULL};
 
 static void clear_env(void)
 {
@@ -44,6 +44,7 @@ static void test_defaults(void)
     CHECK_INT_EQ(cfg.poll_interval_ms, 2000);
     CHECK_NEAR(cfg.render_dpi, 300, 0);
     CHECK_STR_EQ(cfg.api_key, "");
+    CHECK_STR_EQ(cfg.cmyk_profile, ""); /* none: pdf-cmyk jobs are refused */
 }
 
 static void test_values(void)
@@ -71,6 +72,10 @@ static void test_values(void)
     CHECK_STR_EQ(cfg.api_key, "k3y");
     CHECK_STR_EQ(cfg.temp_dir, "/srv/exports/.awm-work");
     CHECK_INT_EQ(cfg.shutdown_timeout_s, 5);
+
+    setenv("CMYK_PROFILE", "/usr/share/color/icc/ghostscript/default_cmyk.icc", 1);
+    CHECK_MSG(worker_config_from_env(&cfg, &err), "%s", err.msg);
+    CHECK_STR_EQ(cfg.cmyk_profile, "/usr/share/color/icc/ghostscript/default_cmyk.icc");
 }
 
 /* Every problem is reported at once, each naming its variable; the password never appears. */
@@ -90,12 +95,14 @@ static void test_errors(void)
     setenv("LOG_LEVEL", "chatty", 1);
     setenv("STORAGE", "floppy", 1);
     setenv("WORKER_RENDER_DPI", "600", 1);
+    setenv("CMYK_PROFILE", "/nonexistent/fogra39.icc", 1);
     CHECK(!worker_config_from_env(&cfg, &err));
     static const char *const expected[] = {"DATABASE_URL: not a valid PostgreSQL connection string",
                                            "API_URL=ftp://example.com: must be an http",
                                            "WORKER_CONCURRENCY=65: must be a whole number from 1 to 64",
                                            "HEALTH_PORT=http", "DEBUG_MODE=perhaps: must be true or false",
-                                           "LOG_LEVEL=chatty", "STORAGE", "WORKER_RENDER_DPI=600", NULL};
+                                           "LOG_LEVEL=chatty", "STORAGE", "WORKER_RENDER_DPI=600",
+                                           "CMYK_PROFILE=/nonexistent/fogra39.icc: CMYK profile", NULL};
     for (int i = 0; expected[i]; i++)
         CHECK_MSG(strstr(err.msg, expected[i]), "missing '%s' in:\n%s", expected[i], err.msg);
     CHECK_MSG(!strstr(err.msg, "hunter2"), "password leaked: %s", err.msg);
