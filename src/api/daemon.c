@@ -35,6 +35,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     if (!r) {
         api_io io = {mhd_lookup, mhd_queue, mc};
         *con_cls = r = api_request_begin(cls, &io, method, url);
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (ci && ci->client_addr)
+            getnameinfo(ci->client_addr, ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                                               : sizeof(struct sockaddr_in),
+                        r->client, sizeof r->client, NULL, 0, NI_NUMERICHOST);
         return r->result;
     }
     if (*upload_data_size) {
