@@ -12,7 +12,6 @@
  *   AWM_SCREENSHOT=$PWD/docs/screenshot.png meson test -C build-asan web_ui */
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +22,6 @@
 #include "test.h"
 #include "worker/worker_harness.h"
 
-extern char **environ;
 
 static bool exists(const char *path)
 {
@@ -45,15 +43,10 @@ static int run_node(const wh_fixture *fx, const char *source_root)
     setenv("AWM_URL", fx->api_url, 1);
     setenv("AWM_TMP", fx->dir, 1);
     setenv("CHROMIUM", chromium, 1);
-    char *argv[] = {"node", "--test", "--test-concurrency=1", script, NULL};
-    pid_t pid;
-    int rc = posix_spawnp(&pid, "node", NULL, NULL, argv, environ);
-    CHECK_MSG(rc == 0, "cannot start node: %s", strerror(rc));
-    if (rc != 0)
-        return -1;
-    int status;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    tk_spawn_options opt = {.search_path = true};
+    int code = tk_run_with("node", (const char *const[]){"--test", "--test-concurrency=1", script, NULL}, &opt);
+    CHECK_MSG(code >= 0, "cannot start node");
+    return code;
 }
 
 /* The last lines of a log in dir, on stderr, to tell what the server or worker was doing. */
