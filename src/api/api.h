@@ -7,12 +7,12 @@
  *   network (a worker in Docker needs that). PORT defaults to 5173.
  * - Layout: daemon.c (libmicrohttpd, start-up, stop), config.c, request.c (the request and
  *   response layer), router.c, and one routes_*.c file per group of routes.
- * - Threading: one thread per HTTP connection (MHD_USE_THREAD_PER_CONNECTION), because
- *   handlers block on PostgreSQL and /render blocks on a poster render; a blocked request
- *   never stalls other connections. Connections are capped (API_MAX_CONNECTIONS) and idle
- *   ones time out (API_CONNECTION_TIMEOUT_S). One client address may hold at most
- *   API_MAX_CONNECTIONS_PER_IP of them (default 64), so a slow client opening connection after
- *   connection (slowloris) cannot take every slot; tests/limits proves it.
+ * - Connections: libmicrohttpd in epoll mode on API_IO_THREADS threads; a request whose headers
+ *   and body are in is suspended and run by one of API_HANDLER_THREADS handler threads (they block
+ *   on PostgreSQL and renders), so idle and slow connections cost no thread. Headers and bodies
+ *   have deadlines (API_HEADER_TIMEOUT_S, API_BODY_TIMEOUT_S); one address may hold at most
+ *   API_MAX_CONNECTIONS_PER_IP connections. Ambiguous framing is refused and the connection closed;
+ *   the expensive routes have per-client rate limits (limits.c). See daemon.c.
  * - Database: a fixed pool of DB_POOL_SIZE connections; a request waits at most
  *   DB_POOL_TIMEOUT_MS for one. An unreachable database answers 503, never 500.
  * - An id in a path that is not a uuid names nothing: 404, like an unknown uuid.
