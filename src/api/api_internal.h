@@ -182,6 +182,27 @@ void api_allowed_hosts_init(api_server *srv);
 void api_allowed_hosts_free(api_server *srv);
 bool api_check_host(api_request *r);
 
+/* ---- Idempotency-Key (idempotency.c) ---- */
+#define API_IDEMPOTENCY_KEY_MAX 255 /* characters of an Idempotency-Key */
+typedef struct {
+    bool active; /* a key was sent and no answer is stored: a transaction is open on r->db */
+    char key[API_IDEMPOTENCY_KEY_MAX + 1];
+    char scope[API_TOKEN_HASH_LEN + 1];        /* SHA-256 of the caller */
+    char key_hash[API_TOKEN_HASH_LEN + 1];     /* SHA-256 of the key */
+    char request_hash[API_TOKEN_HASH_LEN + 1]; /* SHA-256 of method, route and body */
+} api_idempotency;
+/* Read the request's Idempotency-Key. false after answering: 400 for a bad key, the stored
+ * answer again, 422 when the key was used with another request, 503. true: go on; when
+ * idem->active, a transaction holding the key's lock is open on r->db: make the new rows in it,
+ * api_idempotency_record the answer, COMMIT, then answer. */
+bool api_idempotency_begin(api_request *r, const char *route, api_idempotency *idem);
+/* Record a 2xx answer in the open transaction (no-op without a key). `secret` (may be NULL), found
+ * at byte secret_at of body, is stored sealed with the key, never in clear. */
+bool api_idempotency_record(api_request *r, const api_idempotency *idem, unsigned status, const char *body,
+                            size_t len, const char *secret, size_t secret_at, awm_error *err);
+/* After the handler: roll back what was not committed (it answered an error). */
+void api_idempotency_end(api_request *r, const api_idempotency *idem);
+
 /* ---- handlers ---- */
 void api_handle_maps_create(api_request *r);
 void api_handle_maps_list(api_request *r);

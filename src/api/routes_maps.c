@@ -59,23 +59,34 @@ static json_t *valid_map_body(api_request *r, json_t **warnings)
     return root;
 }
 
-/* {"userMap": <row>, "editToken"?: "...", "warnings": [...]} (warnings stolen) */
-static void respond_map(api_request *r, unsigned status, const char *user_map_json, const char *edit_token,
-                        json_t *warnings)
+/* {"userMap": <row>, "editToken"?: "...", "warnings": [...]} into b (warnings stolen); *token_at
+ * (may be NULL) gets the offset of the token in it. */
+static void map_answer(awm_buf *b, const char *user_map_json, const char *edit_token, json_t *warnings,
+                       size_t *token_at)
 {
     char *w = json_dumps(warnings, JSON_COMPACT);
     json_decref(warnings);
-    awm_buf b = {0};
-    awm_buf_printf(&b, "{\"userMap\":%s", user_map_json);
-    if (edit_token)
-        awm_buf_printf(&b, ",\"editToken\":\"%s\"", edit_token);
-    awm_buf_printf(&b, ",\"warnings\":%s}", w ? w : "[]");
+    awm_buf_printf(b, "{\"userMap\":%s", user_map_json);
+    if (edit_token) {
+        awm_buf_printf(b, ",\"editToken\":\"");
+        if (token_at)
+            *token_at = b->len;
+        awm_buf_printf(b, "%s\"", edit_token);
+    }
+    awm_buf_printf(b, ",\"warnings\":%s}", w ? w : "[]");
     free(w);
+}
+
+static void respond_map(api_request *r, unsigned status, const char *user_map_json, const char *edit_token,
+                        json_t *warnings)
+{
+    awm_buf b = {0};
+    map_answer(&b, user_map_json, edit_token, warnings, NULL);
     api_respond_json_text(r, status, b.data, b.len);
     awm_buf_free(&b);
 }
 
-void api_handle_maps_create(api_request *r)
+static void maps_create(api_request *r, const api_idempotency *idem)
 {
     json_t *warnings;
     json_t *root = valid_map_body(r, &warnings);
@@ -98,15 +109,34 @@ void api_handle_maps_create(api_request *r)
                               "INSERT INTO user_maps AS m (data, edit_token_sha256) VALUES ($1::jsonb, $2) "
                               "RETURNING " USER_MAP_JSON,
                               2, params, &err);
-    if (!res) {
-        explicit_bzero(token, sizeof token);
+    awm_buf b = {0};
+    size_t token_at = 0;
+    bool ok = res != NULL;
+    if (ok) {
+        map_answer(&b, PQgetvalue(res, 0, 0), token, warnings, &token_at);
+        ok = !idem->active || (api_idempotency_record(r, idem, 201, b.data, b.len, token, token_at, &err) &&
+                               db_run(r->db, "cannot commit the map", "COMMIT", &err));
+    } else {
         json_decref(warnings);
-        api_respond_db_error(r, &err);
-        return;
     }
-    respond_map(r, 201, PQgetvalue(res, 0, 0), token, warnings);
+    if (ok)
+        api_respond_json_text(r, 201, b.data, b.len);
+    else
+        api_respond_db_error(r, &err);
     explicit_bzero(token, sizeof token);
+    if (b.data)
+        explicit_bzero(b.data, b.len);
+    awm_buf_free(&b);
     PQclear(res);
+}
+
+void api_handle_maps_create(api_request *r)
+{
+    api_idempotency idem;
+    if (!api_idempotency_begin(r, "/api/maps", &idem))
+        return;
+    maps_create(r, &idem);
+    api_idempotency_end(r, &idem);
 }
 
 /* The map's stored edit-token hash (copied into hash; "" when the map has none), or false after
@@ -379,7 +409,7 @@ static void check_export_fields(json_t *body, json_t *details)
     }
 }
 
-void api_handle_export_create(api_request *r)
+static void export_create(api_request *r, const api_idempotency *idem)
 {
     json_t *body = api_body_json(r, false);
     if (!body)
@@ -472,7 +502,7 @@ void api_handle_export_create(api_request *r)
     char *pm_text = json_dumps(pm_data, JSON_COMPACT | JSON_REAL_PRECISION(15));
 
     const char *p2[] = {user_map_id, pm_text};
-    bool ok = api_begin(r, &err);
+    bool ok = idem->active || api_begin(r, &err); /* with a key, its transaction is open */
     PGresult *ins = NULL;
     if (ok)
         ins = api_query(r, "cannot create the print job",
@@ -491,6 +521,13 @@ void api_handle_export_create(api_request *r)
         ok = queue_send_export(conn, job_id, PQgetvalue(ins, 0, 1), user_map_id, user_map_text,
                                PQgetvalue(ins, 0, 3), queue_id, &err);
     }
+    awm_buf b = {0};
+    if (ok) {
+        awm_buf_printf(&b, "{\"printableMap\":%s,\"printJobId\":\"%s\",\"queueJobId\":\"%s\","
+                           "\"message\":\"Export job queued\"}",
+                       PQgetvalue(ins, 0, 2), job_id, queue_id);
+        ok = api_idempotency_record(r, idem, 202, b.data, b.len, NULL, 0, &err);
+    }
     if (ok)
         ok = db_run(conn, "cannot commit the export", "COMMIT", &err);
     if (!ok) {
@@ -501,21 +538,26 @@ void api_handle_export_create(api_request *r)
         else
             api_respond_db_error(r, &err);
     } else {
-        awm_buf b = {0};
-        awm_buf_printf(&b, "{\"printableMap\":%s,\"printJobId\":\"%s\",\"queueJobId\":\"%s\","
-                           "\"message\":\"Export job queued\"}",
-                       PQgetvalue(ins, 0, 2), job_id, queue_id);
         api_respond_json_text(r, 202, b.data, b.len);
-        awm_buf_free(&b);
         awm_log(AWM_LOG_INFO, "EXPORT_QUEUED", "{s:s, s:s, s:s, s:s}", "printJobId", job_id, "queueJobId",
                 queue_id, "size", spec->key, "requestId", r->request_id);
     }
+    awm_buf_free(&b);
     PQclear(ins);
     free(pm_text);
     json_decref(pm_data);
     json_decref(user_map);
     free(user_map_text);
     json_decref(body);
+}
+
+void api_handle_export_create(api_request *r)
+{
+    api_idempotency idem;
+    if (!api_idempotency_begin(r, "/api/export", &idem))
+        return;
+    export_create(r, &idem);
+    api_idempotency_end(r, &idem);
 }
 
 static json_t *hex_colour(uint32_t rgb)
