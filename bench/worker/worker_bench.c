@@ -22,8 +22,8 @@ static bool wait_complete(const char *id, double timeout_s)
 {
     char url[256];
     snprintf(url, sizeof url, "%s/api/jobs/%s", fx.api_url, id);
-    double end = wh_now() + timeout_s;
-    while (wh_now() < end) {
+    double end = awm_now_seconds() + timeout_s;
+    while (awm_now_seconds() < end) {
         json_t *job = NULL;
         wh_http("GET", url, NULL, NULL, &job);
         const char *s = json_string_value(json_object_get(job, "state"));
@@ -36,7 +36,7 @@ static bool wait_complete(const char *id, double timeout_s)
             fprintf(stderr, "job %s failed\n", id);
             return false;
         }
-        wh_sleep_ms(5);
+        tk_sleep_ms(5);
     }
     return false;
 }
@@ -52,14 +52,14 @@ static double throughput(int workers, int jobs, const char *size_w, const char *
             return -1;
     }
     char (*ids)[64] = calloc((size_t)jobs, 64);
-    double t0 = wh_now();
+    double t0 = awm_now_seconds();
     for (int i = 0; i < jobs; i++)
         if (!wh_post_export(&fx, atof(size_w), atof(size_h), NULL, ids[i]))
             return -1;
     bool ok = true;
     for (int i = 0; i < jobs && ok; i++)
         ok = wait_complete(ids[i], 600);
-    double seconds = wh_now() - t0;
+    double seconds = awm_now_seconds() - t0;
     for (int i = 0; i < workers; i++)
         wh_stop(&w[i], SIGTERM, 60);
     free(ids);
@@ -92,11 +92,11 @@ int main(int argc, char **argv)
     if (!wh_post_export(&fx, 18, 24, NULL, id) || !wait_complete(id, 300))
         return 1;
     for (int i = 0; i < runs; i++) {
-        wh_sleep_ms(300); /* the worker is idle again, waiting on LISTEN */
-        double t0 = wh_now();
+        tk_sleep_ms(300); /* the worker is idle again, waiting on LISTEN */
+        double t0 = awm_now_seconds();
         if (!wh_post_export(&fx, 18, 24, NULL, id) || !wait_complete(id, 300))
             return 1;
-        t[i] = wh_now() - t0;
+        t[i] = awm_now_seconds() - t0;
     }
     wh_stop(&w, SIGTERM, 60);
     qsort(t, (size_t)runs, sizeof t[0], cmp_double);

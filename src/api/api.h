@@ -7,12 +7,12 @@
  *   network (a worker in Docker needs that). PORT defaults to 5173.
  * - Layout: daemon.c (libmicrohttpd, start-up, stop), config.c, request.c (the request and
  *   response layer), router.c, and one routes_*.c file per group of routes.
- * - Threading: one thread per HTTP connection (MHD_USE_THREAD_PER_CONNECTION), because
- *   handlers block on PostgreSQL and /render blocks on a poster render; a blocked request
- *   never stalls other connections. Connections are capped (API_MAX_CONNECTIONS) and idle
- *   ones time out (API_CONNECTION_TIMEOUT_S). One client address may hold at most
- *   API_MAX_CONNECTIONS_PER_IP of them (default 64), so a slow client opening connection after
- *   connection (slowloris) cannot take every slot; tests/limits proves it.
+ * - Connections: libmicrohttpd in epoll mode on API_IO_THREADS threads; a request whose headers
+ *   and body are in is suspended and run by one of API_HANDLER_THREADS handler threads (they block
+ *   on PostgreSQL and renders), so idle and slow connections cost no thread. Headers and bodies
+ *   have deadlines (API_HEADER_TIMEOUT_S, API_BODY_TIMEOUT_S); one address may hold at most
+ *   API_MAX_CONNECTIONS_PER_IP connections. Ambiguous framing is refused and the connection closed;
+ *   the expensive routes have per-client rate limits (limits.c). See daemon.c.
  * - Database: a fixed pool of DB_POOL_SIZE connections; a request waits at most
  *   DB_POOL_TIMEOUT_MS for one. An unreachable database answers 503, never 500.
  * - An id in a path that is not a uuid names nothing: 404, like an unknown uuid.
@@ -37,8 +37,19 @@
 #define API_DEFAULT_EXPORT_DIR "/app/exports"
 #define API_DEFAULT_MAX_BODY_BYTES (1024L * 1024L)
 #define API_MAX_JSON_DEPTH 64
+#define API_LINGER_MIN_BYTES (16u << 20) /* an oversized body is read and dropped up to
+                                          * max(this, 8 × MAX_BODY_BYTES) before its 413 */
 #define API_MIN_KEY_LEN 32          /* WORKER_API_KEY and ADMIN_API_KEY: at least this many characters */
 #define API_EXAMPLE_KEY "change-me" /* the placeholder of .env.example: refused as a key */
+
+/* Expensive kinds of request, each with its own per-client rate (RATE_LIMIT_*, per minute). */
+typedef enum {
+    API_LIMIT_MAP_WRITES = 0, /* POST /api/maps, PUT and DELETE /api/maps/{id} */
+    API_LIMIT_EXPORTS,        /* POST /api/export */
+    API_LIMIT_RENDERS,        /* GET /render */
+    API_LIMIT_PLACES,         /* GET /api/places */
+    API_LIMIT_COUNT
+} api_limit_class;
 
 typedef struct {
     const char *database_url;   /* DATABASE_URL (required) */
@@ -51,6 +62,16 @@ typedef struct {
                                  * loopback names, HOST and (HOST a wildcard) this machine's names
                                  * and addresses; "*" = any (warned at start-up) */
     bool metrics_public;        /* METRICS_PUBLIC: /metrics without the operator key */
+    const char *trusted_proxies; /* TRUSTED_PROXIES: addresses/CIDRs whose X-Forwarded-For is believed */
+    double rate_per_minute[API_LIMIT_COUNT]; /* RATE_LIMIT_MAP_WRITES (60), _EXPORTS (20), _RENDERS
+                                 * (120), _PLACES (600); 0 = no limit */
+    int max_pending_exports;    /* EXPORT_MAX_PENDING_PER_MAP: exports of one map waiting at once (5) */
+    int io_threads;             /* API_IO_THREADS: libmicrohttpd's epoll threads (default 2) */
+    int handler_threads;        /* API_HANDLER_THREADS: threads running handlers (default 16) */
+    int header_timeout_s;       /* API_HEADER_TIMEOUT_S: a request's headers must arrive within (15) */
+    int body_timeout_s;         /* API_BODY_TIMEOUT_S: and its body within (120) */
+    int db_connect_timeout_s;   /* DB_CONNECT_TIMEOUT_S: opening a database connection (5) */
+    int db_statement_timeout_ms; /* DB_STATEMENT_TIMEOUT_MS: one statement's answer (5000; 0 = none) */
     storage_config storage;     /* STORAGE, EXPORT_DIR, S3_*, AWS_* (see storage.h) */
     int presign_expiry_s;       /* EXPORT_URL_EXPIRY_S: life of S3 download links (default 900) */
     long max_body_bytes;        /* MAX_BODY_BYTES */

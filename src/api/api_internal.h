@@ -61,6 +61,7 @@ typedef struct {
     pthread_mutex_t render_lock;
     pthread_cond_t render_freed; /* CLOCK_MONOTONIC */
     int renders_running;
+    int renders_waiting;    /* for a slot (at most API_HANDLER_THREADS / 4) */
     bool render_ready;      /* render_init succeeded */
     char render_error[256];
     char **allowed_hosts;   /* Host names answered (api_allowed_hosts_init) */
@@ -73,6 +74,7 @@ typedef struct {
  * own, so both run the same request code below. */
 typedef struct {
     const char *(*lookup)(void *ctx, enum MHD_ValueKind kind, const char *key);
+    /* Takes the response (destroys it when sent, or at once when it cannot be queued). */
     enum MHD_Result (*queue)(void *ctx, unsigned status, struct MHD_Response *resp);
     void *ctx;
 } api_io;
@@ -102,6 +104,8 @@ typedef struct {
     PGconn *db;
     api_header headers[API_MAX_RESPONSE_HEADERS];
     size_t header_count;
+    char peer[64];   /* the connection's address */
+    char client[64]; /* the client: the peer, or from X-Forwarded-For behind TRUSTED_PROXIES */
 } api_request;
 
 /* Request ids get a random per-process prefix (call once at start-up). */
@@ -110,7 +114,8 @@ void api_requests_init(void);
 /* A request's life, as libmicrohttpd drives it: begin (an announced oversized body is answered
  * 413 at once), body bytes as they arrive (false = cut the connection off), the end of the body
  * (routing and the handler), then finish (logs it and frees r; complete = fully answered). */
-api_request *api_request_begin(api_server *srv, const api_io *io, const char *method, const char *url);
+api_request *api_request_begin(api_server *srv, const api_io *io, const char *method, const char *url,
+                               const char *peer);
 bool api_request_body(api_request *r, const char *data, size_t n);
 void api_request_dispatch(api_request *r);
 /* The router (router.c): the handler for r's method and path, 404/405 otherwise. */
@@ -149,6 +154,12 @@ bool api_begin(api_request *r, awm_error *err);
  * body gives an empty object when allow_empty. */
 json_t *api_body_json(api_request *r, bool allow_empty);
 const char *api_query_arg(api_request *r, const char *key);
+
+/* ---- limits at the edge (limits.c) ---- */
+/* Set r->client from r->peer and, when the peer is one of TRUSTED_PROXIES, X-Forwarded-For. */
+void api_client_address(api_request *r);
+/* One token of the client's bucket for this kind; false after answering 429 + Retry-After. */
+bool api_rate_check(api_request *r, api_limit_class kind);
 
 /* ---- who may do what (auth.c) ---- */
 /* Worker routes: false after answering 401 when a key is configured and not presented. */

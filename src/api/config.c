@@ -27,6 +27,8 @@ bool api_config_from_env(api_config *cfg, awm_error *err)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->database_url = awm_env_str("DATABASE_URL", NULL);
+    if (!awm_env_files_ok(err)) /* DATABASE_URL_FILE unreadable: say so, not "not set" */
+        return false;
     if (!cfg->database_url) {
         awm_error_set(err, "DATABASE_URL is not set (a libpq connection string, e.g. "
                            "postgresql://user:pass@localhost:5432/awm)");
@@ -68,7 +70,7 @@ bool api_config_from_env(api_config *cfg, awm_error *err)
     if (!awm_env_long("DB_POOL_TIMEOUT_MS", 5000, 1, 600000, &v, err))
         return false;
     cfg->db_pool_timeout_ms = (int)v;
-    if (!awm_env_long("API_MAX_CONNECTIONS", 512, 1, 100000, &v, err))
+    if (!awm_env_long("API_MAX_CONNECTIONS", 10000, 1, 1000000, &v, err))
         return false;
     cfg->max_connections = (int)v;
     if (!awm_env_long("API_MAX_CONNECTIONS_PER_IP", 64, 0, 100000, &v, err))
@@ -83,5 +85,41 @@ bool api_config_from_env(api_config *cfg, awm_error *err)
     if (!awm_env_long("RENDER_CONCURRENCY", 1, 1, 64, &v, err))
         return false;
     cfg->render_concurrency = (int)v;
-    return true;
+    cfg->trusted_proxies = awm_env_str("TRUSTED_PROXIES", NULL);
+    static const struct {
+        const char *name;
+        long fallback;
+    } rates[API_LIMIT_COUNT] = {
+        [API_LIMIT_MAP_WRITES] = {"RATE_LIMIT_MAP_WRITES", 60},
+        [API_LIMIT_EXPORTS] = {"RATE_LIMIT_EXPORTS", 20},
+        [API_LIMIT_RENDERS] = {"RATE_LIMIT_RENDERS", 120},
+        [API_LIMIT_PLACES] = {"RATE_LIMIT_PLACES", 600},
+    };
+    for (int k = 0; k < API_LIMIT_COUNT; k++) {
+        if (!awm_env_long(rates[k].name, rates[k].fallback, 0, 1000000, &v, err))
+            return false;
+        cfg->rate_per_minute[k] = (double)v;
+    }
+    if (!awm_env_long("EXPORT_MAX_PENDING_PER_MAP", 5, 1, 10000, &v, err))
+        return false;
+    cfg->max_pending_exports = (int)v;
+    if (!awm_env_long("API_IO_THREADS", 2, 1, 64, &v, err))
+        return false;
+    cfg->io_threads = (int)v;
+    if (!awm_env_long("API_HANDLER_THREADS", 16, 1, 1024, &v, err))
+        return false;
+    cfg->handler_threads = (int)v;
+    if (!awm_env_long("API_HEADER_TIMEOUT_S", 15, 1, 3600, &v, err))
+        return false;
+    cfg->header_timeout_s = (int)v;
+    if (!awm_env_long("API_BODY_TIMEOUT_S", 120, 1, 86400, &v, err))
+        return false;
+    cfg->body_timeout_s = (int)v;
+    if (!awm_env_long("DB_CONNECT_TIMEOUT_S", 5, 1, 600, &v, err))
+        return false;
+    cfg->db_connect_timeout_s = (int)v;
+    if (!awm_env_long("DB_STATEMENT_TIMEOUT_MS", 5000, 0, 3600000, &v, err))
+        return false;
+    cfg->db_statement_timeout_ms = (int)v;
+    return awm_env_files_ok(err);
 }

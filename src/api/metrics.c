@@ -4,6 +4,7 @@
  * Counters are lock-free atomics: recording happens on every request. */
 #include "api/api_internal.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,10 +16,10 @@ static const unsigned STATUSES[] = {200, 201, 202, 204, 206, 302, 304, 400, 401,
 static const double BUCKETS[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 #define N_BUCKET (sizeof BUCKETS / sizeof *BUCKETS)
 
-static uint64_t g_requests[ROUTE_COUNT][N_STATUS];
-static uint64_t g_latency_buckets[ROUTE_COUNT][N_BUCKET];
-static uint64_t g_latency_count[ROUTE_COUNT];
-static uint64_t g_latency_sum_us[ROUTE_COUNT];
+static _Atomic uint64_t g_requests[ROUTE_COUNT][N_STATUS];
+static _Atomic uint64_t g_latency_buckets[ROUTE_COUNT][N_BUCKET];
+static _Atomic uint64_t g_latency_count[ROUTE_COUNT];
+static _Atomic uint64_t g_latency_sum_us[ROUTE_COUNT];
 
 void api_metrics_record(api_route route, unsigned status, double seconds)
 {
@@ -26,14 +27,14 @@ void api_metrics_record(api_route route, unsigned status, double seconds)
     for (size_t i = 0; i + 1 < N_STATUS; i++)
         if (STATUSES[i] == status)
             s = i;
-    __atomic_add_fetch(&g_requests[route][s], 1, __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(&g_requests[route][s], 1, memory_order_relaxed);
     for (size_t b = 0; b < N_BUCKET; b++)
         if (seconds <= BUCKETS[b]) {
-            __atomic_add_fetch(&g_latency_buckets[route][b], 1, __ATOMIC_RELAXED);
+            atomic_fetch_add_explicit(&g_latency_buckets[route][b], 1, memory_order_relaxed);
             break;
         }
-    __atomic_add_fetch(&g_latency_count[route], 1, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&g_latency_sum_us[route], (uint64_t)(seconds * 1e6), __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(&g_latency_count[route], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&g_latency_sum_us[route], (uint64_t)(seconds * 1e6), memory_order_relaxed);
 }
 
 /* Cached print job counts. */
@@ -81,7 +82,7 @@ void api_handle_metrics(api_request *r)
     awm_prom_family(&b, "awm_http_requests_total", "counter", "HTTP requests answered, by route and status.");
     for (int rt = 0; rt < ROUTE_COUNT; rt++)
         for (size_t s = 0; s < N_STATUS; s++) {
-            uint64_t n = __atomic_load_n(&g_requests[rt][s], __ATOMIC_RELAXED);
+            uint64_t n = atomic_load_explicit(&g_requests[rt][s], memory_order_relaxed);
             if (!n)
                 continue;
             char st[8];
@@ -95,13 +96,13 @@ void api_handle_metrics(api_request *r)
     awm_prom_family(&b, "awm_http_request_duration_seconds", "histogram",
                     "Time from request to answer, by route.");
     for (int rt = 0; rt < ROUTE_COUNT; rt++) {
-        uint64_t count = __atomic_load_n(&g_latency_count[rt], __ATOMIC_RELAXED);
+        uint64_t count = atomic_load_explicit(&g_latency_count[rt], memory_order_relaxed);
         if (!count)
             continue;
         uint64_t cumulative[N_BUCKET], cum = 0;
         for (size_t i = 0; i < N_BUCKET; i++)
-            cumulative[i] = cum += __atomic_load_n(&g_latency_buckets[rt][i], __ATOMIC_RELAXED);
-        double sum = (double)__atomic_load_n(&g_latency_sum_us[rt], __ATOMIC_RELAXED) / 1e6;
+            cumulative[i] = cum += atomic_load_explicit(&g_latency_buckets[rt][i], memory_order_relaxed);
+        double sum = (double)atomic_load_explicit(&g_latency_sum_us[rt], memory_order_relaxed) / 1e6;
         awm_prom_histogram(&b, "awm_http_request_duration_seconds", BUCKETS, cumulative, N_BUCKET, count, sum,
                            "route", api_route_label((api_route)rt), NULL);
     }

@@ -313,14 +313,17 @@ static void places_load(void)
     double t0 = awm_now_seconds();
     char path[4096];
     const char *override = awm_env_str("PLACES_FILE", NULL);
+    bool fits = true;
     if (override)
-        snprintf(path, sizeof path, "%s", override);
+        fits = snprintf(path, sizeof path, "%s", override) < (int)sizeof path;
     else if (!awm_asset_path(path, sizeof path, PLACES_REL_PATH))
         snprintf(path, sizeof path, "%s", PLACES_REL_PATH);
     char *data = NULL;
     size_t size = 0;
     awm_error err = {{0}};
-    bool ok = awm_read_file(path, &data, &size, &err);
+    if (!fits) /* never open a path cut short */
+        awm_error_set(&err, "PLACES_FILE is longer than %zu bytes", sizeof path - 1);
+    bool ok = fits && awm_read_file(path, &data, &size, &err);
     if (!ok)
         snprintf(g_places.error, sizeof g_places.error, "%s", err.msg);
     else

@@ -20,9 +20,14 @@ void api_response_header(api_request *r, const char *name, const char *value)
 {
     if (r->header_count == API_MAX_RESPONSE_HEADERS)
         return; /* a handler bug, not a client's doing: the fixed set is documented */
-    api_header *h = &r->headers[r->header_count++];
-    snprintf(h->name, sizeof h->name, "%s", name);
-    snprintf(h->value, sizeof h->value, "%s", value);
+    api_header *h = &r->headers[r->header_count];
+    if (snprintf(h->name, sizeof h->name, "%s", name) >= (int)sizeof h->name ||
+        snprintf(h->value, sizeof h->value, "%s", value) >= (int)sizeof h->value) {
+        /* also a handler bug: a header cut short is never sent */
+        awm_log(AWM_LOG_ERROR, "RESPONSE_HEADER_TOO_LONG", "{s:s}", "header", name);
+        return;
+    }
+    r->header_count++;
 }
 
 void api_respond_response(api_request *r, unsigned status, struct MHD_Response *resp)
@@ -34,11 +39,10 @@ void api_respond_response(api_request *r, unsigned status, struct MHD_Response *
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);
     for (size_t i = 0; i < r->header_count; i++)
         MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
-    r->result = r->io.queue(r->io.ctx, status, resp);
+    r->result = r->io.queue(r->io.ctx, status, resp); /* takes resp */
     r->responded = r->result == MHD_YES;
     if (r->responded)
         r->status = status;
-    MHD_destroy_response(resp);
 }
 
 void api_respond_bytes(api_request *r, unsigned status, const char *content_type, const void *data,
@@ -254,11 +258,21 @@ static void respond_too_large(api_request *r)
                       "request body larger than %ld bytes", limit);
 }
 
-api_request *api_request_begin(api_server *srv, const api_io *io, const char *method, const char *url)
+/* How much of an oversized body is read and dropped before answering 413. */
+static size_t linger_bound(const api_server *srv)
+{
+    size_t limit = (size_t)srv->cfg.max_body_bytes;
+    return limit * 8 > API_LINGER_MIN_BYTES ? limit * 8 : API_LINGER_MIN_BYTES;
+}
+
+api_request *api_request_begin(api_server *srv, const api_io *io, const char *method, const char *url,
+                               const char *peer)
 {
     api_request *r = awm_xcalloc(1, sizeof *r);
     r->srv = srv;
     r->io = *io;
+    snprintf(r->peer, sizeof r->peer, "%s", peer ? peer : "");
+    api_client_address(r);
     r->method = method;
     r->url = url;
     r->t0 = awm_now_seconds();
@@ -266,14 +280,21 @@ api_request *api_request_begin(api_server *srv, const api_io *io, const char *me
     r->result = MHD_YES;
     new_request_id(r->request_id);
     atomic_fetch_add_explicit(&g_in_flight, 1, memory_order_relaxed);
-    /* Refuse an announced oversized body before reading any of it. */
+    /* An announced oversized body is not kept. Up to the linger bound it is read and dropped
+     * before the 413 goes out, so clients that write their whole body before reading (Python's
+     * urllib, Node's fetch) get the answer instead of a reset connection, as nginx's lingering
+     * close does; past the bound, answer at once and close. */
     const char *cl = api_request_value(r, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
         char *end;
         errno = 0;
         unsigned long long n = strtoull(cl, &end, 10);
-        if (errno || *end || n > (unsigned long long)srv->cfg.max_body_bytes)
+        if (errno || *end || n > linger_bound(srv)) {
+            api_response_header(r, "Connection", "close");
             respond_too_large(r);
+        } else if (n > (unsigned long long)srv->cfg.max_body_bytes) {
+            r->body_too_large = true;
+        }
     }
     return r;
 }
@@ -284,12 +305,9 @@ bool api_request_body(api_request *r, const char *data, size_t n)
         return true;
     long limit = r->srv->cfg.max_body_bytes;
     if (r->body_too_large) {
-        /* Discard up to one more limit's worth (twice the limit in all) so an ordinary client
-         * still reads its 413; a sender that keeps going is cut off (MHD cannot answer in
-         * mid-body). Comparing with the limit itself cut off at the very next piece of data,
-         * so whether a client got its 413 depended on how the bytes arrived. */
+        /* Read and dropped (see api_request_begin); a sender past the bound is cut off. */
         r->discarded += n;
-        return r->discarded <= 2 * (size_t)limit;
+        return r->discarded <= linger_bound(r->srv);
     }
     if (r->body.len + n > (size_t)limit) {
         /* A body without Content-Length (chunked) grew past the limit: keep none of it. */
@@ -306,9 +324,10 @@ void api_request_dispatch(api_request *r)
 {
     if (r->responded)
         return;
-    if (r->body_too_large)
+    if (r->body_too_large) {
+        api_response_header(r, "Connection", "close");
         respond_too_large(r);
-    else if (api_check_host(r))
+    } else if (api_check_host(r))
         api_route_request(r);
 }
 

@@ -115,6 +115,19 @@ static bool method_allowed(const char *allow, const char *method)
     return false;
 }
 
+/* The per-client rate of the expensive routes (false: answered 429). */
+static bool within_rate(api_request *r, api_route route, bool get)
+{
+    switch (route) {
+    case ROUTE_MAPS: return get || api_rate_check(r, API_LIMIT_MAP_WRITES);
+    case ROUTE_MAP: return get || api_rate_check(r, API_LIMIT_MAP_WRITES);
+    case ROUTE_EXPORT: return get || api_rate_check(r, API_LIMIT_EXPORTS);
+    case ROUTE_RENDER: return api_rate_check(r, API_LIMIT_RENDERS);
+    case ROUTE_PLACES: return api_rate_check(r, API_LIMIT_PLACES);
+    default: return true;
+    }
+}
+
 void api_route_request(api_request *r)
 {
     const char *param;
@@ -150,6 +163,8 @@ void api_route_request(api_request *r)
                           r->method, api_route_label(route), allow);
         return;
     }
+    if (!within_rate(r, route, get))
+        return;
     switch (route) {
     case ROUTE_INDEX: api_handle_index(r); break;
     case ROUTE_MAPS: post ? api_handle_maps_create(r) : api_handle_maps_list(r); break;

@@ -32,7 +32,7 @@ static char *full_document(PGresult *res)
     const char *path = PQgetvalue(res, 0, 2);
     const char *slash = strrchr(path, '/');
     const char *name = slash ? slash + 1 : path;
-    char url[1024];
+    char url[1024]; /* fits: a file name is at most 255 bytes */
     snprintf(url, sizeof url, "/exports/%s", name);
     json_t *s = json_string(url);
     char *quoted = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
@@ -322,9 +322,7 @@ bool api_jobs_requeue(PGconn *conn, bool dry_run, FILE *out, int *requeued, awm_
     /* Pending jobs with no queue job that can still run: missing (deleted after retention or
      * never committed by an older version), failed or cancelled. */
     PGresult *res = db_exec(conn, "cannot find stuck print jobs",
-                            "SELECT j.id, pm.id, pm.user_map_id, pm.data::text, um.data::text, "
-                            "(SELECT q.state::text FROM queue.job q WHERE q.name = 'export-map' AND "
-                            "q.data->>'printJobId' = j.id::text ORDER BY q.created_on DESC LIMIT 1) "
+                            "SELECT j.id, pm.id, pm.user_map_id, pm.data::text, um.data::text "
                             "FROM print_jobs j JOIN printable_maps pm ON pm.id = j.printable_map_id "
                             "JOIN user_maps um ON um.id = pm.user_map_id WHERE j.state = 'pending_export' "
                             "ORDER BY j.created_at",
@@ -334,10 +332,16 @@ bool api_jobs_requeue(PGconn *conn, bool dry_run, FILE *out, int *requeued, awm_
     int n = PQntuples(res);
     bool ok = true;
     for (int i = 0; i < n && ok; i++) {
-        const char *qstate = PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5);
-        if (qstate && strcmp(qstate, "failed") && strcmp(qstate, "cancelled"))
-            continue; /* queued, running or completed: nothing lost */
         const char *job_id = PQgetvalue(res, i, 0);
+        bool found = false;
+        queue_state qs = QUEUE_STATE_FAILED;
+        if (!queue_export_job_state(conn, job_id, &found, &qs, err)) {
+            ok = false;
+            break;
+        }
+        const char *qstate = found ? queue_state_name(qs) : NULL;
+        if (found && qs != QUEUE_STATE_FAILED && qs != QUEUE_STATE_CANCELLED)
+            continue; /* queued, running or completed: nothing lost */
         if (dry_run) {
             fprintf(out, "would requeue print job %s (queue job %s)\n", job_id, qstate ? qstate : "missing");
             (*requeued)++;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "map/map.h"
+#include "render/render.h"
 #include "queue/queue.h"
 
 #define USER_MAP_JSON                                                                            \
@@ -28,15 +29,26 @@ static void respond_violations(api_request *r, const char *what, map_violations 
     api_respond_error(r, 400, json_pack("{s:o}", "details", map_violations_json(v)), "%s", what);
 }
 
-/* The body as a valid map definition, or NULL after answering 415/400 (every violation). */
-static json_t *valid_map_body(api_request *r)
+/* The body as a valid map definition, or NULL after answering 415/400 (every violation);
+ * *warnings gets what the poster will shorten (a JSON array, owned by the caller). */
+static json_t *valid_map_body(api_request *r, json_t **warnings)
 {
+    *warnings = json_array();
     json_t *root = api_body_json(r, false);
     if (!root)
         return NULL;
     map_definition def;
     map_violations v;
     bool ok = map_definition_from_json(root, &def, &v);
+    if (ok) {
+        map_violations w = {0};
+        awm_error err = {{0}};
+        if (render_map_warnings(&def, &w, &err)) {
+            json_decref(*warnings);
+            *warnings = map_violations_json(&w);
+        }
+        map_violations_free(&w);
+    }
     map_definition_free(&def);
     if (!ok) {
         respond_violations(r, "invalid map definition", &v);
@@ -47,26 +59,35 @@ static json_t *valid_map_body(api_request *r)
     return root;
 }
 
-/* {"userMap": <row>, "editToken"?: "...", "warnings": [...]} */
-static void respond_map(api_request *r, unsigned status, const char *user_map_json, const char *edit_token)
+/* {"userMap": <row>, "editToken"?: "...", "warnings": [...]} (warnings stolen) */
+static void respond_map(api_request *r, unsigned status, const char *user_map_json, const char *edit_token,
+                        json_t *warnings)
 {
+    char *w = json_dumps(warnings, JSON_COMPACT);
+    json_decref(warnings);
     awm_buf b = {0};
     awm_buf_printf(&b, "{\"userMap\":%s", user_map_json);
     if (edit_token)
         awm_buf_printf(&b, ",\"editToken\":\"%s\"", edit_token);
-    awm_buf_printf(&b, ",\"warnings\":[]}");
+    awm_buf_printf(&b, ",\"warnings\":%s}", w ? w : "[]");
+    free(w);
     api_respond_json_text(r, status, b.data, b.len);
     awm_buf_free(&b);
 }
 
 void api_handle_maps_create(api_request *r)
 {
-    json_t *root = valid_map_body(r);
-    if (!root)
+    json_t *warnings;
+    json_t *root = valid_map_body(r, &warnings);
+    if (!root) {
+        json_decref(warnings);
         return;
+    }
     json_decref(root);
-    if (!api_db(r))
+    if (!api_db(r)) {
+        json_decref(warnings);
         return;
+    }
     /* The token is answered once; only its hash is stored. Store the text as received (jsonb
      * keeps numbers exactly as written); awm_buf keeps a NUL after the data. */
     char token[API_TOKEN_LEN + 1], hash[API_TOKEN_HASH_LEN + 1];
@@ -79,10 +100,11 @@ void api_handle_maps_create(api_request *r)
                               2, params, &err);
     if (!res) {
         explicit_bzero(token, sizeof token);
+        json_decref(warnings);
         api_respond_db_error(r, &err);
         return;
     }
-    respond_map(r, 201, PQgetvalue(res, 0, 0), token);
+    respond_map(r, 201, PQgetvalue(res, 0, 0), token, warnings);
     explicit_bzero(token, sizeof token);
     PQclear(res);
 }
@@ -119,9 +141,12 @@ void api_handle_map_update(api_request *r, const char *id)
     char hash[API_TOKEN_HASH_LEN + 1];
     if (!map_token_hash(r, id, hash) || !api_check_edit_token(r, hash[0] ? hash : NULL, false))
         return;
-    json_t *root = valid_map_body(r);
-    if (!root)
+    json_t *warnings;
+    json_t *root = valid_map_body(r, &warnings);
+    if (!root) {
+        json_decref(warnings);
         return;
+    }
     json_decref(root);
     awm_error err = {{0}};
     const char *params[] = {id, r->body.data};
@@ -130,13 +155,16 @@ void api_handle_map_update(api_request *r, const char *id)
                               "RETURNING " USER_MAP_JSON,
                               2, params, &err);
     if (!res) {
+        json_decref(warnings);
         api_respond_db_error(r, &err);
         return;
     }
-    if (PQntuples(res) == 0) /* deleted meanwhile */
+    if (PQntuples(res) == 0) { /* deleted meanwhile */
+        json_decref(warnings);
         api_respond_error(r, 404, NULL, "user map not found: %s", id);
-    else
-        respond_map(r, 200, PQgetvalue(res, 0, 0), NULL);
+    } else {
+        respond_map(r, 200, PQgetvalue(res, 0, 0), NULL, warnings);
+    }
     PQclear(res);
 }
 
@@ -295,7 +323,8 @@ void api_handle_map_get(api_request *r, const char *id)
 
 /* ---- exports ---- */
 
-static const char *const FORMATS[] = {"png", "pdf", "svg"};
+/* pdf-cmyk: the PDF converted through the worker's CMYK_PROFILE (a worker without one fails the job). */
+static const char *const FORMATS[] = {"png", "pdf", "svg", "pdf-cmyk"};
 
 static json_t *sizes_json(void)
 {
@@ -343,10 +372,10 @@ static void check_export_fields(json_t *body, json_t *details)
     json_t *fmt = json_object_get(body, "format");
     if (fmt) {
         bool ok = false;
-        for (size_t i = 0; i < 3 && json_is_string(fmt); i++)
+        for (size_t i = 0; i < sizeof FORMATS / sizeof FORMATS[0] && json_is_string(fmt); i++)
             ok = ok || !strcmp(json_string_value(fmt), FORMATS[i]);
         if (!ok)
-            json_array_append_new(details, json_string("format: must be one of png, pdf, svg"));
+            json_array_append_new(details, json_string("format: must be one of png, pdf, svg, pdf-cmyk"));
     }
 }
 
@@ -375,19 +404,32 @@ void api_handle_export_create(api_request *r)
     }
     awm_error err = {{0}};
     const char *p1[] = {user_map_id};
-    PGresult *res = api_query(r, "cannot read the map", "SELECT data::text FROM user_maps WHERE id = $1", 1, p1,
-                              &err);
+    /* The map, and how many of its exports wait already: one map cannot fill the queue. */
+    PGresult *res = api_query(r, "cannot read the map",
+                              "SELECT m.data::text, (SELECT count(*) FROM printable_maps pm JOIN print_jobs j ON "
+                              "j.printable_map_id = pm.id WHERE pm.user_map_id = m.id AND j.state IN "
+                              "('pending_export', 'exporting')) FROM user_maps m WHERE m.id = $1",
+                              1, p1, &err);
     if (!res) {
         json_decref(body);
         json_decref(details);
         api_respond_db_error(r, &err);
         return;
     }
-    if (PQntuples(res) == 0) {
+    if (PQntuples(res) == 0 || atol(PQgetvalue(res, 0, 1)) >= r->srv->cfg.max_pending_exports) {
+        bool missing = PQntuples(res) == 0;
+        long waiting = missing ? 0 : atol(PQgetvalue(res, 0, 1));
         PQclear(res);
         json_decref(body);
         json_decref(details);
-        api_respond_error(r, 404, NULL, "user map not found: %s", user_map_id);
+        if (missing) {
+            api_respond_error(r, 404, NULL, "user map not found: %s", user_map_id);
+        } else {
+            api_response_header(r, "Retry-After", "30");
+            api_respond_error(r, 429, json_pack("{s:i}", "limit", r->srv->cfg.max_pending_exports),
+                              "this map already has %ld exports waiting (at most %d); try again when one is done",
+                              waiting, r->srv->cfg.max_pending_exports);
+        }
         return;
     }
     char *user_map_text = awm_strdup(PQgetvalue(res, 0, 0));
@@ -519,13 +561,15 @@ void api_handle_export_describe(api_request *r)
         "zoom", "type", "number", "required", 0, "description", "overrides the map's zoom",
         "pan", "type", "[number, number]", "required", 0, "description", "overrides the map's pan in pt",
         "theme", "type", "string", "required", 0, "description", "overrides the map's theme (see `themes`)",
-        "format", "type", "string", "required", 0, "description", "png (default), pdf or svg");
+        "format", "type", "string", "required", 0, "description",
+        "png (default), pdf, svg, or pdf-cmyk (the PDF in CMYK through the worker's CMYK_PROFILE)");
     /* The page geometry every size shares (MAPS-AND-PRINT.md §2, §3), for the web page's preview. */
     json_t *page = json_pack("{s:f, s:f, s:f, s:f}", "bleedPt", MAP_BLEED_PT, "safePt", MAP_SAFE_PT, "frameInsetPt",
                              MAP_FRAME_INSET_PT, "dpi", MAP_DPI);
-    json_t *doc = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:[s,s,s], s:{s:i, s:s, s:s, s:s}}", "method",
+    json_t *doc = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:[s,s,s,s], s:{s:i, s:s, s:s, s:s}}", "method",
                             "POST", "path", "/api/export", "body", fields, "page", page, "sizes", sizes_json(),
-                            "projections", projections, "themes", themes, "formats", "png", "pdf", "svg", "response",
+                            "projections", projections, "themes", themes, "formats", "png", "pdf", "svg",
+                            "pdf-cmyk", "response",
                             "status", 202, "printJobId", "uuid of the new print job", "message",
                             "Export job queued", "follow", "GET /api/jobs/{printJobId}");
     api_respond_json(r, 200, doc);

@@ -46,9 +46,10 @@ static void serve_fd(api_request *r, int fd, uint64_t size, const char *name, bo
     }
     MHD_add_response_header(resp, "Content-Type", awm_content_type(name));
     if (attachment) {
-        char disp[256];
-        snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", name);
-        MHD_add_response_header(resp, "Content-Disposition", disp);
+        awm_buf disp = {0};
+        awm_buf_printf(&disp, "attachment; filename=\"%s\"", name);
+        MHD_add_response_header(resp, "Content-Disposition", disp.data);
+        awm_buf_free(&disp);
     }
     api_respond_response(r, 200, resp);
 }
@@ -56,7 +57,8 @@ static void serve_fd(api_request *r, int fd, uint64_t size, const char *name, bo
 /* A regular file (not a symlink) at path; false when there is none. */
 static bool serve_file(api_request *r, const char *path, const char *name, bool attachment)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO or device under the web folder must not block a thread on open(). */
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return false;
     struct stat st;
@@ -136,7 +138,9 @@ bool api_handle_static(api_request *r, const char *path)
         return false;
     char full[8192];
     size_t n = strlen(path);
-    snprintf(full, sizeof full, "%s%s%s", r->srv->web_dir, path, path[n - 1] == '/' ? "index.html" : "");
+    if (snprintf(full, sizeof full, "%s%s%s", r->srv->web_dir, path, path[n - 1] == '/' ? "index.html" : "") >=
+        (int)sizeof full)
+        return false; /* no such file (a path cut short could name another) */
     const char *name = strrchr(full, '/') + 1;
     r->route = ROUTE_STATIC;
     return serve_file(r, full, name, false);

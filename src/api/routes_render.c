@@ -1,13 +1,18 @@
 /* routes_render.c — GET /render: the poster itself, drawn on request (the web page's live
- * preview, and the same drawing as the export at any DPI up to 300). Renders take one of
- * RENDER_CONCURRENCY slots; the image is streamed to the client through a pipe while it is
- * drawn. */
+ * preview, and the same drawing as the export at any DPI up to 300).
+ *
+ * A render takes one of RENDER_CONCURRENCY slots only while it draws: the image goes to an
+ * unlinked temp file, the slot is given back, and the file is then sent by the I/O threads
+ * (sendfile) at the client's pace. A client that never reads holds a descriptor, not a slot,
+ * and is dropped by the connection timeout. Every parameter is checked, and the drawing
+ * finished, before a status line is sent, so a failure is always a proper error answer. */
 #include "api/api_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,9 +28,14 @@ bool api_render_slot_acquire(api_server *srv, int wait_s)
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += wait_s;
     pthread_mutex_lock(&srv->render_lock);
-    int rc = 0;
+    /* Waiting renders hold handler threads: a quarter of them at most may wait, so a flood of
+     * renders never keeps the other routes from being answered. */
+    int may_wait = srv->cfg.handler_threads / 4 > 0 ? srv->cfg.handler_threads / 4 : 1;
+    int rc = srv->renders_waiting >= may_wait ? ETIMEDOUT : 0;
+    srv->renders_waiting++;
     while (srv->renders_running >= srv->cfg.render_concurrency && rc != ETIMEDOUT)
         rc = pthread_cond_timedwait(&srv->render_freed, &srv->render_lock, &deadline);
+    srv->renders_waiting--;
     bool ok = srv->renders_running < srv->cfg.render_concurrency;
     if (ok)
         srv->renders_running++;
@@ -41,46 +51,35 @@ void api_render_slot_release(api_server *srv)
     pthread_mutex_unlock(&srv->render_lock);
 }
 
-typedef struct {
-    api_server *srv;
-    map_definition def;
-    const map_print_spec *spec;
-    render_options opt;
-    int fd; /* write end of the pipe the response reads */
-    char request_id[17];
-} render_task;
-
-static bool write_to_pipe(void *user, const void *data, size_t len)
+static bool write_to_fd(void *user, const void *data, size_t len)
 {
-    render_task *t = user;
+    int fd = *(int *)user;
     const char *p = data;
     while (len > 0) {
-        ssize_t w = write(t->fd, p, len);
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
         if (w <= 0)
-            return false; /* the client went away: stop rendering */
+            return false;
         p += w;
         len -= (size_t)w;
     }
     return true;
 }
 
-static void *render_thread(void *arg)
+/* An anonymous file for the drawing: never visible by name, gone when its last descriptor closes. */
+static int spool_file(void)
 {
-    render_task *t = arg;
-    awm_error err = {{0}};
-    render_result res;
-    if (!render_poster_write(&t->def, t->spec, &t->opt, write_to_pipe, t, &res, &err))
-        awm_log(AWM_LOG_WARN, "RENDER_FAILED", "{s:s, s:s}", "requestId", t->request_id, "error", err.msg);
-    else
-        awm_log(AWM_LOG_INFO, "RENDER_DONE", "{s:s, s:s, s:f, s:I}", "requestId", t->request_id, "size",
-                t->spec->key, "seconds", res.seconds, "bytes", (json_int_t)res.bytes);
-    map_definition_free(&t->def);
-    /* Release the slot before the response can end (closing the pipe ends it): shutdown
-     * waits for both, and then nothing here touches the server any more. */
-    api_render_slot_release(t->srv);
-    close(t->fd);
-    free(t);
-    return NULL;
+    const char *dir = awm_env_str("TMPDIR", "/tmp");
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        return fd;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/awm-render-XXXXXX", dir);
+    fd = mkostemp(path, O_CLOEXEC);
+    if (fd >= 0)
+        unlink(path);
+    return fd;
 }
 
 /* base64url (padding optional) → bytes; NULL when malformed. */
@@ -136,13 +135,14 @@ void api_handle_render(api_request *r)
                                                     map_print_spec_list()));
     render_options opt;
     render_options_default(&opt);
-    if (format && !render_format_parse(format, &opt.format))
+    /* The preview is never CMYK: the server has no print shop's profile (workers do). */
+    if (format && (!render_format_parse(format, &opt.format) || opt.format == RENDER_PDF_CMYK))
         json_array_append_new(details, json_string("format: must be png, svg or pdf"));
     if (dpi_s) {
         char *end;
         double dpi = strtod(dpi_s, &end);
-        if (!*dpi_s || *end || !(dpi > 0) || dpi > 300)
-            json_array_append_new(details, json_string("dpi: must be a number above 0 and at most 300"));
+        if (!*dpi_s || *end || !(dpi >= 1) || dpi > 300)
+            json_array_append_new(details, json_string("dpi: must be a number from 1 to 300"));
         else
             opt.dpi = dpi;
     }
@@ -179,13 +179,12 @@ void api_handle_render(api_request *r)
         len = strlen(text);
         PQclear(res);
     }
-    render_task *t = awm_xcalloc(1, sizeof *t);
+    map_definition def;
     map_violations v;
-    bool ok = map_definition_parse(text, len, &t->def, &v);
+    bool ok = map_definition_parse(text, len, &def, &v);
     free(text);
     if (!ok) {
-        map_definition_free(&t->def);
-        free(t);
+        map_definition_free(&def);
         api_respond_error(r, 400, json_pack("{s:o}", "details", map_violations_json(&v)), "invalid map definition");
         map_violations_free(&v);
         return;
@@ -193,51 +192,41 @@ void api_handle_render(api_request *r)
     map_violations_free(&v);
 
     if (!api_render_slot_acquire(r->srv, RENDER_WAIT_S)) {
-        map_definition_free(&t->def);
-        free(t);
-        struct MHD_Response *resp = MHD_create_response_from_buffer(
-            strlen("{\"error\":\"renderer busy, try again shortly\"}"),
-            (void *)"{\"error\":\"renderer busy, try again shortly\"}", MHD_RESPMEM_PERSISTENT);
-        MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
-        MHD_add_response_header(resp, "Retry-After", "5");
-        api_respond_response(r, 503, resp);
+        map_definition_free(&def);
+        api_response_header(r, "Retry-After", "5");
+        api_respond_error(r, 503, NULL, "renderer busy, try again shortly");
         return;
     }
-    /* Stream: the render thread writes into a pipe the response reads, so the client gets
-     * bytes as bands are encoded and memory stays bounded for every size. */
-    int fds[2];
-    pthread_t th;
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        fds[0] = fds[1] = -1;
-        goto failed;
+    int fd = spool_file();
+    awm_error err = {{0}};
+    render_result res;
+    bool drawn = fd >= 0 && render_poster_write(&def, spec, &opt, write_to_fd, &fd, &res, &err);
+    api_render_slot_release(r->srv); /* drawn: the slot is free while the bytes go out */
+    map_definition_free(&def);
+    struct stat st;
+    if (!drawn || fstat(fd, &st) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
+        if (fd >= 0)
+            close(fd);
+        if (!err.msg[0])
+            snprintf(err.msg, sizeof err.msg, "cannot spool the render: %s", strerror(errno));
+        awm_log(AWM_LOG_WARN, "RENDER_FAILED", "{s:s, s:s}", "requestId", r->request_id, "error", err.msg);
+        if (err.code == AWM_EINVALID)
+            api_respond_error(r, 400, NULL, "cannot render: %s", err.msg);
+        else
+            api_respond_fault(r, err.msg);
+        return;
     }
-    t->srv = r->srv;
-    t->spec = spec;
-    t->opt = opt;
-    t->fd = fds[1];
-    memcpy(t->request_id, r->request_id, sizeof t->request_id);
-    struct MHD_Response *resp = MHD_create_response_from_pipe(fds[0]);
-    if (!resp)
-        goto failed;
-    if (pthread_create(&th, NULL, render_thread, t) != 0) {
-        MHD_destroy_response(resp); /* closes fds[0] */
-        fds[0] = -1;
-        goto failed;
+    awm_log(AWM_LOG_INFO, "RENDER_DONE", "{s:s, s:s, s:f, s:I}", "requestId", r->request_id, "size", spec->key,
+            "seconds", res.seconds, "bytes", (json_int_t)res.bytes);
+    struct MHD_Response *resp = MHD_create_response_from_fd64((uint64_t)st.st_size, fd); /* closes fd */
+    if (!resp) {
+        close(fd);
+        api_respond_fault(r, "cannot create the render response");
+        return;
     }
-    pthread_detach(th);
     char dotted[16];
     snprintf(dotted, sizeof dotted, "x.%s", render_format_extension(opt.format));
     MHD_add_response_header(resp, "Content-Type", awm_content_type(dotted));
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
     api_respond_response(r, 200, resp);
-    return;
-failed:
-    if (fds[0] >= 0)
-        close(fds[0]);
-    if (fds[1] >= 0)
-        close(fds[1]);
-    map_definition_free(&t->def);
-    free(t);
-    api_render_slot_release(r->srv);
-    api_respond_fault(r, "cannot start the render");
 }
-

@@ -6,6 +6,7 @@
 
 #include "api/api.h"
 #include "cli/commands.h"
+#include "queue/queue.h"
 #include "db/db.h"
 #include "util/util.h"
 
@@ -57,6 +58,11 @@ int cmd_jobs(int argc, char **argv)
         return AWM_EXIT_INVALID;
     }
     awm_error err = {{0}};
+    queue_backend_config qb; /* requeue looks for and sends queue jobs on the deployment's queue */
+    if (!queue_backend_from_env(&qb, &err) || !queue_backend_select(&qb, &err)) {
+        fprintf(stderr, "awm jobs: %s\n", err.msg);
+        return AWM_EXIT_INVALID;
+    }
     PGconn *conn = db_connect(url, &err);
     if (!conn) {
         fprintf(stderr, "awm jobs: %s\n", err.msg);

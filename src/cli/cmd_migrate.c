@@ -27,7 +27,10 @@ int cmd_migrate(int argc, char **argv)
             return AWM_EXIT_OK;
         }
         if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
-            snprintf(dir, sizeof dir, "%s", argv[++i]);
+            if (snprintf(dir, sizeof dir, "%s", argv[++i]) >= (int)sizeof dir) {
+                fprintf(stderr, "awm migrate: --dir path is too long (%zu bytes at most)\n", sizeof dir - 1);
+                return AWM_EXIT_INVALID;
+            }
             continue;
         }
         fprintf(stderr, "awm migrate: unexpected argument '%s'\n", argv[i]);

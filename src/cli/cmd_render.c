@@ -23,7 +23,10 @@ static void usage(FILE *out)
             "options:\n"
             "  --size SIZE        print size: %s\n"
             "                     (required, except with --sample where it defaults to 18x24)\n"
-            "  --format FMT       png (300 DPI, sRGB ICC), pdf (vector, fonts embedded) or svg\n"
+            "  --format FMT       png (300 DPI, sRGB ICC), pdf (vector, fonts embedded, PDF/X-4\n"
+            "                     structure, sRGB), pdf-cmyk (the same in CMYK) or svg\n"
+            "  --cmyk-profile F   ICC CMYK output profile (GRACoL, FOGRA39, ...): the PDF's colours\n"
+            "                     are converted to CMYK through it (implies pdf-cmyk for a PDF)\n"
             "  --dpi N            PNG resolution, at most 300 (default 300; lower for previews)\n"
             "  --theme ID         override the map's theme\n"
             "  --projection NAME  override the map's projection\n"
@@ -97,7 +100,8 @@ int cmd_render(int argc, char **argv)
 {
     const char *positional[2] = {NULL, NULL};
     int npos = 0;
-    const char *size = NULL, *format_name = NULL, *dpi_text = NULL, *theme = NULL, *projection = NULL;
+    const char *size = NULL, *format_name = NULL, *dpi_text = NULL, *theme = NULL, *projection = NULL,
+               *cmyk_profile = NULL;
     bool sample = false, quiet = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -106,6 +110,7 @@ int cmd_render(int argc, char **argv)
                              : !strcmp(a, "--dpi")        ? &dpi_text
                              : !strcmp(a, "--theme")      ? &theme
                              : !strcmp(a, "--projection") ? &projection
+                             : !strcmp(a, "--cmyk-profile") ? &cmyk_profile
                                                           : NULL;
         if (value) {
             if (i + 1 >= argc) {
@@ -169,9 +174,27 @@ int cmd_render(int argc, char **argv)
     if (!format_name)
         format_name = extension_of(out_path);
     if (!format_name || !render_format_parse(format_name, &opt.format)) {
-        fprintf(stderr, "awm render: unknown format '%s' (png, pdf or svg; from --format or OUT's extension)\n",
-                format_name ? format_name : "");
+        fprintf(stderr, "awm render: unknown format '%s' (png, pdf, pdf-cmyk or svg; from --format or OUT's "
+                "extension)\n", format_name ? format_name : "");
         return AWM_EXIT_INVALID;
+    }
+    if (cmyk_profile && opt.format == RENDER_PDF)
+        opt.format = RENDER_PDF_CMYK;
+    if (cmyk_profile && opt.format != RENDER_PDF_CMYK) {
+        fprintf(stderr, "awm render: --cmyk-profile applies to PDF output only\n");
+        return AWM_EXIT_INVALID;
+    }
+    if (opt.format == RENDER_PDF_CMYK) {
+        awm_error perr;
+        if (!cmyk_profile) {
+            fprintf(stderr, "awm render: pdf-cmyk needs --cmyk-profile FILE.icc\n");
+            return AWM_EXIT_INVALID;
+        }
+        if (!render_cmyk_profile_check(cmyk_profile, NULL, 0, &perr)) {
+            fprintf(stderr, "awm render: %s\n", perr.msg);
+            return AWM_EXIT_INVALID;
+        }
+        opt.cmyk_profile = cmyk_profile;
     }
     if (dpi_text) {
         char *end;

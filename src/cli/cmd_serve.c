@@ -4,6 +4,7 @@
 
 #include "api/api.h"
 #include "cli/commands.h"
+#include "queue/queue.h"
 #include "util/util.h"
 
 static void usage(FILE *out)
@@ -21,6 +22,8 @@ static void usage(FILE *out)
             "                      AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); s3 downloads redirect to a\n"
             "                      presigned URL valid EXPORT_URL_EXPIRY_S seconds (default 900)\n"
             "  WORKER_API_KEY      bearer key required on the worker routes when set\n"
+            "  QUEUE_BACKEND       awm (default) or pgboss: send export jobs to an existing pg-boss 12.5.x\n"
+            "                      queue (schema PGBOSS_SCHEMA, default pgboss, version 26) as the seed's API does\n"
             "  MAX_BODY_BYTES      request body limit (default 1048576)\n"
             "  DB_POOL_SIZE        database connections (default 16)\n"
             "  DB_POOL_TIMEOUT_MS  wait for a free connection before answering 503 (default 5000)\n"
@@ -42,6 +45,12 @@ int cmd_serve(int argc, char **argv)
     }
     api_config cfg;
     awm_error err = {{0}};
+    queue_backend_config qb;
+    if (!queue_backend_from_env(&qb, &err) || !queue_backend_select(&qb, &err)) {
+        fprintf(stderr, "awm serve: %s\n", err.msg);
+        awm_log(AWM_LOG_ERROR, "CONFIG_INVALID", "{s:s}", "error", err.msg);
+        return AWM_EXIT_INVALID;
+    }
     if (!api_config_from_env(&cfg, &err)) {
         fprintf(stderr, "awm serve: %s\n", err.msg);
         awm_log(AWM_LOG_ERROR, "CONFIG_INVALID", "{s:s}", "error", err.msg);

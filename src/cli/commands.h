@@ -26,5 +26,6 @@ int cmd_serve(int argc, char **argv);
 int cmd_jobs(int argc, char **argv);
 int cmd_maps(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
 
 #endif

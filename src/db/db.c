@@ -1,10 +1,29 @@
 /* db.c — connections, libpq error messages, and statement helpers. */
 #include "db/db.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <sys/socket.h>
+
+/* ---- statements with a deadline ---------------------------------------------------------------
+ * libpq waits for an answer as long as it takes, and a frozen server (stopped, or its disk hung)
+ * never answers; the kernel keeps the TCP connection alive, so keepalives do not notice. With a
+ * statement timeout set, commands are sent asynchronously and the answer awaited with poll():
+ * past the deadline the socket is shut down, libpq sees the connection end, and the caller gets
+ * AWM_EUNAVAILABLE (the API answers 503; the pool re-opens the connection on its next use). */
+static _Atomic int g_statement_timeout_ms;
+static _Atomic int g_connect_timeout_s = DB_DEFAULT_CONNECT_TIMEOUT_S;
+
+void db_set_timeouts(int connect_s, int statement_ms)
+{
+    atomic_store(&g_connect_timeout_s, connect_s > 0 ? connect_s : DB_DEFAULT_CONNECT_TIMEOUT_S);
+    atomic_store(&g_statement_timeout_ms, statement_ms > 0 ? statement_ms : 0);
+}
 
 awm_error_code db_error_code(PGconn *conn, const PGresult *res)
 {
@@ -79,7 +98,7 @@ PGconn *db_connect(const char *conninfo, awm_error *err)
     /* Defaults first: with expand_dbname, keywords from the connection string (the last
      * entry) override earlier ones, so whatever the user wrote wins. */
     char timeout[16];
-    snprintf(timeout, sizeof timeout, "%d", DB_DEFAULT_CONNECT_TIMEOUT_S);
+    snprintf(timeout, sizeof timeout, "%d", atomic_load(&g_connect_timeout_s));
     const char *keys[8], *vals[8];
     int n = 0;
     if (!has_timeout) {
@@ -122,6 +141,55 @@ bool db_ensure_connected(PGconn *conn, awm_error *err)
     return true;
 }
 
+/* The result of the command just sent (the last one; the first error wins), or NULL. */
+static PGresult *await_result(PGconn *conn, bool *timed_out)
+{
+    *timed_out = false;
+    int timeout_ms = atomic_load(&g_statement_timeout_ms);
+    if (timeout_ms > 0) {
+        double deadline = awm_now_seconds() + timeout_ms / 1000.0;
+        while (PQisBusy(conn)) {
+            int left = (int)((deadline - awm_now_seconds()) * 1000.0);
+            if (left <= 0) {
+                *timed_out = true;
+                shutdown(PQsocket(conn), SHUT_RDWR);
+                PQconsumeInput(conn); /* reads the end: the connection is now CONNECTION_BAD */
+                break;
+            }
+            struct pollfd p = {.fd = PQsocket(conn), .events = POLLIN};
+            int n = poll(&p, 1, left);
+            if (n < 0 && errno != EINTR)
+                break;
+            if (n > 0 && !PQconsumeInput(conn))
+                break;
+        }
+    }
+    PGresult *keep = NULL, *res;
+    while ((res = PQgetResult(conn))) {
+        ExecStatusType st = PQresultStatus(res);
+        bool failed = st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK;
+        if (!keep || (failed && (PQresultStatus(keep) == PGRES_TUPLES_OK || PQresultStatus(keep) == PGRES_COMMAND_OK))) {
+            PQclear(keep);
+            keep = res;
+        } else {
+            PQclear(res);
+        }
+        if (PQstatus(conn) != CONNECTION_OK)
+            break;
+    }
+    return keep;
+}
+
+/* Error of a failed or timed-out command. */
+static void command_failed(awm_error *err, PGconn *conn, const PGresult *res, const char *what, bool timed_out)
+{
+    if (timed_out)
+        awm_error_setc(err, AWM_EUNAVAILABLE, "%s: the database did not answer within %d ms", what,
+                       atomic_load(&g_statement_timeout_ms));
+    else
+        db_error_from(err, conn, res, what);
+}
+
 PGresult *db_exec(PGconn *conn, const char *what, const char *sql, int nparams,
                   const char *const *params, awm_error *err)
 {
@@ -129,11 +197,14 @@ PGresult *db_exec(PGconn *conn, const char *what, const char *sql, int nparams,
         awm_error_prefix(err, "%s", what);
         return NULL;
     }
-    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    bool timed_out = false;
+    PGresult *res = PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)
+                        ? await_result(conn, &timed_out)
+                        : NULL;
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
         return res;
-    db_error_from(err, conn, res, what);
+    command_failed(err, conn, res, what, timed_out);
     PQclear(res);
     return NULL;
 }
@@ -248,17 +319,20 @@ PGresult *db_exec_cached(PGconn *conn, const char *what, const char *sql, int np
         char name[48];
         bool known;
         prep_lookup(conn, sql, name, sizeof name, &known);
+        bool timed_out = false;
         if (!known) {
-            PGresult *prep = PQprepare(conn, name, sql, nparams, NULL);
+            PGresult *prep = PQsendPrepare(conn, name, sql, nparams, NULL) ? await_result(conn, &timed_out) : NULL;
             if (!prep || PQresultStatus(prep) != PGRES_COMMAND_OK) {
-                db_error_from(err, conn, prep, what);
+                command_failed(err, conn, prep, what, timed_out);
                 PQclear(prep);
                 prep_forget(conn);
                 return NULL;
             }
             PQclear(prep);
         }
-        PGresult *res = PQexecPrepared(conn, name, nparams, params, NULL, NULL, 0);
+        PGresult *res = PQsendQueryPrepared(conn, name, nparams, params, NULL, NULL, 0)
+                            ? await_result(conn, &timed_out)
+                            : NULL;
         ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
         if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
             return res;
@@ -271,7 +345,7 @@ PGresult *db_exec_cached(PGconn *conn, const char *what, const char *sql, int np
             PQclear(res);
             continue;
         }
-        db_error_from(err, conn, res, what);
+        command_failed(err, conn, res, what, timed_out);
         PQclear(res);
         return NULL;
     }

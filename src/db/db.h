@@ -43,6 +43,13 @@ PGresult *db_exec_cached(PGconn *conn, const char *what, const char *sql, int np
  * connections come and go often (optional: a re-opened connection is recognised anyway). */
 void db_forget_connection(PGconn *conn);
 
+/* Deadlines for every connection opened and command sent from now on: connect_s (0: the default,
+ * DB_DEFAULT_CONNECT_TIMEOUT_S; a connection string's own connect_timeout wins) and statement_ms
+ * (0: none). A command past its deadline fails with AWM_EUNAVAILABLE and its connection is closed
+ * (CONNECTION_BAD; db_ensure_connected re-opens it). The API server sets both; a frozen database
+ * then answers 503 within seconds instead of holding requests. */
+void db_set_timeouts(int connect_s, int statement_ms);
+
 /* The same for a statement whose result is not needed (BEGIN, COMMIT, DDL…). */
 bool db_run(PGconn *conn, const char *what, const char *sql, awm_error *err);
 

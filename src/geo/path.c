@@ -140,6 +140,15 @@ void geo_path_line(const geo_projection *p, const geo_point *lonlat, size_t n, g
     geo_pipeline_free(&r.pipeline);
 }
 
+void geo_path_mesh(const geo_projection *p, const geo_mesh *mesh, geo_path *out)
+{
+    run r;
+    geo_stream *s = run_begin(&r, p, out);
+    for (size_t i = 0; i < mesh->line_count; i++)
+        geo_stream_line(s, mesh->lines[i].points, mesh->lines[i].count);
+    geo_pipeline_free(&r.pipeline);
+}
+
 /* d3-array range(start, stop, step). */
 static size_t js_range_count(double start, double stop, double step)
 {

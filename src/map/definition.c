@@ -13,7 +13,10 @@
  *   tabs and newlines included: each field is drawn on one line of the poster (or used as an
  *   identifier), where a control character cannot be drawn and would garble the layout.
  *   Leading/trailing whitespace controls (a pasted trailing newline) are trimmed away first;
- * - JSON null in an optional field means "not given" (front ends send nulls for empty inputs);
+ * - JSON null in an optional field means "not given" (front ends send nulls for empty inputs),
+ *   except qrUrl, where the spec gives null (and "") a meaning of its own: no QR code at all;
+ * - a date may be a year, a month or a day; "in chronological order" compares two dates at the
+ *   precision they share ("2015" is neither before nor after "2015-06-15");
  * - qrUrl must be ASCII (percent-encode anything else): it is encoded byte for byte in the
  *   QR code, and MAP_MAX_QR_URL bytes still fit a version-40 code at error correction level M.
  */
@@ -93,6 +96,21 @@ __attribute__((format(printf, 4, 5))) static void violation(checker *c, const ch
     awm_buf_printf(&b, "%s", msg);
     awm_utf8_sanitize(b.data); /* messages quote jansson's text, which may cut a character */
     push_item(c->v, b.data);
+}
+
+void map_violations_add(map_violations *v, const char *path, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    awm_buf b = {0};
+    if (path && *path)
+        awm_buf_printf(&b, "%s: ", path);
+    awm_buf_printf(&b, "%s", msg);
+    awm_utf8_sanitize(b.data);
+    push_item(v, b.data);
 }
 
 void map_violations_free(map_violations *v)
@@ -349,7 +367,8 @@ static int days_in_month(int y, int m)
     return m == 2 && leap ? 29 : DAYS[m - 1];
 }
 
-/* "YYYY-MM-DD" that names a real day (years 0001..9999, Gregorian leap years). */
+/* "YYYY", "YYYY-MM" or "YYYY-MM-DD" that names a real year, month or day (years 0001..9999,
+ * Gregorian leap years). */
 static bool date_field(checker *c, const char *path, const json_t *val, char out[11])
 {
     if (!json_is_string(val)) {
@@ -359,22 +378,34 @@ static bool date_field(checker *c, const char *path, const json_t *val, char out
     const char *s = json_string_value(val);
     size_t len = json_string_length(val);
     char q[256];
-    bool shape = len == 10 && s[4] == '-' && s[7] == '-';
-    for (size_t k = 0; shape && k < 10; k++)
+    bool shape = (len == 4 || len == 7 || len == 10) && (len < 7 || s[4] == '-') && (len < 10 || s[7] == '-');
+    for (size_t k = 0; shape && k < len; k++)
         if (k != 4 && k != 7 && (s[k] < '0' || s[k] > '9'))
             shape = false;
     if (!shape) {
-        violation(c, path, "date", "must be a date YYYY-MM-DD (got %s)", quote(q, s, len));
+        violation(c, path, "date", "must be a date YYYY, YYYY-MM or YYYY-MM-DD (got %s)", quote(q, s, len));
         return false;
     }
-    int y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
+    int y = atoi(s), m = len >= 7 ? atoi(s + 5) : 1, d = len == 10 ? atoi(s + 8) : 1;
     if (y < 1 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m)) {
         violation(c, path, "date", "is not a real calendar date (got %s)", quote(q, s, len));
         return false;
     }
-    memcpy(out, s, 10);
-    out[10] = '\0';
+    memcpy(out, s, len);
+    out[len] = '\0';
     return true;
+}
+
+/* <0 when a is before b at the precision both dates have; "2015" and "2015-06-15" are equal. */
+static int date_compare(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    return strncmp(a, b, la < lb ? la : lb);
+}
+
+int map_location_year(const map_location *l)
+{
+    return l->date[0] ? atoi(l->date) : 0;
 }
 
 static bool country_field(checker *c, const char *path, const json_t *val, char out[3])
@@ -426,18 +457,17 @@ static bool color_field(checker *c, const char *path, const json_t *val, uint32_
     return true;
 }
 
+/* "" leaves the QR code off (*out stays NULL), like null does. */
 static bool qr_url_field(checker *c, const json_t *val, char **out)
 {
     if (!json_is_string(val)) {
-        wrong_type(c, NULL, "qrUrl", "a string", val);
+        wrong_type(c, NULL, "qrUrl", "a string or null", val);
         return false;
     }
     const char *s = json_string_value(val);
     size_t len = json_string_length(val);
-    if (len == 0) {
-        violation(c, NULL, "qrUrl", "must not be empty");
-        return false;
-    }
+    if (len == 0)
+        return true;
     for (size_t k = 0; k < len; k++) {
         unsigned char b = (unsigned char)s[k];
         if (b >= 0x80) {
@@ -594,13 +624,18 @@ static void check_person(checker *c, size_t i, const json_t *pj, size_t dup_of, 
         /* "in chronological order": among the locations that carry a date, none may be
          * earlier than the one before it (undated ones keep their place in the sequence). */
         if (ok && loc.date[0]) {
-            if (prev_date[0] && strcmp(loc.date, prev_date) < 0)
+            if (prev_date[0] && date_compare(loc.date, prev_date) < 0)
                 violation(c, lpath, "date",
                           "%s is before %s, the date of locations[%zu]; locations must be in "
                           "chronological order",
                           loc.date, prev_date, prev_index);
-            memcpy(prev_date, loc.date, sizeof prev_date);
-            prev_index = k;
+            /* The bound for what follows is the latest date so far, at the finest precision
+             * known: after 2000-06, "2000" is fine, but 2000-05-31 is still too early. */
+            int order = date_compare(loc.date, prev_date);
+            if (!prev_date[0] || order > 0 || (order == 0 && strlen(loc.date) > strlen(prev_date))) {
+                memcpy(prev_date, loc.date, sizeof prev_date);
+                prev_index = k;
+            }
         }
         if (keep) {
             out->locations[k] = loc;
@@ -698,10 +733,38 @@ static void check_root(checker *c, const json_t *root, map_definition *out)
         }
     }
 
-    if ((j = optional(root, "qrUrl")))
-        qr_url_field(c, j, &out->qr_url);
-    else
+    if ((j = json_object_get(root, "qrUrl"))) {
+        if (!json_is_null(j))
+            qr_url_field(c, j, &out->qr_url);
+    } else {
         out->qr_url = awm_strdup(DEFAULT_QR_URL);
+    }
+
+    out->legend = true;
+    if ((j = optional(root, "legend"))) {
+        if (json_is_boolean(j))
+            out->legend = json_is_true(j);
+        else
+            wrong_type(c, NULL, "legend", "a boolean", j);
+    }
+
+    out->labels = MAP_LABELS_NONE;
+    if ((j = optional(root, "labels"))) {
+        static const char *const LABELS[] = {"none", "places", "places-and-years"};
+        bool known = false;
+        for (int k = 0; json_is_string(j) && k < 3; k++) {
+            if (!strcmp(json_string_value(j), LABELS[k])) {
+                out->labels = (map_labels)k;
+                known = true;
+            }
+        }
+        char q[256];
+        if (!json_is_string(j))
+            wrong_type(c, NULL, "labels", "a string", j);
+        else if (!known)
+            violation(c, NULL, "labels", "must be one of none, places, places-and-years (got %s)",
+                      quote_json(q, j));
+    }
 
     /* People without a colour take the theme's palette by their index, cycling. */
     for (size_t i = 0; out->theme && i < out->person_count; i++)
@@ -720,6 +783,17 @@ void map_definition_free(map_definition *m)
         person_free(&m->people[i]);
     free(m->people);
     memset(m, 0, sizeof *m);
+}
+
+void map_definition_warnings(const map_definition *m, map_violations *warnings)
+{
+    if (m->labels == MAP_LABELS_NONE)
+        return;
+    for (size_t i = 0; i < m->person_count; i++)
+        for (size_t k = 0; k < m->people[i].location_count; k++)
+            if (m->people[i].locations[k].name && m->people[i].locations[k].name[0])
+                return;
+    map_violations_add(warnings, "labels", "no location has a name, so no place label is drawn");
 }
 
 /* Common start and end of the public entry points: zeroed outputs, then the verdict. */

@@ -56,6 +56,9 @@ typedef struct {
 } map_page_boxes;
 
 void map_page_boxes_for(const map_print_spec *spec, map_page_boxes *out);
+/* The raster size of the whole page (trim + bleed) at `dpi`: round(pt / 72 × dpi) each way, the
+ * table's px_w × px_h at MAP_DPI. The one formula the renderer and the worker's check share. */
+void map_print_spec_pixels(const map_print_spec *spec, double dpi, int *px_w, int *px_h);
 
 /* ---- themes (§5) ---- */
 #define MAP_PALETTE_SIZE 7
@@ -71,7 +74,7 @@ const map_theme *map_theme_find(const char *id);
 /* ---- the map definition (§1) ---- */
 typedef struct {
     double longitude, latitude;
-    char date[11];         /* "YYYY-MM-DD" or "" */
+    char date[11];         /* "YYYY", "YYYY-MM", "YYYY-MM-DD" or "" (people often know only the year) */
     char country_code[3];  /* "" when absent */
     char *name;            /* NULL when absent */
 } map_location;
@@ -84,6 +87,9 @@ typedef struct {
     size_t location_count;
 } map_person;
 
+/* Place labels (§4 layer 8). */
+typedef enum { MAP_LABELS_NONE = 0, MAP_LABELS_PLACES, MAP_LABELS_PLACES_AND_YEARS } map_labels;
+
 typedef struct {
     char *title, *subtitle; /* subtitle "" when absent */
     map_person *people;
@@ -93,7 +99,9 @@ typedef struct {
     double zoom;
     double pan[2];
     const map_theme *theme;
-    char *qr_url;
+    char *qr_url; /* NULL: no QR code and no caption (qrUrl null or "") */
+    bool legend;
+    map_labels labels;
 } map_definition;
 
 /* All violations found, each "json.path: what is wrong", field by field (arrays in order). Past
@@ -104,6 +112,10 @@ typedef struct {
 } map_violations;
 
 void map_violations_free(map_violations *v);
+/* Append one item "path: message" (the shape of a violation) — for warnings found outside
+ * the validator, such as the renderer's "title: shortened to fit the title box". */
+__attribute__((format(printf, 3, 4))) void map_violations_add(map_violations *v, const char *path,
+                                                              const char *fmt, ...);
 /* Join as lines, or as a jansson array of strings (new reference). */
 char *map_violations_join(const map_violations *v, const char *sep);
 json_t *map_violations_json(const map_violations *v);
@@ -121,5 +133,15 @@ const char *const *map_override_keys(size_t *count);
 bool map_definition_from_json_with_overrides(const json_t *user_map, const json_t *overrides,
                                              map_definition *out, map_violations *v);
 void map_definition_free(map_definition *m);
+
+/* Warnings are not errors: the map is valid, but the poster will show something other than
+ * what was written. They use the violation shape ("json.path: what happens"). The
+ * definition alone decides these (labels asked for where no place has a name); what needs
+ * the fonts (a title shortened to fit its box) is added by render_map_warnings (render.h),
+ * which calls this first — that is the function the API and `awm validate` use. */
+void map_definition_warnings(const map_definition *m, map_violations *warnings);
+
+/* The year of a location's date (its first four digits), 0 when undated. */
+int map_location_year(const map_location *l);
 
 #endif

@@ -83,6 +83,19 @@ const char *map_print_spec_list(void)
            "A4-landscape, A3-landscape, A2-landscape, A1-landscape";
 }
 
+void map_print_spec_pixels(const map_print_spec *spec, double dpi, int *px_w, int *px_h)
+{
+    if (dpi == MAP_DPI) { /* the table, which tests/map checks against the formula below */
+        *px_w = spec->px_w;
+        *px_h = spec->px_h;
+        return;
+    }
+    map_page_boxes boxes;
+    map_page_boxes_for(spec, &boxes);
+    *px_w = (int)lround(boxes.total.w / 72.0 * dpi);
+    *px_h = (int)lround(boxes.total.h / 72.0 * dpi);
+}
+
 void map_page_boxes_for(const map_print_spec *spec, map_page_boxes *out)
 {
     const double b = MAP_BLEED_PT, s = MAP_SAFE_PT, f = MAP_FRAME_INSET_PT;

@@ -1,5 +1,8 @@
-/* listener.c — waking workers: a dedicated LISTEN connection, re-opened when it drops. */
+/* listener.c — waking workers: a dedicated LISTEN connection, re-opened when it drops.
+ * With a backend that never notifies (pgboss, schema 26) a listener holds no connection and
+ * every wait simply times out: its users poll, as pg-boss's own workers do. */
 #include "queue/queue.h"
+#include "queue/queue_internal.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -12,6 +15,7 @@
 struct queue_listener {
     PGconn *conn;   /* NULL or bad while the server is unreachable */
     char *conninfo;
+    bool silent;    /* the backend sends no notifications: waits only time out */
 };
 
 static bool start_listening(queue_listener *l, awm_error *err)
@@ -21,6 +25,11 @@ static bool start_listening(queue_listener *l, awm_error *err)
 
 queue_listener *queue_listener_open(const char *conninfo, awm_error *err)
 {
+    if (!queue_backend_current()->notifies) {
+        queue_listener *l = awm_xcalloc(1, sizeof *l);
+        l->silent = true;
+        return l;
+    }
     PGconn *conn = db_connect(conninfo, err);
     if (!conn)
         return NULL;
@@ -90,6 +99,10 @@ static bool drain_notifications(PGconn *conn, const char *queue)
 queue_wake queue_wait(queue_listener *l, const char *queue, int timeout_ms)
 {
     double deadline = awm_now_seconds() + (timeout_ms > 0 ? timeout_ms : 0) / 1000.0;
+    if (l->silent) {
+        sleep_ms(timeout_ms > 0 ? timeout_ms : 0);
+        return QUEUE_WAKE_TIMEOUT;
+    }
     for (;;) {
         if (!l->conn || PQstatus(l->conn) != CONNECTION_OK) {
             if (reconnect(l))

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "db/db.h"
+#include "queue/queue_internal.h"
 
 static const char *const STATE_NAMES[QUEUE_STATE_COUNT] = {
     "created", "retry", "active", "completed", "cancelled", "failed",
@@ -20,7 +21,7 @@ const char *queue_state_name(queue_state s)
     return (unsigned)s < QUEUE_STATE_COUNT ? STATE_NAMES[s] : "unknown";
 }
 
-static queue_state state_from_name(const char *s)
+queue_state queue_state_from_name(const char *s)
 {
     for (int i = 0; i < QUEUE_STATE_COUNT; i++)
         if (!strcmp(s, STATE_NAMES[i]))
@@ -30,7 +31,7 @@ static queue_state state_from_name(const char *s)
 
 /* ---- validation ---------------------------------------------------------------------- */
 
-static bool valid_queue_name(const char *name, awm_error *err)
+bool queue_valid_name(const char *name, awm_error *err)
 {
     size_t n = name ? strlen(name) : 0;
     bool ok = n >= 1 && n <= 128;
@@ -44,7 +45,7 @@ static bool valid_queue_name(const char *name, awm_error *err)
     return ok;
 }
 
-static bool valid_job_id(const char *id, awm_error *err)
+bool queue_valid_job_id(const char *id, awm_error *err)
 {
     if (awm_is_uuid(id))
         return true;
@@ -69,7 +70,7 @@ static bool valid_options(const char *name, const queue_options *o, awm_error *e
         awm_error_set(err, "queue '%s' cannot be its own dead-letter queue", name);
         return false;
     }
-    if (o->dead_letter[0] && !valid_queue_name(o->dead_letter, err)) {
+    if (o->dead_letter[0] && !queue_valid_name(o->dead_letter, err)) {
         awm_error_prefix(err, "queue '%s': dead-letter queue", name);
         return false;
     }
@@ -110,14 +111,14 @@ static void option_params_fill(option_params *p, const char *name, const queue_o
     p->params[8] = NULL;
 }
 
-bool queue_create(PGconn *conn, const char *name, const queue_options *opts, awm_error *err)
+static bool aq_create(PGconn *conn, const char *name, const queue_options *opts, awm_error *err)
 {
     queue_options defaults;
     if (!opts) {
         queue_options_default(&defaults);
         opts = &defaults;
     }
-    if (!valid_queue_name(name, err) || !valid_options(name, opts, err))
+    if (!queue_valid_name(name, err) || !valid_options(name, opts, err))
         return false;
     option_params p;
     option_params_fill(&p, name, opts);
@@ -131,9 +132,9 @@ bool queue_create(PGconn *conn, const char *name, const queue_options *opts, awm
     return res != NULL;
 }
 
-bool queue_update(PGconn *conn, const char *name, const queue_options *opts, awm_error *err)
+static bool aq_update(PGconn *conn, const char *name, const queue_options *opts, awm_error *err)
 {
-    if (!valid_queue_name(name, err) || !valid_options(name, opts, err))
+    if (!queue_valid_name(name, err) || !valid_options(name, opts, err))
         return false;
     option_params p;
     option_params_fill(&p, name, opts);
@@ -151,9 +152,9 @@ bool queue_update(PGconn *conn, const char *name, const queue_options *opts, awm
     return found;
 }
 
-bool queue_get_options(PGconn *conn, const char *name, queue_options *out, awm_error *err)
+static bool aq_get_options(PGconn *conn, const char *name, queue_options *out, awm_error *err)
 {
-    if (!valid_queue_name(name, err))
+    if (!queue_valid_name(name, err))
         return false;
     const char *params[] = {name};
     PGresult *res = db_exec(conn, "reading queue",
@@ -191,6 +192,15 @@ void queue_send_options_init(queue_send_options *o)
     o->expire_in_s = -1;
 }
 
+void queue_send_options_export(queue_send_options *o)
+{
+    queue_send_options_init(o);
+    o->retry_limit = 3;
+    o->retry_delay_s = 60;
+    o->retry_backoff = 1;
+    o->expire_in_s = 3600;
+}
+
 /* Options as parameters $3…$11 of both send statements. */
 typedef struct {
     char buf[8][32];
@@ -221,7 +231,7 @@ static bool send_params_fill(send_params *p, const char *queue, const queue_send
         awm_error_set(err, "sending to queue '%s': start_in must be between 0 and 1e9 s", queue);
         return false;
     }
-    if (opts->dead_letter && opts->dead_letter[0] && !valid_queue_name(opts->dead_letter, err)) {
+    if (opts->dead_letter && opts->dead_letter[0] && !queue_valid_name(opts->dead_letter, err)) {
         awm_error_prefix(err, "sending to queue '%s': dead-letter queue", queue);
         return false;
     }
@@ -260,13 +270,13 @@ static bool send_params_fill(send_params *p, const char *queue, const queue_send
     "  ON CONFLICT DO NOTHING RETURNING id),"                                                  \
     " notified AS (SELECT pg_notify('" QUEUE_NOTIFY_CHANNEL "', $1) FROM (SELECT 1 FROM ins LIMIT 1) x)"
 
-bool queue_send(PGconn *conn, const char *queue, const char *data_json,
+static bool aq_send(PGconn *conn, const char *queue, const char *data_json,
                 const queue_send_options *opts, char id_out[QUEUE_ID_LEN], awm_error *err)
 {
     if (id_out)
         id_out[0] = '\0';
     send_params sp;
-    if (!valid_queue_name(queue, err) || !send_params_fill(&sp, queue, opts, err))
+    if (!queue_valid_name(queue, err) || !send_params_fill(&sp, queue, opts, err))
         return false;
     const char *params[11] = {queue, data_json};
     memcpy(params + 2, sp.params, sizeof sp.params);
@@ -287,13 +297,13 @@ bool queue_send(PGconn *conn, const char *queue, const char *data_json,
     return known;
 }
 
-bool queue_send_batch(PGconn *conn, const char *queue, const char *const *data_json, size_t n,
+static bool aq_send_batch(PGconn *conn, const char *queue, const char *const *data_json, size_t n,
                       const queue_send_options *opts, size_t *sent, awm_error *err)
 {
     if (sent)
         *sent = 0;
     send_params sp;
-    if (!valid_queue_name(queue, err) || !send_params_fill(&sp, queue, opts, err))
+    if (!queue_valid_name(queue, err) || !send_params_fill(&sp, queue, opts, err))
         return false;
     if (n == 0)
         return true;
@@ -351,7 +361,7 @@ static char *dup_or_null(const PGresult *res, int row, int col)
     return PQgetisnull(res, row, col) ? NULL : awm_strdup(PQgetvalue(res, row, col));
 }
 
-static void job_from_row(const PGresult *res, int row, int o, queue_job *j)
+void queue_job_from_row(const PGresult *res, int row, int o, queue_job *j)
 {
     memset(j, 0, sizeof *j);
     snprintf(j->id, sizeof j->id, "%s", PQgetvalue(res, row, o + 0));
@@ -361,7 +371,7 @@ static void job_from_row(const PGresult *res, int row, int o, queue_job *j)
     j->output = dup_or_null(res, row, o + 4);
     j->singleton_key = dup_or_null(res, row, o + 5);
     j->dead_letter = dup_or_null(res, row, o + 6);
-    j->state = state_from_name(PQgetvalue(res, row, o + 7));
+    j->state = queue_state_from_name(PQgetvalue(res, row, o + 7));
     j->priority = atoi(PQgetvalue(res, row, o + 8));
     j->retry_limit = atoi(PQgetvalue(res, row, o + 9));
     j->retry_count = atoi(PQgetvalue(res, row, o + 10));
@@ -395,9 +405,9 @@ void queue_jobs_free(queue_job *jobs, size_t n)
     free(jobs);
 }
 
-queue_result queue_get(PGconn *conn, const char *id, queue_job *out, awm_error *err)
+static queue_result aq_get(PGconn *conn, const char *id, queue_job *out, awm_error *err)
 {
-    if (!valid_job_id(id, err))
+    if (!queue_valid_job_id(id, err))
         return QUEUE_ERROR;
     const char *params[] = {id};
     PGresult *res = db_exec(conn, "reading job",
@@ -407,15 +417,15 @@ queue_result queue_get(PGconn *conn, const char *id, queue_job *out, awm_error *
         return QUEUE_ERROR;
     queue_result r = PQntuples(res) == 1 ? QUEUE_OK : QUEUE_NOT_FOUND;
     if (r == QUEUE_OK)
-        job_from_row(res, 0, 0, out);
+        queue_job_from_row(res, 0, 0, out);
     PQclear(res);
     return r;
 }
 
-bool queue_counts(PGconn *conn, const char *queue, long counts[QUEUE_STATE_COUNT], awm_error *err)
+static bool aq_counts(PGconn *conn, const char *queue, long counts[QUEUE_STATE_COUNT], awm_error *err)
 {
     memset(counts, 0, sizeof(long) * QUEUE_STATE_COUNT);
-    if (!valid_queue_name(queue, err))
+    if (!queue_valid_name(queue, err))
         return false;
     const char *params[] = {queue};
     PGresult *res = db_exec(conn, "counting jobs",
@@ -424,7 +434,7 @@ bool queue_counts(PGconn *conn, const char *queue, long counts[QUEUE_STATE_COUNT
     if (!res)
         return false;
     for (int i = 0; i < PQntuples(res); i++)
-        counts[state_from_name(PQgetvalue(res, i, 0))] = atol(PQgetvalue(res, i, 1));
+        counts[queue_state_from_name(PQgetvalue(res, i, 0))] = atol(PQgetvalue(res, i, 1));
     PQclear(res);
     return true;
 }
@@ -480,10 +490,12 @@ static const char *fetch_sql(int kind, int batch, char *local, size_t local_size
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     static struct { int kind, batch; char *sql; } made[FETCH_SQL_KEPT];
     static int n_made;
-    if (kind == FETCH_SQL_FETCH)
-        snprintf(local, local_size, FETCH_SQL_FETCH_FORMAT, batch);
-    else
-        snprintf(local, local_size, FETCH_SQL_COMPLETE_AND_FETCH_FORMAT, batch);
+    int n = kind == FETCH_SQL_FETCH ? snprintf(local, local_size, FETCH_SQL_FETCH_FORMAT, batch)
+                                    : snprintf(local, local_size, FETCH_SQL_COMPLETE_AND_FETCH_FORMAT, batch);
+    if (n < 0 || (size_t)n >= local_size) { /* a statement cut short must never be run */
+        *kept = false;
+        return NULL;
+    }
     const char *sql = NULL;
     pthread_mutex_lock(&lock);
     for (int i = 0; i < n_made && !sql; i++)
@@ -507,13 +519,17 @@ static PGresult *exec_fetch_sql(PGconn *conn, const char *what, int kind, int ba
     char local[4096];
     bool kept;
     const char *sql = fetch_sql(kind, batch, local, sizeof local, &kept);
+    if (!sql) {
+        awm_error_set(err, "%s: the statement does not fit in %zu bytes", what, sizeof local);
+        return NULL;
+    }
     return kept ? db_exec_cached(conn, what, sql, nparams, params, err)
                 : db_exec(conn, what, sql, nparams, params, err);
 }
 
 static bool valid_fetch_args(const char *queue, int batch, awm_error *err)
 {
-    if (!valid_queue_name(queue, err))
+    if (!queue_valid_name(queue, err))
         return false;
     if (batch < 1 || batch > 10000) {
         awm_error_set(err, "fetching from queue '%s': batch size %d is not in 1..10000", queue, batch);
@@ -533,11 +549,11 @@ static void jobs_from_result(const PGresult *res, int offset, queue_job **jobs, 
             continue;
         if (!*jobs)
             *jobs = awm_xcalloc((size_t)rows, sizeof **jobs);
-        job_from_row(res, i, offset, &(*jobs)[(*n)++]);
+        queue_job_from_row(res, i, offset, &(*jobs)[(*n)++]);
     }
 }
 
-bool queue_fetch(PGconn *conn, const char *queue, int batch, queue_job **jobs, size_t *n,
+static bool aq_fetch(PGconn *conn, const char *queue, int batch, queue_job **jobs, size_t *n,
                  awm_error *err)
 {
     *jobs = NULL;
@@ -559,7 +575,7 @@ static bool uuid_array(const char *const *ids, size_t n, awm_buf *out, awm_error
 {
     awm_buf_append(out, "{", 1);
     for (size_t i = 0; i < n; i++) {
-        if (!valid_job_id(ids[i], err)) {
+        if (!queue_valid_job_id(ids[i], err)) {
             awm_buf_free(out);
             return false;
         }
@@ -571,7 +587,7 @@ static bool uuid_array(const char *const *ids, size_t n, awm_buf *out, awm_error
     return true;
 }
 
-bool queue_complete_and_fetch(PGconn *conn, const char *const *done_ids, size_t n_done,
+static bool aq_complete_and_fetch(PGconn *conn, const char *const *done_ids, size_t n_done,
                               const char *claim, const char *output_json, size_t *done,
                               const char *queue, int batch, queue_job **jobs, size_t *n,
                               awm_error *err)
@@ -583,7 +599,7 @@ bool queue_complete_and_fetch(PGconn *conn, const char *const *done_ids, size_t 
     if (!valid_fetch_args(queue, batch, err))
         return false;
     if (n_done == 0)
-        return queue_fetch(conn, queue, batch, jobs, n, err);
+        return aq_fetch(conn, queue, batch, jobs, n, err);
     if (!awm_is_uuid(claim)) {
         awm_error_set(err, "completing jobs: claim '%s' is not a uuid", claim ? claim : "(null)");
         return false;
@@ -624,10 +640,10 @@ static queue_result explain_no_match(PGconn *conn, const char *id, queue_result 
     return r;
 }
 
-queue_result queue_complete(PGconn *conn, const char *id, const char *claim,
+static queue_result aq_complete(PGconn *conn, const char *id, const char *claim,
                             const char *output_json, awm_error *err)
 {
-    if (!valid_job_id(id, err))
+    if (!queue_valid_job_id(id, err))
         return QUEUE_ERROR;
     if (!awm_is_uuid(claim))
         return explain_no_match(conn, id, QUEUE_CLAIM_LOST, err);
@@ -643,7 +659,7 @@ queue_result queue_complete(PGconn *conn, const char *id, const char *claim,
     return done ? QUEUE_OK : explain_no_match(conn, id, QUEUE_CLAIM_LOST, err);
 }
 
-bool queue_complete_many(PGconn *conn, const char *const *ids, size_t n, const char *claim,
+static bool aq_complete_many(PGconn *conn, const char *const *ids, size_t n, const char *claim,
                          const char *output_json, size_t *done, awm_error *err)
 {
     if (done)
@@ -703,10 +719,10 @@ bool queue_complete_many(PGconn *conn, const char *const *ids, size_t n, const c
     "  SELECT name FROM dl UNION"                                                                \
     "  SELECT name FROM failed_jobs WHERE state = 'retry' AND start_after <= now()) w)"
 
-queue_result queue_fail(PGconn *conn, const char *id, const char *claim, const char *error_message,
+static queue_result aq_fail(PGconn *conn, const char *id, const char *claim, const char *error_message,
                         queue_state *new_state, awm_error *err)
 {
-    if (!valid_job_id(id, err))
+    if (!queue_valid_job_id(id, err))
         return QUEUE_ERROR;
     if (!awm_is_uuid(claim))
         return explain_no_match(conn, id, QUEUE_CLAIM_LOST, err);
@@ -723,14 +739,14 @@ queue_result queue_fail(PGconn *conn, const char *id, const char *claim, const c
         return QUEUE_ERROR;
     bool done = PQntuples(res) == 1;
     if (done && new_state)
-        *new_state = state_from_name(PQgetvalue(res, 0, 0));
+        *new_state = queue_state_from_name(PQgetvalue(res, 0, 0));
     PQclear(res);
     return done ? QUEUE_OK : explain_no_match(conn, id, QUEUE_CLAIM_LOST, err);
 }
 
-queue_result queue_release(PGconn *conn, const char *id, const char *claim, awm_error *err)
+static queue_result aq_release(PGconn *conn, const char *id, const char *claim, awm_error *err)
 {
-    if (!valid_job_id(id, err))
+    if (!queue_valid_job_id(id, err))
         return QUEUE_ERROR;
     if (!awm_is_uuid(claim))
         return explain_no_match(conn, id, QUEUE_CLAIM_LOST, err);
@@ -753,7 +769,7 @@ queue_result queue_release(PGconn *conn, const char *id, const char *claim, awm_
     return done ? QUEUE_OK : explain_no_match(conn, id, QUEUE_CLAIM_LOST, err);
 }
 
-bool queue_supervise(PGconn *conn, long *expired, awm_error *err)
+static bool aq_supervise(PGconn *conn, long *expired, awm_error *err)
 {
     if (expired)
         *expired = 0;
@@ -782,7 +798,7 @@ bool queue_supervise(PGconn *conn, long *expired, awm_error *err)
     }
 }
 
-bool queue_maintain(PGconn *conn, long *deleted, awm_error *err)
+static bool aq_maintain(PGconn *conn, long *deleted, awm_error *err)
 {
     if (deleted)
         *deleted = 0;
@@ -809,7 +825,7 @@ bool queue_maintain(PGconn *conn, long *deleted, awm_error *err)
 static queue_result change_state(PGconn *conn, const char *id, const char *what, const char *sql,
                                  awm_error *err)
 {
-    if (!valid_job_id(id, err))
+    if (!queue_valid_job_id(id, err))
         return QUEUE_ERROR;
     const char *params[] = {id};
     PGresult *res = db_exec(conn, what, sql, 1, params, err);
@@ -820,7 +836,7 @@ static queue_result change_state(PGconn *conn, const char *id, const char *what,
     return done ? QUEUE_OK : explain_no_match(conn, id, QUEUE_WRONG_STATE, err);
 }
 
-queue_result queue_cancel(PGconn *conn, const char *id, awm_error *err)
+static queue_result aq_cancel(PGconn *conn, const char *id, awm_error *err)
 {
     return change_state(conn, id, "cancelling job",
         "WITH c AS (UPDATE queue.job SET state = 'cancelled', completed_on = now()"
@@ -828,7 +844,7 @@ queue_result queue_cancel(PGconn *conn, const char *id, awm_error *err)
         " SELECT count(*) FROM c", err);
 }
 
-queue_result queue_resume(PGconn *conn, const char *id, awm_error *err)
+static queue_result aq_resume(PGconn *conn, const char *id, awm_error *err)
 {
     return change_state(conn, id, "resuming job",
         "WITH r AS (UPDATE queue.job SET state = 'created', completed_on = NULL, start_after = now()"
@@ -837,7 +853,7 @@ queue_result queue_resume(PGconn *conn, const char *id, awm_error *err)
         " SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM n)", err);
 }
 
-queue_result queue_retry(PGconn *conn, const char *id, awm_error *err)
+static queue_result aq_retry(PGconn *conn, const char *id, awm_error *err)
 {
     /* retry_count stays at retry_limit, so a further failure fails the job again. */
     return change_state(conn, id, "retrying job",
@@ -846,3 +862,71 @@ queue_result queue_retry(PGconn *conn, const char *id, awm_error *err)
         " n AS (SELECT pg_notify('" QUEUE_NOTIFY_CHANNEL "', name) FROM r)"
         " SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM n)", err);
 }
+
+/* ---- the backend --------------------------------------------------------------------------- */
+
+/* AWM's schema comes with `awm migrate`, which the API server runs at its start-up: a worker
+ * starting beside it may find it missing for a moment, and the queue lookup that follows waits
+ * for it. So there is nothing to refuse here. */
+static bool aq_check(PGconn *conn, awm_error *err)
+{
+    (void)conn;
+    (void)err;
+    return true;
+}
+
+static bool aq_delete_export_jobs(PGconn *conn, const char *user_map_id, long *deleted, awm_error *err)
+{
+    const char *params[] = {user_map_id};
+    PGresult *res = db_exec(conn, "deleting the map's queue jobs",
+                            "DELETE FROM queue.job WHERE data->>'userMapId' = $1", 1, params, err);
+    if (!res)
+        return false;
+    *deleted = atol(PQcmdTuples(res));
+    PQclear(res);
+    return true;
+}
+
+/* The newest job of queue export-map whose message names this print job ($1), from TABLE. */
+static bool aq_export_job_state(PGconn *conn, const char *print_job_id, bool *found, queue_state *state,
+                                 awm_error *err)
+{
+    
+    const char *params[] = {print_job_id};
+    PGresult *res = db_exec(conn, "reading the print job's queue job", "SELECT state::text FROM queue.job WHERE name = 'export-map' AND data->>'printJobId' = $1"
+                            " ORDER BY created_on DESC LIMIT 1", 1, params, err);
+    if (!res)
+        return false;
+    *found = PQntuples(res) == 1;
+    if (*found)
+        *state = queue_state_from_name(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return true;
+}
+
+const queue_backend_ops queue_backend_awm = {
+    .name = "awm",
+    .check = aq_check,
+    .create = aq_create,
+    .update = aq_update,
+    .get_options = aq_get_options,
+    .send = aq_send,
+    .send_batch = aq_send_batch,
+    .fetch = aq_fetch,
+    .complete = aq_complete,
+    .complete_many = aq_complete_many,
+    .complete_and_fetch = aq_complete_and_fetch,
+    .fail = aq_fail,
+    .release = aq_release,
+    .cancel = aq_cancel,
+    .resume = aq_resume,
+    .retry = aq_retry,
+    .get = aq_get,
+    .counts = aq_counts,
+    .supervise = aq_supervise,
+    .maintain = aq_maintain,
+    .delete_export_jobs = aq_delete_export_jobs,
+    .export_job_state = aq_export_job_state,
+    .notifies = true,
+    .seed_export_message = false,
+};

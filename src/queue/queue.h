@@ -1,5 +1,12 @@
-/* queue.h — a job queue in PostgreSQL with the semantics of pg-boss (schema `queue`,
- * created by db/migrations/0001_queue.sql).
+/* queue.h — a job queue in PostgreSQL with the semantics of pg-boss.
+ *
+ * Two backends behind this one interface (QUEUE_BACKEND, see queue_backend_from_env):
+ * - `awm` (default): AWM's own tables, schema `queue`, created by db/migrations/0001_queue.sql.
+ * - `pgboss`: the tables of an existing pg-boss installation at schema version 26 (pg-boss
+ *   11.1 to 12.5.x; the seed's system pins 12.5.2) in schema PGBOSS_SCHEMA (default pgboss),
+ *   read and written with pg-boss 12.5.2's own statements, so AWM workers take the place of
+ *   pg-boss's Node workers or work beside them on one queue (pgboss.c says how each call maps).
+ * Callers never ask which backend they have; the differences below are marked "pgboss:".
  *
  * Life of a job: send → `created` (or `retry`) → fetch → `active` → complete → `completed`,
  * or fail → `retry` (start_after pushed by the retry delay) until retry_limit retries were
@@ -9,7 +16,8 @@
  *
  * Claim fence: every fetch gives the fetched jobs a fresh claim token. complete and fail
  * must present it; a worker whose job expired and was fetched again elsewhere gets
- * QUEUE_CLAIM_LOST and changes nothing.
+ * QUEUE_CLAIM_LOST and changes nothing. (pgboss: the claim is the job's started_on, which
+ * every fetch — AWM's or pg-boss's — sets anew, so the fence holds against Node workers too.)
  *
  * Transactions: every call is one SQL statement on the caller's connection, so in
  * autocommit it is atomic by itself, and inside the caller's own BEGIN … COMMIT it commits
@@ -18,7 +26,9 @@
  *
  * Wake-ups: queue_send notifies channel QUEUE_NOTIFY_CHANNEL (payload: the queue name) in
  * the same transaction, so a waiter is woken when the job is committed. A queue_listener
- * holds its own LISTEN connection; workers also poll as a fallback.
+ * holds its own LISTEN connection; workers also poll as a fallback. (pgboss: schema 26 has no
+ * NOTIFY, pg-boss's own senders never notify; a listener only waits out its timeout and
+ * workers poll, as pg-boss's do.)
  *
  * Threads: one PGconn per thread (libpq's rule); a queue_listener belongs to one thread.
  * Connections the server dropped are re-opened on the next call (see db_exec). */
@@ -49,6 +59,37 @@ typedef enum {
 } queue_state;
 
 const char *queue_state_name(queue_state s);
+
+/* ---- backends ---------------------------------------------------------------------- */
+
+#define QUEUE_PGBOSS_SCHEMA_VERSION 26        /* the only pg-boss schema version understood */
+#define QUEUE_PGBOSS_DEFAULT_SCHEMA "pgboss"
+
+typedef enum { QUEUE_BACKEND_AWM = 0, QUEUE_BACKEND_PGBOSS } queue_backend_kind;
+
+typedef struct {
+    queue_backend_kind kind;
+    char pgboss_schema[64];   /* PGBOSS_SCHEMA: a lower-case SQL identifier */
+} queue_backend_config;
+
+/* Read QUEUE_BACKEND (awm|pgboss, default awm) and PGBOSS_SCHEMA (default pgboss); a bad
+ * value is an error naming the variable and what is allowed. */
+bool queue_backend_from_env(queue_backend_config *cfg, awm_error *err);
+/* Choose the backend for the whole process: call once at start-up, before any thread uses
+ * the queue. Until then the `awm` backend is used. */
+bool queue_backend_select(const queue_backend_config *cfg, awm_error *err);
+/* "awm (schema queue)" or "pgboss (schema pgboss, version 26)", for start-up logs. */
+void queue_backend_describe(char *buf, size_t size);
+/* At start-up: is the selected backend's schema understood? pgboss: <schema>.version holds
+ * 26; a missing schema or any other version is refused, naming what was found and what is
+ * supported. Never changes it. awm: always true (its schema comes with `awm migrate`, which
+ * may still be running; queue_get_options tells when the queue is there). */
+bool queue_backend_check(PGconn *conn, awm_error *err);
+/* `awm queue init --pgboss`: create pg-boss 12.5.2's own schema (version 26, exactly as its
+ * start() does on an empty database) in `schema`, for installs with no Node at all. Refused
+ * when the schema already exists (whatever it holds): AWM never creates over or migrates a
+ * pg-boss schema. */
+bool queue_pgboss_install(PGconn *conn, const char *schema, awm_error *err);
 
 /* ---- queues ------------------------------------------------------------------------ */
 
@@ -92,10 +133,14 @@ typedef struct {
 } queue_send_options;
 
 void queue_send_options_init(queue_send_options *opts);
+/* The options every export job is sent with, as the seed's API sends them: 3 retries, 60 s
+ * delay with backoff, expiry 3600 s (SYSTEM.md §4). */
+void queue_send_options_export(queue_send_options *opts);
 
 /* Send one job. `data_json` is JSON text (NULL = null). id_out (may be NULL) receives the
  * new job's id, or "" when a queued job with the same singleton key exists (nothing sent).
- * An unknown queue is an error. */
+ * An unknown queue is an error. (pgboss: as the seed's API does, a missing queue is created
+ * first with pg-boss's defaults.) */
 bool queue_send(PGconn *conn, const char *queue, const char *data_json,
                 const queue_send_options *opts, char id_out[QUEUE_ID_LEN], awm_error *err);
 
@@ -161,7 +206,8 @@ queue_result queue_fail(PGconn *conn, const char *id, const char *claim, const c
                         queue_state *new_state, awm_error *err);
 /* Give an active job back without charging an attempt (a worker stopping before it could
  * finish): state `created` (`retry` if it was retried before), start_after = now, retry_count
- * unchanged; waiters are woken. Fenced like complete: QUEUE_CLAIM_LOST when the job is not
+ * unchanged (pgboss: as before the fetch, so the next fetch counts the attempt once); waiters
+ * are woken. Fenced like complete: QUEUE_CLAIM_LOST when the job is not
  * active under this claim (nothing changed), QUEUE_NOT_FOUND when there is no such job. */
 queue_result queue_release(PGconn *conn, const char *id, const char *claim, awm_error *err);
 /* created/retry/active → cancelled. */
@@ -181,11 +227,16 @@ bool queue_counts(PGconn *conn, const char *queue, long counts[QUEUE_STATE_COUNT
 
 /* Fail every active job whose expiry has passed (error "expired"), with the usual retry and
  * dead-letter rules; *expired (may be NULL) = how many. Any number of processes may run it
- * at once: rows are taken with SKIP LOCKED, so each expired job is handled once. */
+ * at once: rows are taken with SKIP LOCKED, so each expired job is handled once. (pgboss:
+ * every queue of the schema, pg-boss's output {"value": {"message": "job timed out"}}, under
+ * pg-boss's own advisory lock per partition, so it never runs beside a Node process's
+ * supervision; the queue statistics pg-boss shows are refreshed too.) */
 bool queue_supervise(PGconn *conn, long *expired, awm_error *err);
 
 /* Delete completed, cancelled and failed jobs that finished longer ago than their queue's
- * retention; never touches created, retry or active jobs. *deleted may be NULL. */
+ * retention; never touches created, retry or active jobs. *deleted may be NULL. (pgboss:
+ * pg-boss's deletion — finished jobs deletion_seconds after completing, and queued jobs past
+ * their keep_until — under its advisory lock.) */
 bool queue_maintain(PGconn *conn, long *deleted, awm_error *err);
 
 /* ---- waiting for jobs --------------------------------------------------------------- */
@@ -216,7 +267,10 @@ int queue_listener_backend_pid(const queue_listener *l);
  *   {"printJobId": uuid, "printableMapId": uuid, "userMapId": uuid,
  *    "userMap": <the map definition as stored>, "printableMap": <the printable map's data>}
  * printableMap = {widthInches, heightInches, paperSizeName?, <map_override_keys>?, format?};
- * its overrides win over the user map. */
+ * its overrides win over the user map.
+ * pgboss: the message has the seed's shape, the one the seed's API sends and its Node worker
+ * reads: {"printJobId", "printableMapId", "userMapData": <user map>, "printableMapData":
+ * <printable map>} (no userMapId). The parser takes either shape. */
 typedef struct {
     json_t *root;             /* the whole message (owned) */
     const char *print_job_id; /* a uuid, or NULL when missing or malformed */
@@ -229,16 +283,22 @@ typedef struct {
  * worker renders exactly what the database holds. Caller frees. */
 char *queue_export_job_text(const char *print_job_id, const char *printable_map_id, const char *user_map_id,
                             const char *user_map_json, const char *printable_map_json);
-/* Send it (queue_send with the queue's own retry options). */
+/* Send it: with the queue's own settings (awm), or with the seed's options per job
+ * (pgboss: queue_send_options_export, as the seed's API sends them). */
 bool queue_send_export(PGconn *conn, const char *print_job_id, const char *printable_map_id,
                        const char *user_map_id, const char *user_map_json, const char *printable_map_json,
                        char id_out[QUEUE_ID_LEN], awm_error *err);
 /* Read a message. Always fills *out (free it with queue_export_job_free); false, with an
  * AWM_EINVALID error naming the field, when it is not JSON, has no uuid printJobId, or lacks
- * the userMap and printableMap objects (out->print_job_id is still set when it was valid, so
+ * the userMap and printableMap objects (or the seed's userMapData and printableMapData)
+ * (out->print_job_id is still set when it was valid, so
  * the failure can be reported against the print job). */
 bool queue_export_job_parse(const char *text, queue_export_job *out, awm_error *err);
 void queue_export_job_free(queue_export_job *job);
+/* The state of the newest export job for this print job; *found = false when there is none
+ * (deleted after its retention, or never sent). For `awm jobs requeue`. */
+bool queue_export_job_state(PGconn *conn, const char *print_job_id, bool *found, queue_state *state,
+                            awm_error *err);
 /* Delete every export job carrying this user map, in any state and in any queue (dead letters
  * included): a family's deleted map leaves none of its data in the queue. A worker holding one
  * of them finds its claim lost. *deleted = how many (may be NULL). Runs in the caller's

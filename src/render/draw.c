@@ -97,88 +97,10 @@ static void append_outline(cairo_t *cr, const render_shape *sh, const render_bbo
     }
 }
 
-static void rounded_rect(cairo_t *cr, double x, double y, double w, double h, double r)
-{
-    cairo_new_sub_path(cr);
-    cairo_arc(cr, x + w - r, y + r, r, -M_PI / 2, 0);
-    cairo_arc(cr, x + w - r, y + h - r, r, 0, M_PI / 2);
-    cairo_arc(cr, x + r, y + h - r, r, M_PI / 2, M_PI);
-    cairo_arc(cr, x + r, y + r, r, M_PI, 3 * M_PI / 2);
-    cairo_close_path(cr);
-}
-
-/* One line of text whose first baseline is at (x, baseline_y); `align` 0 left, 0.5 centred. */
-static void draw_text(cairo_t *cr, const char *family, PangoWeight weight, double size_pt,
-                      uint32_t rgb, double x, double baseline_y, double align, const char *text)
-{
-    if (!text || !*text)
-        return;
-    PangoLayout *layout = render_text_layout(cr, family, weight, size_pt, text);
-    PangoRectangle logical;
-    pango_layout_get_extents(layout, NULL, &logical);
-    double baseline = (double)pango_layout_get_baseline(layout) / PANGO_SCALE;
-    double width = (double)logical.width / PANGO_SCALE;
-    set_rgb(cr, rgb, 1);
-    cairo_move_to(cr, x - align * width, baseline_y - baseline);
-    pango_cairo_show_layout(cr, layout);
-    g_object_unref(layout);
-}
-
 static bool in_clip(const render_bbox *clip, double x0, double y0, double x1, double y1)
 {
     render_bbox b = {x0, y0, x1, y1};
     return !clip || boxes_touch(&b, clip);
-}
-
-static void draw_title(const render_scene *s, cairo_t *cr, const render_bbox *clip)
-{
-    double x = s->boxes.safe.x, y = s->boxes.safe.y;
-    if (!in_clip(clip, x - 1, y - 1, x + 401, y + 101))
-        return;
-    rounded_rect(cr, x, y, 400, 100, 4);
-    cairo_set_source_rgba(cr, 1, 1, 1, 0.95);
-    cairo_fill_preserve(cr);
-    set_rgb(cr, 0x333333, 1);
-    cairo_set_line_width(cr, 1);
-    cairo_stroke(cr);
-    draw_text(cr, RENDER_SERIF, PANGO_WEIGHT_BOLD, s->title_pt, 0x1a1a1a, x + 20, y + 44, 0,
-              s->map->title);
-    draw_text(cr, RENDER_SANS, PANGO_WEIGHT_NORMAL, s->subtitle_pt, 0x4a4a4a, x + 20, y + 76, 0,
-              s->map->subtitle);
-}
-
-static void draw_qr(const render_scene *s, cairo_t *cr, const render_bbox *clip)
-{
-    const map_box *safe = &s->boxes.safe;
-    double x = safe->x + safe->w - 120, y = safe->y + safe->h - 120;
-    if (!in_clip(clip, x - 10, y - 10, x + 110, y + 140))
-        return;
-    rounded_rect(cr, x - 10, y - 10, 120, 120, 4);
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_fill(cr);
-
-    /* One module of quiet zone on each side, inside the 100 pt square. */
-    int n = s->qr->width;
-    double module = 100.0 / (n + 2);
-    for (int r = 0; r < n; r++)
-        for (int c = 0; c < n; c++)
-            if (s->qr->data[r * n + c] & 1)
-                cairo_rectangle(cr, x + (c + 1) * module, y + (r + 1) * module, module, module);
-    /* One fill of the union: no anti-aliased seams between neighbouring modules. */
-    cairo_set_source_rgb(cr, 0, 0, 0);
-    cairo_fill(cr);
-
-    draw_text(cr, RENDER_SANS, PANGO_WEIGHT_NORMAL, 10, 0x666666, x + 50, y + 100 + 32, 0.5,
-              "Scan to visit AlwaysMap");
-}
-
-static void draw_attribution(const render_scene *s, cairo_t *cr, const render_bbox *clip)
-{
-    const map_box *safe = &s->boxes.safe;
-    double x = safe->x + 20, y = safe->y + safe->h - 20;
-    if (!in_clip(clip, x, y - 12, x + 200, y + 4))
-        return;
-    draw_text(cr, RENDER_SANS, PANGO_WEIGHT_NORMAL, 9, 0x999999, x, y, 0, "Map data \u00a9 Natural Earth");
 }
 
 void render_scene_draw(const render_scene *s, cairo_t *cr, const render_bbox *clip)
@@ -234,7 +156,7 @@ void render_scene_draw(const render_scene *s, cairo_t *cr, const render_bbox *cl
     append_outline(cr, &s->land, reach);
     cairo_stroke(cr);
 
-    /* 5. country borders */
+    /* 5. country borders: the mesh, each shared border once and no coastline (land has it) */
     cairo_set_line_width(cr, 0.5);
     set_rgb(cr, t->country_border, 1);
     append_outline(cr, &s->borders, reach);
@@ -276,9 +198,9 @@ void render_scene_draw(const render_scene *s, cairo_t *cr, const render_bbox *cl
     cairo_set_line_cap(cr, CAIRO_LINE_CAP_BUTT);
     cairo_set_line_join(cr, CAIRO_LINE_JOIN_MITER);
 
-    /* 8–10. title box, QR code, attribution */
-    draw_title(s, cr, clip);
-    draw_qr(s, cr, clip);
-    draw_attribution(s, cr, clip);
+    /* 8. place labels; 9–12. legend, title box, QR group, attribution (furniture.c). Tested
+     * against the reach, not the band: a glyph may overhang its logical box a little. */
+    render_labels_draw(s, cr, reach);
+    render_furniture_draw(s, cr, reach);
     cairo_restore(cr);
 }

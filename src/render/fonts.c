@@ -6,12 +6,15 @@
  * style, weight and slant it is published as. Pango will not use WOFF2 files (HarfBuzz shapes
  * from the raw file, which is compressed), so each is first unpacked to a plain TrueType file
  * in a font cache by FreeType, which reads WOFF2. Start-up then checks that every face we use
- * resolves to one of our files. Characters none of them has (CJK, Arabic, emoji) fall back to
- * the system fonts through pango's usual per-character fallback. */
+ * resolves to one of our files. Characters none of them has (CJK, Arabic, emoji) fall back,
+ * through pango's per-character fallback, to the Noto face of the same kind that fontconfig
+ * rules added at start-up put right after each poster family (spec §4 "Fonts"). */
 #include "render/render_internal.h"
 
+#include <cairo-ft.h>
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <fontconfig/fontconfig.h>
 #include <ft2build.h>
 #include FT_FREETYPE_H
@@ -192,10 +195,12 @@ static bool unpack_font(FT_Library ft, const char *src, const char *dst, awm_err
 static bool font_cache_dir(char *buf, size_t size, awm_error *err)
 {
     const char *dir = awm_env_str("AWM_FONT_CACHE", NULL);
-    if (dir)
-        snprintf(buf, size, "%s", dir);
-    else
-        snprintf(buf, size, "%s/awm-fonts-%u", awm_env_str("TMPDIR", "/tmp"), (unsigned)getuid());
+    int n = dir ? snprintf(buf, size, "%s", dir)
+                : snprintf(buf, size, "%s/awm-fonts-%u", awm_env_str("TMPDIR", "/tmp"), (unsigned)getuid());
+    if (n < 0 || (size_t)n >= size) {
+        awm_error_set(err, "font cache folder (%s) is too long", dir ? "AWM_FONT_CACHE" : "TMPDIR");
+        return false;
+    }
     if (!awm_mkdir_p(buf, err))
         return false;
     struct stat st;
@@ -217,8 +222,12 @@ static bool unpacked_path(FT_Library ft, const char *cache, const char *src, con
         awm_error_set(err, "font %s: %s", src, strerror(errno));
         return false;
     }
-    snprintf(out, size, "%s/%.*s-%lld-%lld.ttf", cache, (int)(strlen(name) - 6), name,
-             (long long)st.st_size, (long long)st.st_mtime);
+    int n = snprintf(out, size, "%s/%.*s-%lld-%lld.ttf", cache, (int)(strlen(name) - 6), name,
+                     (long long)st.st_size, (long long)st.st_mtime);
+    if (n < 0 || (size_t)n >= size) {
+        awm_error_set(err, "font cache path for %s is too long", name);
+        return false;
+    }
     if (access(out, R_OK) == 0)
         return true;
     return unpack_font(ft, src, out, err);
@@ -242,7 +251,12 @@ static bool register_face(FcConfig *config, FT_Library ft, const char *cache, co
         if (strncmp(e->d_name, face->package, strlen(face->package)) || !ends_with(e->d_name, suffix))
             continue;
         char src[4096], path[4096];
-        snprintf(src, sizeof src, "%s/%s", dir, e->d_name);
+        int n = snprintf(src, sizeof src, "%s/%s", dir, e->d_name);
+        if (n < 0 || (size_t)n >= sizeof src) {
+            closedir(d);
+            awm_error_set(err, "font path %s/%s is too long", dir, e->d_name);
+            return false;
+        }
         if (!unpacked_path(ft, cache, src, e->d_name, path, sizeof path, err)) {
             closedir(d);
             return false;
@@ -295,6 +309,26 @@ static bool check_face(FcConfig *config, const char *cache, const font_face *fac
     return ok;
 }
 
+/* Fallbacks of the same kind, in order, after each poster family: without them fontconfig
+ * appends only "sans-serif" to a family it does not know, so a Japanese title under the serif
+ * Cormorant would be set in a sans face and Arabic in DejaVu Sans. Noto Color Emoji comes
+ * last so that no text character the scripts' fonts have turns into an emoji picture. */
+static const char FALLBACK_RULES[] =
+    "<?xml version=\"1.0\"?>\n<!DOCTYPE fontconfig SYSTEM \"urn:fontconfig:fonts.dtd\">\n<fontconfig>\n"
+    "<match target=\"pattern\"><test name=\"family\"><string>" RENDER_SERIF "</string></test>"
+    "<edit name=\"family\" mode=\"append\" binding=\"strong\">"
+    "<string>Noto Serif CJK JP</string><string>Noto Naskh Arabic</string>"
+    "<string>Noto Serif Devanagari</string><string>Noto Serif Thai</string>"
+    "<string>Noto Serif Hebrew</string><string>Noto Color Emoji</string><string>serif</string>"
+    "</edit></match>\n"
+    "<match target=\"pattern\"><test name=\"family\"><string>" RENDER_SANS "</string></test>"
+    "<edit name=\"family\" mode=\"append\" binding=\"strong\">"
+    "<string>Noto Sans CJK JP</string><string>Noto Sans Arabic</string>"
+    "<string>Noto Sans Devanagari</string><string>Noto Sans Thai</string>"
+    "<string>Noto Sans Hebrew</string><string>Noto Color Emoji</string><string>sans-serif</string>"
+    "</edit></match>\n"
+    "</fontconfig>\n";
+
 static void init_once(void)
 {
     FcConfig *config = FcConfigGetCurrent();
@@ -322,6 +356,10 @@ static void init_once(void)
         }
     }
     FT_Done_FreeType(ft);
+    if (ok && !FcConfigParseAndLoadFromMemory(config, (const FcChar8 *)FALLBACK_RULES, FcTrue)) {
+        awm_error_set(&g_err, "the font fallback rules cannot be loaded");
+        ok = false;
+    }
     for (size_t i = 0; ok && i < FACE_COUNT; i++)
         ok = check_face(config, cache, &FACES[i], &g_err);
     g_ok = ok;
@@ -334,7 +372,10 @@ bool render_init(awm_error *err)
         awm_error_set(err, "%s", g_err.msg);
         return false;
     }
-    return true;
+    /* The sRGB profile every file carries: if it cannot be made, say so at start-up. */
+    const unsigned char *icc;
+    size_t icc_len;
+    return render_srgb_profile(&icc, &icc_len, err);
 }
 
 PangoLayout *render_text_layout(cairo_t *cr, const char *family, PangoWeight weight, double size_pt,
@@ -392,4 +433,188 @@ int render_text_unknown_glyphs(const char *family, PangoWeight weight, double si
     g_object_unref(layout);
     cairo_destroy(cr);
     return unknown;
+}
+
+/* ---- colour and bitmap glyphs in vector output ---- */
+static bool run_is_color(const PangoLayoutRun *run)
+{
+    cairo_scaled_font_t *sf = pango_cairo_font_get_scaled_font(PANGO_CAIRO_FONT(run->item->analysis.font));
+    if (!sf || cairo_scaled_font_get_type(sf) != CAIRO_FONT_TYPE_FT)
+        return false;
+    FT_Face face = cairo_ft_scaled_font_lock_face(sf);
+    /* Colour glyphs (emoji) and bitmap-only fonts: both reach a PDF as pictures. */
+    bool color = face && (FT_HAS_COLOR(face) || !FT_IS_SCALABLE(face));
+    cairo_ft_scaled_font_unlock_face(sf);
+    return color;
+}
+
+/* The images painted on a vector surface live as long as it: cairo 1.16 leaks the snapshot it
+ * takes of a source surface destroyed before the PDF is finished (768 bytes per image). */
+typedef struct {
+    cairo_surface_t **images;
+    size_t count;
+} kept_images;
+
+static const cairo_user_data_key_t KEPT_KEY;
+
+static void free_kept(void *data)
+{
+    kept_images *k = data;
+    for (size_t i = 0; i < k->count; i++)
+        cairo_surface_destroy(k->images[i]);
+    free(k->images);
+    free(k);
+}
+
+static void keep_until_finished(cairo_surface_t *target, cairo_surface_t *img)
+{
+    kept_images *k = cairo_surface_get_user_data(target, &KEPT_KEY);
+    if (!k) {
+        k = awm_xcalloc(1, sizeof *k);
+        if (cairo_surface_set_user_data(target, &KEPT_KEY, k, free_kept) != CAIRO_STATUS_SUCCESS) {
+            free(k);
+            cairo_surface_destroy(img);
+            return;
+        }
+    }
+    k->images = awm_xrealloc(k->images, (k->count + 1) * sizeof *k->images);
+    k->images[k->count++] = img;
+}
+
+/* Paint one run as an image of `px_per_unit` pixels per user unit, its origin on the baseline
+ * at (x, baseline). The glyphs are drawn with a font scaled to the image, so the colour
+ * bitmaps are rasterised at that resolution rather than enlarged from 72 ppi ones. */
+static void show_run_as_image(cairo_t *cr, const PangoLayoutRun *run, double x, double baseline,
+                              double px_per_unit)
+{
+    PangoRectangle ink;
+    pango_glyph_string_extents(run->glyphs, run->item->analysis.font, &ink, NULL);
+    if (ink.width <= 0 || ink.height <= 0)
+        return;
+    double k = px_per_unit;
+    int ix0 = (int)floor((double)ink.x / PANGO_SCALE * k) - 1;
+    int iy0 = (int)floor((double)ink.y / PANGO_SCALE * k) - 1;
+    int ix1 = (int)ceil((double)(ink.x + ink.width) / PANGO_SCALE * k) + 1;
+    int iy1 = (int)ceil((double)(ink.y + ink.height) / PANGO_SCALE * k) + 1;
+    if (ix1 - ix0 > 16384 || iy1 - iy0 > 16384)
+        return;
+    cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, ix1 - ix0, iy1 - iy0);
+    cairo_t *icr = cairo_create(img);
+    cairo_translate(icr, -ix0, -iy0);
+    cairo_scale(icr, k, k);
+    cairo_scaled_font_t *sf = pango_cairo_font_get_scaled_font(PANGO_CAIRO_FONT(run->item->analysis.font));
+    cairo_matrix_t font_matrix;
+    cairo_scaled_font_get_font_matrix(sf, &font_matrix);
+    cairo_font_options_t *fo = cairo_font_options_create();
+    cairo_scaled_font_get_font_options(sf, fo);
+    cairo_set_font_face(icr, cairo_scaled_font_get_font_face(sf));
+    cairo_set_font_matrix(icr, &font_matrix);
+    cairo_set_font_options(icr, fo);
+    cairo_font_options_destroy(fo);
+    cairo_set_source(icr, cairo_get_source(cr));
+
+    const PangoGlyphString *gs = run->glyphs;
+    cairo_glyph_t *glyphs = awm_xcalloc(gs->num_glyphs ? (size_t)gs->num_glyphs : 1, sizeof *glyphs);
+    int n = 0, pos = 0;
+    for (int i = 0; i < gs->num_glyphs; i++) {
+        const PangoGlyphInfo *gi = &gs->glyphs[i];
+        if (gi->glyph != PANGO_GLYPH_EMPTY && !(gi->glyph & PANGO_GLYPH_UNKNOWN_FLAG)) {
+            glyphs[n].index = gi->glyph;
+            glyphs[n].x = (double)(pos + gi->geometry.x_offset) / PANGO_SCALE;
+            glyphs[n].y = (double)gi->geometry.y_offset / PANGO_SCALE;
+            n++;
+        }
+        pos += gi->geometry.width;
+    }
+    cairo_show_glyphs(icr, glyphs, n);
+    free(glyphs);
+    cairo_destroy(icr);
+    cairo_surface_flush(img);
+
+    cairo_save(cr);
+    cairo_translate(cr, x, baseline);
+    cairo_scale(cr, 1 / k, 1 / k);
+    cairo_set_source_surface(cr, img, ix0, iy0);
+    cairo_paint(cr);
+    cairo_restore(cr);
+    keep_until_finished(cairo_get_target(cr), img);
+}
+
+void render_show_layout(cairo_t *cr, PangoLayout *layout)
+{
+    cairo_surface_type_t type = cairo_surface_get_type(cairo_get_target(cr));
+    bool vector =
+        type == CAIRO_SURFACE_TYPE_PDF || type == CAIRO_SURFACE_TYPE_SVG || type == CAIRO_SURFACE_TYPE_PS;
+    bool any_color = false;
+    PangoLayoutIter *it = vector ? pango_layout_get_iter(layout) : NULL;
+    if (it) {
+        do {
+            PangoLayoutRun *run = pango_layout_iter_get_run_readonly(it);
+            any_color = run && run_is_color(run);
+        } while (!any_color && pango_layout_iter_next_run(it));
+        pango_layout_iter_free(it);
+    }
+    if (!any_color) { /* raster output, or nothing in colour: as pango draws it */
+        pango_cairo_show_layout(cr, layout);
+        return;
+    }
+    /* Pixels per user unit for MAP_DPI per inch of page (vector device units are pt). */
+    double dx = 1, dy = 0;
+    cairo_user_to_device_distance(cr, &dx, &dy);
+    double px_per_unit = MAP_DPI / 72.0 * hypot(dx, dy);
+    double x0, y0;
+    cairo_get_current_point(cr, &x0, &y0);
+    const char *text = pango_layout_get_text(layout);
+    it = pango_layout_get_iter(layout);
+    do {
+        PangoLayoutRun *run = pango_layout_iter_get_run_readonly(it);
+        if (!run)
+            continue;
+        PangoRectangle logical;
+        pango_layout_iter_get_run_extents(it, NULL, &logical);
+        double x = x0 + (double)logical.x / PANGO_SCALE;
+        double baseline = y0 + (double)pango_layout_iter_get_baseline(it) / PANGO_SCALE;
+        if (run_is_color(run)) {
+            show_run_as_image(cr, run, x, baseline, px_per_unit);
+        } else {
+            cairo_move_to(cr, x, baseline);
+            pango_cairo_show_glyph_item(cr, text, run);
+        }
+    } while (pango_layout_iter_next_run(it));
+    pango_layout_iter_free(it);
+    cairo_new_path(cr);
+}
+
+void render_show_layout_line(cairo_t *cr, PangoLayoutLine *line)
+{
+    cairo_surface_type_t type = cairo_surface_get_type(cairo_get_target(cr));
+    bool vector =
+        type == CAIRO_SURFACE_TYPE_PDF || type == CAIRO_SURFACE_TYPE_SVG || type == CAIRO_SURFACE_TYPE_PS;
+    bool any_color = false;
+    for (GSList *l = vector ? line->runs : NULL; l && !any_color; l = l->next)
+        any_color = run_is_color(l->data);
+    if (!any_color) {
+        pango_cairo_show_layout_line(cr, line);
+        return;
+    }
+    /* As render_show_layout: colour glyph runs become 300 ppi images, the rest glyphs. */
+    double dx = 1, dy = 0;
+    cairo_user_to_device_distance(cr, &dx, &dy);
+    double px_per_unit = MAP_DPI / 72.0 * hypot(dx, dy);
+    double x, baseline;
+    cairo_get_current_point(cr, &x, &baseline);
+    const char *text = pango_layout_get_text(line->layout);
+    for (GSList *l = line->runs; l; l = l->next) {
+        PangoLayoutRun *run = l->data;
+        PangoRectangle logical;
+        pango_glyph_string_extents(run->glyphs, run->item->analysis.font, NULL, &logical);
+        if (run_is_color(run)) {
+            show_run_as_image(cr, run, x, baseline, px_per_unit);
+        } else {
+            cairo_move_to(cr, x, baseline);
+            pango_cairo_show_glyph_item(cr, text, run);
+        }
+        x += (double)logical.width / PANGO_SCALE;
+    }
+    cairo_new_path(cr);
 }

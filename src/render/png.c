@@ -7,7 +7,6 @@
  * depends on the page width and the thread count, never on the page height. */
 #include "render/render_internal.h"
 
-#include <lcms2.h>
 #include <png.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -23,35 +22,6 @@
 #define BAND_BYTES (2u << 20)
 #define BAND_ROWS_MIN 48
 #define BAND_ROWS_MAX 128
-
-/* ---- sRGB ICC profile, made once ---- */
-static pthread_once_t g_icc_once = PTHREAD_ONCE_INIT;
-static unsigned char *g_icc;
-static cmsUInt32Number g_icc_len;
-
-static void make_icc(void)
-{
-    cmsHPROFILE prof = cmsCreate_sRGBProfile();
-    if (!prof)
-        return;
-    cmsUInt32Number len = 0;
-    if (cmsSaveProfileToMem(prof, NULL, &len) && len > 0) {
-        g_icc = awm_xmalloc(len);
-        if (!cmsSaveProfileToMem(prof, g_icc, &len)) {
-            free(g_icc);
-            g_icc = NULL;
-            len = 0;
-        }
-    }
-    /* lcms stamps the header with the creation time (bytes 24..35, six big-endian uint16:
-     * year, month, day, h, m, s). Pin it so the same map always gives the same bytes. */
-    if (g_icc && len >= 36) {
-        static const unsigned char fixed_date[12] = {0x07, 0xE8, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0};
-        memcpy(g_icc + 24, fixed_date, sizeof fixed_date);
-    }
-    g_icc_len = len;
-    cmsCloseProfile(prof);
-}
 
 /* ---- libpng plumbing: errors longjmp back to the encoder's thread ---- */
 typedef struct {
@@ -107,6 +77,8 @@ typedef struct {
     int next_band, in_flight, max_in_flight;
     bool abort;
     band_out *bands;
+    const unsigned char *icc; /* the sRGB profile for the iCCP chunk */
+    size_t icc_len;
 } band_job;
 
 /* Deflate `in` as one piece of the stream; the last piece finishes it. */
@@ -226,7 +198,9 @@ static bool write_bands(band_job *job, png_structp png, png_infop info, png_sink
     }
     png_set_IHDR(png, info, (png_uint_32)job->px_w, (png_uint_32)job->px_h, 8, PNG_COLOR_TYPE_RGB,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_set_iCCP(png, info, "sRGB IEC61966-2.1", PNG_COMPRESSION_TYPE_BASE, g_icc, g_icc_len);
+    /* The chunk's name is the profile's own description (RENDER_SRGB_DESCRIPTION). */
+    png_set_iCCP(png, info, RENDER_SRGB_DESCRIPTION, PNG_COMPRESSION_TYPE_BASE, job->icc,
+                 (png_uint_32)job->icc_len);
     png_uint_32 ppm = (png_uint_32)(dpi / 0.0254 + 0.5);
     png_set_pHYs(png, info, ppm, ppm, PNG_RESOLUTION_METER);
     png_write_info(png, info);
@@ -285,11 +259,10 @@ bool render_png_write(const render_scene *s, int px_w, int px_h, double dpi, int
                       render_write_fn write, void *write_user, render_progress_fn progress,
                       void *progress_user, awm_error *err)
 {
-    pthread_once(&g_icc_once, make_icc);
-    if (!g_icc) {
-        awm_error_set(err, "the sRGB ICC profile cannot be created");
+    const unsigned char *icc;
+    size_t icc_len;
+    if (!render_srgb_profile(&icc, &icc_len, err))
         return false;
-    }
     if (threads < 1)
         threads = 1;
     int band_rows = (int)(BAND_BYTES / ((unsigned)px_w * 4u));
@@ -302,6 +275,8 @@ bool render_png_write(const render_scene *s, int px_w, int px_h, double dpi, int
         .band_count = (px_h + band_rows - 1) / band_rows,
         .px_per_pt = dpi / 72.0,
         .max_in_flight = threads + 1,
+        .icc = icc,
+        .icc_len = icc_len,
     };
     if (threads > job.band_count)
         threads = job.band_count;
@@ -418,7 +393,7 @@ bool render_verify_png(const char *path, int expect_w, int expect_h, awm_error *
     verify_ctx v = {{0}};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &v, verify_err, png_warn);
     png_infop info = png ? png_create_info_struct(png) : NULL;
-    volatile bool ok = false;
+    volatile bool ok = false; /* volatile: set after setjmp and read after libpng's longjmp */
     if (!info) {
         awm_error_set(err, "out of memory checking %s", path);
     } else if (setjmp(png_jmpbuf(png))) {

@@ -23,11 +23,12 @@ void render_options_default(render_options *opt)
     opt->detail = -1;
 }
 
-static const char *const FORMAT_NAMES[] = {"png", "pdf", "svg"};
+static const char *const FORMAT_NAMES[] = {"png", "pdf", "svg", "pdf-cmyk"};
+#define FORMAT_COUNT 4
 
 bool render_format_parse(const char *name, render_format *out)
 {
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < FORMAT_COUNT; i++) {
         if (!strcasecmp(name, FORMAT_NAMES[i])) {
             *out = (render_format)i;
             return true;
@@ -36,9 +37,14 @@ bool render_format_parse(const char *name, render_format *out)
     return false;
 }
 
+const char *render_format_name(render_format format)
+{
+    return (unsigned)format < FORMAT_COUNT ? FORMAT_NAMES[format] : "unknown";
+}
+
 const char *render_format_extension(render_format format)
 {
-    return (unsigned)format < 3 ? FORMAT_NAMES[format] : "bin";
+    return format == RENDER_PDF_CMYK ? "pdf" : (unsigned)format < FORMAT_COUNT ? FORMAT_NAMES[format] : "bin";
 }
 
 /* ---- output through the caller's write function, counting bytes ---- */
@@ -65,18 +71,32 @@ static cairo_status_t cairo_sink(void *closure, const unsigned char *data, unsig
     return counted_write(closure, data, len) ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
 }
 
-static bool render_vector(const render_scene *s, render_format format, counted_sink *sink, awm_error *err)
+static cairo_status_t cairo_buf_sink(void *closure, const unsigned char *data, unsigned int len)
 {
+    awm_buf_append(closure, data, len);
+    return CAIRO_STATUS_SUCCESS;
+}
+
+/* PDF: cairo draws into memory and render_pdf_finish (pdf.c) makes it print-ready; SVG goes
+ * straight to the sink. */
+static bool render_vector(const render_scene *s, render_format format, const render_cmyk *cmyk,
+                          counted_sink *sink, awm_error *err)
+{
+    bool pdf = format != RENDER_SVG;
     double w = s->boxes.total.w, h = s->boxes.total.h;
+    awm_buf cairo_pdf = {0};
     cairo_surface_t *surf;
-    if (format == RENDER_PDF) {
-        surf = cairo_pdf_surface_create_for_stream(cairo_sink, sink, w, h);
+    if (pdf) {
+        surf = cairo_pdf_surface_create_for_stream(cairo_buf_sink, &cairo_pdf, w, h);
         cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_TITLE, s->map->title);
         cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_CREATOR, "AWM");
     } else {
         surf = cairo_svg_surface_create_for_stream(cairo_sink, sink, w, h);
         cairo_svg_surface_set_document_unit(surf, CAIRO_SVG_UNIT_PT);
     }
+    /* Anything cairo has to rasterise (it should be nothing: emoji are drawn as 300 ppi
+     * images by render_show_layout) is rasterised at print resolution, not at 72 ppi. */
+    cairo_surface_set_fallback_resolution(surf, MAP_DPI, MAP_DPI);
     cairo_t *cr = cairo_create(surf);
     render_scene_draw(s, cr, NULL);
     cairo_status_t st = cairo_status(cr);
@@ -86,11 +106,22 @@ static bool render_vector(const render_scene *s, render_format format, counted_s
         st = cairo_surface_status(surf);
     cairo_surface_destroy(surf);
     if (st != CAIRO_STATUS_SUCCESS || sink->failed) {
-        awm_error_set(err, "%s output failed: %s", format == RENDER_PDF ? "PDF" : "SVG",
+        awm_error_set(err, "%s output failed: %s", pdf ? "PDF" : "SVG",
                       sink->failed ? "the output cannot be written" : cairo_status_to_string(st));
+        awm_buf_free(&cairo_pdf);
         return false;
     }
-    return true;
+    if (!pdf)
+        return true;
+    awm_buf ready = {0};
+    bool ok = render_pdf_finish(cairo_pdf.data, cairo_pdf.len, &s->boxes, s->map->title, cmyk, &ready, err);
+    awm_buf_free(&cairo_pdf);
+    if (ok && !counted_write(sink, ready.data, ready.len)) {
+        awm_error_set(err, "PDF output failed: the output cannot be written");
+        ok = false;
+    }
+    awm_buf_free(&ready);
+    return ok;
 }
 
 static int online_cores(void)
@@ -115,8 +146,12 @@ bool render_poster_write(const map_definition *map, const map_print_spec *spec,
         awm_error_set(err, "dpi must be greater than 0 and at most %g", MAP_DPI);
         return false;
     }
-    if ((unsigned)opt.format > RENDER_SVG) {
+    if ((unsigned)opt.format >= FORMAT_COUNT) {
         awm_error_set(err, "unknown output format %d", (int)opt.format);
+        return false;
+    }
+    if (opt.format == RENDER_PDF_CMYK && !(opt.cmyk_profile && *opt.cmyk_profile)) {
+        awm_error_set(err, "pdf-cmyk needs a CMYK profile (--cmyk-profile FILE.icc, CMYK_PROFILE)");
         return false;
     }
     if (opt.detail > GEO_DETAIL_10M) {
@@ -126,13 +161,8 @@ bool render_poster_write(const map_definition *map, const map_print_spec *spec,
     if (!render_init(err))
         return false;
 
-    map_page_boxes boxes;
-    map_page_boxes_for(spec, &boxes);
-    int px_w = spec->px_w, px_h = spec->px_h;
-    if (opt.dpi != MAP_DPI) {
-        px_w = (int)lround(boxes.total.w / 72.0 * opt.dpi);
-        px_h = (int)lround(boxes.total.h / 72.0 * opt.dpi);
-    }
+    int px_w, px_h;
+    map_print_spec_pixels(spec, opt.dpi, &px_w, &px_h);
     if (px_w < 1 || px_h < 1) {
         awm_error_set(err, "dpi %g is too low for a %s page", opt.dpi, spec->key);
         return false;
@@ -143,13 +173,18 @@ bool render_poster_write(const map_definition *map, const map_print_spec *spec,
     else if (opt.format == RENDER_PNG)
         detail = render_detail_for_width(px_w);
     else /* PDF is for print; the SVG is a preview */
-        detail = opt.format == RENDER_PDF ? GEO_DETAIL_10M : GEO_DETAIL_50M;
+        detail = opt.format == RENDER_SVG ? GEO_DETAIL_50M : GEO_DETAIL_10M;
+    render_cmyk *cmyk = NULL;
+    if (opt.format == RENDER_PDF_CMYK && !(cmyk = render_cmyk_open(opt.cmyk_profile, err)))
+        return false;
 
     render_scene scene;
     double device_px_per_pt = (opt.format == RENDER_PNG ? opt.dpi : MAP_DPI) / 72.0;
     double t_scene = awm_now_seconds();
-    if (!render_scene_build(&scene, map, spec, device_px_per_pt, detail, err))
+    if (!render_scene_build(&scene, map, spec, device_px_per_pt, detail, err)) {
+        render_cmyk_close(cmyk);
         return false;
+    }
     double t_draw = awm_now_seconds();
 
     counted_sink sink = {.write = write, .user = write_user};
@@ -159,11 +194,11 @@ bool render_poster_write(const map_definition *map, const map_print_spec *spec,
         ok = render_png_write(&scene, px_w, px_h, opt.dpi, threads, counted_write, &sink, opt.progress,
                               opt.progress_user, err);
     } else {
-        ok = render_vector(&scene, opt.format, &sink, err);
-        px_w = (int)lround(boxes.total.w);
-        px_h = (int)lround(boxes.total.h);
+        ok = render_vector(&scene, opt.format, cmyk, &sink, err);
+        map_print_spec_pixels(spec, 72, &px_w, &px_h); /* a vector page is sized in pt */
     }
     render_scene_free(&scene);
+    render_cmyk_close(cmyk);
     awm_log(AWM_LOG_DEBUG, "RENDER_TIMING", "{s:s, s:s, s:f, s:f, s:f}", "size", spec->key, "detail",
             geo_detail_name(detail), "setupSeconds", t_scene - t0, "sceneSeconds", t_draw - t_scene,
             "drawSeconds", awm_now_seconds() - t_draw);

@@ -36,19 +36,76 @@ typedef struct {
     uint32_t color;
     render_shape legs;   /* great-circle legs, clipped at the horizon */
     geo_point *markers;  /* page pt of the visible locations */
+    size_t *marker_location; /* the index in the person's locations of each marker */
     size_t marker_count;
 } render_person;
 
+/* ---- furniture and labels (§4 layers 8–12), laid out once per poster in page pt ----
+ * A text is kept as what it is laid out from, and pango lays it out again on every cairo
+ * context that draws it (a PNG band, the PDF, the SVG): unhinted and unrounded, it comes out
+ * the same everywhere, so every band draws the same glyphs at the same places. */
+typedef struct {
+    const char *family;
+    PangoWeight weight;
+    double size_pt;
+    char *text;        /* owned */
+    double width;      /* > 0: wrapped to this width, at most max_lines lines, the last one
+                        * ellipsized with "…" when the text needs more */
+    int max_lines;
+    uint32_t rgb;
+    double x, baseline; /* the first line's start (align 0) or centre (0.5), and its baseline */
+    double line_step;   /* baseline to baseline */
+    double align;
+    double halo;        /* > 0: a white halo this wide around the glyphs (place labels) */
+    int lines;          /* lines it takes, as laid out */
+    bool shortened;     /* it ended in "…" */
+    render_bbox box;    /* its logical extents, halo included */
+} render_text;
+
+typedef struct {
+    uint32_t color;
+    bool more;            /* the "+ N more" row: no line sample */
+    double sample_x, mid_y; /* the 24 pt line sample starts at sample_x, centred on mid_y */
+    render_text name, years;
+} render_legend_row;
+
+typedef struct {
+    render_bbox title_box; /* outer edge of the stroke */
+    render_text title, subtitle;
+    bool has_legend;
+    render_bbox legend_box;
+    render_legend_row *rows;
+    size_t row_count;
+    bool has_qr;
+    render_bbox qr_group, qr_code;
+    render_text caption;
+    render_text attribution;
+} render_furniture;
+
+typedef struct {
+    render_text text;
+    double marker_x, marker_y; /* the marker it belongs to */
+} render_label;
+
+/* The furniture of `map` on `spec` (it does not depend on the projection). */
+void render_furniture_layout(const map_definition *map, const map_print_spec *spec, render_furniture *out);
+void render_furniture_free(render_furniture *f);
+/* The furniture's boxes (title, legend, QR group, attribution) present on this poster; returns how many. */
+size_t render_furniture_boxes(const render_furniture *f, render_bbox out[4]);
+
 typedef struct {
     const map_definition *map;
-    map_page_boxes boxes;
+    map_page_boxes boxes; /* boxes.frame: the frame after the furniture rule */
+    bool frame_reduced;   /* the furniture would have covered land or a path */
     geo_projection proj;
     geo_detail detail;
     render_shape sphere, graticule, land, borders;
     render_person *people;
     size_t person_count;
-    double title_pt, subtitle_pt; /* font sizes after shrink-to-fit */
-    QRcode *qr;
+    render_furniture furniture;
+    render_label *labels;
+    size_t label_count;
+    QRcode *qr; /* NULL without a QR code */
 } render_scene;
 
 /* Project everything once. `device_px_per_pt` sets the resampling precision (half a device pixel). */
@@ -59,9 +116,14 @@ void render_scene_free(render_scene *s);
  * The caller has set the pt → device transform on `cr`. */
 void render_scene_draw(const render_scene *s, cairo_t *cr, const render_bbox *clip);
 
-/* Geography of one detail level, loaded once per process and shared read-only. */
-bool render_geography(geo_detail detail, const geo_layer **land, const geo_layer **countries,
+/* Geography of one detail level, loaded once per process and shared read-only: land, and the
+ * borders between countries as a mesh (each shared border once, no coastlines). */
+bool render_geography(geo_detail detail, const geo_layer **land, const geo_mesh **borders,
                       awm_error *err);
+/* Place labels for the scene's markers, avoiding each other, the markers and the furniture. */
+void render_labels_place(render_scene *s);
+void render_labels_draw(const render_scene *s, cairo_t *cr, const render_bbox *clip);
+void render_furniture_draw(const render_scene *s, cairo_t *cr, const render_bbox *clip);
 /* Detail for a raster of this pixel width (10m for print sizes, coarser for small previews). */
 geo_detail render_detail_for_width(int px_w);
 
@@ -76,6 +138,32 @@ PangoLayout *render_text_layout(cairo_t *cr, const char *family, PangoWeight wei
 int render_text_unknown_glyphs(const char *family, PangoWeight weight, double size_pt, const char *text);
 /* Logical width in pt of a one-line text. */
 double render_text_width(const char *family, PangoWeight weight, double size_pt, const char *text);
+
+/* Show a layout at the current point. On vector surfaces, runs in colour-bitmap fonts (emoji)
+ * are painted as images drawn at 300 pixels per inch of page, not as cairo's 72 ppi glyphs. */
+void render_show_layout(cairo_t *cr, PangoLayout *layout);
+/* The same for one line, drawn at the current point (its baseline origin). */
+void render_show_layout_line(cairo_t *cr, PangoLayoutLine *line);
+
+/* ---- colour (color.c) ---- */
+#define RENDER_SRGB_DESCRIPTION "sRGB IEC61966-2.1"
+/* The ICC version 2 sRGB profile, described RENDER_SRGB_DESCRIPTION: the same bytes always. */
+bool render_srgb_profile(const unsigned char **data, size_t *len, awm_error *err);
+/* The operator's CMYK output profile and the sRGB → CMYK transforms through it (relative
+ * colorimetric, black-point compensation). */
+typedef struct render_cmyk render_cmyk;
+render_cmyk *render_cmyk_open(const char *path, awm_error *err);
+void render_cmyk_close(render_cmyk *c);
+const char *render_cmyk_description(const render_cmyk *c);
+const unsigned char *render_cmyk_icc(const render_cmyk *c, size_t *len);
+void render_cmyk_pixels(const render_cmyk *c, const unsigned char *rgb, unsigned char *cmyk, size_t count);
+void render_cmyk_color(const render_cmyk *c, const double rgb[3], double cmyk[4]); /* 0..1 */
+
+/* ---- PDF (pdf.c) ---- */
+/* cairo's one-page PDF → PDF/X-4 structure (boxes, OutputIntent, XMP, Info, ID), appended to
+ * `out`; with `cmyk`, every colour converted to DeviceCMYK through it. */
+bool render_pdf_finish(const void *pdf, size_t len, const map_page_boxes *boxes, const char *title,
+                       const render_cmyk *cmyk, awm_buf *out, awm_error *err);
 
 /* ---- PNG ---- */
 /* Encode the scene as PNG px_w × px_h at `dpi`, in bands on `threads` threads. */

@@ -6,10 +6,8 @@
 #include <pthread.h>
 #include <string.h>
 
-#define TITLE_PT 28.0
-#define SUBTITLE_PT 16.0
-#define TITLE_BOX_W 400.0
-#define TEXT_INSET 20.0
+/* Between the furniture and a frame reduced to keep clear of it (pt): a marker's reach. */
+#define FRAME_GAP 6.0
 
 /* ---- geography cache: each detail is loaded on first use and kept, shared read-only ---- */
 
@@ -57,9 +55,10 @@ static struct {
     bool loaded;
     geo_layer land_raw, countries_raw; /* as loaded */
     geo_layer land, countries;         /* what is drawn */
+    geo_mesh borders;                  /* between the drawn countries */
 } g_geo[3];
 
-bool render_geography(geo_detail detail, const geo_layer **land, const geo_layer **countries,
+bool render_geography(geo_detail detail, const geo_layer **land, const geo_mesh **borders,
                       awm_error *err)
 {
     bool ok = true;
@@ -74,9 +73,11 @@ bool render_geography(geo_detail detail, const geo_layer **land, const geo_layer
             g_geo[detail].countries_raw = c;
             drop_slivers(&l, &g_geo[detail].land, &dropped);
             drop_slivers(&c, &g_geo[detail].countries, &dropped);
+            geo_mesh_borders(&g_geo[detail].countries, &g_geo[detail].borders);
             g_geo[detail].loaded = true;
-            awm_log(AWM_LOG_DEBUG, "RENDER_GEOGRAPHY_LOADED", "{s:s, s:i}", "detail",
-                    geo_detail_name(detail), "slivers", (int)dropped);
+            awm_log(AWM_LOG_DEBUG, "RENDER_GEOGRAPHY_LOADED", "{s:s, s:i, s:i}", "detail",
+                    geo_detail_name(detail), "slivers", (int)dropped, "borderLines",
+                    (int)g_geo[detail].borders.line_count);
         } else {
             geo_layer_free(&l);
             geo_layer_free(&c);
@@ -85,7 +86,7 @@ bool render_geography(geo_detail detail, const geo_layer **land, const geo_layer
     pthread_mutex_unlock(&g_geo_lock);
     if (ok) {
         *land = &g_geo[detail].land;
-        *countries = &g_geo[detail].countries;
+        *borders = &g_geo[detail].borders;
     }
     return ok;
 }
@@ -222,19 +223,10 @@ static void shape_free(render_shape *sh)
     sh->subpath_runs = NULL;
 }
 
-/* Largest size ≤ nominal at which `text` fits `width` on one line: shrink, never cut. */
-static double fit_size(const char *family, PangoWeight weight, double nominal, double width,
-                       const char *text)
-{
-    if (!text || !*text)
-        return nominal;
-    double w = render_text_width(family, weight, nominal, text);
-    return w > width ? nominal * width / w * 0.999 : nominal;
-}
-
 typedef struct {
     const geo_projection *proj;
-    const geo_layer *layer;
+    const geo_layer *layer; /* a filled layer, or NULL for the mesh */
+    const geo_mesh *mesh;
     render_shape *shape;
     double tolerance;
 } layer_job;
@@ -242,19 +234,22 @@ typedef struct {
 static void *project_layer(void *arg)
 {
     layer_job *job = arg;
-    geo_path_layer(job->proj, job->layer, &job->shape->path);
+    if (job->layer)
+        geo_path_layer(job->proj, job->layer, &job->shape->path);
+    else
+        geo_path_mesh(job->proj, job->mesh, &job->shape->path);
     shape_decimate(job->shape, job->tolerance);
     shape_finish(job->shape);
     shape_make_runs(job->shape);
     return NULL;
 }
 
-/* Land and countries are independent: project them on two threads (geo is pure). */
-static void build_geography(render_scene *s, const geo_layer *land, const geo_layer *countries,
+/* Land and borders are independent: project them on two threads (geo is pure). */
+static void build_geography(render_scene *s, const geo_layer *land, const geo_mesh *borders,
                             double tolerance)
 {
-    layer_job jobs[2] = {{&s->proj, countries, &s->borders, tolerance},
-                         {&s->proj, land, &s->land, tolerance}};
+    layer_job jobs[2] = {{&s->proj, NULL, borders, &s->borders, tolerance},
+                         {&s->proj, land, NULL, &s->land, tolerance}};
     pthread_t tid;
     bool threaded = pthread_create(&tid, NULL, project_layer, &jobs[0]) == 0;
     if (!threaded)
@@ -262,6 +257,258 @@ static void build_geography(render_scene *s, const geo_layer *land, const geo_la
     project_layer(&jobs[1]);
     if (threaded)
         pthread_join(tid, NULL);
+}
+
+/* The projection of `map` fitted to `frame` (§3). */
+static void configure_projection(geo_projection *p, const map_definition *map, const map_box *frame,
+                                 const map_box *total, double device_px_per_pt)
+{
+    geo_projection_init(p, map->projection);
+    if (map->projection == GEO_PROJ_ORTHOGRAPHIC) {
+        memcpy(p->rotate, map->rotation, sizeof p->rotate);
+    } else {
+        /* Flat maps only recentre on a meridian; φ and γ belong to the globe. */
+        p->rotate[0] = map->rotation[0];
+        p->rotate[1] = p->rotate[2] = 0;
+    }
+    geo_projection_fit_sphere(p, frame->x, frame->y, frame->x + frame->w, frame->y + frame->h);
+    p->scale *= map->zoom;
+    p->translate[0] += map->pan[0];
+    p->translate[1] += map->pan[1];
+    /* Half a device pixel keeps curves smooth at any resolution. */
+    p->precision = 0.5 / device_px_per_pt;
+    p->has_extent = true;
+    p->extent[0] = total->x;
+    p->extent[1] = total->y;
+    p->extent[2] = total->x + total->w;
+    p->extent[3] = total->y + total->h;
+    if (map->projection == GEO_PROJ_MERCATOR) {
+        /* Mercator is the square between ±85.0511° (k = π·scale either side of its centre, which
+         * sits on translate: flat maps rotate λ only). d3 would keep the extent's full height
+         * and run the map on to the page's edges; the spec clips it to the square. */
+        double k = M_PI * p->scale, cy = p->translate[1];
+        p->extent[1] = fmax(p->extent[1], cy - k);
+        p->extent[3] = fmin(p->extent[3], cy + k);
+    }
+}
+
+/* Everything of the map itself, projected into the scene's frame. */
+static void project_map(render_scene *s, const geo_layer *land, const geo_mesh *borders,
+                        double device_px_per_pt)
+{
+    const map_definition *map = s->map;
+    geo_projection *p = &s->proj;
+    configure_projection(p, map, &s->boxes.frame, &s->boxes.total, device_px_per_pt);
+
+    geo_path_sphere(p, &s->sphere.path);
+    shape_finish(&s->sphere);
+    geo_path_graticule10(p, &s->graticule.path);
+    shape_finish(&s->graticule);
+    build_geography(s, land, borders, 0.25 / device_px_per_pt);
+
+    s->person_count = map->person_count;
+    s->people = awm_xcalloc(map->person_count ? map->person_count : 1, sizeof *s->people);
+    for (size_t i = 0; i < map->person_count; i++) {
+        const map_person *mp = &map->people[i];
+        render_person *rp = &s->people[i];
+        rp->color = mp->color;
+        size_t n = mp->location_count ? mp->location_count : 1;
+        geo_point *lonlat = awm_xcalloc(n, sizeof *lonlat);
+        rp->markers = awm_xcalloc(n, sizeof *rp->markers);
+        rp->marker_location = awm_xcalloc(n, sizeof *rp->marker_location);
+        for (size_t k = 0; k < mp->location_count; k++) {
+            double lon = mp->locations[k].longitude, lat = mp->locations[k].latitude;
+            lonlat[k] = (geo_point){lon, lat};
+            double x, y;
+            if (geo_point_visible(p, lon, lat) && geo_project_point(p, lon, lat, &x, &y)) {
+                rp->marker_location[rp->marker_count] = k;
+                rp->markers[rp->marker_count++] = (geo_point){x, y};
+            }
+        }
+        if (mp->location_count >= 2)
+            geo_path_line(p, lonlat, mp->location_count, &rp->legs.path);
+        shape_decimate(&rp->legs, 0.25 / device_px_per_pt);
+        shape_finish(&rp->legs);
+        shape_make_runs(&rp->legs);
+        free(lonlat);
+    }
+}
+
+static void free_projected(render_scene *s)
+{
+    shape_free(&s->sphere);
+    shape_free(&s->graticule);
+    shape_free(&s->land);
+    shape_free(&s->borders);
+    for (size_t i = 0; i < s->person_count; i++) {
+        shape_free(&s->people[i].legs);
+        free(s->people[i].markers);
+        free(s->people[i].marker_location);
+    }
+    free(s->people);
+    s->people = NULL;
+    s->person_count = 0;
+}
+
+/* ---- the furniture rule: nothing the family drew under the furniture ---- */
+
+static bool inside(const render_bbox *r, double x, double y)
+{
+    return x > r->x0 && x < r->x1 && y > r->y0 && y < r->y1;
+}
+
+/* Whether segment a–b passes through the open rectangle r (Liang–Barsky). */
+static bool segment_crosses(const render_bbox *r, geo_point a, geo_point b)
+{
+    double t0 = 0, t1 = 1, dx = b.x - a.x, dy = b.y - a.y;
+    double p[4] = {-dx, dx, -dy, dy}, q[4] = {a.x - r->x0, r->x1 - a.x, a.y - r->y0, r->y1 - a.y};
+    for (int i = 0; i < 4; i++) {
+        if (p[i] == 0) {
+            if (q[i] <= 0)
+                return false;
+        } else {
+            double t = q[i] / p[i];
+            if (p[i] < 0) {
+                if (t > t1)
+                    return false;
+                if (t > t0)
+                    t0 = t;
+            } else {
+                if (t < t0)
+                    return false;
+                if (t < t1)
+                    t1 = t;
+            }
+        }
+    }
+    return t0 < t1;
+}
+
+static bool box_meets(const render_bbox *a, const render_bbox *b)
+{
+    return a->x0 <= b->x1 && b->x0 <= a->x1 && a->y0 <= b->y1 && b->y0 <= a->y1;
+}
+
+/* Nonzero winding of the closed subpaths of `sh` around (x, y), like the fill. */
+static int winding(const render_shape *sh, double x, double y)
+{
+    const geo_path *path = &sh->path;
+    int w = 0;
+    for (size_t i = 0; i < path->subpath_count; i++) {
+        const geo_subpath *sp = &path->subpaths[i];
+        if (!sp->closed || sp->count < 2 || y < sh->boxes[i].y0 || y > sh->boxes[i].y1 || x < sh->boxes[i].x0)
+            continue; /* a ring wholly left of the point, or not across its row, adds nothing */
+        const geo_point *pts = path->points + sp->first;
+        for (size_t k = 0; k < sp->count; k++) {
+            geo_point a = pts[k], b = pts[(k + 1) % sp->count];
+            if (a.y <= y) {
+                if (b.y > y && (b.x - a.x) * (y - a.y) - (x - a.x) * (b.y - a.y) > 0)
+                    w++;
+            } else if (b.y <= y && (b.x - a.x) * (y - a.y) - (x - a.x) * (b.y - a.y) < 0) {
+                w--;
+            }
+        }
+    }
+    return w;
+}
+
+/* Whether any line of `sh` passes through r, or (filled) r lies inside its area. */
+static bool shape_covers(const render_shape *sh, const render_bbox *r, bool filled)
+{
+    const geo_path *path = &sh->path;
+    for (size_t i = 0; i < path->subpath_count; i++) {
+        if (!box_meets(&sh->boxes[i], r))
+            continue;
+        const geo_subpath *sp = &path->subpaths[i];
+        const geo_point *pts = path->points + sp->first;
+        size_t segs = sp->closed ? sp->count : (sp->count ? sp->count - 1 : 0);
+        if (sp->count == 1 && inside(r, pts[0].x, pts[0].y))
+            return true;
+        for (size_t k = 0; k < segs; k++)
+            if (segment_crosses(r, pts[k], pts[(k + 1) % sp->count]))
+                return true;
+    }
+    return filled && winding(sh, (r->x0 + r->x1) / 2, (r->y0 + r->y1) / 2) != 0;
+}
+
+/* Whether a piece of furniture would hide drawn land, a path or a marker. */
+static bool furniture_covers_map(const render_scene *s)
+{
+    render_bbox boxes[4];
+    size_t n = render_furniture_boxes(&s->furniture, boxes);
+    for (size_t b = 0; b < n; b++) {
+        const render_bbox *r = &boxes[b];
+        render_bbox land = {r->x0 - 0.25, r->y0 - 0.25, r->x1 + 0.25, r->y1 + 0.25};
+        if (shape_covers(&s->land, &land, true))
+            return true;
+        render_bbox leg = {r->x0 - 2, r->y0 - 2, r->x1 + 2, r->y1 + 2};
+        for (size_t i = 0; i < s->person_count; i++) {
+            if (shape_covers(&s->people[i].legs, &leg, false))
+                return true;
+            for (size_t k = 0; k < s->people[i].marker_count; k++) {
+                geo_point m = s->people[i].markers[k];
+                if (m.x + 4.75 > r->x0 && m.x - 4.75 < r->x1 && m.y + 4.75 > r->y0 && m.y - 4.75 < r->y1)
+                    return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* The largest free part of the safe area: of the rectangles whose edges are the safe area's
+ * and the furniture's (FRAME_GAP away) and that touch no furniture, the one where the
+ * projection's sphere fits largest; ties go to the larger area, then to the first found. */
+static map_box free_frame(const render_scene *s)
+{
+    const map_box *safe = &s->boxes.safe;
+    render_bbox boxes[4];
+    size_t n = render_furniture_boxes(&s->furniture, boxes);
+    double xs[10], ys[10];
+    size_t nx = 0, ny = 0;
+    xs[nx++] = safe->x;
+    ys[ny++] = safe->y;
+    for (size_t b = 0; b < n; b++) {
+        xs[nx++] = boxes[b].x0 - FRAME_GAP;
+        xs[nx++] = boxes[b].x1 + FRAME_GAP;
+        ys[ny++] = boxes[b].y0 - FRAME_GAP;
+        ys[ny++] = boxes[b].y1 + FRAME_GAP;
+    }
+    xs[nx++] = safe->x + safe->w;
+    ys[ny++] = safe->y + safe->h;
+    /* The fitted scale is min(per_w · w, per_h · h): measure the two factors once, each on a
+     * frame so long the other side decides. */
+    geo_projection p;
+    map_box wide = {0, 0, 1e6, 1000}, tall = {0, 0, 1000, 1e6};
+    configure_projection(&p, s->map, &wide, &s->boxes.total, 1);
+    double per_h = p.scale / 1000;
+    configure_projection(&p, s->map, &tall, &s->boxes.total, 1);
+    double per_w = p.scale / 1000;
+    map_box best = s->boxes.frame;
+    double best_scale = 0, best_area = 0;
+    for (size_t a = 0; a < nx; a++)
+        for (size_t b = 0; b < nx; b++)
+            for (size_t c = 0; c < ny; c++)
+                for (size_t d = 0; d < ny; d++) {
+                    double x0 = fmax(xs[a], safe->x), x1 = fmin(xs[b], safe->x + safe->w);
+                    double y0 = fmax(ys[c], safe->y), y1 = fmin(ys[d], safe->y + safe->h);
+                    if (x1 - x0 < 1 || y1 - y0 < 1)
+                        continue;
+                    render_bbox r = {x0, y0, x1, y1};
+                    bool clear = true;
+                    for (size_t k = 0; k < n && clear; k++)
+                        clear = !(r.x0 < boxes[k].x1 && boxes[k].x0 < r.x1 && r.y0 < boxes[k].y1 &&
+                                  boxes[k].y0 < r.y1);
+                    if (!clear)
+                        continue;
+                    map_box frame = {x0, y0, x1 - x0, y1 - y0};
+                    double scale = fmin(per_w * frame.w, per_h * frame.h), area = frame.w * frame.h;
+                    if (scale > best_scale * (1 + 1e-9) || (scale >= best_scale * (1 - 1e-9) && area > best_area)) {
+                        best_scale = scale;
+                        best_area = area;
+                        best = frame;
+                    }
+                }
+    return best;
 }
 
 bool render_scene_build(render_scene *s, const map_definition *map, const map_print_spec *spec,
@@ -272,86 +519,39 @@ bool render_scene_build(render_scene *s, const map_definition *map, const map_pr
     s->detail = detail;
     map_page_boxes_for(spec, &s->boxes);
 
-    const geo_layer *land, *countries;
-    if (!render_geography(detail, &land, &countries, err))
+    const geo_layer *land;
+    const geo_mesh *borders;
+    if (!render_geography(detail, &land, &borders, err))
         return false;
 
-    geo_projection *p = &s->proj;
-    geo_projection_init(p, map->projection);
-    if (map->projection == GEO_PROJ_ORTHOGRAPHIC) {
-        memcpy(p->rotate, map->rotation, sizeof p->rotate);
-    } else {
-        /* Flat maps only recentre on a meridian; φ and γ belong to the globe. */
-        p->rotate[0] = map->rotation[0];
-        p->rotate[1] = p->rotate[2] = 0;
-    }
-    const map_box *f = &s->boxes.frame;
-    geo_projection_fit_sphere(p, f->x, f->y, f->x + f->w, f->y + f->h);
-    p->scale *= map->zoom;
-    p->translate[0] += map->pan[0];
-    p->translate[1] += map->pan[1];
-    /* Half a device pixel keeps curves smooth at any resolution. */
-    p->precision = 0.5 / device_px_per_pt;
-    p->has_extent = true;
-    p->extent[0] = s->boxes.total.x;
-    p->extent[1] = s->boxes.total.y;
-    p->extent[2] = s->boxes.total.x + s->boxes.total.w;
-    p->extent[3] = s->boxes.total.y + s->boxes.total.h;
-
-    geo_path_sphere(p, &s->sphere.path);
-    shape_finish(&s->sphere);
-    geo_path_graticule10(p, &s->graticule.path);
-    shape_finish(&s->graticule);
-    build_geography(s, land, countries, 0.25 / device_px_per_pt);
-
-    s->person_count = map->person_count;
-    s->people = awm_xcalloc(map->person_count ? map->person_count : 1, sizeof *s->people);
-    for (size_t i = 0; i < map->person_count; i++) {
-        const map_person *mp = &map->people[i];
-        render_person *rp = &s->people[i];
-        rp->color = mp->color;
-        geo_point *lonlat = awm_xcalloc(mp->location_count ? mp->location_count : 1, sizeof *lonlat);
-        rp->markers = awm_xcalloc(mp->location_count ? mp->location_count : 1, sizeof *rp->markers);
-        for (size_t k = 0; k < mp->location_count; k++) {
-            double lon = mp->locations[k].longitude, lat = mp->locations[k].latitude;
-            lonlat[k] = (geo_point){lon, lat};
-            double x, y;
-            if (geo_point_visible(p, lon, lat) && geo_project_point(p, lon, lat, &x, &y))
-                rp->markers[rp->marker_count++] = (geo_point){x, y};
+    if (map->qr_url) {
+        s->qr = QRcode_encodeString(map->qr_url, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+        if (!s->qr) {
+            awm_error_set(err, "qrUrl cannot be encoded as a QR code (%zu bytes)", strlen(map->qr_url));
+            return false;
         }
-        if (mp->location_count >= 2)
-            geo_path_line(p, lonlat, mp->location_count, &rp->legs.path);
-        shape_decimate(&rp->legs, 0.25 / device_px_per_pt);
-        shape_finish(&rp->legs);
-        shape_make_runs(&rp->legs);
-        free(lonlat);
     }
-
-    double text_w = TITLE_BOX_W - 2 * TEXT_INSET;
-    s->title_pt = fit_size(RENDER_SERIF, PANGO_WEIGHT_BOLD, TITLE_PT, text_w, map->title);
-    s->subtitle_pt = fit_size(RENDER_SANS, PANGO_WEIGHT_NORMAL, SUBTITLE_PT, text_w, map->subtitle);
-
-    s->qr = QRcode_encodeString(map->qr_url, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
-    if (!s->qr) {
-        awm_error_set(err, "qrUrl cannot be encoded as a QR code (%zu bytes)", strlen(map->qr_url));
-        render_scene_free(s);
-        return false;
+    render_furniture_layout(map, spec, &s->furniture);
+    project_map(s, land, borders, device_px_per_pt);
+    if (furniture_covers_map(s)) {
+        s->frame_reduced = true;
+        s->boxes.frame = free_frame(s);
+        free_projected(s);
+        project_map(s, land, borders, device_px_per_pt);
     }
+    render_labels_place(s);
     return true;
 }
 
 void render_scene_free(render_scene *s)
 {
-    shape_free(&s->sphere);
-    shape_free(&s->graticule);
-    shape_free(&s->land);
-    shape_free(&s->borders);
-    for (size_t i = 0; i < s->person_count; i++) {
-        shape_free(&s->people[i].legs);
-        free(s->people[i].markers);
-    }
-    free(s->people);
-    s->people = NULL;
+    free_projected(s);
+    render_furniture_free(&s->furniture);
+    for (size_t i = 0; i < s->label_count; i++)
+        free(s->labels[i].text.text);
+    free(s->labels);
+    s->labels = NULL;
+    s->label_count = 0;
     if (s->qr)
         QRcode_free(s->qr);
     s->qr = NULL;

@@ -309,11 +309,17 @@ static bool s3_perform(const storage *st, s3_request *rq, awm_error *err)
     return ok;
 }
 
-static void object_url(const storage *st, const char *key, char *url, size_t url_size, char *what,
-                       size_t what_size)
+/* The object's URL and its s3:// name for messages; false (with err set) when they do not fit. */
+static bool object_url(const storage *st, const char *key, char *url, size_t url_size, char *what,
+                       size_t what_size, awm_error *err)
 {
-    snprintf(url, url_size, "%s%s/%s", st->origin, st->bucket_path, key);
-    snprintf(what, what_size, "s3://%s/%s", st->cfg.bucket, key);
+    int u = snprintf(url, url_size, "%s%s/%s", st->origin, st->bucket_path, key);
+    int w = snprintf(what, what_size, "s3://%s/%s", st->cfg.bucket, key);
+    if (u < 0 || (size_t)u >= url_size || w < 0 || (size_t)w >= what_size) {
+        awm_error_set(err, "S3 object key \"%.80s...\" is too long for a request URL", key);
+        return false;
+    }
+    return true;
 }
 
 /* PUT a local file; on success the ETag the server returned equals "<md5 of what we sent>". */
@@ -321,7 +327,8 @@ static bool put_object(const storage *st, const char *path, const char *key,
                        const char *content_type, awm_error *err)
 {
     char url[2048], what[1024];
-    object_url(st, key, url, sizeof url, what, sizeof what);
+    if (!object_url(st, key, url, sizeof url, what, sizeof what, err))
+        return false;
     FILE *fp = fopen(path, "rb");
     struct stat sb;
     if (!fp || fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) {
@@ -361,7 +368,8 @@ static bool put_object(const storage *st, const char *path, const char *key,
 static bool delete_object(const storage *st, const char *key, awm_error *err)
 {
     char url[2048], what[1024];
-    object_url(st, key, url, sizeof url, what, sizeof what);
+    if (!object_url(st, key, url, sizeof url, what, sizeof what, err))
+        return false;
     s3_request rq = {.method = "DELETE", .url = url, .what = what};
     bool ok = s3_perform(st, &rq, err);
     awm_buf_free(&rq.body);
@@ -378,7 +386,11 @@ bool s3_check(storage *st, awm_error *err)
     }
     const char *tmpdir = getenv("TMPDIR");
     char path[1024];
-    snprintf(path, sizeof path, "%s/awm-s3-probe-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    int n = snprintf(path, sizeof path, "%s/awm-s3-probe-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    if (n < 0 || (size_t)n >= sizeof path) {
+        awm_error_set(err, "storage check: TMPDIR is too long (%zu bytes at most)", sizeof path - 20);
+        return false;
+    }
     int fd = mkostemp(path, O_CLOEXEC);
     if (fd < 0) {
         awm_error_set(err, "storage check: cannot create a temp file %s: %s", path, strerror(errno));

@@ -418,9 +418,11 @@ int storage_open_local(const storage *st, const char *name, uint64_t *size, bool
     char path[1400];
     if (!local_path(st, name, path, sizeof path, err))
         return -1;
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO (or a device) named like an export must not wait for a writer;
+     * fstat then refuses anything but a regular file. */
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
-        *not_found = errno == ENOENT || errno == ELOOP || errno == ENOTDIR;
+        *not_found = errno == ENOENT || errno == ELOOP || errno == ENOTDIR || errno == ENXIO;
         awm_error_set(err, "cannot open %s: %s", path, strerror(errno));
         return -1;
     }

@@ -75,9 +75,15 @@ void awm_atomic_cleanup_all(void);
 
 bool awm_mkdir_p(const char *path, awm_error *err);
 
-/* ---- environment ------------------------------------------------------------ */
-/* Value of NAME, or `fallback` when unset or empty. */
+/* ---- environment ------------------------------------------------------------
+ * Every NAME may also be given as NAME_FILE, the path of a file holding the value (Docker
+ * secrets; trailing line breaks removed, at most AWM_ENV_FILE_MAX bytes). */
+#define AWM_ENV_FILE_MAX 65536
+/* Value of NAME (or NAME_FILE's contents), or `fallback` when unset or empty. */
 const char *awm_env_str(const char *name, const char *fallback);
+/* false, with the first problem, when a NAME_FILE read so far could not be read, or both NAME
+ * and NAME_FILE were set. Configuration readers call it after their lookups. */
+bool awm_env_files_ok(awm_error *err);
 /* Integer in [min, max]; unset/empty gives `fallback`; anything else is an error naming the variable. */
 bool awm_env_long(const char *name, long fallback, long min, long max, long *out, awm_error *err);
 /* true|false|1|0|yes|no (case-insensitive). */
@@ -88,6 +94,10 @@ bool awm_env_bool(const char *name, bool fallback, bool *out, awm_error *err);
 const char *awm_assets_dir(void);
 /* snprintf(buf, "<assets_dir>/<rel>"); false when it does not fit. */
 bool awm_asset_path(char *buf, size_t size, const char *rel);
+/* snprintf(buf, "<cache dir>/<rel>") for files that can be made again (the decoded geography):
+ * the cache dir is $AWM_CACHE_DIR, else $XDG_CACHE_HOME/awm, else $HOME/.cache/awm. False when
+ * none of them is set or the path does not fit: then there is no cache. Never the assets. */
+bool awm_cache_path(char *buf, size_t size, const char *rel);
 
 /* ---- time --------------------------------------------------------------------- */
 double awm_now_seconds(void);        /* monotonic */

@@ -1,6 +1,7 @@
 /* api_client.c — the worker's calls to the API server with libcurl: JSON in and out,
  * a bearer key on every request, timeouts, and a few retries with doubling back-off for
  * answers that may succeed later (no answer, 5xx, 408, 429). */
+#include <ctype.h>
 #include <string.h>
 #include <time.h>
 
@@ -15,6 +16,23 @@ bool worker_http_status_is_fatal(long status)
     if (status == 0 || status == 401 || status == 403 || status == 408 || status == 429)
         return false;
     return status >= 400 && status < 500;
+}
+
+bool worker_seed_answer_is_fatal(long status, const char *message)
+{
+    static const char *const FATAL[] = {"not found", "bad request", "unprocessable entity", "validation failed",
+                                        "invalid page size", "invalid dimensions", "no print specification found"};
+    if (status != 400 || !message)
+        return false;
+    char lower[600];
+    size_t n = 0;
+    for (; message[n] && n < sizeof lower - 1; n++)
+        lower[n] = (char)tolower((unsigned char)message[n]);
+    lower[n] = '\0';
+    for (size_t i = 0; i < sizeof FATAL / sizeof *FATAL; i++)
+        if (strstr(lower, FATAL[i]))
+            return true;
+    return false;
 }
 
 static bool retryable(long status)
@@ -44,7 +62,7 @@ bool worker_api_init(worker_api *api, const worker_config *cfg, awm_error *err)
     api->headers = curl_slist_append(NULL, "Content-Type: application/json");
     api->headers = curl_slist_append(api->headers, "Accept: application/json");
     if (cfg->api_key[0]) {
-        char auth[600];
+        char auth[600]; /* fits: api_key is at most 511 bytes */
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", cfg->api_key);
         api->headers = curl_slist_append(api->headers, auth);
     }
@@ -120,7 +138,12 @@ void worker_api_call(worker_api *api, const char *method, const char *path, cons
                      int attempts, worker_api_result *r)
 {
     char url[2200];
-    snprintf(url, sizeof url, "%s%s", api->cfg->api_url, path);
+    if (snprintf(url, sizeof url, "%s%s", api->cfg->api_url, path) >= (int)sizeof url) {
+        r->status = 0; /* never call a URL cut short */
+        r->body = NULL;
+        snprintf(r->error, sizeof r->error, "%s %.100s...: the URL is too long", method, path);
+        return;
+    }
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     long delay = api->cfg->api_retry_delay_ms;
     if (attempts < 1)

@@ -8,6 +8,7 @@
 
 #include "db/db.h"
 #include "queue/queue.h"
+#include "render/render.h"
 #include "worker/worker.h"
 #include "worker/worker_internal.h"
 
@@ -66,16 +67,71 @@ static void read_url(problems *p, const char *name, const char *fallback, char *
                 WORKER_DEFAULT_API_URL);
 }
 
+/* '…' quoted for a libpq key=value string: backslash and quote escaped. */
+static void conninfo_value(awm_buf *b, const char *key, const char *v)
+{
+    awm_buf_printf(b, "%s%s='", b->len ? " " : "", key);
+    for (const char *c = v; *c; c++) {
+        if (*c == '\\' || *c == '\'')
+            awm_buf_append(b, "\\", 1);
+        awm_buf_append(b, c, 1);
+    }
+    awm_buf_append(b, "'", 1);
+}
+
+/* DATABASE_URL from the five variables the seed's docker-compose.yml sets: DATABASE_HOST,
+ * DATABASE_PORT (default 5432), DATABASE_NAME, DATABASE_USER, DATABASE_PASSWORD (optional).
+ * Written as key=value pairs, so no value needs %-encoding. "" when one is missing (reported). */
+static const char *build_database_url(problems *p, char *out, size_t size)
+{
+    const char *host = awm_env_str("DATABASE_HOST", NULL), *name = awm_env_str("DATABASE_NAME", NULL);
+    const char *user = awm_env_str("DATABASE_USER", NULL), *pass = awm_env_str("DATABASE_PASSWORD", NULL);
+    long port;
+    awm_error e;
+    bool ok = true;
+    if (!awm_env_long("DATABASE_PORT", 5432, 1, 65535, &port, &e)) {
+        problem(p, "%s", e.msg);
+        ok = false;
+    }
+    if (!name || !user) {
+        problem(p, "DATABASE_HOST is set but DATABASE_URL is not: DATABASE_NAME and DATABASE_USER are required too");
+        ok = false;
+    }
+    if (!ok)
+        return "";
+    awm_buf b = {0};
+    char port_text[16];
+    snprintf(port_text, sizeof port_text, "%ld", port);
+    conninfo_value(&b, "host", host);
+    conninfo_value(&b, "port", port_text);
+    conninfo_value(&b, "dbname", name);
+    conninfo_value(&b, "user", user);
+    if (pass)
+        conninfo_value(&b, "password", pass);
+    if (b.len >= size) {
+        problem(p, "DATABASE_HOST, DATABASE_NAME, DATABASE_USER, DATABASE_PASSWORD: too long together");
+        awm_buf_free(&b);
+        return "";
+    }
+    snprintf(out, size, "%s", b.data);
+    awm_buf_free(&b);
+    return out;
+}
+
 bool worker_config_from_env(worker_config *cfg, awm_error *err)
 {
     memset(cfg, 0, sizeof *cfg);
     problems p = {{0}, 0};
 
+    char built[2048] = "";
     const char *db = awm_env_str("DATABASE_URL", NULL);
+    if (!db && awm_env_str("DATABASE_HOST", NULL))
+        db = build_database_url(&p, built, sizeof built);
     if (!db)
         problem(&p, "DATABASE_URL: required (the PostgreSQL connection string of the queue, e.g. "
-                    "postgresql://user:pass@host:5432/awm)");
-    else {
+                    "postgresql://user:pass@host:5432/awm), or DATABASE_HOST, DATABASE_PORT, DATABASE_NAME, "
+                    "DATABASE_USER and DATABASE_PASSWORD");
+    else if (db[0]) {
         read_str(&p, "DATABASE_URL", db, cfg->database_url, sizeof cfg->database_url);
         char *perr = NULL;
         PQconninfoOption *opts = cfg->database_url[0] ? PQconninfoParse(cfg->database_url, &perr) : NULL;
@@ -86,6 +142,17 @@ bool worker_config_from_env(worker_config *cfg, awm_error *err)
         PQconninfoFree(opts);
         PQfreemem(perr);
     }
+
+    awm_error qe;
+    if (!queue_backend_from_env(&cfg->queue_backend, &qe))
+        problem(&p, "%s", qe.msg);
+    const char *flavor = awm_env_str("API_FLAVOR", cfg->queue_backend.kind == QUEUE_BACKEND_PGBOSS ? "seed" : "awm");
+    if (!strcasecmp(flavor, "awm"))
+        cfg->api_flavor = WORKER_API_AWM;
+    else if (!strcasecmp(flavor, "seed"))
+        cfg->api_flavor = WORKER_API_SEED;
+    else
+        problem(&p, "API_FLAVOR=%s: must be awm (AWM's API) or seed (the seed's API: every error a 400)", flavor);
 
     read_url(&p, "API_URL", WORKER_DEFAULT_API_URL, cfg->api_url, sizeof cfg->api_url);
     if (awm_env_str("RENDER_BASE_URL", NULL))
@@ -105,11 +172,15 @@ bool worker_config_from_env(worker_config *cfg, awm_error *err)
     const char *tmp = awm_env_str("WORKER_TEMP_DIR", NULL);
     if (tmp)
         read_str(&p, "WORKER_TEMP_DIR", tmp, cfg->temp_dir, sizeof cfg->temp_dir);
-    else if (cfg->storage.kind == STORAGE_LOCAL)
+    else if (cfg->storage.kind == STORAGE_LOCAL) {
         /* Same filesystem as the exports: storing a poster is then a rename, not a copy. */
-        snprintf(cfg->temp_dir, sizeof cfg->temp_dir, "%s/.awm-work", cfg->storage.export_dir);
-    else
-        snprintf(cfg->temp_dir, sizeof cfg->temp_dir, "%s", awm_env_str("TMPDIR", "/tmp"));
+        char work[sizeof cfg->storage.export_dir + 16];
+        snprintf(work, sizeof work, "%s/.awm-work", cfg->storage.export_dir); /* sized to fit */
+        read_str(&p, "EXPORT_DIR (with /.awm-work, the default WORKER_TEMP_DIR)", work, cfg->temp_dir,
+                 sizeof cfg->temp_dir);
+    } else {
+        read_str(&p, "TMPDIR", awm_env_str("TMPDIR", "/tmp"), cfg->temp_dir, sizeof cfg->temp_dir);
+    }
 
     read_int(&p, "WORKER_CONCURRENCY", 1, 1, WORKER_MAX_CONCURRENCY, &cfg->concurrency);
     read_int(&p, "HEALTH_PORT", 8081, 0, 65535, &cfg->health_port);
@@ -141,6 +212,21 @@ bool worker_config_from_env(worker_config *cfg, awm_error *err)
             problem(&p, "WORKER_RENDER_DPI=%s: must be a number from 10 to %g", dpi, MAP_DPI);
         else
             cfg->render_dpi = v;
+    }
+    if (!awm_env_files_ok(&e)) /* a NAME_FILE that could not be read */
+        problem(&p, "%s", e.msg);
+
+    /* A profile that is set but missing or unusable is a start-up error, like a missing font. */
+    const char *cmyk = awm_env_str("CMYK_PROFILE", NULL);
+    cfg->cmyk_profile[0] = '\0';
+    if (cmyk && *cmyk) {
+        awm_error perr;
+        if (strlen(cmyk) >= sizeof cfg->cmyk_profile)
+            problem(&p, "CMYK_PROFILE: path too long");
+        else if (!render_cmyk_profile_check(cmyk, NULL, 0, &perr))
+            problem(&p, "CMYK_PROFILE=%s: %s", cmyk, perr.msg);
+        else
+            snprintf(cfg->cmyk_profile, sizeof cfg->cmyk_profile, "%s", cmyk);
     }
 
     bool ok = p.count == 0;
@@ -183,14 +269,16 @@ static bool check_database(const worker_config *cfg, FILE *out)
     }
     queue_options qo;
     long counts[QUEUE_STATE_COUNT];
-    bool ok = queue_get_options(conn, cfg->queue, &qo, &err) && queue_counts(conn, cfg->queue, counts, &err);
+    char backend[128];
+    queue_backend_describe(backend, sizeof backend);
+    bool ok = queue_backend_check(conn, &err) && queue_get_options(conn, cfg->queue, &qo, &err) &&
+              queue_counts(conn, cfg->queue, counts, &err);
     if (ok)
-        fprintf(out, "database  ok    %s: queue '%s' present (retry limit %d, expiry %d s), %ld waiting, %ld active\n",
-                where, cfg->queue, qo.retry_limit, qo.expire_in_s,
+        fprintf(out, "database  ok    %s: %s queue '%s' present (retry limit %d, expiry %d s), %ld waiting, %ld active\n",
+                where, backend, cfg->queue, qo.retry_limit, qo.expire_in_s,
                 counts[QUEUE_STATE_CREATED] + counts[QUEUE_STATE_RETRY], counts[QUEUE_STATE_ACTIVE]);
     else
-        fprintf(out, "database  FAIL  %s: connected, but the queue is not usable (run `awm migrate`?): %s\n",
-                where, err.msg);
+        fprintf(out, "database  FAIL  %s: connected, but the %s queue is not usable: %s\n", where, backend, err.msg);
     PQfinish(conn);
     return ok;
 }
@@ -204,6 +292,20 @@ static bool check_api(const worker_config *cfg, FILE *out)
         return false;
     }
     worker_api_result r;
+    if (cfg->api_flavor == WORKER_API_SEED) {
+        /* The seed's API has no health route and no worker key; a start on a job that cannot
+         * exist answers 400 {success: false, error} when it is up (nothing changes). */
+        worker_api_call(&api, "POST", "/api/jobs/00000000-0000-4000-8000-000000000000/start", NULL, 1, &r);
+        bool up = r.status == 400 && json_is_false(json_object_get(r.body, "success"));
+        if (up)
+            fprintf(out, "api       ok    %s answers like the seed's API (API_FLAVOR=seed)\n", cfg->api_url);
+        else
+            fprintf(out, "api       FAIL  %s does not answer like the seed's API: %s\n", cfg->api_url,
+                    r.error[0] ? r.error : "unexpected answer");
+        worker_api_result_free(&r);
+        worker_api_cleanup(&api);
+        return up;
+    }
     worker_api_call(&api, "GET", "/api/health", NULL, 1, &r);
     bool ok = r.status == 200;
     if (!ok)
@@ -238,10 +340,32 @@ static bool check_storage(const worker_config *cfg, FILE *out)
     return ok;
 }
 
+static bool check_cmyk(const worker_config *cfg, FILE *out)
+{
+    if (!cfg->cmyk_profile[0]) {
+        fprintf(out, "cmyk      ok    no CMYK_PROFILE: pdf-cmyk exports are refused\n");
+        return true;
+    }
+    awm_error err;
+    char desc[256];
+    bool ok = render_cmyk_profile_check(cfg->cmyk_profile, desc, sizeof desc, &err);
+    if (ok)
+        fprintf(out, "cmyk      ok    %s: \"%s\" (pdf-cmyk exports convert through it)\n", cfg->cmyk_profile, desc);
+    else
+        fprintf(out, "cmyk      FAIL  %s\n", err.msg);
+    return ok;
+}
+
 bool worker_check(const worker_config *cfg, FILE *out)
 {
+    awm_error err;
+    if (!queue_backend_select(&cfg->queue_backend, &err)) {
+        fprintf(out, "database  FAIL  %s\n", err.msg);
+        return false;
+    }
     bool db = check_database(cfg, out);
     bool api = check_api(cfg, out);
     bool st = check_storage(cfg, out);
-    return db && api && st;
+    bool cmyk = check_cmyk(cfg, out);
+    return db && api && st && cmyk;
 }

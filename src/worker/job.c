@@ -3,7 +3,6 @@
  * API fail, then the queue job is completed (fatal: never retried) or failed (transient: the
  * queue retries it with backoff). */
 #include <ctype.h>
-#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -30,11 +29,14 @@ static bool fail_with(job_error *e, bool fatal, const char *fmt, ...)
     return false;
 }
 
-/* An API answer that was not 2xx becomes the job's error. */
-static bool api_failure(job_error *e, const char *what, const worker_api_result *r)
+/* An API answer that was not 2xx becomes the job's error; whether it is fatal, the API's kind
+ * decides (the seed's answers every error with 400 and means it by the message). */
+static bool api_failure(job_error *e, const worker_config *cfg, const char *what, const worker_api_result *r)
 {
     e->api_down = r->status == 0;
-    return fail_with(e, worker_http_status_is_fatal(r->status), "%s: %s", what, r->error);
+    bool fatal = cfg->api_flavor == WORKER_API_SEED ? worker_seed_answer_is_fatal(r->status, r->error)
+                                                    : worker_http_status_is_fatal(r->status);
+    return fail_with(e, fatal, "%s: %s", what, r->error);
 }
 
 static const char *orientation_of(const map_print_spec *spec)
@@ -94,24 +96,11 @@ static bool verify_output(const char *path, render_format format, int px_w, int 
     if (f)
         fclose(f);
     head[n] = '\0';
-    bool ok = format == RENDER_PDF ? !strncmp(head, "%PDF-", 5) : (strstr(head, "<?xml") || strstr(head, "<svg"));
+    bool pdf = format == RENDER_PDF || format == RENDER_PDF_CMYK;
+    bool ok = pdf ? !strncmp(head, "%PDF-", 5) : (strstr(head, "<?xml") || strstr(head, "<svg"));
     if (!ok)
         return fail_with(e, false, "the rendered %s is empty or malformed", render_format_extension(format));
     return true;
-}
-
-/* The expected pixel size at the configured DPI, computed the way a print shop would. */
-static void expected_pixels(const map_print_spec *spec, double dpi, int *w, int *h)
-{
-    if (dpi == MAP_DPI) {
-        *w = spec->px_w;
-        *h = spec->px_h;
-        return;
-    }
-    map_page_boxes boxes;
-    map_page_boxes_for(spec, &boxes);
-    *w = (int)lround(boxes.total.w / 72.0 * dpi);
-    *h = (int)lround(boxes.total.h / 72.0 * dpi);
 }
 
 static int render_threads(const worker_config *cfg)
@@ -150,6 +139,9 @@ static bool export_poster(worker_thread *t, const queue_job *job, const queue_ex
 
     bool ok = false;
     char poster[2200] = "", sidecar[2200] = "";
+    /* Both are work_dir + '/' + an export name, which always fits: */
+    _Static_assert(sizeof poster > sizeof ((worker_state *)0)->work_dir + 1 + STORAGE_EXPORT_NAME_LEN,
+                   "poster paths fit");
     json_t *w = json_object_get(printable, "widthInches"), *h = json_object_get(printable, "heightInches");
     const map_print_spec *spec = json_is_number(w) && json_is_number(h)
                                      ? map_print_spec_match(json_number_value(w), json_number_value(h))
@@ -166,9 +158,14 @@ static bool export_poster(worker_thread *t, const queue_job *job, const queue_ex
         goto done;
     }
     if (fmt && !render_format_parse(fmt, &opt.format)) {
-        fail_with(e, true, "invalid job data: printableMap.format '%s' is not png, pdf or svg", fmt);
+        fail_with(e, true, "invalid job data: printableMap.format '%s' is not png, pdf, pdf-cmyk or svg", fmt);
         goto done;
     }
+    if (opt.format == RENDER_PDF_CMYK && !cfg->cmyk_profile[0]) {
+        fail_with(e, true, "a pdf-cmyk export needs a CMYK profile and this worker has none (set CMYK_PROFILE)");
+        goto done;
+    }
+    opt.cmyk_profile = cfg->cmyk_profile[0] ? cfg->cmyk_profile : NULL;
     opt.dpi = opt.format == RENDER_PNG ? cfg->render_dpi : MAP_DPI;
     opt.threads = render_threads(cfg);
 
@@ -191,7 +188,7 @@ static bool export_poster(worker_thread *t, const queue_job *job, const queue_ex
     }
     int px_w = rr.px_w, px_h = rr.px_h;
     if (opt.format == RENDER_PNG)
-        expected_pixels(spec, opt.dpi, &px_w, &px_h);
+        map_print_spec_pixels(spec, opt.dpi, &px_w, &px_h);
     double t1 = awm_now_seconds();
     out->render_s = t1 - t0;
     if (!verify_output(poster, opt.format, px_w, px_h, e))
@@ -206,8 +203,12 @@ static bool export_poster(worker_thread *t, const queue_job *job, const queue_ex
     }
     poster[0] = '\0'; /* consumed by the storage */
     out->store_s = awm_now_seconds() - t2;
-    snprintf(out->location, sizeof out->location, "%s", where);
+    bool fits = snprintf(out->location, sizeof out->location, "%s", where) < (int)sizeof out->location;
     free(where);
+    if (!fits) { /* never report a location cut short */
+        fail_with(e, false, "the stored poster's location is longer than %zu bytes", sizeof out->location - 1);
+        goto done;
+    }
     out->size = rr.bytes;
 
     if (cfg->debug_mode) {
@@ -219,7 +220,8 @@ static bool export_poster(worker_thread *t, const queue_job *job, const queue_ex
             .format = ext, .dpi = opt.dpi, .px_w = px_w, .px_h = px_h,
             .file_path = out->location, .file_size = rr.bytes, .render_seconds = rr.seconds};
         /* The user map as the API's render endpoint draws it (RENDER_BASE_URL's one use). */
-        char preview[1400];
+        char preview[1400]; /* RENDER_BASE_URL (< 1024) + a uuid and a size key: always fits */
+        _Static_assert(sizeof preview > sizeof cfg->render_base_url + 100, "preview URLs fit");
         if (awm_is_uuid(info.user_map_id)) {
             snprintf(preview, sizeof preview, "%s/render?mapId=%s&size=%s&format=png&dpi=72", cfg->render_base_url,
                      info.user_map_id, spec->key);
@@ -243,8 +245,14 @@ static bool export_poster(worker_thread *t, const queue_job *job, const queue_ex
         json_decref(doc);
         /* The sidecar is a debugging aid: losing it is logged, the poster still counts. */
         char *side_where = written ? storage_put_file(t->st->store, sidecar, side_name, "application/json", &err) : NULL;
-        if (side_where) {
-            snprintf(out->sidecar_location, sizeof out->sidecar_location, "%s", side_where);
+        if (side_where && snprintf(out->sidecar_location, sizeof out->sidecar_location, "%s", side_where) >=
+                              (int)sizeof out->sidecar_location) {
+            out->sidecar_location[0] = '\0';
+            awm_log(AWM_LOG_WARN, "SIDECAR_FAILED", "{s:s, s:s}", "printJobId", print_job_id, "error",
+                    "its location is too long to report");
+            sidecar[0] = '\0';
+            free(side_where);
+        } else if (side_where) {
             sidecar[0] = '\0';
             free(side_where);
         } else {
@@ -352,7 +360,13 @@ void worker_process_job(worker_thread *t, const queue_job *job)
     worker_api_call(&t->api, "POST", path, NULL, cfg->api_attempts, &r);
     if (r.status != 200) {
         e.skip_api_fail = r.status == 404 || r.status == 409;
-        api_failure(&e, r.status == 404 ? "print job not found" : "starting the print job failed", &r);
+        api_failure(&e, cfg, r.status == 404 ? "print job not found" : "starting the print job failed", &r);
+        /* The seed's API refuses to start a print job in export_failed (its known fault): a queue
+         * retry of a failed export can never start there, so retrying would only loop. */
+        if (cfg->api_flavor == WORKER_API_SEED && r.status == 400 && strstr(r.error, "export_failed")) {
+            e.fatal = true;
+            e.skip_api_fail = true;
+        }
         worker_api_result_free(&r);
         goto failed;
     }
@@ -372,7 +386,7 @@ void worker_process_job(worker_thread *t, const queue_job *job)
         e.skip_api_fail = r.status == 404;
         if (r.status == 404) /* the family deleted its map while we drew it: keep nothing of it */
             discard_poster(t, &out);
-        api_failure(&e, "completing the print job failed", &r);
+        api_failure(&e, cfg, "completing the print job failed", &r);
         worker_api_result_free(&r);
         goto failed;
     }

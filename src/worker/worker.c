@@ -56,7 +56,7 @@ static void remove_dir(const char *dir)
     DIR *d = opendir(dir);
     if (d) {
         struct dirent *e;
-        char path[2400];
+        char path[2400]; /* fits: a work dir (< 1100) + '/' + a file name (< 256) */
         while ((e = readdir(d))) {
             if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
                 continue;
@@ -92,7 +92,7 @@ static void sweep_stale_work_dirs(const worker_config *cfg, bool startup)
         bool ours = pid == (long)getpid();
         if (ours ? !startup : !(kill((pid_t)pid, 0) == -1 && errno == ESRCH))
             continue;
-        char path[2400];
+        char path[2400]; /* fits: temp_dir (< 1024) + '/' + a file name (< 256) */
         snprintf(path, sizeof path, "%s/%s", cfg->temp_dir, e->d_name);
         remove_dir(path);
         awm_log(AWM_LOG_INFO, "STALE_TEMP_REMOVED", "{s:s}", "dir", path);
@@ -285,8 +285,11 @@ static void release_jobs(worker_state *st, PGconn **conn)
             pthread_mutex_unlock(&st->metrics.lock);
         }
         /* Tell the API too (one try: we are leaving), so the print job does not look stuck in
-         * `exporting`; the next worker's start is then a retry. */
-        if (api_ok && slots[i].print_job_id[0] && !strpbrk(slots[i].print_job_id, "/?#")) {
+         * `exporting`; the next worker's start is then a retry. Not the seed's API: it never
+         * starts a print job again once it is export_failed, so the released job could not be
+         * done by anyone. */
+        if (api_ok && cfg->api_flavor != WORKER_API_SEED && slots[i].print_job_id[0] &&
+            !strpbrk(slots[i].print_job_id, "/?#")) {
             char path[128];
             snprintf(path, sizeof path, "/api/jobs/%s/fail", slots[i].print_job_id);
             json_t *body = json_pack("{s:s}", "error", msg);
@@ -302,15 +305,17 @@ static void release_jobs(worker_state *st, PGconn **conn)
 
 static void log_start(const worker_config *cfg, const storage *store, int health_port)
 {
-    char db[600], desc[512];
+    char db[600], desc[512], backend[128];
     worker_describe_database(cfg->database_url, db, sizeof db);
     storage_describe(store, desc, sizeof desc);
+    queue_backend_describe(backend, sizeof backend);
     awm_log(AWM_LOG_INFO, "WORKER_STARTING",
-            "{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:b, s:b, s:i, s:f, s:i}", "queue", cfg->queue, "database", db,
+            "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:b, s:b, s:i, s:f, s:s, s:i}", "queue", cfg->queue,
+            "queueBackend", backend, "apiFlavor", cfg->api_flavor == WORKER_API_SEED ? "seed" : "awm", "database", db,
             "apiUrl", cfg->api_url, "renderBaseUrl", cfg->render_base_url, "storage", desc, "concurrency",
             cfg->concurrency, "healthPort", health_port, "debugMode", cfg->debug_mode, "apiKeySet",
             cfg->api_key[0] != 0, "shutdownTimeoutS", cfg->shutdown_timeout_s, "renderDpi", cfg->render_dpi,
-            "pid", (int)getpid());
+            "cmykProfile", cfg->cmyk_profile, "pid", (int)getpid());
 }
 
 int worker_run(const worker_config *cfg)
@@ -339,12 +344,19 @@ int worker_run(const worker_config *cfg)
     sigset_t stop_signals;
     awm_block_stop_signals(&stop_signals);
 
+    if (!queue_backend_select(&cfg->queue_backend, &err))
+        goto out;
     st->store = storage_new(&cfg->storage, &err);
     if (!st->store)
         goto out;
     char host[256] = "";
     gethostname(host, sizeof host - 1);
-    snprintf(st->work_dir, sizeof st->work_dir, "%s/" WORK_DIR_PREFIX "%s-%d", cfg->temp_dir, host, (int)getpid());
+    if (snprintf(st->work_dir, sizeof st->work_dir, "%s/" WORK_DIR_PREFIX "%s-%d", cfg->temp_dir, host,
+                 (int)getpid()) >= (int)sizeof st->work_dir) {
+        st->work_dir[0] = '\0'; /* a path cut short is never used, nor removed at the end */
+        awm_error_set(&err, "WORKER_TEMP_DIR %.200s is too long for this worker's work directory", cfg->temp_dir);
+        goto out;
+    }
     if (!awm_mkdir_p(cfg->temp_dir, &err))
         goto out;
     sweep_stale_work_dirs(cfg, true);
@@ -367,7 +379,10 @@ int worker_run(const worker_config *cfg)
         queue_options qo;
         if (!conn)
             conn = db_connect(cfg->database_url, &err);
-        if (conn && queue_get_options(conn, cfg->queue, &qo, &err)) {
+        bool schema_ok = conn && queue_backend_check(conn, &err);
+        if (conn && !schema_ok && PQstatus(conn) == CONNECTION_OK)
+            goto out; /* no pg-boss schema, or one of another version: refused, never migrated */
+        if (schema_ok && queue_get_options(conn, cfg->queue, &qo, &err)) {
             awm_log(AWM_LOG_INFO, "QUEUE_STARTED", "{s:s, s:s, s:i, s:i, s:i}", "message", "queue started",
                     "queue", cfg->queue, "retryLimit", qo.retry_limit, "retryDelayS", qo.retry_delay_s,
                     "expireInS", qo.expire_in_s);
@@ -421,7 +436,7 @@ stop:
     if (rc != 0)
         awm_log(AWM_LOG_ERROR, "WORKER_START_FAILED", "{s:s}", "error", err.msg);
     pthread_mutex_lock(&st->lock);
-    st->stopping = 1;
+    atomic_store(&st->stopping, true);
     pthread_cond_broadcast(&st->wake);
     /* Wait for the jobs in hand, up to the deadline; a second signal does not shorten it. */
     double deadline = awm_now_seconds() + cfg->shutdown_timeout_s;

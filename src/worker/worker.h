@@ -22,14 +22,24 @@
 #include <stdio.h>
 
 #include "map/map.h"
+#include "queue/queue.h"
 #include "storage/storage.h"
 #include "util/util.h"
 
 #define WORKER_DEFAULT_API_URL "http://localhost:5173"
 #define WORKER_MAX_CONCURRENCY 64
 
+/* Which API the worker reports to (API_FLAVOR). */
+typedef enum {
+    WORKER_API_AWM = 0,   /* AWM's own API: the status code says what went wrong */
+    WORKER_API_SEED       /* the seed's SvelteKit API: every error is a 400, the message tells */
+} worker_api_flavor;
+
 typedef struct {
-    char database_url[2048];   /* DATABASE_URL (required) */
+    char database_url[2048];   /* DATABASE_URL, or built from DATABASE_HOST, _PORT, _NAME, _USER,
+                                * _PASSWORD (the seed's compose file) when it is not set */
+    queue_backend_config queue_backend; /* QUEUE_BACKEND (awm|pgboss), PGBOSS_SCHEMA */
+    worker_api_flavor api_flavor;       /* API_FLAVOR (awm|seed); default seed with pgboss, else awm */
     char api_url[1024];        /* API_URL, no trailing '/' */
     char render_base_url[1024];/* RENDER_BASE_URL, default API_URL (preview links only) */
     char api_key[512];         /* WORKER_API_KEY, "" = none; never logged */
@@ -50,6 +60,8 @@ typedef struct {
     int supervise_interval_s;  /* WORKER_SUPERVISE_INTERVAL_S: expire stuck jobs, default 30 */
     int maintain_interval_s;   /* WORKER_MAINTAIN_INTERVAL_S: delete old finished jobs, default 3600 */
     double render_dpi;         /* WORKER_RENDER_DPI, default 300 (lower only for tests/previews) */
+    char cmyk_profile[1024];   /* CMYK_PROFILE: ICC CMYK output profile for pdf-cmyk exports; "" = none,
+                                  and pdf-cmyk jobs fail. Checked at start-up. */
 } worker_config;
 
 /* Read every variable above. All problems are reported at once in err (one per line, each
@@ -58,7 +70,7 @@ bool worker_config_from_env(worker_config *cfg, awm_error *err);
 
 /* `awm worker --check`: connect to the database and find the queue schema and queue, GET
  * /api/health, the worker key accepted by a worker route (a start on a non-job id: 404 means
- * the key passed, 401 that it did not), storage_check. Prints one line per check to `out`; true when all pass. */
+ * the key passed, 401 that it did not), storage_check, the CMYK profile (when set). Prints one line per check to `out`; true when all pass. */
 bool worker_check(const worker_config *cfg, FILE *out);
 
 /* Run until SIGTERM/SIGINT, then stop gracefully (see worker.c). Returns the exit status. */
@@ -70,6 +82,12 @@ int worker_run(const worker_config *cfg);
  * 408, 429, transport errors (status 0) and 401/403 (this worker's WORKER_API_KEY is wrong,
  * the job is fine) are transient. */
 bool worker_http_status_is_fatal(long status);
+/* The same for the seed's API, which answers every error with 400 and a message: as its own
+ * worker decides, a 400 whose message (lower-cased) contains "not found", "bad request",
+ * "unprocessable entity", "validation failed", "invalid page size", "invalid dimensions" or
+ * "no print specification found" is fatal, any other is transient; so are no answer and 5xx
+ * (from a proxy in front of it). */
+bool worker_seed_answer_is_fatal(long status, const char *message);
 
 /* "host:port/dbname (user U)" from a libpq connection string, never the password. */
 void worker_describe_database(const char *conninfo, char *buf, size_t size);

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "queue/queue.h"
 #include "storage/storage.h"
@@ -67,7 +68,7 @@ typedef struct worker_state {
     pthread_mutex_t lock;             /* guards the fields below */
     pthread_cond_t wake;              /* job available / stopping */
     unsigned long wake_generation;
-    volatile int stopping;
+    atomic_bool stopping;             /* also read without the lock (health listener, job threads) */
     worker_slot slots[WORKER_MAX_CONCURRENCY];
 } worker_state;
 

@@ -10,7 +10,6 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,9 +131,7 @@ static int fx_stop_server(void)
     int code = -1;
     if (fx_server > 0) {
         kill(fx_server, SIGTERM);
-        int status;
-        waitpid(fx_server, &status, 0);
-        code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        code = tk_wait(fx_server, 0);
         fx_server = 0;
     }
     return code;

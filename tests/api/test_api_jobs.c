@@ -5,6 +5,7 @@
  * the database going away (503 from health and data routes) and coming back, and SIGTERM:
  * no new connections, the request in flight still answered, a clean exit. */
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "api_fixture.h"
 
@@ -381,7 +382,7 @@ static void database_down_then_back(void)
 
 /* ---- graceful shutdown ---- */
 
-static volatile int g_release_body;
+static atomic_bool g_release_body;
 
 typedef struct {
     size_t sent;
@@ -398,12 +399,12 @@ static size_t slow_read(char *buf, size_t size, size_t n, void *user)
         u->sent = half;
         return half;
     }
-    while (!__atomic_load_n(&g_release_body, __ATOMIC_ACQUIRE))
+    while (!atomic_load(&g_release_body))
         usleep(10000);
     size_t k = total - u->sent;
     if (k > size * n)
         k = size * n;
-    memcpy(buf, MAP + u->sent, k);
+    memcpy(buf, &MAP[u->sent], k);
     u->sent += k;
     return k;
 }
@@ -465,13 +466,12 @@ static void sigterm_finishes_the_request_in_flight(void)
     }
     CHECK(refused);
     /* …while the request in flight is still answered. */
-    __atomic_store_n(&g_release_body, 1, __ATOMIC_RELEASE);
+    atomic_store(&g_release_body, true);
     pthread_join(th, NULL);
     CHECK_INT_EQ(u.status, 201);
-    int status;
-    waitpid(fx_server, &status, 0);
+    int code = tk_wait(fx_server, 0);
     fx_server = 0;
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_INT_EQ(code, 0);
     char *log = NULL;
     size_t len;
     awm_read_file(fx_log_path, &log, &len, NULL);

@@ -340,6 +340,22 @@ static void the_operator_lists_and_deletes_on_the_command_line(void)
     free(out);
 }
 
+/* What the poster will shorten comes back as warnings, beside a 201. */
+static void warnings_beside_the_map(void)
+{
+    awm_buf b = {0};
+    awm_buf_printf(&b, "{\"title\":\"");
+    for (int i = 0; i < 16; i++) /* 192 characters: valid, too long for two lines at 16 pt */
+        awm_buf_printf(&b, "Generations ");
+    awm_buf_printf(&b, "\",\"people\":[{\"id\":\"a\",\"name\":\"A\",\"locations\":[]}]}");
+    fx_response r = fx_http("POST", "/api/maps", b.data);
+    CHECK_INT_EQ(r.status, 201);
+    json_t *w = json_object_get(r.json, "warnings");
+    CHECK_MSG(json_array_size(w) >= 1 && strstr(json_string_value(json_array_get(w, 0)), "title"), "%s", r.body);
+    fx_response_free(&r);
+    awm_buf_free(&b);
+}
+
 /* The seed's operator guide: create a map, export it with the id alone (no token). */
 static void the_seeds_curl_sequence_needs_no_token(void)
 {
@@ -368,6 +384,7 @@ int main(int argc, char **argv)
     RUN(weak_keys_are_refused_at_start_up);
     RUN(the_operator_lists_and_deletes_on_the_command_line);
     RUN(the_seeds_curl_sequence_needs_no_token);
+    RUN(warnings_beside_the_map);
     RUN(fx_check_clean_shutdown);
     fx_cleanup();
     curl_global_cleanup();

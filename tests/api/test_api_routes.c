@@ -572,7 +572,7 @@ static void s3_downloads_redirect_and_open_worker_routes_warn(void)
     fx_port = saved_port;
     if (pid > 0) {
         kill(pid, SIGTERM);
-        waitpid(pid, NULL, 0);
+        tk_wait(pid, 0);
     }
     char *log = NULL;
     size_t len;

@@ -22,6 +22,7 @@
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -57,7 +58,7 @@ typedef struct {
     int submit_retries;   /* POSTs answered 503 / not at all, sent again */
     int submit_unexpected; /* other non-202 answers (reported) */
     unsigned seed;
-    bool stop;
+    atomic_bool stop;
 } chaos;
 
 static long env_long(const char *name, long fallback)
@@ -107,10 +108,10 @@ static void restart_pg(chaos *c)
 static void *chaos_controller(void *arg)
 {
     chaos *c = arg;
-    double next = wh_now() + 1.0 + (rand_r(&c->seed) % 2000) / 1000.0;
-    while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
-        if (wh_now() < next) {
-            wh_sleep_ms(50);
+    double next = awm_now_seconds() + 1.0 + (rand_r(&c->seed) % 2000) / 1000.0;
+    while (!atomic_load(&c->stop)) {
+        if (awm_now_seconds() < next) {
+            tk_sleep_ms(50);
             continue;
         }
         unsigned pick = rand_r(&c->seed) % 10;
@@ -120,7 +121,7 @@ static void *chaos_controller(void *arg)
             restart_api(c);
         else
             restart_pg(c);
-        next = wh_now() + 0.5 + (rand_r(&c->seed) % 2000) / 1000.0;
+        next = awm_now_seconds() + 0.5 + (rand_r(&c->seed) % 2000) / 1000.0;
     }
     return NULL;
 }
@@ -132,8 +133,8 @@ static bool submit(chaos *c, char id[64])
     snprintf(url, sizeof url, "%s/api/export", c->fx.api_url);
     snprintf(body, sizeof body, "{\"userMapId\":\"%s\",\"paperSizeName\":\"" SIZE_KEY "\",\"widthInches\":8,"
              "\"heightInches\":10}", c->fx.user_map_id);
-    double give_up = wh_now() + 120;
-    while (wh_now() < give_up) {
+    double give_up = awm_now_seconds() + 120;
+    while (awm_now_seconds() < give_up) {
         json_t *answer = NULL;
         long status = wh_http("POST", url, body, NULL, &answer);
         const char *pj = json_string_value(json_object_get(answer, "printJobId"));
@@ -149,7 +150,7 @@ static bool submit(chaos *c, char id[64])
             c->submit_unexpected++;
             fprintf(stderr, "chaos: POST /api/export answered %ld (sent again)\n", status);
         }
-        wh_sleep_ms(200);
+        tk_sleep_ms(200);
     }
     return false;
 }
@@ -180,7 +181,7 @@ static PGconn *connect_db(chaos *c)
         PGconn *conn = db_connect(pg_harness_conninfo(c->fx.pg), &err);
         if (conn)
             return conn;
-        wh_sleep_ms(200);
+        tk_sleep_ms(200);
     }
     fprintf(stderr, "chaos: cannot connect: %s\n", err.msg);
     return NULL;
@@ -255,7 +256,7 @@ int main(void)
     char dpi_env[64];
     snprintf(dpi_env, sizeof dpi_env, "WORKER_RENDER_DPI=%ld", dpi);
     c.dpi_env = dpi_env;
-    double t0 = wh_now();
+    double t0 = awm_now_seconds();
 
     REQUIRE(wh_fixture_start(&c.fx));
     printf("chaos: logs and exports in %s\n", c.fx.dir);
@@ -281,12 +282,12 @@ int main(void)
             break;
         }
         submitted++;
-        wh_sleep_ms(80);
+        tk_sleep_ms(80);
     }
-    wh_sleep_ms(10000); /* keep disturbing the queue's tail for a while */
-    __atomic_store_n(&c.stop, true, __ATOMIC_RELEASE);
+    tk_sleep_ms(10000); /* keep disturbing the queue's tail for a while */
+    atomic_store(&c.stop, true);
     pthread_join(controller, NULL);
-    double chaos_end = wh_now();
+    double chaos_end = awm_now_seconds();
     /* Every worker alive again (one killed at the last moment was replaced already). */
     for (int i = 0; i < c.worker_count; i++)
         if (!wh_alive(&c.workers[i])) {
@@ -297,9 +298,9 @@ int main(void)
     /* Drain: wait until every print job has left pending/exporting (bounded). */
     conn = connect_db(&c);
     REQUIRE(conn != NULL);
-    double drain_deadline = wh_now() + 600;
+    double drain_deadline = awm_now_seconds() + 600;
     long open = -1;
-    while (wh_now() < drain_deadline) {
+    while (awm_now_seconds() < drain_deadline) {
         open = count_where(conn, "SELECT count(*) FROM print_jobs WHERE state <> 'export_complete'");
         long queue_open = count_where(conn, "SELECT count(*) FROM queue.job WHERE state IN ('created','retry','active')");
         if (open == 0 && queue_open == 0)
@@ -309,9 +310,9 @@ int main(void)
             conn = connect_db(&c);
             REQUIRE(conn != NULL);
         }
-        wh_sleep_ms(500);
+        tk_sleep_ms(500);
     }
-    double drained = wh_now();
+    double drained = awm_now_seconds();
     CHECK_MSG(open == 0, "%ld print jobs not export_complete after draining", open);
 
     /* Workers stop gracefully now: each removes its own work directory; the ones killed
@@ -338,9 +339,8 @@ int main(void)
     REQUIRE(ev != NULL);
     const map_print_spec *spec = map_print_spec_find(SIZE_KEY);
     REQUIRE(spec != NULL);
-    map_page_boxes boxes;
-    map_page_boxes_for(spec, &boxes);
-    int px_w = (int)lround(boxes.total.w / 72.0 * (double)dpi), px_h = (int)lround(boxes.total.h / 72.0 * (double)dpi);
+    int px_w, px_h;
+    map_print_spec_pixels(spec, (double)dpi, &px_w, &px_h);
     int rows = PQntuples(ev), checked = 0, bad_history = 0, bad_files = 0, retries = 0;
     for (int i = 0; i < rows;) {
         const char *id = PQgetvalue(ev, i, 0);
@@ -427,7 +427,7 @@ int main(void)
            "%d worker kills, %d API restarts, %d PostgreSQL restarts; %d print-job retries, %ld queue retries; "
            "%d submissions re-sent (API/database down), %d unexpected answers; chaos %.0f s, drain %.0f s, total %.0f s\n",
            first_seed, submitted, print_jobs, queue_jobs, queue_done, c.kills, c.api_restarts, c.pg_restarts, retries,
-           queue_retries, c.submit_retries, c.submit_unexpected, chaos_end - t0, drained - chaos_end, wh_now() - t0);
+           queue_retries, c.submit_retries, c.submit_unexpected, chaos_end - t0, drained - chaos_end, awm_now_seconds() - t0);
     wh_fixture_stop(&c.fx);
     return TEST_EXIT();
 }

@@ -28,11 +28,14 @@ static char *doc, *env_example;
 
 /* Variables only the compose files use (interpolation), not the programs. */
 static const char *const COMPOSE_ONLY[] = {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB",
-                                           "AWM_API_PORT", "AWM_EXPORTS_HOST_DIR", "AWM_ENV_FILE", NULL};
+                                           "AWM_API_PORT", "AWM_EXPORTS_HOST_DIR", "AWM_ENV_FILE",
+                                           "AWM_BUILD_NETWORK", "AWM_POSTGRES_IMAGE", NULL};
 
-/* Variables the programs read that need not be documented, each with its reason (none at
- * present: even the installed-layout ones, AWM_ASSETS_DIR, AWM_FONT_CACHE and TMPDIR, are). */
+/* Variables the programs read that need not be documented, each with its reason (even the
+ * installed-layout ones, AWM_ASSETS_DIR, AWM_CACHE_DIR, AWM_FONT_CACHE and TMPDIR, are). */
 static const struct { const char *name, *why; } INTERNAL[] = {
+    {"XDG_CACHE_HOME", "the user's cache folder, a default for AWM_CACHE_DIR (named in its row)"},
+    {"HOME", "the user's home, a default for AWM_CACHE_DIR (named in its row)"},
     {NULL, NULL},
 };
 
@@ -277,7 +280,9 @@ static void test_worker_compose(void)
     CHECK(jstr(w, "environment.WORKER_API_KEY")); /* from the env file */
     const char *hp = jstr(w, "environment.HEALTH_PORT");
     CHECK_STR_EQ(hp, "8081");
-    check_healthcheck(w, "worker", "http://127.0.0.1:8081/healthz");
+    /* The check follows HEALTH_PORT (the docker suite's host-network override changes it). */
+    check_healthcheck(w, "worker", "http://127.0.0.1:$${HEALTH_PORT}/healthz");
+    CHECK(json_is_true(json_object_get(w, "read_only")));
     check_limits(w, "worker");
     check_logging(w, "worker");
     check_exports_mount(w, "worker");
@@ -397,6 +402,8 @@ static void test_dockerfiles(void)
         /* Not root; the assets where the build says they are; the seed's defaults. */
         CHECK(strstr(*t, "\nUSER awm\n"));
         CHECK(strstr(*t, "AWM_ASSETS_DIR=/usr/share/awm"));
+        /* The decoded geography is made at build time in the cache dir, not in the assets. */
+        CHECK(strstr(*t, "AWM_CACHE_DIR=/var/cache/awm") && strstr(*t, "find /var/cache/awm/geo"));
         CHECK(strstr(*t, "EXPORT_DIR=/app/exports"));
         CHECK(strstr(*t, "awm geo-bench") && strstr(*t, "awm render --sample"));
         CHECK(strstr(*t, "\"${AWM_RUNTIME_PACKAGES[@]}\""));
@@ -516,21 +523,24 @@ static void test_install_layout(void)
     CHECK_INT_EQ(dt_sh("test -x '%s/root/usr/bin/awm'", tmp), 0);
     CHECK_INT_EQ(dt_sh("cd '%s' && diff -r db/migrations '%s/root/usr/share/awm/db/migrations' >/dev/null", dt_source_root(), tmp), 0);
     /* A render from the installed tree alone, with the geography caches hit (no JSON parsing). */
-    status = dt_sh_out(&out, "env AWM_ASSETS_DIR='%s/root/usr/share/awm' AWM_FONT_CACHE='%s/fonts' LOG_LEVEL=debug "
+    status = dt_sh_out(&out, "env AWM_ASSETS_DIR='%s/root/usr/share/awm' AWM_CACHE_DIR='%s/root/var/cache/awm' "
+                             "AWM_FONT_CACHE='%s/fonts' LOG_LEVEL=debug "
                              "'%s/root/usr/bin/awm' render --sample '%s/p.png' --size 8x10 --dpi 30 --quiet",
-                       tmp, tmp, tmp, tmp);
+                       tmp, tmp, tmp, tmp, tmp);
     CHECK_MSG(status == 0, "render from the installed layout: %s", out);
     CHECK_MSG(!strstr(out, "GEO_CACHE_MISS"), "the geography was parsed again: %s", out);
     free(out);
+    CHECK_INT_EQ(dt_sh("test -z \"$(find '%s/root/usr/share/awm' -name '*.awmgeo')\"", tmp), 0);
     /* As in the image: an unprivileged user, for whom the installed tree is read-only, renders
      * with only its own font cache writable. */
     if (geteuid() == 0 && dt_sh("id nobody >/dev/null 2>&1") == 0) {
         chmod(tmp, 0755);
         status = dt_sh_out(&out, "mkdir -p '%s/nobody-fonts' '%s/nobody-out' && chown nobody '%s/nobody-fonts' '%s/nobody-out' && "
                                  "chmod 700 '%s/nobody-fonts' && runuser -u nobody -- env AWM_ASSETS_DIR='%s/root/usr/share/awm' "
+                                 "AWM_CACHE_DIR='%s/root/var/cache/awm' "
                                  "AWM_FONT_CACHE='%s/nobody-fonts' LOG_LEVEL=debug TMPDIR='%s/nobody-out' "
                                  "'%s/root/usr/bin/awm' render --sample '%s/nobody-out/p.png' --size 8x10 --dpi 30 --quiet",
-                           tmp, tmp, tmp, tmp, tmp, tmp, tmp, tmp, tmp, tmp);
+                           tmp, tmp, tmp, tmp, tmp, tmp, tmp, tmp, tmp, tmp, tmp);
         CHECK_MSG(status == 0, "render as nobody from the read-only layout: %s", out);
         CHECK_MSG(!strstr(out, "GEO_CACHE_MISS"), "the geography was parsed again: %s", out);
         free(out);
@@ -609,7 +619,7 @@ static void test_guide_references(void)
 
 int main(void)
 {
-    if (!wh_mkdtemp(tmp, sizeof tmp, "deploy-config")) {
+    if (!tk_mkdtemp(tmp, sizeof tmp, "deploy-config")) {
         fprintf(stderr, "cannot make a temp dir\n");
         return 1;
     }
@@ -638,6 +648,6 @@ int main(void)
     free(doc);
     free(env_example);
     if (!getenv("AWM_KEEP_TEST_DIR"))
-        wh_rmtree(tmp);
+        tk_remove_tree(tmp);
     return TEST_EXIT();
 }

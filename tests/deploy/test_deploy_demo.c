@@ -127,13 +127,13 @@ static void test_second_run_reuses_the_database(void)
     /* Both posters are there: the exports (and the database) outlived the first run. */
     char exports[700];
     snprintf(exports, sizeof exports, "%s/exports", var);
-    CHECK_INT_EQ(wh_count_files(exports, "20"), 2);
+    CHECK_INT_EQ(tk_count_files(exports, "20"), 2);
     free(out);
 }
 
 int main(void)
 {
-    if (!wh_mkdtemp(var, sizeof var, "deploy-demo")) {
+    if (!tk_mkdtemp(var, sizeof var, "deploy-demo")) {
         fprintf(stderr, "cannot make a temp dir\n");
         return 1;
     }
@@ -142,6 +142,6 @@ int main(void)
     RUN(test_first_run_makes_a_poster);
     RUN(test_second_run_reuses_the_database);
     if (!getenv("AWM_KEEP_TEST_DIR"))
-        wh_rmtree(var);
+        tk_remove_tree(var);
     return TEST_EXIT();
 }

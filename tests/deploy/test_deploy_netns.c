@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -57,7 +58,7 @@ static void remove_namespace(void)
 }
 
 static struct sigaction old_actions[NSIG];
-static volatile pid_t postmaster; /* killed from the signal handler (the harness's may be replaced) */
+static atomic_int postmaster; /* killed from the signal handler (the harness's may be replaced) */
 
 static void on_fatal_signal(int sig)
 {
@@ -186,16 +187,16 @@ static char *job_state(const char *id)
 
 static bool wait_complete(const char *id, double timeout_s)
 {
-    double end = wh_now() + timeout_s;
+    double end = awm_now_seconds() + timeout_s;
     for (;;) {
         char *s = job_state(id);
         bool done = !strcmp(s, "export_complete"), failed = !strcmp(s, "export_failed");
         free(s);
         if (done)
             return true;
-        if (failed || wh_now() >= end)
+        if (failed || awm_now_seconds() >= end)
             return false;
-        wh_sleep_ms(200);
+        tk_sleep_ms(200);
     }
 }
 
@@ -221,7 +222,7 @@ static void test_export_over_the_link(void)
     char id[64];
     CHECK(post_export(id));
     CHECK_MSG(wait_complete(id, 180), "job %s did not complete over the link (see %s/worker.log)", id, dir);
-    CHECK_INT_EQ(wh_count_files(exports, "20"), 1);
+    CHECK_INT_EQ(tk_count_files(exports, "20"), 1);
     /* The worker said where it connects: the host end of the link, nothing else. */
     json_t *starts = wh_log_events(worker.log_path, "WORKER_STARTING");
     const char *database = json_string_value(json_object_get(json_array_get(starts, 0), "database"));
@@ -235,7 +236,7 @@ static void test_link_down_jobs_wait_then_complete(void)
     char id[64];
     CHECK(post_export(id));
     /* While the link is down the job cannot be taken: it waits, and the worker stays up. */
-    wh_sleep_ms(4000);
+    tk_sleep_ms(4000);
     char *s = job_state(id);
     CHECK_STR_EQ(s, "pending_export");
     free(s);
@@ -243,7 +244,7 @@ static void test_link_down_jobs_wait_then_complete(void)
     CHECK(dt_sh("ip netns exec %s ip link set %s up", ns_name, ns_if) == 0);
     CHECK_MSG(wait_complete(id, 240), "job %s did not complete after the link came back (see %s/worker.log)",
               id, dir);
-    CHECK_INT_EQ(wh_count_files(exports, "20"), 2);
+    CHECK_INT_EQ(tk_count_files(exports, "20"), 2);
     CHECK_INT_EQ(wh_stop(&worker, SIGTERM, 60), 0);
 }
 
@@ -266,7 +267,7 @@ static bool start_services(void)
     snprintf(db_url, sizeof db_url, "host=%s port=%d user=awm dbname=postgres connect_timeout=10", host_ip,
              pg_harness_port(pg));
 
-    int port = wh_free_port();
+    int port = tk_free_port();
     snprintf(api_url, sizeof api_url, "http://%s:%d", host_ip, port);
     char env_db[400], env_host[64], env_port[32], env_dir[700], log[700], url[256];
     snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", pg_harness_conninfo(pg));
@@ -303,7 +304,7 @@ int main(void)
         fprintf(stderr, "SKIP: needs root to create a network namespace and a veth pair (ip netns)\n");
         return 77;
     }
-    if (!wh_mkdtemp(dir, sizeof dir, "deploy-netns")) {
+    if (!tk_mkdtemp(dir, sizeof dir, "deploy-netns")) {
         fprintf(stderr, "cannot make a temp dir\n");
         return 1;
     }
@@ -328,6 +329,6 @@ int main(void)
     pg_harness_destroy(pg);
     remove_namespace();
     if (!getenv("AWM_KEEP_TEST_DIR"))
-        wh_rmtree(dir);
+        tk_remove_tree(dir);
     return TEST_EXIT();
 }

@@ -104,7 +104,7 @@ static void test_export_over_verified_tls(void)
     conninfo(db, sizeof db, "localhost", "verify-full", "/ca.pem");
 
     char env_db[700], env_port[32], env_dir[700], log[700], url[256];
-    int port = wh_free_port();
+    int port = tk_free_port();
     snprintf(api_url, sizeof api_url, "http://127.0.0.1:%d", port);
     snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db);
     snprintf(env_port, sizeof env_port, "PORT=%d", port);
@@ -126,7 +126,7 @@ static void test_export_over_verified_tls(void)
     char env_api[200];
     snprintf(env_api, sizeof env_api, "API_URL=%s", api_url);
     snprintf(log, sizeof log, "%s/worker.log", dir);
-    int health = wh_free_port();
+    int health = tk_free_port();
     char env_health[64];
     snprintf(env_health, sizeof env_health, "HEALTH_PORT=%d", health);
     const char *worker_env[] = {env_db, env_api, env_dir, env_health, "WORKER_API_KEY=" TLS_KEY, "STORAGE=local",
@@ -155,16 +155,16 @@ static void test_export_over_verified_tls(void)
 
     const char *state = NULL;
     json_t *job = NULL;
-    double end = wh_now() + 180;
+    double end = awm_now_seconds() + 180;
     snprintf(url, sizeof url, "%s/api/jobs/%s", api_url, job_id);
-    while (wh_now() < end) {
+    while (awm_now_seconds() < end) {
         json_decref(job);
         job = NULL;
         wh_http("GET", url, NULL, NULL, &job);
         state = json_string_value(json_object_get(job, "state"));
         if (state && (!strcmp(state, "export_complete") || !strcmp(state, "export_failed")))
             break;
-        wh_sleep_ms(200);
+        tk_sleep_ms(200);
     }
     CHECK_MSG(state && !strcmp(state, "export_complete"), "job %s: %s (%s)", job_id, state ? state : "?",
               json_string_value(json_object_get(job, "export_error")) ?: "");
@@ -237,7 +237,7 @@ static void test_refusals(void)
 int main(void)
 {
     awm_error err;
-    if (!wh_mkdtemp(dir, sizeof dir, "deploy-tls")) {
+    if (!tk_mkdtemp(dir, sizeof dir, "deploy-tls")) {
         fprintf(stderr, "cannot make a temp dir\n");
         return 1;
     }
@@ -260,6 +260,6 @@ int main(void)
     wh_stop(&api, SIGTERM, 20);
     pg_harness_destroy(pg);
     if (!getenv("AWM_KEEP_TEST_DIR"))
-        wh_rmtree(dir);
+        tk_remove_tree(dir);
     return TEST_EXIT();
 }

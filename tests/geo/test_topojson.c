@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "geo/geo.h"
+#include "support/testkit.h"
 #include "test.h"
 
 static char tmp_dir[] = "/tmp/awm-test-topojson-XXXXXX";
@@ -382,16 +383,39 @@ static double last_y(const geo_layer *l)
     return r->points[r->count - 1].y;
 }
 
-/* The first world load writes "<json>.<object>.awmgeo"; later loads read it while the JSON is
- * unchanged, and fall back to the JSON (rewriting the cache) when it is corrupt or stale. */
+/* Sets or (value NULL) unsets an environment variable, returning a copy of the old value to
+ * put back with env_restore. */
+static char *env_swap(const char *name, const char *value)
+{
+    char *old = getenv(name) ? strdup(getenv(name)) : NULL;
+    if (value)
+        setenv(name, value, 1);
+    else
+        unsetenv(name);
+    return old;
+}
+
+static void env_restore(const char *name, char *old)
+{
+    if (old)
+        setenv(name, old, 1);
+    else
+        unsetenv(name);
+    free(old);
+}
+
+/* The first world load writes <AWM_CACHE_DIR>/geo/land-110m.awmgeo, never anything in the
+ * assets; later loads read it while the JSON and the decoder are unchanged, and decode the JSON
+ * again (rewriting the cache) when it is corrupt, stale, or made by another decoder. */
 static void test_world_cache(void)
 {
-    char dir[512], json_path[600], cache_path[700], src[4096];
+    char dir[512], json_path[600], cache_dir[600], cache_path[700], src[4096];
     snprintf(dir, sizeof dir, "%s/assets/node_modules/world-atlas", tmp_dir);
+    snprintf(cache_dir, sizeof cache_dir, "%s/cache", tmp_dir);
     awm_error err = {{0}};
     CHECK(awm_mkdir_p(dir, &err));
     snprintf(json_path, sizeof json_path, "%s/land-110m.json", dir);
-    snprintf(cache_path, sizeof cache_path, "%s.land.awmgeo", json_path);
+    snprintf(cache_path, sizeof cache_path, "%s/geo/land-110m.awmgeo", cache_dir);
     CHECK(awm_asset_path(src, sizeof src, "assets/node_modules/world-atlas/land-110m.json"));
     char *text = NULL;
     size_t len = 0;
@@ -400,8 +424,8 @@ static void test_world_cache(void)
         return;
     write_bytes(json_path, text, len, "wb");
 
-    char *saved = getenv("AWM_ASSETS_DIR") ? strdup(getenv("AWM_ASSETS_DIR")) : NULL;
-    setenv("AWM_ASSETS_DIR", tmp_dir, 1);
+    char *saved_assets = env_swap("AWM_ASSETS_DIR", tmp_dir);
+    char *saved_cache = env_swap("AWM_CACHE_DIR", cache_dir);
     geo_layer reference, layer;
     CHECK(geo_layer_load(json_path, "land", &reference, &err));
     struct stat st;
@@ -412,6 +436,7 @@ static void test_world_cache(void)
     geo_layer_free(&layer);
     CHECK_MSG(stat(cache_path, &st) == 0 && st.st_size > 0, "no cache at %s", cache_path);
     off_t cache_size = st.st_size;
+    CHECK_INT_EQ(tk_count_files(dir, ""), 2); /* the folder and the JSON: nothing was written next to it */
 
     /* Prove the second load reads the cache: land-110m has no ids or names, so the cache ends
      * with the last point's y; a different value there must come back. */
@@ -426,6 +451,31 @@ static void test_world_cache(void)
     CHECK(geo_layer_load_world(GEO_DETAIL_110M, "land", &layer, &err));
     CHECK(layer.feature_count > 0 && last_y(&layer) == 12.5);
     geo_layer_free(&layer);
+
+    /* Another decoder (what a change to src/geo makes at build time): the planted cache is not
+     * believed, the JSON is decoded and the cache rewritten under the other identity, which
+     * this build's decoder then does not believe either. */
+    CHECK(strlen(geo_decoder_id()) == 16);
+    geo_decoder_id_override("another decoder");
+    CHECK_STR_EQ(geo_decoder_id(), "another decoder");
+    CHECK(geo_layer_load_world(GEO_DETAIL_110M, "land", &layer, &err));
+    CHECK(layers_equal(&reference, &layer));
+    geo_layer_free(&layer);
+    char *rewritten = NULL;
+    size_t rewritten_len = 0;
+    CHECK(awm_read_file(cache_path, &rewritten, &rewritten_len, &err));
+    CHECK(rewritten && rewritten_len == cache_len && memcmp(rewritten, cache, cache_len) != 0);
+    free(rewritten);
+    CHECK(geo_layer_load_world(GEO_DETAIL_110M, "land", &layer, &err)); /* now a hit for it */
+    CHECK(layers_equal(&reference, &layer));
+    geo_layer_free(&layer);
+    geo_decoder_id_override(NULL);
+    if (cache) { /* the planted cache of this build's decoder, once more */
+        write_bytes(cache_path, cache, cache_len, "wb");
+        CHECK(geo_layer_load_world(GEO_DETAIL_110M, "land", &layer, &err));
+        CHECK(layer.feature_count > 0 && last_y(&layer) == 12.5);
+        geo_layer_free(&layer);
+    }
 
     /* Corrupt (truncated) cache: ignored, the JSON is decoded and the cache rewritten. */
     if (cache)
@@ -444,22 +494,40 @@ static void test_world_cache(void)
     CHECK(layers_equal(&reference, &layer));
     geo_layer_free(&layer);
 
-    if (saved)
-        setenv("AWM_ASSETS_DIR", saved, 1);
-    else
-        unsetenv("AWM_ASSETS_DIR");
-    free(saved);
+    /* The cache folder is AWM_CACHE_DIR, else $XDG_CACHE_HOME/awm, else $HOME/.cache/awm; with
+     * none of them there is no cache, and the JSON is decoded every time. */
+    char xdg[600], home[600], path[700];
+    snprintf(xdg, sizeof xdg, "%s/xdg", tmp_dir);
+    snprintf(home, sizeof home, "%s/home", tmp_dir);
+    char *saved_xdg = env_swap("XDG_CACHE_HOME", xdg), *saved_home = env_swap("HOME", home);
+    unsetenv("AWM_CACHE_DIR");
+    CHECK(geo_layer_load_world(GEO_DETAIL_110M, "land", &layer, &err));
+    geo_layer_free(&layer);
+    snprintf(path, sizeof path, "%s/awm/geo/land-110m.awmgeo", xdg);
+    CHECK_MSG(stat(path, &st) == 0, "no cache at %s", path);
+    unsetenv("XDG_CACHE_HOME");
+    CHECK(geo_layer_load_world(GEO_DETAIL_110M, "land", &layer, &err));
+    geo_layer_free(&layer);
+    snprintf(path, sizeof path, "%s/.cache/awm/geo/land-110m.awmgeo", home);
+    CHECK_MSG(stat(path, &st) == 0, "no cache at %s", path);
+    unsetenv("HOME");
+    char none[16];
+    CHECK(!awm_cache_path(none, sizeof none, "geo/x"));
+    CHECK(geo_layer_load_world(GEO_DETAIL_110M, "land", &layer, &err));
+    CHECK(layers_equal(&reference, &layer));
+    geo_layer_free(&layer);
+    env_restore("HOME", saved_home);
+    env_restore("XDG_CACHE_HOME", saved_xdg);
+    CHECK_INT_EQ(tk_count_files(dir, ""), 2);
+
+    env_restore("AWM_CACHE_DIR", saved_cache);
+    env_restore("AWM_ASSETS_DIR", saved_assets);
     free(cache);
     free(text);
     geo_layer_free(&reference);
-    unlink(cache_path);
-    unlink(json_path);
-    char parent[600];
-    snprintf(parent, sizeof parent, "%s", dir);
-    for (int i = 0; i < 3; i++) { /* world-atlas, node_modules, assets */
-        rmdir(parent);
-        *strrchr(parent, '/') = '\0';
-    }
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/assets' '%s' '%s' '%s'", tmp_dir, cache_dir, xdg, home);
+    CHECK_INT_EQ(system(cmd), 0);
 }
 
 /* ---- comparison with topojson-client ---------------------------------------------------- */

@@ -94,12 +94,10 @@ static void test_biggest(void)
     const char *path = json_string_value(json_object_get(done, "export_file_path"));
     if (path) {
         const map_print_spec *spec = map_print_spec_find("8x10");
-        map_page_boxes boxes;
-        map_page_boxes_for(spec, &boxes);
+        int px_w, px_h;
+        map_print_spec_pixels(spec, 20, &px_w, &px_h);
         awm_error err = {{0}};
-        CHECK_MSG(render_verify_png(path, (int)lround(boxes.total.w / 72.0 * 20), (int)lround(boxes.total.h / 72.0 * 20),
-                                    &err),
-                  "%s", err.msg);
+        CHECK_MSG(render_verify_png(path, px_w, px_h, &err), "%s", err.msg);
     }
     json_decref(done);
     CHECK_INT_EQ(wh_stop(&worker, SIGTERM, 60), 0);
@@ -173,8 +171,8 @@ static bool send_all(int fd, const char *data, size_t len)
 static size_t read_answer(int fd, char *buf, size_t size, int wait_s)
 {
     size_t got = 0;
-    double end = wh_now() + wait_s;
-    while (got + 1 < size && wh_now() < end) {
+    double end = awm_now_seconds() + wait_s;
+    while (got + 1 < size && awm_now_seconds() < end) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         if (poll(&p, 1, 200) <= 0)
             continue;
@@ -287,7 +285,7 @@ static void test_slowloris(void)
             held++;
         }
         normal_ok += health_from_other_client() == 200;
-        wh_sleep_ms(100);
+        tk_sleep_ms(100);
     }
     printf("slowloris: %d slow connections, %d still held by the server at the end, %d/%d normal requests OK\n",
            SLOW_CLIENTS, held, normal_ok, rounds);
@@ -298,8 +296,8 @@ static void test_slowloris(void)
     int closed = 0;
     for (int i = 0; i < SLOW_CLIENTS; i++)
         closed += fds[i] < 0;
-    double end = wh_now() + IDLE_TIMEOUT_S * 10;
-    while (closed < SLOW_CLIENTS && wh_now() < end) {
+    double end = awm_now_seconds() + IDLE_TIMEOUT_S * 10;
+    while (closed < SLOW_CLIENTS && awm_now_seconds() < end) {
         for (int i = 0; i < SLOW_CLIENTS; i++) {
             if (fds[i] < 0)
                 continue;
@@ -311,7 +309,7 @@ static void test_slowloris(void)
                 closed++;
             }
         }
-        wh_sleep_ms(200);
+        tk_sleep_ms(200);
     }
     for (int i = 0; i < SLOW_CLIENTS; i++)
         if (fds[i] >= 0)

@@ -80,6 +80,31 @@ static void validate_lists_every_violation_and_exits_2(void)
     free(path);
 }
 
+static void validate_reports_warnings_and_exits_0(void)
+{
+    char title[201];
+    for (int i = 0; i < 200; i++)
+        title[i] = "Family journey "[i % 15];
+    title[199] = 'x';
+    title[200] = '\0';
+    char json[1024];
+    snprintf(json, sizeof json, "{\"title\": \"%s\", \"labels\": \"places\", \"people\": [{\"id\": \"a\", "
+                                "\"name\": \"A\", \"locations\": [{\"longitude\": 1, \"latitude\": 2, \"date\": \"1987\"}]}]}",
+             title);
+    char *path = write_file("long-title.json", json);
+    CHECK_INT_EQ(RUN_AWM("validate", path), 0);
+    char want[2048];
+    snprintf(want, sizeof want,
+             "%s: warning: labels: no location has a name, so no place label is drawn\n"
+             "%s: warning: title: shortened to fit the title box\n",
+             path, path);
+    /* (under ASan, LeakSanitizer may add its suppression summary after them) */
+    CHECK_MSG(!strncmp(err_text, want, strlen(want)), "stderr: %s", err_text);
+    snprintf(want, sizeof want, "%s: valid (1 person, 1 location)\n", path);
+    CHECK_STR_EQ(out_text, want);
+    free(path);
+}
+
 static void validate_unreadable_file_exits_1(void)
 {
     char path[300];
@@ -153,6 +178,7 @@ int main(int argc, char **argv)
     }
     RUN(validate_accepts_the_sample);
     RUN(validate_lists_every_violation_and_exits_2);
+    RUN(validate_reports_warnings_and_exits_0);
     RUN(validate_unreadable_file_exits_1);
     RUN(validate_usage);
     RUN(sizes_table_and_json);

@@ -147,6 +147,8 @@ static void defaults_are_applied(void)
     CHECK(d.pan[0] == 0 && d.pan[1] == 0);
     CHECK(d.theme == map_theme_find("antique-parchment"));
     CHECK_STR_EQ(d.qr_url, "https://alwaysmap.com");
+    CHECK(d.legend);                       /* the legend is on by default */
+    CHECK_INT_EQ(d.labels, MAP_LABELS_NONE); /* labels are off */
     CHECK(d.person_count == 1 && d.people[0].location_count == 0 && d.people[0].locations == NULL);
     CHECK(d.person_count == 1 && !d.people[0].has_color && d.people[0].color == 0xc1666b);
     map_definition_free(&d);
@@ -366,10 +368,10 @@ static void location_coordinate_rules(void)
 
 static void location_date_rules(void)
 {
-    EXPECT(with("p1l1", "date", "\"2021-2-3\""), "people[1].locations[1].date: must be a date YYYY-MM-DD (got \"2021-2-3\")");
-    EXPECT(with("p1l1", "date", "\"15/11/2021\""), "people[1].locations[1].date: must be a date YYYY-MM-DD (got \"15/11/2021\")");
+    EXPECT(with("p1l1", "date", "\"2021-2-3\""), "people[1].locations[1].date: must be a date YYYY, YYYY-MM or YYYY-MM-DD (got \"2021-2-3\")");
+    EXPECT(with("p1l1", "date", "\"15/11/2021\""), "people[1].locations[1].date: must be a date YYYY, YYYY-MM or YYYY-MM-DD (got \"15/11/2021\")");
     EXPECT(with("p1l1", "date", "\"2021-11-15T00:00:00Z\""),
-           "people[1].locations[1].date: must be a date YYYY-MM-DD (got \"2021-11-15T00:00:00Z\")");
+           "people[1].locations[1].date: must be a date YYYY, YYYY-MM or YYYY-MM-DD (got \"2021-11-15T00:00:00Z\")");
     EXPECT(with("p1l1", "date", "20211115"), "people[1].locations[1].date: must be a string, got number");
     EXPECT(with("p1l1", "date", "\"2023-02-29\""), "people[1].locations[1].date: is not a real calendar date (got \"2023-02-29\")");
     EXPECT(with("p1l1", "date", "\"2100-02-29\""), "people[1].locations[1].date: is not a real calendar date (got \"2100-02-29\")");
@@ -380,6 +382,28 @@ static void location_date_rules(void)
     EXPECT_VALID(with("p1l1", "date", "\"2024-02-29\""));
     EXPECT_VALID(with("p1l1", "date", "\"2000-02-29\""));
     EXPECT_VALID(with("p1l1", "date", "\"2023-12-31\""));
+    /* people often know only the year, or the month */
+    EXPECT_VALID(with("p1l1", "date", "\"2021\""));
+    EXPECT_VALID(with("p1l1", "date", "\"2021-12\""));
+    EXPECT(with("p1l1", "date", "\"202\""), "people[1].locations[1].date: must be a date YYYY, YYYY-MM or YYYY-MM-DD (got \"202\")");
+    EXPECT(with("p1l1", "date", "\"2021-1\""), "people[1].locations[1].date: must be a date YYYY, YYYY-MM or YYYY-MM-DD (got \"2021-1\")");
+    EXPECT(with("p1l1", "date", "\"2021/12\""), "people[1].locations[1].date: must be a date YYYY, YYYY-MM or YYYY-MM-DD (got \"2021/12\")");
+    EXPECT(with("p1l1", "date", "\"2021-\""), "people[1].locations[1].date: must be a date YYYY, YYYY-MM or YYYY-MM-DD (got \"2021-\")");
+    EXPECT(with("p1l1", "date", "\"2021-13\""), "people[1].locations[1].date: is not a real calendar date (got \"2021-13\")");
+    EXPECT(with("p1l1", "date", "\"2021-00\""), "people[1].locations[1].date: is not a real calendar date (got \"2021-00\")");
+    EXPECT(with("p1l1", "date", "\"0000\""), "people[1].locations[1].date: is not a real calendar date (got \"0000\")");
+    json_t *root = with("p1l1", "date", "\"1987-06\"");
+    map_definition d;
+    map_violations v;
+    CHECK(map_definition_from_json(root, &d, &v));
+    if (d.person_count == 2) {
+        CHECK_STR_EQ(d.people[1].locations[1].date, "1987-06");
+        CHECK_INT_EQ(map_location_year(&d.people[1].locations[1]), 1987);
+        CHECK_INT_EQ(map_location_year(&d.people[1].locations[0]), 0); /* undated */
+    }
+    map_definition_free(&d);
+    map_violations_free(&v);
+    json_decref(root);
 }
 
 static void locations_are_in_chronological_order(void)
@@ -393,6 +417,16 @@ static void locations_are_in_chronological_order(void)
                                            "{\"longitude\":2,\"latitude\":2},"
                                            "{\"longitude\":3,\"latitude\":3,\"date\":\"1999-01-01\"}]");
     EXPECT(root, "people[0].locations[2].date: 1999-01-01 is before 2000-01-01, the date of locations[0]; "
+                 "locations must be in chronological order");
+    /* dates of different precision compare at the precision they share */
+    EXPECT_VALID(with("p0l1", "date", "\"2010\""));    /* 2010 is not before 2010-01-01 */
+    EXPECT_VALID(with("p0l1", "date", "\"2010-01\""));
+    EXPECT(with("p0l1", "date", "\"2009\""), "people[0].locations[1].date: 2009 is before 2010-01-01, the date of "
+                                            "locations[0]; locations must be in chronological order");
+    root = with("p0", "locations", "[{\"longitude\":1,\"latitude\":1,\"date\":\"2000-06\"},"
+                                   "{\"longitude\":2,\"latitude\":2,\"date\":\"2000\"},"
+                                   "{\"longitude\":3,\"latitude\":3,\"date\":\"2000-05-31\"}]");
+    EXPECT(root, "people[0].locations[2].date: 2000-05-31 is before 2000-06, the date of locations[0]; "
                  "locations must be in chronological order");
 }
 
@@ -468,13 +502,24 @@ static void theme_rules(void)
 
 static void qr_url_rules(void)
 {
-    EXPECT(with("", "qrUrl", "\"\""), "qrUrl: must not be empty");
+    EXPECT(with("", "qrUrl", "42"), "qrUrl: must be a string or null, got number");
+    /* null and "" leave the QR code off; absent gives the default */
+    const char *off[] = {"null", "\"\""};
+    for (int k = 0; k < 2; k++) {
+        json_t *root = with("", "qrUrl", off[k]);
+        map_definition d;
+        map_violations v;
+        CHECK(map_definition_from_json(root, &d, &v));
+        CHECK(d.title && d.qr_url == NULL);
+        map_definition_free(&d);
+        map_violations_free(&v);
+        json_decref(root);
+    }
     EXPECT(with("", "qrUrl", "\"ftp://example.com\""), "qrUrl: must be an http or https URL with a host (got \"ftp://example.com\")");
     EXPECT(with("", "qrUrl", "\"example.com\""), "qrUrl: must be an http or https URL with a host (got \"example.com\")");
     EXPECT(with("", "qrUrl", "\"https:///path\""), "qrUrl: must be an http or https URL with a host (got \"https:///path\")");
     EXPECT(with("", "qrUrl", "\"https://ex ample.com\""), "qrUrl: must not contain spaces or control characters (at character 11)");
     EXPECT(with("", "qrUrl", "\"https://例子.com\""), "qrUrl: must contain only ASCII characters (percent-encode others)");
-    EXPECT(with("", "qrUrl", "42"), "qrUrl: must be a string, got number");
     /* at most 2000 characters */
     char *u2000 = awm_xmalloc(2003), *u2001 = awm_xmalloc(2004);
     strcpy(u2000, "\"https://alwaysmap.com/");
@@ -491,6 +536,76 @@ static void qr_url_rules(void)
     free(u2000);
     free(u2001);
     EXPECT_VALID(with("", "qrUrl", "\"HTTPS://AlwaysMap.com/m/123?ref=poster#top\""));
+}
+
+static void legend_and_labels_rules(void)
+{
+    EXPECT(with("", "legend", "\"yes\""), "legend: must be a boolean, got string");
+    EXPECT(with("", "legend", "1"), "legend: must be a boolean, got number");
+    EXPECT(with("", "labels", "\"all\""), "labels: must be one of none, places, places-and-years (got \"all\")");
+    EXPECT(with("", "labels", "true"), "labels: must be a string, got boolean");
+    EXPECT(with("", "labels", "\"Places\""), "labels: must be one of none, places, places-and-years (got \"Places\")");
+    EXPECT_VALID(with("", "legend", "null")); /* null: the default */
+    struct {
+        const char *key, *value;
+        bool legend;
+        map_labels labels;
+    } cases[] = {{"legend", NULL, true, MAP_LABELS_NONE},          {"legend", "false", false, MAP_LABELS_NONE},
+                 {"legend", "true", true, MAP_LABELS_NONE},        {"labels", "\"none\"", true, MAP_LABELS_NONE},
+                 {"labels", "\"places\"", true, MAP_LABELS_PLACES},
+                 {"labels", "\"places-and-years\"", true, MAP_LABELS_PLACES_AND_YEARS}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        json_t *root = with("", cases[k].key, cases[k].value);
+        map_definition d;
+        map_violations v;
+        CHECK(map_definition_from_json(root, &d, &v));
+        CHECK_MSG(d.legend == cases[k].legend && d.labels == cases[k].labels, "case %zu", k);
+        map_definition_free(&d);
+        map_violations_free(&v);
+        json_decref(root);
+    }
+    /* every new field wrong at once, each reported with its path */
+    json_t *root = load(BASE);
+    json_object_set_new(root, "legend", json_string("no"));
+    json_object_set_new(root, "labels", json_integer(2));
+    json_object_set_new(root, "qrUrl", json_false());
+    json_object_set_new(json_array_get(json_object_get(json_array_get(json_object_get(root, "people"), 0), "locations"), 0),
+                        "date", json_string("2010-02-30"));
+    EXPECT(root, "people[0].locations[0].date: is not a real calendar date (got \"2010-02-30\")",
+           "qrUrl: must be a string or null, got boolean", "legend: must be a boolean, got string",
+           "labels: must be a string, got number");
+}
+
+static void warnings_of_the_definition(void)
+{
+    /* labels asked for where no location has a name: a warning, not an error */
+    json_t *root = with("", "labels", "\"places\"");
+    json_t *people = json_object_get(root, "people");
+    for (size_t i = 0; i < json_array_size(people); i++) {
+        json_t *locs = json_object_get(json_array_get(people, i), "locations");
+        for (size_t k = 0; k < json_array_size(locs); k++)
+            json_object_del(json_array_get(locs, k), "name");
+    }
+    map_definition d;
+    map_violations v, w = {0};
+    CHECK(map_definition_from_json(root, &d, &v));
+    map_definition_warnings(&d, &w);
+    CHECK_INT_EQ(w.count, 1);
+    if (w.count)
+        CHECK_STR_EQ(w.items[0], "labels: no location has a name, so no place label is drawn");
+    map_violations_free(&w);
+    map_definition_free(&d);
+    map_violations_free(&v);
+    json_decref(root);
+    /* with a name somewhere, or labels off: none */
+    root = with("", "labels", "\"places-and-years\"");
+    CHECK(map_definition_from_json(root, &d, &v));
+    map_definition_warnings(&d, &w);
+    CHECK_INT_EQ(w.count, 0);
+    map_violations_free(&w);
+    map_definition_free(&d);
+    map_violations_free(&v);
+    json_decref(root);
 }
 
 static void root_must_be_an_object(void)
@@ -753,6 +868,8 @@ int main(void)
     RUN(pan_rules);
     RUN(theme_rules);
     RUN(qr_url_rules);
+    RUN(legend_and_labels_rules);
+    RUN(warnings_of_the_definition);
     RUN(root_must_be_an_object);
     RUN(many_violations_are_reported_at_once);
     RUN(invalid_json_names_line_and_column);

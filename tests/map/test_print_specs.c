@@ -150,6 +150,26 @@ static void page_boxes_for_18x24(void)
     CHECK_NEAR(b.frame.h, 841.68 - 108, 1e-9);
 }
 
+/* One formula for the raster size at any DPI: the table at 300, round(pt / 72 × dpi) else. */
+static void pixels_at_any_dpi(void)
+{
+    size_t n = 0;
+    const map_print_spec *specs = map_print_specs(&n);
+    for (size_t i = 0; i < n; i++) {
+        int w = 0, h = 0;
+        map_print_spec_pixels(&specs[i], MAP_DPI, &w, &h);
+        CHECK(w == specs[i].px_w && h == specs[i].px_h);
+        map_print_spec_pixels(&specs[i], 72, &w, &h); /* a vector page, in pt */
+        CHECK_INT_EQ(w, lround(specs[i].trim_w_pt + 2 * MAP_BLEED_PT));
+        CHECK_INT_EQ(h, lround(specs[i].trim_h_pt + 2 * MAP_BLEED_PT));
+    }
+    int w = 0, h = 0;
+    map_print_spec_pixels(map_print_spec_find("10x8"), 20, &w, &h);
+    CHECK(w == 205 && h == 165); /* 738 × 594 pt at 20 DPI */
+    map_print_spec_pixels(map_print_spec_find("A4"), 150, &w, &h);
+    CHECK(w == 1278 && h == 1791); /* (595.44 + 18) / 72 × 150 = 1278.0, (841.68 + 18) / 72 × 150 = 1791.0 */
+}
+
 static void themes_have_the_spec_colours(void)
 {
     size_t n = 0;
@@ -185,6 +205,7 @@ int main(void)
     RUN(match_by_inches_within_one_point);
     RUN(spec_list_names_every_key);
     RUN(page_boxes_for_18x24);
+    RUN(pixels_at_any_dpi);
     RUN(themes_have_the_spec_colours);
     return TEST_EXIT();
 }

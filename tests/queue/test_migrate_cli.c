@@ -1,12 +1,13 @@
 /* test_migrate_cli.c — `awm migrate`: applies the migrations to DATABASE_URL and logs each
  * file, a second run applies nothing, a missing DATABASE_URL or an unreachable server is a
  * clear error with a non-zero exit status. */
+#include <fcntl.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "db/db.h"
 #include "support/pg_harness.h"
+#include "support/testkit.h"
 #include "test.h"
 
 static pg_harness *pg;
@@ -17,29 +18,25 @@ static int run_migrate(const char *url, awm_buf *out)
     char exe[4096];
     snprintf(exe, sizeof exe, "%s/src/cli/awm", awm_env_str("AWM_BUILD_ROOT", "."));
     int fds[2];
-    if (pipe(fds) != 0)
+    if (pipe2(fds, O_CLOEXEC) != 0)
         return -1;
-    pid_t child = fork();
-    if (child == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
-        close(fds[1]);
-        if (url)
-            setenv("DATABASE_URL", url, 1);
-        else
-            unsetenv("DATABASE_URL");
-        execl(exe, exe, "migrate", (char *)NULL);
-        _exit(127);
-    }
+    awm_buf env = {0};
+    awm_buf_printf(&env, "DATABASE_URL=%s", url ? url : ""); /* "DATABASE_URL=": unset */
+    tk_spawn_options opt = {.env = (const char *const[]){env.data, NULL}, .err_fd = fds[1]};
+    pid_t child = tk_spawn_with(exe, (const char *const[]){"migrate", NULL}, &opt);
     close(fds[1]);
+    awm_buf_free(&env);
+    if (child < 0) {
+        close(fds[0]);
+        return -1;
+    }
     char buf[4096];
     ssize_t n;
     while ((n = read(fds[0], buf, sizeof buf)) > 0)
         awm_buf_append(out, buf, (size_t)n);
     close(fds[0]);
-    int status = 0;
-    waitpid(child, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    int code = tk_wait(child, 0);
+    return code > 127 ? -1 : code; /* ended by a signal */
 }
 
 static int count(const char *haystack, const char *needle)

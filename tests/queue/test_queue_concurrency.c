@@ -13,12 +13,7 @@
 #include <unistd.h>
 
 #include "queue_fixture.h"
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
+#include "support/testkit.h"
 
 static void create_queue(PGconn *c, const char *name, int retry_limit, int expire_in_s)
 {
@@ -79,7 +74,7 @@ static void test_killed_worker_job_is_picked_up_after_expiry(void)
     for (int i = 0; i < 100 && expired == 0; i++) {
         CHECK(queue_supervise(c, &expired, &err));
         if (!expired)
-            sleep_ms(100);
+            tk_sleep_ms(100);
     }
     CHECK_INT_EQ(expired, 1);
     queue_job *jobs = NULL;
@@ -289,7 +284,7 @@ static bool process_gone(pid_t pid)
         const char *p = strrchr(buf, ')');
         if (p && p[1] == ' ' && p[2] == 'Z')
             return true;
-        sleep_ms(50);
+        tk_sleep_ms(50);
     }
     return false;
 }

@@ -109,27 +109,6 @@ static void test_titles_in_any_script_have_glyphs(void)
     CHECK(render_text_unknown_glyphs(RENDER_SERIF, PANGO_WEIGHT_BOLD, 28, "\xee\x80\x80") > 0);
 }
 
-/* A long title is shrunk to the box, never wider than it. */
-static void test_long_title_shrinks(void)
-{
-    map_definition def;
-    char json[2048];
-    snprintf(json, sizeof json,
-             "{\"title\": \"%s\", \"people\": [{\"id\": \"a\", \"name\": \"A\", \"locations\": []}]}",
-             "A very long family title that could never fit in four hundred points at twenty-eight");
-    if (!parse_map(json, &def))
-        return;
-    render_scene s;
-    awm_error err = {{0}};
-    CHECK_MSG(render_scene_build(&s, &def, map_print_spec_find("8x10"), 1, GEO_DETAIL_110M, &err), "%s",
-              err.msg);
-    CHECK(s.title_pt < 28);
-    CHECK(render_text_width(RENDER_SERIF, PANGO_WEIGHT_BOLD, s.title_pt, def.title) <= 360);
-    CHECK_NEAR(s.subtitle_pt, 16, 0);
-    render_scene_free(&s);
-    map_definition_free(&def);
-}
-
 /* ---- sizes and chunks ---- */
 static void test_every_size_has_its_pixel_size(void)
 {
@@ -191,15 +170,17 @@ static bool scene_point_px(const map_definition *def, const char *size, double d
                            double lat, int *px, int *py)
 {
     render_scene s;
-    awm_error err;
+    awm_error err = {{0}};
     if (!render_scene_build(&s, def, map_print_spec_find(size), dpi / 72, GEO_DETAIL_110M, &err))
         return false;
     double x, y;
     bool ok = geo_point_visible(&s.proj, lon, lat) && geo_project_point(&s.proj, lon, lat, &x, &y);
     render_scene_free(&s);
+    if (!ok) /* x and y were not set */
+        return false;
     *px = (int)floor(x * dpi / 72);
     *py = (int)floor(y * dpi / 72);
-    return ok;
+    return true;
 }
 
 static void check_place(const map_definition *def, const test_png *png, double dpi, double lon,
@@ -391,14 +372,17 @@ static void test_partial_last_row_is_canvas(void)
     map_definition_free(&def);
 }
 
-/* Banding is invisible: the banded, multi-threaded PNG matches the page drawn as one band
- * (a handful of anti-aliased pixels may differ slightly where cairo tessellates a stroke
- * clipped at a band edge differently). */
+/* Banding is invisible: the banded, multi-threaded PNG matches the page drawn in one pass
+ * with no clip at all (whole subpaths, closed by cairo: none of the band code's runs, wraps or
+ * chords). A handful of anti-aliased pixels may differ slightly where cairo tessellates a
+ * stroke cut at a band edge differently; a stroke the bands lose (a ring's closing segment or
+ * its join) is a line of pixels that differ a lot. */
 static void test_bands_match_single_pass(void)
 {
     map_definition def;
     if (!load_sample(&def))
         return;
+    def.labels = MAP_LABELS_PLACES_AND_YEARS; /* every layer, labels and legend included */
     awm_error err = {{0}};
     const double dpi = 100;
     test_png png;
@@ -412,14 +396,12 @@ static void test_bands_match_single_pass(void)
     cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, png.w, png.h);
     cairo_t *cr = cairo_create(surf);
     cairo_scale(cr, dpi / 72, dpi / 72);
-    /* The whole page as one band: what differs from the PNG is only the banding. */
-    render_bbox page = {0, 0, s.boxes.total.w, s.boxes.total.h};
-    render_scene_draw(&s, cr, &page);
+    render_scene_draw(&s, cr, NULL); /* unclipped: the vector outputs' path */
     cairo_destroy(cr);
     cairo_surface_flush(surf);
     const unsigned char *data = cairo_image_surface_get_data(surf);
     int stride = cairo_image_surface_get_stride(surf);
-    long differ = 0;
+    long differ = 0, differ_much = 0;
     int max_diff = 0;
     for (int y = 0; y < png.h; y++) {
         for (int x = 0; x < png.w; x++) {
@@ -428,15 +410,24 @@ static void test_bands_match_single_pass(void)
             if (a == b)
                 continue;
             differ++;
+            int d_px = 0;
             for (int k = 0; k < 24; k += 8) {
                 int d = abs((int)((a >> k) & 255) - (int)((b >> k) & 255));
-                if (d > max_diff)
-                    max_diff = d;
+                if (d > d_px)
+                    d_px = d;
             }
+            differ_much += d_px > 8;
+            if (d_px > max_diff)
+                max_diff = d_px;
         }
     }
-    CHECK_MSG(differ <= (long)png.w * png.h / 10000, "%ld of %d pixels differ", differ, png.w * png.h);
-    CHECK_MSG(max_diff <= 32, "max channel difference %d", max_diff);
+    fprintf(stderr, "     banded vs unclipped: %ld of %d pixels differ, %ld by more than 8, max %d\n", differ,
+            png.w * png.h, differ_much, max_diff);
+    /* Measured (8x10, 100 DPI, 845,625 pixels): 178 differ, 28 by more than 8, by 21 at most;
+     * with the closing "wrap" of append_outline's runs dropped, 1151, 569 and 59. */
+    CHECK_MSG(differ <= (long)png.w * png.h / 2000, "%ld of %d pixels differ", differ, png.w * png.h);
+    CHECK_MSG(differ_much <= (long)png.w * png.h / 10000, "%ld pixels differ by more than 8", differ_much);
+    CHECK_MSG(max_diff <= 40, "max channel difference %d", max_diff);
     cairo_surface_destroy(surf);
     render_scene_free(&s);
     test_png_free(&png);
@@ -591,7 +582,6 @@ int main(void)
     }
     RUN(test_fonts_resolve_to_ours);
     RUN(test_titles_in_any_script_have_glyphs);
-    RUN(test_long_title_shrinks);
     RUN(test_every_size_has_its_pixel_size);
     RUN(test_full_resolution_png_chunks);
     RUN(test_land_and_ocean_colours_per_projection);

@@ -36,40 +36,22 @@ static void write_file(const char *name, const char *text)
     }
 }
 
-/* Start `awm render args...` with stderr to g_err_path; extra_env "NAME=value" or NULL. */
+/* Start `awm render args...` (at most 28) with stdout to /dev/null and stderr to g_err_path;
+ * extra_env "NAME=value" or NULL. */
 static pid_t spawn(const char *const *args, const char *extra_env)
 {
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(g_err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 2);
-            close(fd);
-        }
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0)
-            dup2(devnull, 1);
-        if (extra_env)
-            putenv((char *)extra_env);
-        char *argv[32];
-        int n = 0;
-        argv[n++] = g_awm;
-        argv[n++] = "render";
-        for (int i = 0; args[i] && n < 31; i++)
-            argv[n++] = (char *)args[i];
-        argv[n] = NULL;
-        execv(g_awm, argv);
-        _exit(127);
-    }
-    return pid;
+    const char *argv[30] = {"render"};
+    for (int i = 0; args[i] && i < 28; i++)
+        argv[i + 1] = args[i];
+    tk_spawn_options opt = {.env = (const char *const[]){extra_env, NULL}, .out_path = "/dev/null",
+                            .err_path = g_err_path};
+    return tk_spawn_with(g_awm, argv, &opt);
 }
 
 static int run(const char *const *args, const char *extra_env)
 {
     pid_t pid = spawn(args, extra_env);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return pid < 0 ? -1 : tk_wait(pid, 0);
 }
 
 static char *stderr_text(void)
@@ -175,6 +157,19 @@ static void test_bad_options(void)
     CHECK(stderr_has("projection: must be one of"));
     const char *none[] = {"--sample", NULL};
     CHECK_INT_EQ(run(none, NULL), 2);
+    /* pdf-cmyk: a profile is required, must exist and must be CMYK, and applies to PDF only. */
+    path_in_dir(out, sizeof out, "out/x.pdf");
+    const char *no_profile[] = {"--sample", out, "--size", "8x10", "--format", "pdf-cmyk", NULL};
+    CHECK_INT_EQ(run(no_profile, NULL), 2);
+    CHECK(stderr_has("pdf-cmyk needs --cmyk-profile"));
+    const char *missing[] = {"--sample", out, "--size", "8x10", "--cmyk-profile", "/nonexistent/fogra.icc", NULL};
+    CHECK_INT_EQ(run(missing, NULL), 2);
+    CHECK(stderr_has("CMYK profile /nonexistent/fogra.icc cannot be read"));
+    path_in_dir(out, sizeof out, "out/x.png");
+    const char *png_cmyk[] = {"--sample", out, "--size", "8x10", "--cmyk-profile",
+                              "/usr/share/color/icc/ghostscript/default_cmyk.icc", NULL};
+    CHECK_INT_EQ(run(png_cmyk, NULL), 2);
+    CHECK(stderr_has("--cmyk-profile applies to PDF output only"));
     CHECK_INT_EQ(stray_files("out"), 0);
 }
 
@@ -249,6 +244,52 @@ static void test_missing_fonts_fail_clearly(void)
     CHECK(stderr_has("font"));
     CHECK(access(out, F_OK) != 0);
     CHECK_INT_EQ(stray_files("out"), 0);
+}
+
+/* An installed system's assets are read-only: a render from a read-only copy of them keeps its
+ * decoded geography in AWM_CACHE_DIR, and the next render reads it from there. (Tests run as
+ * root, who may write into a read-only folder anyway: so what is checked is that no file
+ * appeared in the assets, not only that the render worked.) */
+static void test_read_only_assets_cache_elsewhere(void)
+{
+    char assets[512], cache[512], out[512], cmd[2048], src[1024], saved_cache[1024];
+    snprintf(src, sizeof src, "%s", awm_assets_dir());
+    snprintf(saved_cache, sizeof saved_cache, "%s", awm_env_str("AWM_CACHE_DIR", ""));
+    path_in_dir(assets, sizeof assets, "ro-assets");
+    path_in_dir(cache, sizeof cache, "cache");
+    path_in_dir(out, sizeof out, "out/ro.png");
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s/assets/node_modules/world-atlas' && cp '%s/assets/sample-map.json' '%s/assets/' && "
+             "cp '%s'/assets/node_modules/world-atlas/*-110m.json '%s/assets/node_modules/world-atlas/' && "
+             "cp -r '%s/assets/node_modules/@fontsource' '%s/assets/node_modules/' && chmod -R a-w '%s'",
+             assets, src, assets, src, assets, src, assets, assets);
+    CHECK_INT_EQ(system(cmd), 0);
+    int before = tk_count_files(assets, "");
+    CHECK(before > 3);
+    setenv("AWM_ASSETS_DIR", assets, 1);
+    setenv("AWM_CACHE_DIR", cache, 1);
+    setenv("LOG_LEVEL", "debug", 1);
+    const char *args[] = {"--sample", out, "--size", "8x10", "--dpi", "30", NULL};
+    CHECK_INT_EQ(run(args, NULL), 0);
+    CHECK_INT_EQ(tk_count_files(assets, ""), before);
+    char path[700];
+    snprintf(path, sizeof path, "%s/geo/land-110m.awmgeo", cache);
+    CHECK_MSG(access(path, R_OK) == 0, "no geography cache at %s", path);
+    snprintf(path, sizeof path, "%s/geo/countries-110m.awmgeo", cache);
+    CHECK_MSG(access(path, R_OK) == 0, "no geography cache at %s", path);
+    CHECK(stderr_has("GEO_CACHE_WRITTEN"));
+    /* The second render decodes no JSON: both layers come from the cache. */
+    CHECK_INT_EQ(run(args, NULL), 0);
+    char *log = stderr_text();
+    CHECK_MSG(!strstr(log, "GEO_CACHE_MISS") && !strstr(log, "GEO_CACHE_WRITTEN"), "%s", log);
+    free(log);
+    CHECK_INT_EQ(tk_count_files(assets, ""), before);
+    unsetenv("LOG_LEVEL");
+    setenv("AWM_CACHE_DIR", saved_cache, 1);
+    setenv("AWM_ASSETS_DIR", src, 1);
+    unlink(out);
+    snprintf(cmd, sizeof cmd, "chmod -R u+w '%s'", assets);
+    CHECK_INT_EQ(system(cmd), 0);
 }
 
 /* Wait until the child has its output file open in `dir` (an unnamed O_TMPFILE shows in
@@ -356,6 +397,7 @@ int main(void)
     RUN(test_renders_with_overrides_and_formats);
     RUN(test_same_map_same_bytes_across_runs);
     RUN(test_missing_fonts_fail_clearly);
+    RUN(test_read_only_assets_cache_elsewhere);
     RUN(test_sigterm_leaves_nothing);
     RUN(test_sigkill_leaves_nothing);
     tk_remove_tree(g_dir);

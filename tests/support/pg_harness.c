@@ -1,4 +1,4 @@
-/* pg_harness.c — see pg_harness.h. Commands run with fork+exec (no shell), so paths need no
+/* pg_harness.c — see pg_harness.h. Commands run with tk_spawn_with (no shell), so paths need no
  * quoting; their output goes to <dir>/harness.log and is quoted in error messages. */
 #include "pg_harness.h"
 #include "testkit.h"
@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +32,9 @@ struct pg_harness {
     bool running;
 };
 
-/* Postmaster pids the signal handler must kill; plain array so the handler needs no locks. */
-static volatile pid_t g_pids[MAX_SERVERS];
+/* Postmaster pids the signal handler must kill (on whichever thread it runs): lock-free
+ * atomics, so the handler needs no locks. */
+static atomic_int g_pids[MAX_SERVERS];
 static pg_harness *g_live[MAX_SERVERS];
 static bool g_hooks_installed;
 /* The process that started the servers: a forked child (a test's worker process) inherits
@@ -40,13 +42,6 @@ static bool g_hooks_installed;
 static pid_t g_owner_pid;
 
 /* ---- small process and file helpers ------------------------------------------------------- */
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
-    }
-}
 
 /* Alive and not a zombie (PID 1 in a container may never reap a re-parented postmaster). */
 static bool proc_alive(pid_t pid)
@@ -114,7 +109,7 @@ static void kill_server_tree(pid_t pm)
     if (d)
         closedir(d);
     for (int i = 0; i < 500 && proc_alive(pm); i++)
-        sleep_ms(10);
+        tk_sleep_ms(10);
 }
 
 static const char *tmp_root(void)
@@ -145,36 +140,17 @@ static bool run_argv(pg_harness *pg, const char *const *argv, awm_error *err)
 {
     char logpath[600];
     snprintf(logpath, sizeof logpath, "%s/harness.log", pg->dir);
-    pid_t child = fork();
-    if (child < 0) {
-        awm_error_set(err, "pg_harness: fork failed: %m");
-        return false;
-    }
-    if (child == 0) {
-        int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0)
-            dup2(devnull, 0);
-        execvp(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    int status = 0;
-    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    tk_spawn_options opt = {.out_path = logpath, .err_path = logpath, .append = true, .null_stdin = true,
+                            .search_path = true};
+    int code = tk_run_with(argv[0], argv + 1, &opt);
+    if (code == 0)
         return true;
     char tail[700];
     log_tail(logpath, tail, sizeof tail);
     const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
     if (!strcmp(name, "runuser") && argv[4])
         name = strrchr(argv[4], '/') ? strrchr(argv[4], '/') + 1 : argv[4];
-    awm_error_set(err, "pg_harness: %s failed (status %d): %s", name,
-                  WIFEXITED(status) ? WEXITSTATUS(status) : -1, tail);
+    awm_error_set(err, "pg_harness: %s failed (status %d; -1: it could not be started): %s", name, code, tail);
     return false;
 }
 
@@ -508,7 +484,7 @@ void pg_harness_destroy(pg_harness *pg)
         /* Immediate shutdown: the data is thrown away, nothing to flush. */
         kill(pm, SIGQUIT);
         for (int i = 0; i < 500 && proc_alive(pm); i++)
-            sleep_ms(10);
+            tk_sleep_ms(10);
         if (proc_alive(pm))
             kill_server_tree(pm);
     }

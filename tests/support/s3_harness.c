@@ -1,5 +1,5 @@
 /* s3_harness.c — see s3_harness.h. The server is `node tests/s3server/start.js <dir> <bucket>
- * <key> <secret>`, run with fork+exec (no shell); it prints "S3RVER_READY <port>" on stdout
+ * <key> <secret>`, run with tk_spawn_with (no shell); it prints "S3RVER_READY <port>" on stdout
  * once it serves, and its stderr goes to <dir>/s3rver.log, quoted in error messages. */
 #include "s3_harness.h"
 #include "testkit.h"
@@ -27,13 +27,6 @@ struct s3_harness {
     pid_t pid;
     int stdin_fd;         /* write end of the server's stdin: closing it stops the server */
 };
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
-    }
-}
 
 static const char *tmp_root(void)
 {
@@ -128,43 +121,32 @@ s3_harness *s3_harness_start(const char *bucket, const char *access_key_id,
     }
     snprintf(data_dir, sizeof data_dir, "%s/data", s3->dir);
     snprintf(path, sizeof path, "%s/s3rver.log", s3->dir);
-    int log_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     int in_pipe[2], out_pipe[2];
     /* O_CLOEXEC: no other child of this process may inherit the stdin write end, or the
      * server would live as long as that child does. */
-    if (log_fd < 0 || pipe2(in_pipe, O_CLOEXEC) != 0) {
-        awm_error_set(err, "s3 harness: cannot set up the server's files: %s", strerror(errno));
-        if (log_fd >= 0)
-            close(log_fd);
+    if (pipe2(in_pipe, O_CLOEXEC) != 0) {
+        awm_error_set(err, "s3 harness: pipe: %s", strerror(errno));
         tk_remove_tree(s3->dir);
         free(s3);
         return NULL;
     }
     if (pipe2(out_pipe, O_CLOEXEC) != 0) {
         awm_error_set(err, "s3 harness: pipe: %s", strerror(errno));
-        close(in_pipe[0]), close(in_pipe[1]), close(log_fd);
+        close(in_pipe[0]), close(in_pipe[1]);
         tk_remove_tree(s3->dir);
         free(s3);
         return NULL;
     }
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(in_pipe[0], 0);
-        dup2(out_pipe[1], 1);
-        dup2(log_fd, 2);
-        char *argv[] = {"node", script, data_dir, (char *)bucket, (char *)access_key_id,
-                        (char *)secret_access_key, NULL};
-        execvp("node", argv);
-        execv("/usr/bin/node", argv);
-        dprintf(2, "s3 harness: cannot run node: %s\n", strerror(errno));
-        _exit(127);
-    }
+    const char *args[] = {script, data_dir, bucket, access_key_id, secret_access_key, NULL};
+    tk_spawn_options opt = {.in_fd = in_pipe[0], .out_fd = out_pipe[1], .err_path = path, .search_path = true};
+    pid_t pid = tk_spawn_with("node", args, &opt);
+    if (pid < 0)
+        pid = tk_spawn_with("/usr/bin/node", args, &opt);
     close(in_pipe[0]);
     close(out_pipe[1]);
-    close(log_fd);
     s3->stdin_fd = in_pipe[1];
     if (pid < 0) {
-        awm_error_set(err, "s3 harness: fork: %s", strerror(errno));
+        awm_error_set(err, "s3 harness: cannot run node (is it installed? scripts/setup)");
         close(out_pipe[0]);
         s3_harness_destroy(s3);
         return NULL;
@@ -196,7 +178,7 @@ s3_harness *s3_harness_start(const char *bucket, const char *access_key_id,
     close(out_pipe[0]);
     if (!ready) {
         char tail[600];
-        sleep_ms(100); /* let a dying server finish its message */
+        tk_sleep_ms(100); /* let a dying server finish its message */
         log_tail(s3, tail, sizeof tail);
         awm_error_set(err, "s3 harness: the server did not start (log %s/s3rver.log): %s", s3->dir,
                       tail[0] ? tail : "(empty)");
@@ -239,7 +221,7 @@ void s3_harness_destroy(s3_harness *s3)
             pid_t r = waitpid(s3->pid, NULL, WNOHANG);
             gone = r == s3->pid || (r < 0 && errno == ECHILD);
             if (!gone)
-                sleep_ms(50);
+                tk_sleep_ms(50);
         }
         if (!gone) {
             kill(s3->pid, SIGKILL);

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <ftw.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/util.h"
@@ -35,24 +37,86 @@ int tk_free_port(void)
     return port;
 }
 
-pid_t tk_spawn(const char *prog, const char *const *args, const char *out_path, const char *err_path)
+/* The child's environment: environ with `over` applied. Pointers into both; free the array only. */
+static char **merged_env(const char *const *over)
 {
+    size_t n_env = 0, n_over = 0;
+    while (environ[n_env])
+        n_env++;
+    while (over && over[n_over])
+        n_over++;
+    char **envp = awm_xcalloc(n_env + n_over + 1, sizeof *envp);
+    size_t k = 0;
+    for (size_t i = 0; i < n_env; i++) {
+        bool replaced = false;
+        for (size_t j = 0; j < n_over && !replaced; j++) {
+            size_t nl = strcspn(over[j], "=");
+            replaced = !strncmp(environ[i], over[j], nl) && environ[i][nl] == '=';
+        }
+        if (!replaced)
+            envp[k++] = environ[i];
+    }
+    for (size_t j = 0; j < n_over; j++) {
+        size_t nl = strcspn(over[j], "=");
+        bool later = false; /* a later setting of the same name wins */
+        for (size_t l = j + 1; l < n_over; l++)
+            later |= !strncmp(over[l], over[j], nl) && over[l][nl] == '=';
+        if (!later && over[j][nl] == '=' && over[j][nl + 1] != '\0') /* "NAME=" removes */
+            envp[k++] = (char *)over[j];
+    }
+    envp[k] = NULL;
+    return envp;
+}
+
+pid_t tk_spawn_with(const char *prog, const char *const *args, const tk_spawn_options *opt)
+{
+    static const tk_spawn_options none = {0};
+    if (!opt)
+        opt = &none;
     char *argv[32];
     size_t n = 0;
     argv[n++] = (char *)prog;
     for (size_t i = 0; args && args[i] && n < 31; i++)
         argv[n++] = (char *)args[i];
     argv[n] = NULL;
+    int mode = O_WRONLY | O_CREAT | (opt->append ? O_APPEND : O_TRUNC);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    if (out_path)
-        posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (err_path)
-        posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (opt->null_stdin)
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (opt->in_fd > 2)
+        posix_spawn_file_actions_adddup2(&fa, opt->in_fd, 0);
+    if (opt->out_fd > 2)
+        posix_spawn_file_actions_adddup2(&fa, opt->out_fd, 1);
+    else if (opt->out_path)
+        posix_spawn_file_actions_addopen(&fa, 1, opt->out_path, mode, 0644);
+    if (opt->err_fd > 2)
+        posix_spawn_file_actions_adddup2(&fa, opt->err_fd, 2);
+    else if (opt->err_path && opt->out_path && opt->out_fd <= 2 && !strcmp(opt->err_path, opt->out_path))
+        posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    else if (opt->err_path)
+        posix_spawn_file_actions_addopen(&fa, 2, opt->err_path, mode, 0644);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    if (opt->own_group) {
+        posix_spawnattr_setpgroup(&attr, 0);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    }
+    char **envp = opt->env ? merged_env(opt->env) : environ;
     pid_t pid;
-    int rc = posix_spawn(&pid, prog, &fa, NULL, argv, environ);
+    int rc = opt->search_path ? posix_spawnp(&pid, prog, &fa, &attr, argv, envp)
+                              : posix_spawn(&pid, prog, &fa, &attr, argv, envp);
+    if (envp != environ)
+        free(envp);
+    posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&fa);
     return rc == 0 ? pid : -1;
+}
+
+pid_t tk_spawn(const char *prog, const char *const *args, const char *out_path, const char *err_path)
+{
+    tk_spawn_options opt = {.out_path = out_path, .err_path = err_path};
+    return tk_spawn_with(prog, args, &opt);
 }
 
 static int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
@@ -86,6 +150,25 @@ int tk_run(const char *prog, const char *const *args, const char *out_path, cons
     return pid < 0 ? -1 : tk_wait(pid, 0);
 }
 
+int tk_run_with(const char *prog, const char *const *args, const tk_spawn_options *opt)
+{
+    pid_t pid = tk_spawn_with(prog, args, opt);
+    return pid < 0 ? -1 : tk_wait(pid, 0);
+}
+
+void tk_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+    }
+}
+
+bool tk_mkdtemp(char *buf, size_t size, const char *name)
+{
+    int n = snprintf(buf, size, "%s/awm-%s-XXXXXX", awm_env_str("TMPDIR", "/tmp"), name);
+    return n > 0 && (size_t)n < size && mkdtemp(buf) != NULL;
+}
+
 long tk_rss_kb(pid_t pid)
 {
     char path[64], line[256];
@@ -101,13 +184,15 @@ long tk_rss_kb(pid_t pid)
 }
 
 #define TK_MAX_CLEANUPS 8
-static void (*volatile g_cleanups[TK_MAX_CLEANUPS])(void);
-static volatile int g_cleanup_count;
+/* Read by the handler, on whichever thread the signal lands: lock-free atomics. */
+typedef void (*tk_cleanup)(void);
+static _Atomic(tk_cleanup) g_cleanups[TK_MAX_CLEANUPS];
+static atomic_int g_cleanup_count;
 
 static void on_fatal_signal(int sig)
 {
-    for (int i = 0; i < g_cleanup_count; i++)
-        g_cleanups[i]();
+    for (int i = 0; i < atomic_load(&g_cleanup_count); i++)
+        atomic_load(&g_cleanups[i])();
     signal(sig, SIG_DFL);
     raise(sig); /* ends the process once this handler returns */
 }
@@ -128,6 +213,25 @@ void tk_on_fatal_signal(void (*cleanup)(void))
         g_cleanups[g_cleanup_count] = cleanup;
         g_cleanup_count++;
     }
+}
+
+static const char *g_count_prefix;
+static int g_count;
+static int count_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    if (!strncmp(path + ftw->base, g_count_prefix, strlen(g_count_prefix)))
+        g_count++;
+    return 0;
+}
+
+int tk_count_files(const char *dir, const char *prefix)
+{
+    g_count_prefix = prefix;
+    g_count = 0;
+    nftw(dir, count_entry, 16, FTW_PHYS);
+    return g_count;
 }
 
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)

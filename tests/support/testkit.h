@@ -14,10 +14,28 @@ int tk_free_port(void);
 
 /* Remove dir and everything under it (symlinks are removed, not followed); missing is fine. */
 void tk_remove_tree(const char *dir);
+/* How many entries under dir (files and folders, recursively, dir itself included) have a
+ * name that starts with prefix ("" counts them all). Not thread-safe. */
+int tk_count_files(const char *dir, const char *prefix);
 
-/* Start the program at path prog with args (NULL-terminated, not counting the program's name;
- * at most 30) and this process's environment; stdout and stderr go to out_path / err_path
- * (created or truncated; NULL: inherited). The pid, or -1 when it could not be started. */
+/* Every harness and test starts its child processes with these (posix_spawn: no code runs
+ * between fork and exec). How tk_spawn_with starts a program; all fields may be zero. */
+typedef struct {
+    const char *const *env; /* "NAME=value" on top of this process's environment ("NAME=" removes
+                               NAME; a later entry for a name wins); NULL-terminated */
+    const char *out_path;   /* stdout to this file (NULL: inherited) */
+    const char *err_path;   /* stderr to this file (NULL: inherited); equal to out_path: one file */
+    bool append;            /* append to those files instead of truncating them */
+    int in_fd, out_fd, err_fd; /* when > 2: the child's stdin / stdout / stderr (a pipe's end) */
+    bool null_stdin;        /* stdin from /dev/null */
+    bool own_group;         /* in a process group of its own */
+    bool search_path;       /* find prog in PATH, as execvp does */
+} tk_spawn_options;
+
+/* Start prog with args (NULL-terminated, not counting the program's name; at most 30). The
+ * pid, or -1 when it could not be started. */
+pid_t tk_spawn_with(const char *prog, const char *const *args, const tk_spawn_options *opt);
+/* tk_spawn_with with only stdout and stderr redirected (created or truncated; NULL: inherited). */
 pid_t tk_spawn(const char *prog, const char *const *args, const char *out_path, const char *err_path);
 
 /* Wait for pid: its exit code, 128 + the signal that ended it, or -1 when it had not ended
@@ -26,6 +44,14 @@ int tk_wait(pid_t pid, double timeout_s);
 
 /* tk_spawn + tk_wait with no timeout; -1 when it could not be started. */
 int tk_run(const char *prog, const char *const *args, const char *out_path, const char *err_path);
+/* tk_spawn_with + tk_wait with no timeout; -1 when it could not be started. */
+int tk_run_with(const char *prog, const char *const *args, const tk_spawn_options *opt);
+
+/* Sleep ms milliseconds (resumed after a signal). */
+void tk_sleep_ms(long ms);
+/* Make a fresh directory "$TMPDIR/awm-<name>-XXXXXX" (TMPDIR default /tmp) into buf; false when
+ * it could not be made. Remove it with tk_remove_tree. */
+bool tk_mkdtemp(char *buf, size_t size, const char *name);
 
 /* Run `cleanup` when this process is ended by SIGINT, SIGTERM, SIGHUP or SIGABRT, then let the
  * signal end it as usual. Each fixture registers its own (at most 8 in all); cleanup runs inside

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -94,6 +95,64 @@ static void env_parsing_names_the_variable(void)
     setenv("AWM_TEST_B", "maybe", 1);
     CHECK(!awm_env_bool("AWM_TEST_B", false, &b, &err));
     unsetenv("AWM_TEST_B");
+}
+
+/* NAME_FILE: the file's contents are NAME's value (Docker secrets); an unreadable file or both
+ * forms set is a problem naming the variable. The program's configuration is read once per
+ * process and problems are kept, so each case here uses its own variable names and the
+ * problem checks come last. */
+static void env_values_from_files(void)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/secret", tmpdir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fputs("s3cr3t:with spaces\r\n\n", f);
+    fclose(f);
+    awm_error err = {{0}};
+    CHECK(awm_env_files_ok(&err));
+    setenv("AWM_TEST_SECRET_FILE", path, 1);
+    CHECK_STR_EQ(awm_env_str("AWM_TEST_SECRET", "fallback"), "s3cr3t:with spaces");
+    CHECK_STR_EQ(awm_env_str("AWM_TEST_SECRET", "fallback"), "s3cr3t:with spaces"); /* cached */
+    CHECK_STR_EQ(awm_env_str("AWM_TEST_UNSET", "fallback"), "fallback");
+    /* Numbers and booleans too. */
+    snprintf(path, sizeof path, "%s/number", tmpdir);
+    f = fopen(path, "w");
+    if (f) {
+        fputs("42\n", f);
+        fclose(f);
+    }
+    setenv("AWM_TEST_NUM_FILE", path, 1);
+    long n = 0;
+    CHECK(awm_env_long("AWM_TEST_NUM", 1, 1, 64, &n, &err) && n == 42);
+    CHECK(awm_env_files_ok(&err));
+
+    /* Both forms set: the variable wins and it is a problem (in a child: only the first
+     * problem of a process is kept). */
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("AWM_TEST_BOTH", "direct", 1);
+        setenv("AWM_TEST_BOTH_FILE", "/nonexistent-awm/both", 1);
+        awm_error e = {{0}};
+        bool right = !strcmp(awm_env_str("AWM_TEST_BOTH", "x"), "direct") && !awm_env_files_ok(&e) &&
+                     strstr(e.msg, "AWM_TEST_BOTH and AWM_TEST_BOTH_FILE");
+        _exit(right ? 0 : 1);
+    }
+    int status = -1;
+    waitpid(pid, &status, 0);
+    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "both NAME and NAME_FILE set: not reported");
+
+    /* A missing file: the fallback, and a problem naming NAME_FILE and the path. */
+    setenv("AWM_TEST_MISSING_FILE", "/nonexistent-awm/secret", 1);
+    CHECK_STR_EQ(awm_env_str("AWM_TEST_MISSING", "fallback"), "fallback");
+    CHECK(!awm_env_files_ok(&err));
+    CHECK_MSG(strstr(err.msg, "AWM_TEST_MISSING_FILE") && strstr(err.msg, "/nonexistent-awm/secret"), "message: %s",
+              err.msg);
+    unsetenv("AWM_TEST_SECRET_FILE");
+    unsetenv("AWM_TEST_NUM_FILE");
+    unsetenv("AWM_TEST_MISSING_FILE");
 }
 
 static void secrets_compare(void)
@@ -214,6 +273,7 @@ int main(void)
     RUN(atomic_cleanup_all_removes_live_temps);
     RUN(atomic_open_in_missing_dir_names_it);
     RUN(env_parsing_names_the_variable);
+    RUN(env_values_from_files);
     RUN(secrets_compare);
     RUN(uuids_in_canonical_form_only);
     RUN(buffer_grows);

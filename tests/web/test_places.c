@@ -148,9 +148,7 @@ static void missing_gazetteer_is_503_not_a_crash(void)
     fx_response_free(&r);
     fx_port = main_port;
     kill(pid, SIGTERM);
-    int status;
-    waitpid(pid, &status, 0);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_INT_EQ(tk_wait(pid, 0), 0);
     char *log = NULL;
     size_t len;
     CHECK(awm_read_file(log_path, &log, &len, NULL));

@@ -21,10 +21,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+extern char **environ;
+
 #include "test.h"
 #include "worker/worker_harness.h"
 
-extern char **environ;
 
 static bool exists(const char *path)
 {
@@ -94,7 +95,7 @@ static int run_node(wh_fixture *fx, const char *source_root)
     pid_t waited;
     while ((waited = waitpid(pid, &status, WNOHANG)) == 0) {
         serve_control(fx, control);
-        wh_sleep_ms(50);
+        tk_sleep_ms(50);
     }
     if (waited < 0)
         return -1;

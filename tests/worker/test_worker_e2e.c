@@ -45,6 +45,9 @@ static bool png_phys(const char *path, uint32_t *ppm_x, uint32_t *ppm_y, int *un
     return found;
 }
 
+/* Debian libgs-common ships it (scripts/packages.sh). */
+#define GS_CMYK "/usr/share/color/icc/ghostscript/default_cmyk.icc"
+
 static const char *event_type(json_t *job, size_t i)
 {
     return json_string_value(json_object_get(json_array_get(json_object_get(job, "events"), i), "event_type"));
@@ -73,12 +76,22 @@ static void test_check_command(void)
     char *text = NULL;
     CHECK_INT_EQ(wh_run_check(env, log, &text), 0);
     CHECK_MSG(strstr(text, "database  ok") && strstr(text, "api       ok") && strstr(text, "storage   ok"), "%s", text);
+    CHECK_MSG(strstr(text, "cmyk      ok    no CMYK_PROFILE: pdf-cmyk exports are refused"), "%s", text);
+    free(text);
+
+    /* With a CMYK profile: the check names it and its description. */
+    char log_cmyk[700];
+    snprintf(log_cmyk, sizeof log_cmyk, "%s/check-cmyk.log", fx.dir);
+    const char *env_cmyk[] = {env_db, env_api, env_dir, "STORAGE=local", "WORKER_API_KEY=" WH_API_KEY,
+                              "CMYK_PROFILE=" GS_CMYK, NULL};
+    CHECK_INT_EQ(wh_run_check(env_cmyk, log_cmyk, &text), 0);
+    CHECK_MSG(strstr(text, "cmyk      ok    " GS_CMYK ": \"") && strstr(text, "pdf-cmyk exports convert"), "%s", text);
     free(text);
 
     /* The API not listening: the check names it and fails. */
     char log2[700], env_bad[200];
     snprintf(log2, sizeof log2, "%s/check-bad.log", fx.dir);
-    snprintf(env_bad, sizeof env_bad, "API_URL=http://127.0.0.1:%d", wh_free_port());
+    snprintf(env_bad, sizeof env_bad, "API_URL=http://127.0.0.1:%d", tk_free_port());
     const char *env2[] = {env_db, env_bad, env_dir, "STORAGE=local", "WORKER_API_KEY=" WH_API_KEY, NULL};
     CHECK_INT_EQ(wh_run_check(env2, log2, &text), 1);
     CHECK_MSG(strstr(text, "api       FAIL") && strstr(text, "database  ok"), "%s", text);
@@ -231,7 +244,7 @@ static void test_happy_path(void)
 
     CHECK_INT_EQ(wh_stop(&w, SIGTERM, 60), 0);
     CHECK(wh_wait_log_event(log, "WORKER_STOPPED", 1, 1));
-    CHECK_INT_EQ(wh_count_files(fx.export_dir, AWM_TEMP_PREFIX), 0);
+    CHECK_INT_EQ(tk_count_files(fx.export_dir, AWM_TEMP_PREFIX), 0);
 }
 
 /* Two workers, 20 jobs: every job completed exactly once, and both workers took some. */
@@ -324,6 +337,48 @@ static void test_concurrency(void)
 }
 
 /* A bad configuration: exit 2 and a message naming each variable, before anything starts. */
+/* format "pdf-cmyk": a worker without CMYK_PROFILE fails the job for good, saying why; a worker
+ * with one writes a PDF whose colours are all CMYK. */
+static void test_pdf_cmyk_export(void)
+{
+    char id[64] = "", log[700];
+    snprintf(log, sizeof log, "%s/worker-rgb-only.log", fx.dir);
+    wh_proc w;
+    const char *extra[] = {"WORKER_RENDER_DPI=20", NULL};
+    CHECK(wh_worker_start(&fx, &w, "worker-rgb-only", extra, NULL));
+    CHECK(wh_post_export(&fx, 8, 10, "{\"format\":\"pdf-cmyk\"}", id));
+    json_t *job = wh_wait_job_state(&fx, id, "export_failed", 120);
+    CHECK_MSG(job != NULL, "job %s did not fail (see %s)", id, log);
+    const char *msg = job ? json_string_value(json_object_get(job, "export_error")) : NULL;
+    CHECK_MSG(msg && strstr(msg, "needs a CMYK profile") && strstr(msg, "CMYK_PROFILE"), "%s", msg ? msg : "(null)");
+    json_decref(job);
+    CHECK_MSG(wh_wait_log_event(log, "JOB_FAILED", 1, 30), "see %s", log); /* logged after the report */
+    json_t *failed = wh_log_events(log, "JOB_FAILED");
+    CHECK_INT_EQ(json_array_size(failed), 1);
+    CHECK(json_is_true(json_object_get(json_array_get(failed, 0), "fatal")));
+    json_decref(failed);
+    CHECK_INT_EQ(wh_stop(&w, SIGTERM, 60), 0);
+
+    const char *extra_cmyk[] = {"WORKER_RENDER_DPI=20", "CMYK_PROFILE=" GS_CMYK, NULL};
+    CHECK(wh_worker_start(&fx, &w, "worker-cmyk", extra_cmyk, NULL));
+    snprintf(log, sizeof log, "%s/worker-cmyk.log", fx.dir);
+    CHECK(wh_post_export(&fx, 8, 10, "{\"format\":\"pdf-cmyk\"}", id));
+    job = wh_wait_job_state(&fx, id, "export_complete", 180);
+    CHECK_MSG(job != NULL, "job %s did not complete (see %s)", id, log);
+    const char *path = job ? json_string_value(json_object_get(job, "export_file_path")) : NULL;
+    CHECK(path && strlen(path) > 4 && !strcmp(path + strlen(path) - 4, ".pdf"));
+    char *data = NULL;
+    size_t len = 0;
+    if (path && awm_read_file(path, &data, &len, NULL)) {
+        CHECK(len > 5 && !memcmp(data, "%PDF-", 5));
+        CHECK(memmem(data, len, "/DeviceCMYK", 11) && !memmem(data, len, "/DeviceRGB", 10));
+        CHECK(memmem(data, len, "/GTS_PDFX", 9) != NULL);
+        free(data);
+    }
+    json_decref(job);
+    CHECK_INT_EQ(wh_stop(&w, SIGTERM, 60), 0);
+}
+
 static void test_bad_config(void)
 {
     char log[700];
@@ -341,6 +396,16 @@ static void test_bad_config(void)
     CHECK_MSG(text && strstr(text, "WORKER_CONCURRENCY=0") && strstr(text, "HEALTH_PORT=99999") &&
                   strstr(text, "API_URL=localhost:5173"),
               "%s", text ? text : "");
+    free(text);
+
+    /* A CMYK profile that is not there: a start-up error naming the variable, like a bad value. */
+    snprintf(log, sizeof log, "%s/bad-cmyk.log", fx.dir);
+    const char *env_cmyk[] = {"DATABASE_URL=host=127.0.0.1", "CMYK_PROFILE=/nonexistent/gracol.icc", NULL};
+    CHECK(wh_spawn(&p, args, env_cmyk, log));
+    CHECK(wh_wait(&p, 30));
+    CHECK_INT_EQ(p.exit_status, 2);
+    CHECK(awm_read_file(log, &text, &len, NULL));
+    CHECK_MSG(text && strstr(text, "CMYK_PROFILE=/nonexistent/gracol.icc"), "%s", text ? text : "");
     free(text);
 
     /* A queue that does not exist: exit 1 at start-up, saying so (waiting would not help). */
@@ -368,5 +433,6 @@ int main(void)
     RUN(test_concurrency);
     RUN(test_bad_config);
     RUN(test_wrong_key);
+    RUN(test_pdf_cmyk_export);
     return wh_fixture_finish(&fx, TEST_EXIT());
 }

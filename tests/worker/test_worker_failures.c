@@ -115,8 +115,8 @@ static void test_killed_worker(void)
     CHECK_STR_EQ(state, "completed");
     CHECK_INT_EQ(retries, 1); /* the expiry counted as A's failed attempt */
     CHECK_INT_EQ(wh_stop(&b, SIGTERM, 60), 0);
-    CHECK_INT_EQ(wh_count_files(fx.export_dir, AWM_TEMP_PREFIX), 0);
-    CHECK_INT_EQ(wh_count_files(fx.export_dir, "awm-worker-"), 0); /* A's work dir swept by B */
+    CHECK_INT_EQ(tk_count_files(fx.export_dir, AWM_TEMP_PREFIX), 0);
+    CHECK_INT_EQ(tk_count_files(fx.export_dir, "awm-worker-"), 0); /* A's work dir swept by B */
     CHECK(wh_queue_settings(&fx, 3, 1, 600));
 }
 
@@ -241,7 +241,7 @@ static void test_sigterm_finishes_job(void)
     json_decref(job);
     CHECK(wh_wait_log_event(lw, "WORKER_STOPPING", 1, 1));
     CHECK(wh_wait_log_event(lw, "WORKER_STOPPED", 1, 1));
-    CHECK_INT_EQ(wh_count_files(fx.export_dir, AWM_TEMP_PREFIX), 0);
+    CHECK_INT_EQ(tk_count_files(fx.export_dir, AWM_TEMP_PREFIX), 0);
 }
 
 static void test_sigterm_releases_job(void)
@@ -271,8 +271,8 @@ static void test_sigterm_releases_job(void)
     else
         CHECK_STR_EQ(state, "completed"); /* it happened to finish first */
     CHECK_INT_EQ(retries, 0); /* the release did not count as an attempt */
-    CHECK_INT_EQ(wh_count_files(fx.export_dir, AWM_TEMP_PREFIX), 0);
-    CHECK_INT_EQ(wh_count_files(fx.export_dir, "awm-worker-"), 0);
+    CHECK_INT_EQ(tk_count_files(fx.export_dir, AWM_TEMP_PREFIX), 0);
+    CHECK_INT_EQ(tk_count_files(fx.export_dir, "awm-worker-"), 0);
     CHECK(wh_worker_start(&fx, &w2, "release-2", NULL, NULL));
     json_t *job = wh_wait_job_state(&fx, id, "export_complete", 120);
     CHECK_MSG(job != NULL, "see %s", l2);

@@ -194,7 +194,7 @@ static void test_s3_wrong_secret(void)
     CHECK(awm_read_file(log, &text, &len, NULL));
     CHECK_MSG(text && !strstr(text, "not-the-secret"), "the secret appears in the log");
     free(text);
-    CHECK_INT_EQ(wh_count_files(fx.dir, AWM_TEMP_PREFIX), 0);
+    CHECK_INT_EQ(tk_count_files(fx.dir, AWM_TEMP_PREFIX), 0);
 }
 
 int main(void)

@@ -14,7 +14,8 @@ static const char *const VARS[] = {
     "WORKER_CONCURRENCY", "HEALTH_PORT", "DEBUG_MODE", "LOG_LEVEL", "WORKER_QUEUE", "WORKER_TEMP_DIR",
     "WORKER_POLL_INTERVAL_MS", "WORKER_SHUTDOWN_TIMEOUT_S", "WORKER_API_TIMEOUT_S", "WORKER_API_ATTEMPTS",
     "WORKER_API_RETRY_DELAY_MS", "WORKER_SUPERVISE_INTERVAL_S", "WORKER_MAINTAIN_INTERVAL_S",
-    "WORKER_RENDER_DPI", NULL};
+    "WORKER_RENDER_DPI", "CMYK_PROFILE", "QUEUE_BACKEND", "PGBOSS_SCHEMA", "API_FLAVOR", "DATABASE_HOST", "DATABASE_PORT",
+    "DATABASE_NAME", "DATABASE_USER", "DATABASE_PASSWORD", NULL};
 
 static void clear_env(void)
 {
@@ -43,6 +44,7 @@ static void test_defaults(void)
     CHECK_INT_EQ(cfg.poll_interval_ms, 2000);
     CHECK_NEAR(cfg.render_dpi, 300, 0);
     CHECK_STR_EQ(cfg.api_key, "");
+    CHECK_STR_EQ(cfg.cmyk_profile, ""); /* none: pdf-cmyk jobs are refused */
 }
 
 static void test_values(void)
@@ -70,6 +72,10 @@ static void test_values(void)
     CHECK_STR_EQ(cfg.api_key, "k3y");
     CHECK_STR_EQ(cfg.temp_dir, "/srv/exports/.awm-work");
     CHECK_INT_EQ(cfg.shutdown_timeout_s, 5);
+
+    setenv("CMYK_PROFILE", "/usr/share/color/icc/ghostscript/default_cmyk.icc", 1);
+    CHECK_MSG(worker_config_from_env(&cfg, &err), "%s", err.msg);
+    CHECK_STR_EQ(cfg.cmyk_profile, "/usr/share/color/icc/ghostscript/default_cmyk.icc");
 }
 
 /* Every problem is reported at once, each naming its variable; the password never appears. */
@@ -89,12 +95,14 @@ static void test_errors(void)
     setenv("LOG_LEVEL", "chatty", 1);
     setenv("STORAGE", "floppy", 1);
     setenv("WORKER_RENDER_DPI", "600", 1);
+    setenv("CMYK_PROFILE", "/nonexistent/fogra39.icc", 1);
     CHECK(!worker_config_from_env(&cfg, &err));
     static const char *const expected[] = {"DATABASE_URL: not a valid PostgreSQL connection string",
                                            "API_URL=ftp://example.com: must be an http",
                                            "WORKER_CONCURRENCY=65: must be a whole number from 1 to 64",
                                            "HEALTH_PORT=http", "DEBUG_MODE=perhaps: must be true or false",
-                                           "LOG_LEVEL=chatty", "STORAGE", "WORKER_RENDER_DPI=600", NULL};
+                                           "LOG_LEVEL=chatty", "STORAGE", "WORKER_RENDER_DPI=600",
+                                           "CMYK_PROFILE=/nonexistent/fogra39.icc: CMYK profile", NULL};
     for (int i = 0; expected[i]; i++)
         CHECK_MSG(strstr(err.msg, expected[i]), "missing '%s' in:\n%s", expected[i], err.msg);
     CHECK_MSG(!strstr(err.msg, "hunter2"), "password leaked: %s", err.msg);
@@ -119,6 +127,67 @@ static void test_classification(void)
     CHECK(!worker_http_status_is_fatal(429)); /* slow down */
     CHECK(!worker_http_status_is_fatal(500));
     CHECK(!worker_http_status_is_fatal(503));
+}
+
+/* The seed's deployment: its compose file's DATABASE_* variables, the pgboss backend, its API. */
+static void test_seed_settings(void)
+{
+    clear_env();
+    setenv("DATABASE_HOST", "db", 1);
+    setenv("DATABASE_NAME", "alwaysmap", 1);
+    setenv("DATABASE_USER", "postgres", 1);
+    setenv("DATABASE_PASSWORD", "it's \\ secret", 1);
+    setenv("QUEUE_BACKEND", "pgboss", 1);
+    worker_config cfg;
+    awm_error err = {{0}};
+    CHECK_MSG(worker_config_from_env(&cfg, &err), "%s", err.msg);
+    CHECK_STR_EQ(cfg.database_url, "host='db' port='5432' dbname='alwaysmap' user='postgres' password='it\\'s \\\\ secret'");
+    CHECK(cfg.queue_backend.kind == QUEUE_BACKEND_PGBOSS);
+    CHECK_STR_EQ(cfg.queue_backend.pgboss_schema, "pgboss");
+    CHECK(cfg.api_flavor == WORKER_API_SEED); /* the default with pgboss */
+    char desc[600];
+    worker_describe_database(cfg.database_url, desc, sizeof desc);
+    CHECK_STR_EQ(desc, "db:5432/alwaysmap (user postgres)");
+    /* DATABASE_URL wins when both are set. */
+    setenv("DATABASE_URL", "postgresql://a@b/c", 1);
+    CHECK(worker_config_from_env(&cfg, &err));
+    CHECK_STR_EQ(cfg.database_url, "postgresql://a@b/c");
+
+    clear_env();
+    setenv("DATABASE_HOST", "db", 1);
+    setenv("DATABASE_PORT", "eighty", 1);
+    setenv("QUEUE_BACKEND", "rabbitmq", 1);
+    setenv("PGBOSS_SCHEMA", "Bad-Schema", 1);
+    setenv("API_FLAVOR", "svelte", 1);
+    CHECK(!worker_config_from_env(&cfg, &err));
+    const char *want[] = {"DATABASE_PORT", "DATABASE_NAME and DATABASE_USER are required", "QUEUE_BACKEND=rabbitmq",
+                          "API_FLAVOR=svelte"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        CHECK_MSG(strstr(err.msg, want[i]), "'%s' missing from: %s", want[i], err.msg);
+    clear_env();
+    setenv("DATABASE_URL", "postgresql://a@b/c", 1);
+    setenv("QUEUE_BACKEND", "pgboss", 1);
+    setenv("PGBOSS_SCHEMA", "Bad-Schema", 1);
+    CHECK(!worker_config_from_env(&cfg, &err));
+    CHECK_MSG(strstr(err.msg, "PGBOSS_SCHEMA=Bad-Schema"), "%s", err.msg);
+    clear_env();
+}
+
+/* The seed's API says everything with 400; its worker reads the message (SEED-SYSTEM.md). */
+static void test_seed_classification(void)
+{
+    CHECK(worker_seed_answer_is_fatal(400, "POST x answered 400: Print job not found"));
+    CHECK(worker_seed_answer_is_fatal(400, "Bad Request"));
+    CHECK(worker_seed_answer_is_fatal(400, "Unprocessable Entity"));
+    CHECK(worker_seed_answer_is_fatal(400, "Validation failed: title"));
+    CHECK(worker_seed_answer_is_fatal(400, "Invalid page size"));
+    CHECK(worker_seed_answer_is_fatal(400, "invalid dimensions 1x1"));
+    CHECK(worker_seed_answer_is_fatal(400, "No print specification found for 7x7"));
+    CHECK(!worker_seed_answer_is_fatal(400, "Connection terminated unexpectedly"));
+    CHECK(!worker_seed_answer_is_fatal(400, "Invalid state transition from exporting to exported"));
+    CHECK(!worker_seed_answer_is_fatal(0, "not found")); /* no answer at all: transient */
+    CHECK(!worker_seed_answer_is_fatal(502, "Bad Gateway: not found")); /* a proxy, not the API */
+    CHECK(!worker_seed_answer_is_fatal(400, NULL));
 }
 
 static void test_describe_database(void)
@@ -186,6 +255,8 @@ int main(void)
     RUN(test_values);
     RUN(test_errors);
     RUN(test_classification);
+    RUN(test_seed_settings);
+    RUN(test_seed_classification);
     RUN(test_describe_database);
     RUN(test_sidecar);
     return TEST_EXIT();

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +19,10 @@
 #include "support/testkit.h"
 #include "util/util.h"
 
-extern char **environ;
 
 #define MAX_CHILDREN 32
-static volatile pid_t g_children[MAX_CHILDREN];
+/* Read by the fatal-signal handler, on whichever thread it runs: lock-free atomics. */
+static atomic_int g_children[MAX_CHILDREN];
 static bool g_hooks;
 
 static void kill_children(void)
@@ -54,17 +55,6 @@ static void track(pid_t pid, bool add)
     }
 }
 
-void wh_sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
-    }
-}
-
-double wh_now(void) { return awm_now_seconds(); }
-
-int wh_free_port(void) { return tk_free_port(); }
-
 const char *wh_awm_path(void)
 {
     static char path[2048];
@@ -77,55 +67,10 @@ bool wh_spawn(wh_proc *p, const char *const *args, const char *const *env, const
     install_hooks();
     memset(p, 0, sizeof *p);
     snprintf(p->log_path, sizeof p->log_path, "%s", log_path);
-    /* Build the environment before fork (no allocation between fork and exec). */
-    size_t n_env = 0, n_over = 0;
-    while (environ[n_env])
-        n_env++;
-    while (env && env[n_over])
-        n_over++;
-    char **envp = calloc(n_env + n_over + 1, sizeof *envp);
-    size_t k = 0;
-    for (size_t i = 0; i < n_env; i++) {
-        bool replaced = false;
-        for (size_t j = 0; j < n_over; j++) {
-            size_t nl = strcspn(env[j], "=");
-            if (!strncmp(environ[i], env[j], nl) && environ[i][nl] == '=')
-                replaced = true;
-        }
-        if (!replaced)
-            envp[k++] = environ[i];
-    }
-    for (size_t j = 0; j < n_over; j++) {
-        size_t nl = strcspn(env[j], "=");
-        bool later = false; /* a later setting of the same name wins */
-        for (size_t l = j + 1; l < n_over; l++)
-            later |= !strncmp(env[l], env[j], nl) && env[l][nl] == '=';
-        if (!later && env[j][nl + 1] != '\0') /* "NAME=" removes */
-            envp[k++] = (char *)env[j];
-    }
-    envp[k] = NULL;
-    size_t n_args = 0;
-    while (args[n_args])
-        n_args++;
-    char **argv = calloc(n_args + 2, sizeof *argv);
-    argv[0] = (char *)wh_awm_path();
-    for (size_t i = 0; i < n_args; i++)
-        argv[i + 1] = (char *)args[i];
-    int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    pid_t pid = fd >= 0 ? fork() : -1;
-    if (pid == 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-        int devnull = open("/dev/null", O_RDONLY);
-        dup2(devnull, 0);
-        setpgid(0, 0);
-        execve(argv[0], argv, envp);
-        _exit(127);
-    }
-    if (fd >= 0)
-        close(fd);
-    free(envp);
-    free(argv);
+    /* Its own process group, so a test's terminal signals reach only the test. */
+    tk_spawn_options opt = {.env = env, .out_path = log_path, .err_path = log_path, .append = true,
+                            .null_stdin = true, .own_group = true};
+    pid_t pid = tk_spawn_with(wh_awm_path(), args, &opt);
     if (pid < 0)
         return false;
     p->pid = pid;
@@ -143,7 +88,7 @@ bool wh_alive(const wh_proc *p)
 
 static bool reap(wh_proc *p, double timeout_s)
 {
-    double end = wh_now() + timeout_s;
+    double end = awm_now_seconds() + timeout_s;
     for (;;) {
         int st;
         pid_t r = waitpid(p->pid, &st, WNOHANG);
@@ -157,9 +102,9 @@ static bool reap(wh_proc *p, double timeout_s)
             p->pid = 0;
             return true;
         }
-        if (wh_now() >= end)
+        if (awm_now_seconds() >= end)
             return false;
-        wh_sleep_ms(20);
+        tk_sleep_ms(20);
     }
 }
 
@@ -224,11 +169,11 @@ char *wh_http_text(const char *url, long *status)
 
 bool wh_wait_http_ok(const char *url, double timeout_s)
 {
-    double end = wh_now() + timeout_s;
-    while (wh_now() < end) {
+    double end = awm_now_seconds() + timeout_s;
+    while (awm_now_seconds() < end) {
         if (wh_http("GET", url, NULL, NULL, NULL) == 200)
             return true;
-        wh_sleep_ms(100);
+        tk_sleep_ms(100);
     }
     return false;
 }
@@ -262,7 +207,7 @@ bool wh_wait_log_event(const char *log_path, const char *event, int count, doubl
 
 bool wh_wait_log_events(const char *const *log_paths, size_t n, const char *event, int count, double timeout_s)
 {
-    double end = wh_now() + timeout_s;
+    double end = awm_now_seconds() + timeout_s;
     for (;;) {
         size_t seen = 0;
         for (size_t i = 0; i < n; i++) {
@@ -272,37 +217,10 @@ bool wh_wait_log_events(const char *const *log_paths, size_t n, const char *even
         }
         if ((int)seen >= count)
             return true;
-        if (wh_now() >= end)
+        if (awm_now_seconds() >= end)
             return false;
-        wh_sleep_ms(50);
+        tk_sleep_ms(50);
     }
-}
-
-bool wh_mkdtemp(char *buf, size_t size, const char *name)
-{
-    snprintf(buf, size, "%s/awm-wt-%s-XXXXXX", awm_env_str("TMPDIR", "/tmp"), name);
-    return mkdtemp(buf) != NULL;
-}
-
-void wh_rmtree(const char *dir) { tk_remove_tree(dir); }
-
-static const char *g_prefix;
-static int g_count;
-static int count_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    if (!strncmp(path + ftw->base, g_prefix, strlen(g_prefix)))
-        g_count++;
-    return 0;
-}
-
-int wh_count_files(const char *dir, const char *prefix)
-{
-    g_prefix = prefix;
-    g_count = 0;
-    nftw(dir, count_entry, 16, FTW_PHYS);
-    return g_count;
 }
 
 /* ---- fixture ------------------------------------------------------------------------------ */
@@ -331,7 +249,7 @@ bool wh_fixture_start(wh_fixture *fx)
     memset(fx, 0, sizeof *fx);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     awm_error err;
-    if (!wh_mkdtemp(fx->dir, sizeof fx->dir, "worker-test")) {
+    if (!tk_mkdtemp(fx->dir, sizeof fx->dir, "worker-test")) {
         fprintf(stderr, "cannot create a temp dir\n");
         return false;
     }
@@ -342,7 +260,7 @@ bool wh_fixture_start(wh_fixture *fx)
         fprintf(stderr, "postgres: %s\n", err.msg);
         return false;
     }
-    fx->api_port = wh_free_port();
+    fx->api_port = tk_free_port();
     snprintf(fx->api_url, sizeof fx->api_url, "http://127.0.0.1:%d", fx->api_port);
     if (!wh_api_start(fx)) {
         fprintf(stderr, "awm serve did not become healthy (see %s/api.log)\n", fx->dir);
@@ -374,7 +292,7 @@ void wh_fixture_stop(wh_fixture *fx)
     pg_harness_destroy(fx->pg);
     fx->pg = NULL;
     if (fx->dir[0] && !getenv("AWM_KEEP_TEST_DIR"))
-        wh_rmtree(fx->dir);
+        tk_remove_tree(fx->dir);
     curl_global_cleanup();
 }
 
@@ -408,7 +326,7 @@ int wh_run_check(const char *const *env, const char *log_path, char **output)
 bool wh_worker_start(wh_fixture *fx, wh_proc *p, const char *name, const char *const *extra, int *health_port)
 {
     char env_db[512], env_api[200], env_dir[700], env_health[64], log[700];
-    int port = wh_free_port();
+    int port = tk_free_port();
     if (health_port)
         *health_port = port;
     snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", pg_harness_conninfo(fx->pg));
@@ -459,7 +377,7 @@ json_t *wh_wait_job_state(wh_fixture *fx, const char *id, const char *state, dou
 {
     char url[256];
     snprintf(url, sizeof url, "%s/api/jobs/%s", fx->api_url, id);
-    double end = wh_now() + timeout_s;
+    double end = awm_now_seconds() + timeout_s;
     for (;;) {
         json_t *job = NULL;
         /* As the worker sees it (the public view has no file path). */
@@ -467,13 +385,13 @@ json_t *wh_wait_job_state(wh_fixture *fx, const char *id, const char *state, dou
         const char *s = json_string_value(json_object_get(job, "state"));
         if (status == 200 && s && !strcmp(s, state))
             return job;
-        if (wh_now() >= end) {
+        if (awm_now_seconds() >= end) {
             fprintf(stderr, "job %s: still '%s' (want '%s')\n", id, s ? s : "?", state);
             json_decref(job);
             return NULL;
         }
         json_decref(job);
-        wh_sleep_ms(100);
+        tk_sleep_ms(100);
     }
 }
 

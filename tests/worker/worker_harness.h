@@ -8,20 +8,22 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "support/testkit.h"
+
 typedef struct {
     pid_t pid;
     char log_path[1024];
     int exit_status; /* after wait: exit code, or 128 + signal */
 } wh_proc;
 
-/* A free TCP port on 127.0.0.1 (bound and released). */
-int wh_free_port(void);
-
 /* The `awm` binary of this build ($AWM_BUILD_ROOT/src/cli/awm). */
 const char *wh_awm_path(void);
 
 /* Start `awm <args...>` with the current environment plus `env` ("NAME=value" strings,
- * NULL-terminated; "NAME=" removes NAME). stdout and stderr go to log_path (appended). */
+ * NULL-terminated; "NAME=" removes NAME). stdout and stderr go to log_path (appended). Started
+ * with testkit's tk_spawn_with, as every child of the tests; free ports, temp directories,
+ * sleeping and removing trees are testkit's too (tk_free_port, tk_mkdtemp, tk_sleep_ms,
+ * tk_remove_tree). */
 bool wh_spawn(wh_proc *p, const char *const *args, const char *const *env, const char *log_path);
 
 /* Send `sig` and wait up to timeout_s for the exit; SIGKILL after that. Returns the status. */
@@ -45,14 +47,6 @@ bool wh_wait_log_event(const char *log_path, const char *event, int count, doubl
 /* The same over n logs together (lines of all of them counted). */
 bool wh_wait_log_events(const char *const *log_paths, size_t n, const char *event, int count, double timeout_s);
 
-void wh_sleep_ms(long ms);
-double wh_now(void);
-
-/* A temp directory under $TMPDIR (or /tmp); removed (recursively) by wh_rmtree. */
-bool wh_mkdtemp(char *buf, size_t size, const char *name);
-void wh_rmtree(const char *dir);
-/* Files (recursively) whose name starts with `prefix`; how many. */
-int wh_count_files(const char *dir, const char *prefix);
 
 /* Run `awm worker --check` with `env` (as for wh_spawn), output to log_path. Returns its exit
  * status (-1 when it did not finish within 60 s); *output = what it printed (never NULL;

@@ -1,0 +1,204 @@
+/* test_mesh.c — the borders mesh (src/geo/mesh.c): each edge two features share drawn once,
+ * the edges of one feature only (coastlines) not at all, like topojson-client's
+ * mesh(topology, object, (a, b) => a !== b).
+ *
+ * Without arguments: handcrafted topologies with exact expected lines. With a reference file
+ * (tests/oracle/mesh-reference.mjs, see run_mesh_oracle.sh): the world-atlas country layers
+ * give the same segments as topojson-client's mesh (count and coordinate sums). */
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "geo/geo.h"
+#include "test.h"
+
+static char tmp_dir[] = "/tmp/awm-test-mesh-XXXXXX";
+
+static bool load_text(const char *json, geo_layer *out)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/t.json", tmp_dir);
+    FILE *fp = fopen(path, "w");
+    if (!fp)
+        exit(2);
+    fputs(json, fp);
+    fclose(fp);
+    awm_error err = {{0}};
+    bool ok = geo_layer_load(path, "c", out, &err);
+    CHECK_MSG(ok, "%s", err.msg);
+    unlink(path);
+    return ok;
+}
+
+static bool line_is(const geo_line *l, const double *xy, size_t n)
+{
+    if (l->count != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (l->points[i].x != xy[2 * i] || l->points[i].y != xy[2 * i + 1])
+            return false;
+    return true;
+}
+
+/* Two squares A | B sharing the edge x = 1, and an island C on its own:
+ *   arc 0: the shared edge (1,0)→(1,1); arc 1: A's coast (1,1)→(0,1)→(0,0)→(1,0);
+ *   arc 2: B's coast (1,0)→(2,0)→(2,1)→(1,1); arc 3: the island's ring. */
+static const char *TWO_SQUARES =
+    "{\"type\": \"Topology\", \"arcs\": ["
+    "[[1,0],[1,1]], [[1,1],[0,1],[0,0],[1,0]], [[1,0],[2,0],[2,1],[1,1]], [[5,5],[6,5],[6,6],[5,5]]],"
+    "\"objects\": {\"c\": {\"type\": \"GeometryCollection\", \"geometries\": ["
+    "{\"type\": \"Polygon\", \"id\": \"A\", \"arcs\": [[0, 1]]},"
+    "{\"type\": \"Polygon\", \"id\": \"B\", \"arcs\": [[2, -1]]},"
+    "{\"type\": \"Polygon\", \"id\": \"C\", \"arcs\": [[3]]}]}}}";
+
+static void test_shared_edge_once_and_no_coast(void)
+{
+    geo_layer layer;
+    if (!load_text(TWO_SQUARES, &layer))
+        return;
+    geo_mesh m;
+    geo_mesh_borders(&layer, &m);
+    CHECK_INT_EQ(m.line_count, 1);
+    const double shared[] = {1, 0, 1, 1};
+    if (m.line_count == 1)
+        CHECK_MSG(line_is(&m.lines[0], shared, 2), "the line has %zu points", m.lines[0].count);
+    geo_mesh_free(&m);
+    geo_layer_free(&layer);
+}
+
+/* A border that crosses a ring's first point comes out as one line, not two pieces. */
+static const char *BORDER_ACROSS_RING_START =
+    "{\"type\": \"Topology\", \"arcs\": ["
+    "[[0,1],[0,0],[1,0]], [[1,0],[1,1],[0,1]], [[1,0],[2,0],[2,2],[0,2],[0,1]]],"
+    "\"objects\": {\"c\": {\"type\": \"GeometryCollection\", \"geometries\": ["
+    "{\"type\": \"Polygon\", \"id\": \"A\", \"arcs\": [[1, 0]]},"
+    "{\"type\": \"Polygon\", \"id\": \"B\", \"arcs\": [[2, -2]]}]}}}";
+
+static void test_border_across_ring_start_is_one_line(void)
+{
+    geo_layer layer;
+    if (!load_text(BORDER_ACROSS_RING_START, &layer))
+        return;
+    /* A's ring starts at (1,0): (1,0) (1,1) (0,1) (0,0) (1,0); its border with B is (1,0)→(1,1)→(0,1). */
+    geo_mesh m;
+    geo_mesh_borders(&layer, &m);
+    CHECK_INT_EQ(m.line_count, 1);
+    const double border[] = {1, 0, 1, 1, 0, 1};
+    if (m.line_count == 1)
+        CHECK(line_is(&m.lines[0], border, 3));
+    geo_mesh_free(&m);
+    geo_layer_free(&layer);
+}
+
+/* An enclave (Lesotho in South Africa): its whole ring is a border, one closed line, once. */
+static const char *ENCLAVE =
+    "{\"type\": \"Topology\", \"arcs\": ["
+    "[[0,0],[4,0],[4,4],[0,4],[0,0]], [[1,1],[1,2],[2,2],[2,1],[1,1]]],"
+    "\"objects\": {\"c\": {\"type\": \"GeometryCollection\", \"geometries\": ["
+    "{\"type\": \"Polygon\", \"id\": \"ZA\", \"arcs\": [[0], [1]]},"
+    "{\"type\": \"Polygon\", \"id\": \"LS\", \"arcs\": [[-2]]}]}}}";
+
+static void test_enclave_is_one_closed_line(void)
+{
+    geo_layer layer;
+    if (!load_text(ENCLAVE, &layer))
+        return;
+    geo_mesh m;
+    geo_mesh_borders(&layer, &m);
+    CHECK_INT_EQ(m.line_count, 1);
+    if (m.line_count == 1) {
+        CHECK_INT_EQ(m.lines[0].count, 5);
+        CHECK(m.lines[0].points[0].x == m.lines[0].points[4].x && m.lines[0].points[0].y == m.lines[0].points[4].y);
+    }
+    geo_mesh_free(&m);
+    geo_layer_free(&layer);
+}
+
+/* ---- against topojson-client ---- */
+typedef struct {
+    double ax, ay, bx, by;
+} segment;
+
+static int segment_cmp(const void *p, const void *q)
+{
+    const segment *s = p, *t = q;
+    if (s->ax != t->ax) return s->ax < t->ax ? -1 : 1;
+    if (s->ay != t->ay) return s->ay < t->ay ? -1 : 1;
+    if (s->bx != t->bx) return s->bx < t->bx ? -1 : 1;
+    if (s->by != t->by) return s->by < t->by ? -1 : 1;
+    return 0;
+}
+
+static void compare_world(const char *reference)
+{
+    json_error_t e;
+    json_t *ref = json_load_file(reference, 0, &e);
+    CHECK_MSG(ref != NULL, "%s: %s", reference, e.text);
+    const geo_detail details[] = {GEO_DETAIL_110M, GEO_DETAIL_50M, GEO_DETAIL_10M};
+    for (size_t d = 0; ref && d < 3; d++) {
+        json_t *r = json_array_get(ref, d);
+        geo_layer layer;
+        awm_error err = {{0}};
+        if (!geo_layer_load_world(details[d], "countries", &layer, &err)) {
+            CHECK_MSG(false, "%s", err.msg);
+            continue;
+        }
+        geo_mesh m;
+        geo_mesh_borders(&layer, &m);
+        size_t n = 0;
+        for (size_t i = 0; i < m.line_count; i++)
+            n += m.lines[i].count - 1;
+        segment *segs = malloc((n ? n : 1) * sizeof *segs);
+        n = 0;
+        for (size_t i = 0; i < m.line_count; i++)
+            for (size_t k = 0; k + 1 < m.lines[i].count; k++) {
+                geo_point a = m.lines[i].points[k], b = m.lines[i].points[k + 1];
+                if (a.x == b.x && a.y == b.y)
+                    continue;
+                if (b.x < a.x || (b.x == a.x && b.y < a.y)) {
+                    geo_point t = a;
+                    a = b;
+                    b = t;
+                }
+                segs[n++] = (segment){a.x, a.y, b.x, b.y};
+            }
+        qsort(segs, n, sizeof *segs, segment_cmp);
+        double sx = 0, sy = 0;
+        size_t dup = 0;
+        for (size_t i = 0; i < n; i++) {
+            sx += segs[i].ax + segs[i].bx;
+            sy += segs[i].ay + segs[i].by;
+            if (i && !segment_cmp(&segs[i - 1], &segs[i]))
+                dup++;
+        }
+        const char *name = geo_detail_name(details[d]);
+        CHECK_MSG(dup == 0, "%s: %zu segments drawn twice", name, dup);
+        CHECK_MSG(n == (size_t)json_integer_value(json_object_get(r, "segments")), "%s: %zu segments, topojson %lld",
+                  name, n, (long long)json_integer_value(json_object_get(r, "segments")));
+        CHECK_NEAR(sx, json_number_value(json_object_get(r, "sumX")), 1e-6);
+        CHECK_NEAR(sy, json_number_value(json_object_get(r, "sumY")), 1e-6);
+        free(segs);
+        geo_mesh_free(&m);
+        geo_layer_free(&layer);
+    }
+    json_decref(ref);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1) {
+        compare_world(argv[1]);
+        return TEST_EXIT();
+    }
+    if (!mkdtemp(tmp_dir)) {
+        perror("mkdtemp");
+        return 2;
+    }
+    RUN(test_shared_edge_once_and_no_coast);
+    RUN(test_border_across_ring_start_is_one_line);
+    RUN(test_enclave_is_one_closed_line);
+    rmdir(tmp_dir);
+    return TEST_EXIT();
+}
