@@ -1,0 +1,236 @@
+/* test_api_edge.c — limits at the edge (SYSTEM.md §3), over real sockets on loopback against
+ * `awm serve` (argv[1]) and a private PostgreSQL: requests with ambiguous framing are refused
+ * and nothing smuggled behind them runs (a NUL inside a header value is not seen: libmicrohttpd
+ * 0.9.75 ends the value there before the server sees it); an unknown transfer coding is 501; slow connections from
+ * several loopback addresses do not keep another client from being served; the rate limit
+ * answers 429 with Retry-After and clears; a FIFO named like an export is 404 at once; a bad
+ * dpi is 400 before any image byte; a frozen PostgreSQL gives 503 within the statement timeout. */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "api_fixture.h"
+
+/* Connect from a given loopback address (127.0.0.x) to the server. */
+static int dial_from(const char *from)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    if (from) {
+        inet_pton(AF_INET, from, &a.sin_addr);
+        bind(fd, (struct sockaddr *)&a, sizeof a);
+    }
+    struct sockaddr_in s = {.sin_family = AF_INET, .sin_port = htons((uint16_t)fx_port)};
+    inet_pton(AF_INET, "127.0.0.1", &s.sin_addr);
+    if (connect(fd, (struct sockaddr *)&s, sizeof s) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Send raw bytes; read everything until the server closes or 5 s pass. Caller frees. */
+static char *exchange(const char *raw, size_t len)
+{
+    int fd = dial_from(NULL);
+    if (fd < 0)
+        return awm_strdup("");
+    ssize_t w = write(fd, raw, len);
+    (void)w;
+    awm_buf b = {0};
+    double end = awm_now_seconds() + 5;
+    char buf[4096];
+    while (awm_now_seconds() < end) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 200) <= 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        awm_buf_append(&b, buf, (size_t)n);
+    }
+    close(fd);
+    awm_buf_append(&b, "", 1);
+    return b.data;
+}
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p++)
+        n++;
+    return n;
+}
+
+#define SMUGGLED "GET /api/nothing-smuggled HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+static void ambiguous_framing_is_refused_and_nothing_is_smuggled(void)
+{
+    const struct {
+        const char *raw, *status;
+    } cases[] = {
+        {"POST /api/maps HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 5\r\n"
+         "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" SMUGGLED, "HTTP/1.1 400"},
+        {"POST /api/maps HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nContent-Length: 60\r\n\r\n{}" SMUGGLED,
+         "HTTP/1.1 400"},
+        {"POST /api/maps HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length : 2\r\n\r\n{}" SMUGGLED, "HTTP/1.1 400"},
+        {"POST /api/maps HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n" SMUGGLED,
+         "HTTP/1.1 501"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *got = exchange(cases[i].raw, strlen(cases[i].raw));
+        CHECK_MSG(!strncmp(got, cases[i].status, strlen(cases[i].status)), "case %zu: %.200s", i, got);
+        CHECK_MSG(count(got, "HTTP/1.1 ") == 1, "case %zu: a second answer came back: %.400s", i, got);
+        free(got);
+    }
+    /* The smuggled request never ran: it would have been logged. */
+    char *log = NULL;
+    size_t len;
+    awm_read_file(fx_log_path, &log, &len, NULL);
+    CHECK(log && !strstr(log, "nothing-smuggled"));
+    free(log);
+}
+
+static long health_status(const char *from)
+{
+    int fd = dial_from(from);
+    if (fd < 0)
+        return -1;
+    static const char req[] = "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    ssize_t w = write(fd, req, sizeof req - 1);
+    (void)w;
+    char buf[512] = "";
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    long status = -1;
+    if (poll(&p, 1, 3000) > 0 && read(fd, buf, sizeof buf - 1) > 12)
+        status = strtol(buf + 9, NULL, 10);
+    close(fd);
+    return status;
+}
+
+/* 8 addresses × 60 connections (under the per-address cap) each trickling a header byte: with a
+ * thread per connection they took every slot; now another client is served throughout. */
+static void slow_connections_from_many_addresses_do_not_lock_others_out(void)
+{
+    enum { ADDRS = 8, PER = 60 };
+    int fds[ADDRS * PER];
+    int open_count = 0;
+    for (int a = 0; a < ADDRS; a++) {
+        char from[32];
+        snprintf(from, sizeof from, "127.0.1.%d", a + 1);
+        for (int k = 0; k < PER; k++) {
+            int fd = dial_from(from);
+            if (fd >= 0) {
+                ssize_t w = write(fd, "G", 1);
+                (void)w;
+                fds[open_count++] = fd;
+            }
+        }
+    }
+    CHECK(open_count >= ADDRS * PER * 9 / 10);
+    int served = 0, tries = 0;
+    for (double end = awm_now_seconds() + 6; awm_now_seconds() < end; tries++) {
+        for (int i = 0; i < open_count; i += 7) {
+            ssize_t w = write(fds[i], "E", 1); /* a byte now and then */
+            (void)w;
+        }
+        served += health_status("127.0.2.1") == 200;
+        usleep(300000);
+    }
+    CHECK_MSG(served == tries, "served %d of %d health checks during the attack", served, tries);
+    for (int i = 0; i < open_count; i++)
+        close(fds[i]);
+}
+
+static void the_rate_limit_answers_429_with_retry_after(void)
+{
+    /* The fixture runs with RATE_LIMIT_PLACES=30 per minute. */
+    long last = 0;
+    char after[32] = "";
+    for (int i = 0; i < 40 && last != 429; i++) {
+        fx_response r = fx_http("GET", "/api/places?q=lis", NULL);
+        last = r.status;
+        if (r.status == 429)
+            fx_header(&r, "Retry-After", after, sizeof after);
+        fx_response_free(&r);
+    }
+    CHECK_INT_EQ(last, 429);
+    CHECK_MSG(atoi(after) >= 1 && atoi(after) <= 60, "Retry-After: %s", after);
+    sleep((unsigned)atoi(after));
+    fx_response r = fx_http("GET", "/api/places?q=lis", NULL);
+    CHECK_MSG(r.status != 429, "still %ld after Retry-After", r.status);
+    fx_response_free(&r);
+}
+
+static void a_fifo_named_like_an_export_is_404_at_once(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/2026-01-02T03-04-05_0b5c8f0e-1234-4abc-8def-0123456789ab.png", fx_export_dir);
+    CHECK(mkfifo(path, 0644) == 0);
+    double t0 = awm_now_seconds();
+    fx_response r = fx_http("GET", "/exports/2026-01-02T03-04-05_0b5c8f0e-1234-4abc-8def-0123456789ab.png", NULL);
+    CHECK_INT_EQ(r.status, 404);
+    CHECK(awm_now_seconds() - t0 < 5); /* not a timed assertion of speed: the old code never answered */
+    fx_response_free(&r);
+    unlink(path);
+}
+
+static void a_bad_dpi_is_400(void)
+{
+    const char *urls[] = {"/render?mapId=00000000-0000-4000-8000-000000000000&dpi=1e-300",
+                          "/render?mapId=00000000-0000-4000-8000-000000000000&dpi=0.5"};
+    for (int i = 0; i < 2; i++) {
+        fx_response r = fx_http("GET", urls[i], NULL);
+        CHECK_MSG(r.status == 400 && strstr(r.body, "dpi"), "%s -> %ld %s", urls[i], r.status, r.body);
+        fx_response_free(&r);
+    }
+}
+
+static void a_frozen_database_gives_503(void)
+{
+    pid_t pm = pg_harness_pid(fx_pg);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "pkill -STOP -P %d; kill -STOP %d", (int)pm, (int)pm);
+    CHECK(system(cmd) == 0);
+    fx_response r = fx_http("GET", "/api/health", NULL); /* DB_STATEMENT_TIMEOUT_MS=1500 here */
+    CHECK_INT_EQ(r.status, 503);
+    fx_response_free(&r);
+    r = fx_http("GET", "/api/maps/00000000-0000-4000-8000-000000000000", NULL);
+    CHECK_INT_EQ(r.status, 503);
+    fx_response_free(&r);
+    snprintf(cmd, sizeof cmd, "kill -CONT %d; pkill -CONT -P %d", (int)pm, (int)pm);
+    CHECK(system(cmd) == 0);
+    /* And back without a restart. */
+    long status = 0;
+    for (int i = 0; i < 50 && status != 200; i++) {
+        r = fx_http("GET", "/api/health", NULL);
+        status = r.status;
+        fx_response_free(&r);
+        if (status != 200)
+            usleep(200000);
+    }
+    CHECK_INT_EQ(status, 200);
+}
+
+int main(int argc, char **argv)
+{
+    setenv("RATE_LIMIT_PLACES", "30", 1);
+    setenv("DB_STATEMENT_TIMEOUT_MS", "1500", 1);
+    setenv("DB_CONNECT_TIMEOUT_S", "2", 1);
+    setenv("API_MAX_CONNECTIONS_PER_IP", "64", 1);
+    fx_start(argc, argv);
+    RUN(ambiguous_framing_is_refused_and_nothing_is_smuggled);
+    RUN(a_bad_dpi_is_400);
+    RUN(a_fifo_named_like_an_export_is_404_at_once);
+    RUN(the_rate_limit_answers_429_with_retry_after);
+    RUN(slow_connections_from_many_addresses_do_not_lock_others_out);
+    RUN(a_frozen_database_gives_503);
+    RUN(fx_check_clean_shutdown);
+    fx_cleanup();
+    curl_global_cleanup();
+    return TEST_EXIT();
+}
