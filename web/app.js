@@ -1,5 +1,6 @@
 // AWM web page: edit a map definition, preview it exactly as it prints (GET /render), save it
-// (POST /api/maps), export it (POST /api/export) and follow the job (GET /api/jobs/{id}).
+// as you type (created once by POST /api/maps, then PUT /api/maps/{id} with its edit token),
+// export it (POST /api/export) and follow the job (GET /api/jobs/{id}).
 // No framework: `state` holds the map; inputs write into it as the user types, and the people
 // list is rebuilt from it when its structure changes (add, remove, reorder, open a saved map).
 
@@ -29,7 +30,6 @@ const state = {
 let sizes = [];
 let page = null;         // {bleedPt, safePt, frameInsetPt, dpi}
 let themes = [];         // [{id, displayName, colors: {…, paths: [...]}}]
-let saved = { id: null, json: null }; // the last saved definition, to avoid saving twice
 
 // ---- the map definition sent to the API ------------------------------------------------
 
@@ -146,11 +146,17 @@ let lastErrors = { details: [], message: '' }; // re-applied after the form is r
 
 // ---- API --------------------------------------------------------------------------------
 
-async function api(method, path, body) {
+// token: a map's edit token (Authorization: Bearer); timeoutMs: give up after that long
+// (the fetch then throws a TimeoutError).
+async function api(method, path, body, { token, timeoutMs } = {}) {
+  const headers = {};
+  if (body) headers['Content-Type'] = 'application/json';
+  if (token) headers.Authorization = `Bearer ${token}`;
   const res = await fetch(path, {
     method,
-    headers: body ? { 'Content-Type': 'application/json' } : {},
+    headers,
     body: body ? JSON.stringify(body) : undefined,
+    signal: timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined,
   });
   let json = null;
   try { json = await res.json(); } catch { /* not JSON */ }
@@ -203,6 +209,7 @@ function renderPeople(focusSel) {
   const list = $('#people');
   list.replaceChildren(...state.people.map(renderPerson));
   showErrors(lastErrors.details, lastErrors.message);
+  applyReadOnly();
   if (focusSel) document.querySelector(focusSel)?.focus();
 }
 
@@ -540,8 +547,10 @@ function previewDpi() {
   return Math.max(10, Math.min(300, dpi));
 }
 
+// Every edit comes through here: it redraws the preview and (noteEdit) is saved.
 function schedulePreview(delay = PREVIEW_DEBOUNCE_MS) {
   relabel();
+  noteEdit();
   clearTimeout(preview.timer);
   $('#preview').dataset.pending = 'true'; // a render is due (tests wait for it)
   preview.timer = setTimeout(renderPreview, delay);
@@ -634,7 +643,7 @@ function setupDrag() {
   const fig = $('#preview');
   let drag = null;
   fig.addEventListener('pointerdown', (e) => {
-    if (e.button !== 0) return;
+    if (e.button !== 0 || doc.readOnly) return;
     fig.setPointerCapture(e.pointerId);
     drag = { x: e.clientX, y: e.clientY, k: degreesPerPixel() };
     fig.classList.add('dragging');
@@ -658,57 +667,403 @@ function setupDrag() {
   fig.addEventListener('keydown', (e) => {
     const step = e.shiftKey ? 15 : 5;
     const d = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, step], ArrowDown: [0, -step] }[e.key];
-    if (!d) return;
+    if (!d || doc.readOnly) return;
     e.preventDefault();
     rotateBy(d[0], d[1]);
     schedulePreview();
   });
 }
 
-// ---- save, open, export ----------------------------------------------------------------------
-
 function setStatus(el, text, isError = false) {
   el.textContent = text;
   el.classList.toggle('error', isError);
 }
 
-// Save the current definition unless it is the one saved last; the map's id, or null.
-async function save() {
-  const def = definition();
-  const json = JSON.stringify(def);
-  if (saved.id && saved.json === json) return saved.id;
-  const status = $('#save-status');
-  setStatus(status, 'Saving…');
-  const res = await api('POST', '/api/maps', def);
-  if (res.status !== 201) {
-    lastErrors = { details: res.json?.details || [], message: res.json?.error || `save failed (${res.status})` };
-    showErrors(lastErrors.details, lastErrors.message);
-    setStatus(status, `Not saved: ${res.json?.error || res.status}. See the marked fields.`, true);
-    return null;
-  }
-  saved = { id: res.json.userMap.id, json };
-  setStatus(status, `Saved (map ${saved.id}).`);
-  loadSavedList();
-  return saved.id;
+// ---- the open map: created once, then saved in place ------------------------------------------
+// The URL names the open map (/?map=<id>); the edit token that lets this browser change it rides
+// only in the fragment (#edit=<token>), which browsers never send to a server, so it stays out of
+// server and proxy logs. Without a token the map is shown read-only. Edits are saved a moment
+// after the last keystroke (PUT); until the server has them they are kept in localStorage as a
+// draft, so a reload, a crash or a server that is down loses nothing.
+
+const AUTOSAVE_MS = 800;
+const SAVE_TIMEOUT_MS = 15_000;  // a save that hangs ends as "Not saved", never as "Saving…" forever
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 15_000;
+const MY_MAPS_KEY = 'awm.myMaps';
+
+const doc = {
+  id: null,         // the open map's id; null until its first save creates it
+  token: null,      // its edit token; null for a map opened by its view link
+  readOnly: false,
+  savedJson: null,  // the definition the server holds (for a map not created yet: the page's first one)
+  timer: null,      // the debounced autosave
+  retryTimer: null, // the next attempt after the server could not be reached
+  retryMs: 0,
+  inFlight: null,   // the save under way, so that two never overlap
+  leaving: false,   // the open map was deleted: nothing left to ask about on leaving
+  ready: false,     // the map is loaded: edits from now on are the user's
+};
+
+// ---- localStorage: "My maps" and drafts ---------------------------------------------------------
+
+const draftKey = (id) => `awm.draft.${id || 'new'}`;
+function readStored(key, fallback) {
+  try { return JSON.parse(localStorage.getItem(key)) ?? fallback; } catch { return fallback; }
 }
+function store(key, value) {
+  try { localStorage.setItem(key, JSON.stringify(value)); } catch { /* full or disabled: the page works without */ }
+}
+function unstore(key) {
+  try { localStorage.removeItem(key); } catch { /* idem */ }
+}
+
+// [{id, token, title}], most recently saved first.
+const myMaps = () => readStored(MY_MAPS_KEY, []).filter((m) => m && typeof m.id === 'string' && typeof m.token === 'string');
+function rememberMap(id, token, title) {
+  store(MY_MAPS_KEY, [{ id, token, title }, ...myMaps().filter((m) => m.id !== id)]);
+  renderMyMaps();
+}
+function forgetMap(id) {
+  store(MY_MAPS_KEY, myMaps().filter((m) => m.id !== id));
+  unstore(draftKey(id));
+  renderMyMaps();
+}
+
+// What a save sends: places without a position yet are left out, as for the preview (a row
+// just added is not an error, and comes back from the draft).
+const saveJson = () => JSON.stringify(definition(true));
+const isDirty = () => !doc.readOnly && !doc.leaving && (doc.inFlight !== null || saveJson() !== doc.savedJson);
+const viewLink = () => `${location.origin}/?map=${doc.id}`;
+const editLink = () => `${viewLink()}#edit=${doc.token}`;
+
+function showSave(kind, text) {
+  const el = $('#save-status');
+  el.dataset.state = kind; // new | saving | saved | error | readonly (tests wait on it)
+  setStatus(el, text, kind === 'error');
+}
+
+// Called on every change (schedulePreview): keep the draft, and save a moment later.
+function noteEdit() {
+  if (!doc.ready || doc.readOnly) return;
+  clearTimeout(doc.timer);
+  if (saveJson() === doc.savedJson) { // back to what the server holds
+    unstore(draftKey(doc.id));
+    clearTimeout(doc.retryTimer);
+    doc.retryTimer = null;
+    if (!doc.inFlight) showClean();
+    return;
+  }
+  store(draftKey(doc.id), { state });
+  doc.timer = setTimeout(saveNow, AUTOSAVE_MS);
+  if (!doc.retryTimer) showSave('saving', 'Saving…');
+}
+
+function showClean() {
+  if (doc.id) showSave('saved', 'Saved');
+  else showSave('new', 'New map: it is saved as soon as you change it.');
+}
+
+// Save now if the server does not hold the current definition; true when it does afterwards.
+// create: make the map even when unchanged (an export needs an id).
+async function saveNow({ create = false } = {}) {
+  clearTimeout(doc.timer);
+  while (doc.inFlight) await doc.inFlight; // one save at a time; then see whether another is due
+  if (doc.readOnly) return doc.id !== null;
+  const index = [];
+  const def = definition(true, index);
+  const json = JSON.stringify(def);
+  if (json === doc.savedJson && (doc.id || !create)) return doc.id !== null;
+  clearTimeout(doc.retryTimer);
+  doc.retryTimer = null;
+  doc.inFlight = sendSave(def, json, index, create);
+  try { return await doc.inFlight; } finally { doc.inFlight = null; }
+}
+
+async function sendSave(def, json, index, create) {
+  const creating = !doc.id;
+  if (!doc.retryMs) showSave('saving', 'Saving…');
+  let res;
+  try {
+    res = await api(creating ? 'POST' : 'PUT', creating ? '/api/maps' : `/api/maps/${doc.id}`, def,
+      { token: doc.token, timeoutMs: SAVE_TIMEOUT_MS });
+  } catch (e) {
+    return saveFailed(e.name === 'TimeoutError' ? 'the server does not answer' : 'cannot reach the server', create);
+  }
+  if (res.status === 200 || res.status === 201) {
+    if (creating) adopt(res.json.userMap.id, res.json.editToken);
+    doc.savedJson = json;
+    doc.retryMs = 0;
+    rememberMap(doc.id, doc.token, def.title);
+    if (saveJson() === json) {
+      unstore(draftKey(doc.id));
+      showSave('saved', 'Saved');
+    } else {
+      doc.timer = setTimeout(saveNow, AUTOSAVE_MS); // edited while this save was on its way
+    }
+    return true;
+  }
+  const why = res.json?.error || `the server answered ${res.status}`;
+  if (res.status === 400) {
+    lastErrors = { details: (res.json?.details || []).map((d) => fromPreviewPath(d, index)), message: why };
+    showErrors(lastErrors.details, lastErrors.message);
+    return saveFailed(`${why}. See the marked fields.`);
+  }
+  if (res.status === 401 || res.status === 403) return saveFailed(`this link cannot change the map (${why})`);
+  if (res.status === 404) return saveFailed('this map no longer exists (it was deleted)');
+  if (res.status === 413) return saveFailed(why);
+  return saveFailed(why, create, true); // 5xx, 429: the server may well answer in a moment
+}
+
+// A failed save says why; when the server may come back, it is tried again, waiting longer each time.
+function saveFailed(why, create = false, retry = false) {
+  if (why === 'cannot reach the server' || why === 'the server does not answer') retry = true;
+  if (!retry) {
+    doc.retryMs = 0;
+    showSave('error', `Not saved: ${why}`);
+    return false;
+  }
+  doc.retryMs = Math.min(RETRY_MAX_MS, doc.retryMs ? doc.retryMs * 2 : RETRY_MIN_MS);
+  doc.retryTimer = setTimeout(() => { doc.retryTimer = null; saveNow({ create }); }, doc.retryMs);
+  showSave('error', `Not saved: ${why}. Trying again in ${Math.round(doc.retryMs / 1000)} s…`);
+  return false;
+}
+
+// The first save made the map: from now on the URL names it and carries its edit token.
+function adopt(id, token) {
+  doc.id = id;
+  doc.token = token;
+  unstore(draftKey(null));
+  history.replaceState(null, '', `/?map=${id}#edit=${token}`);
+  updateMapBar();
+}
+
+// Open the map the URL names, or a new map (with its draft, if this browser has one).
+async function openFromUrl() {
+  const id = new URLSearchParams(location.search).get('map');
+  const token = new URLSearchParams(location.hash.slice(1)).get('edit');
+  if (!id) {
+    doc.savedJson = saveJson();
+    restoreDraft(null);
+    return;
+  }
+  let res;
+  try { res = await api('GET', `/api/maps/${encodeURIComponent(id)}`); } catch { res = { status: 0 }; }
+  if (res.status !== 200) {
+    const why = res.status === 404 ? 'no map has this link (it may have been deleted)'
+      : `the map cannot be loaded (${res.json?.error || res.status || 'no answer'})`;
+    if (res.status === 404) forgetMap(id);
+    history.replaceState(null, '', '/');
+    doc.savedJson = saveJson();
+    showErrors([], `Cannot open the map: ${why}. This is a new map.`);
+    return;
+  }
+  loadDefinition(res.json.userMap.data);
+  doc.id = id;
+  doc.savedJson = saveJson();
+  if (token) {
+    doc.token = token;
+    rememberMap(id, token, state.title);
+    restoreDraft(id);
+  } else {
+    doc.readOnly = true;
+  }
+}
+
+// Edits this browser made and the server never got come back (they are saved right after).
+function restoreDraft(id) {
+  const draft = readStored(draftKey(id), null);
+  if (!draft?.state || !Array.isArray(draft.state.people)) return;
+  loadDefinition(draft.state);
+  if (typeof draft.state.sizeKey === 'string') state.sizeKey = draft.state.sizeKey;
+}
+
+// The form's values from a map definition (or a draft, which has the same fields).
+function loadDefinition(d = {}) {
+  state.title = d.title || '';
+  state.subtitle = d.subtitle || '';
+  state.projection = d.projection || 'orthographic';
+  state.theme = d.theme || 'antique-parchment';
+  state.rotation = Array.isArray(d.rotation) ? [...d.rotation] : [-20, -30, 0];
+  state.zoom = typeof d.zoom === 'number' ? d.zoom : 1;
+  state.pan = d.pan || null;
+  state.qrUrl = d.qrUrl || null;
+  state.people = (Array.isArray(d.people) ? d.people : []).map((p) => ({
+    id: p.id || newPersonId(),
+    name: p.name || '',
+    color: p.color || '',
+    locations: (Array.isArray(p.locations) ? p.locations : []).map((l) => ({
+      name: l.name || '', countryCode: l.countryCode || '', date: l.date || '',
+      latitude: l.latitude === undefined ? '' : String(l.latitude),
+      longitude: l.longitude === undefined ? '' : String(l.longitude),
+    })),
+  }));
+}
+
+// A view link shows the map with every control that would change it disabled; page size,
+// format and export stay (they make a poster, not a change), as does My maps.
+function applyReadOnly() {
+  if (!doc.readOnly) return;
+  document.querySelectorAll('#map-form input, #map-form select, #map-form button').forEach((el) => {
+    if (!el.closest('.view-ok')) el.disabled = true;
+  });
+}
+
+function updateMapBar() {
+  $('#readonly-note').hidden = !doc.readOnly;
+  $('#make-copy').hidden = !doc.readOnly;
+  $('#edit-here').hidden = !(doc.readOnly && myMaps().some((m) => m.id === doc.id));
+  $('#save').hidden = doc.readOnly;
+  $('#copy-edit').hidden = doc.readOnly;
+  $('#copy-edit').disabled = !doc.token;
+  $('#copy-view').disabled = !doc.id;
+  if (doc.readOnly) showSave('readonly', 'Read-only: this is the map\'s view link.');
+}
+
+async function copyLink(kind) {
+  const url = kind === 'edit' ? editLink() : viewLink();
+  const box = $('#share');
+  const input = $('#share-link');
+  input.value = url;
+  box.hidden = false;
+  const say = kind === 'edit' ? 'Edit link copied: whoever has it can change and delete this map.'
+    : 'View link copied: whoever has it can see this map and print it, not change it.';
+  try {
+    await navigator.clipboard.writeText(url);
+    setStatus($('#share-status'), say);
+  } catch {
+    input.select(); // the browser refused the clipboard: the link is there to copy by hand
+    setStatus($('#share-status'), 'Copy the link above (this browser did not allow copying).');
+  }
+}
+
+// A copy of a map seen by its view link becomes a new map of this browser's, opened for editing.
+async function makeCopy() {
+  const btn = $('#make-copy');
+  btn.disabled = true;
+  try {
+    let res;
+    try { res = await api('POST', '/api/maps', definition(true), { timeoutMs: SAVE_TIMEOUT_MS }); } catch { res = { status: 0 }; }
+    if (res.status !== 201) {
+      showSave('error', `Not copied: ${res.json?.error || 'cannot reach the server'}`);
+      return;
+    }
+    const { id } = res.json.userMap;
+    rememberMap(id, res.json.editToken, state.title);
+    location.assign(`/?map=${id}#edit=${res.json.editToken}`);
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+// ---- My maps ----------------------------------------------------------------------------------
+
+function renderMyMaps() {
+  const maps = myMaps();
+  $('#my-maps-empty').hidden = maps.length > 0;
+  $('#my-maps').replaceChildren(...maps.map(myMapItem));
+}
+
+function myMapItem(m) {
+  const li = document.createElement('li');
+  li.dataset.mapId = m.id;
+  const title = m.title || '(untitled)';
+  const open = document.createElement('a');
+  open.href = `/?map=${m.id}#edit=${m.token}`;
+  open.textContent = title;
+  if (m.id === doc.id) open.setAttribute('aria-current', 'page');
+  const tools = document.createElement('div');
+  tools.className = 'tools';
+  tools.append(button('Rename', `Rename ${title}`, () => startRename(li, m), 'secondary small'),
+    button('Delete', `Delete ${title}`, () => deleteMap(m), 'secondary small danger'));
+  li.append(open, tools);
+  return li;
+}
+
+// Rename in place: the row becomes a labelled field; Enter or "Save name" renames, Escape cancels.
+function startRename(li, m) {
+  const input = document.createElement('input');
+  input.value = m.title || '';
+  input.maxLength = 200;
+  input.autocomplete = 'off';
+  const wrap = field(`New name for ${m.title || 'this map'}`, input, null, 'rename');
+  const ok = button('Save name', null, () => renameMap(m, input.value), 'small');
+  const cancel = button('Cancel', null, renderMyMaps, 'secondary small');
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') { e.preventDefault(); renameMap(m, input.value); }
+    if (e.key === 'Escape') { e.preventDefault(); renderMyMaps(); }
+  });
+  li.replaceChildren(wrap, ok, cancel);
+  input.focus();
+}
+
+async function renameMap(m, title) {
+  const status = $('#my-maps-status');
+  if (m.id === doc.id && !doc.readOnly) { // the open map: as if typed in its title field
+    state.title = title;
+    $('#title').value = title;
+    schedulePreview(0);
+    const done = await saveNow();
+    setStatus(status, done ? `Renamed to “${title}”.` : `Not renamed: ${$('#save-status').textContent}`, !done);
+    renderMyMaps();
+    return;
+  }
+  // Another map: its definition as the server holds it, with the new title.
+  let res;
+  try {
+    const got = await api('GET', `/api/maps/${m.id}`);
+    res = got.status !== 200 ? got
+      : await api('PUT', `/api/maps/${m.id}`, { ...got.json.userMap.data, title }, { token: m.token, timeoutMs: SAVE_TIMEOUT_MS });
+  } catch { res = { status: 0 }; }
+  if (res.status === 200) {
+    rememberMap(m.id, m.token, title);
+    setStatus(status, `Renamed to “${title}”.`);
+  } else {
+    setStatus(status, `Not renamed: ${res.json?.error || 'cannot reach the server'}`, true);
+    renderMyMaps();
+  }
+}
+
+async function deleteMap(m) {
+  const title = m.title || '(untitled)';
+  if (!window.confirm(`Delete “${title}”? The map, its posters and its links stop working for everyone. This cannot be undone.`)) return;
+  const status = $('#my-maps-status');
+  let res;
+  try { res = await api('DELETE', `/api/maps/${m.id}`, null, { token: m.token, timeoutMs: SAVE_TIMEOUT_MS }); } catch { res = { status: 0 }; }
+  if (res.status !== 204 && res.status !== 404) { // 404: already gone, which is what was asked
+    setStatus(status, `Not deleted: ${res.json?.error || 'cannot reach the server'}`, true);
+    return;
+  }
+  forgetMap(m.id);
+  setStatus(status, `Deleted “${title}”.`);
+  if (m.id === doc.id) { // the open map is gone: start a new one
+    doc.leaving = true;
+    location.assign('/');
+  }
+}
+
+// ---- export -----------------------------------------------------------------------------------
 
 async function exportPoster() {
   const btn = $('#export');
   btn.disabled = true;
   try {
-    const id = await save();
-    if (!id) return;
+    if (!await saveNow({ create: true })) {
+      setStatus($('#export-status'), 'Export waits for the map to be saved (see above).', true);
+      return;
+    }
     const spec = currentSize();
     const format = $('#format').value;
     const res = await api('POST', '/api/export', {
-      userMapId: id, widthInches: spec.widthInches, heightInches: spec.heightInches,
+      userMapId: doc.id, widthInches: spec.widthInches, heightInches: spec.heightInches,
       paperSizeName: spec.key, format,
     });
     if (res.status !== 202) {
       showErrors(res.json?.details || [], res.json?.error || `export failed (${res.status})`);
-      setStatus($('#save-status'), `Export refused: ${res.json?.error || res.status}`, true);
+      setStatus($('#export-status'), `Export refused: ${res.json?.error || res.status}`, true);
       return;
     }
+    setStatus($('#export-status'), '');
     followJob(res.json.printJobId, spec, format);
   } finally {
     btn.disabled = false;
@@ -770,52 +1125,6 @@ function showJobState(jobState, job) {
   setStatus($('#job-status'), text, jobState === 'export_failed');
 }
 
-async function loadSavedList() {
-  const res = await api('GET', '/api/maps?limit=20');
-  const list = $('#saved-maps');
-  if (!res.ok) {
-    list.replaceChildren(Object.assign(document.createElement('li'), { textContent: 'Cannot list saved maps.' }));
-    return;
-  }
-  list.replaceChildren(...res.json.userMaps.map((m) => {
-    const li = document.createElement('li');
-    const open = button(m.data?.title || '(untitled)', `Open saved map ${m.data?.title || m.id}`, () => openMap(m), '');
-    const time = document.createElement('time');
-    time.dateTime = m.created_at;
-    time.textContent = new Date(m.created_at).toLocaleString();
-    li.append(open, time);
-    return li;
-  }));
-}
-
-function openMap(m) {
-  const d = m.data || {};
-  state.title = d.title || '';
-  state.subtitle = d.subtitle || '';
-  state.projection = d.projection || 'orthographic';
-  state.theme = d.theme || 'antique-parchment';
-  state.rotation = Array.isArray(d.rotation) ? [...d.rotation] : [-20, -30, 0];
-  state.zoom = typeof d.zoom === 'number' ? d.zoom : 1;
-  state.pan = d.pan || null;
-  state.qrUrl = d.qrUrl || null;
-  state.people = (d.people || []).map((p) => ({
-    id: p.id || newPersonId(),
-    name: p.name || '',
-    color: p.color || '',
-    locations: (p.locations || []).map((l) => ({
-      name: l.name || '', countryCode: l.countryCode || '', date: l.date || '',
-      latitude: l.latitude === undefined ? '' : String(l.latitude),
-      longitude: l.longitude === undefined ? '' : String(l.longitude),
-    })),
-  }));
-  lastErrors = { details: [], message: '' };
-  syncLookControls();
-  renderPeople('#title');
-  saved = { id: m.id, json: JSON.stringify(definition()) };
-  setStatus($('#save-status'), `Opened map ${m.id}.`);
-  schedulePreview(0);
-}
-
 // ---- start --------------------------------------------------------------------------------
 
 function addPerson() {
@@ -853,9 +1162,15 @@ async function start() {
   $('#rot-lambda').addEventListener('input', (e) => { state.rotation[0] = e.target.value; schedulePreview(); });
   $('#rot-phi').addEventListener('input', (e) => { state.rotation[1] = e.target.value; schedulePreview(); });
   $('#add-person').addEventListener('click', addPerson);
-  $('#save').addEventListener('click', save);
+  $('#save').addEventListener('click', () => saveNow({ create: true }));
   $('#export').addEventListener('click', exportPoster);
-  $('#refresh-maps').addEventListener('click', loadSavedList);
+  $('#copy-edit').addEventListener('click', () => copyLink('edit'));
+  $('#copy-view').addEventListener('click', () => copyLink('view'));
+  $('#make-copy').addEventListener('click', makeCopy);
+  $('#edit-here').addEventListener('click', () => {
+    const mine = myMaps().find((m) => m.id === doc.id);
+    if (mine) location.assign(`/?map=${mine.id}#edit=${mine.token}`);
+  });
   $('#map-form').addEventListener('submit', (e) => e.preventDefault());
   setupDrag();
   let lastDpi = 0;
@@ -863,13 +1178,33 @@ async function start() {
     const dpi = previewDpi();
     if (Math.abs(dpi - lastDpi) > 2) { lastDpi = dpi; schedulePreview(); }
   });
+  // Leaving with edits the server does not have yet asks first (the draft keeps them anyway).
+  window.addEventListener('beforeunload', (e) => {
+    if (!isDirty()) return;
+    e.preventDefault();
+    e.returnValue = '';
+  });
+  // A link that differs only in its fragment (another map's edit token) does not load a page
+  // by itself: load it, so the page always shows what its URL says.
+  window.addEventListener('hashchange', () => location.reload());
+  // Back online: try a failed save at once rather than at the end of its wait.
+  window.addEventListener('online', () => { if (doc.retryTimer) saveNow(); });
+  // Another tab saved a map or deleted one: the list follows.
+  window.addEventListener('storage', (e) => { if (e.key === MY_MAPS_KEY) renderMyMaps(); });
 
   state.people = [{ id: newPersonId(), name: 'Person 1', color: '', locations: [] }];
+  await openFromUrl();
   syncLookControls();
   renderPeople();
+  renderMyMaps();
+  updateMapBar();
   lastDpi = previewDpi();
+  doc.ready = true;
+  if (!doc.readOnly) {
+    if (saveJson() === doc.savedJson) showClean();
+    else noteEdit(); // a restored draft: save it
+  }
   schedulePreview(0);
-  loadSavedList();
   document.body.dataset.ready = 'true';
 }
 

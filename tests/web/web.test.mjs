@@ -2,13 +2,18 @@
 // playwright-core), against a real `awm serve` + `awm worker` + PostgreSQL started by
 // test_web_ui.c (AWM_URL). The steps build on each other, so they run in order in one page:
 // title, two people with two places each found by name, reorder, theme → new preview, drag →
-// new rotation, a hand-typed latitude of 95 → the validator's message by that field, save and
-// reopen, export 8×10 → export_complete → download → a PNG of 2475 × 3075 pixels; labels on
-// every control, phone width; a screenshot (AWM_SCREENSHOT, else AWM_TMP/screenshot.png).
+// new rotation, a hand-typed latitude of 95 → the validator's message by that field, saved in
+// place (a reload shows the same map, no second one), export 8×10 → export_complete → download →
+// a PNG of 2475 × 3075 pixels; labels on every control, phone width; a screenshot (AWM_SCREENSHOT,
+// else AWM_TMP/screenshot.png). Then who may do what: a draft survives a reload, the edit link
+// edits the same map from another browser, the view link is read-only and "Make a copy" makes a
+// new map, the server stopped mid-edit shows "Not saved" and the edit is saved when it returns
+// (test_web_ui.c stops and restarts it on request: AWM_CONTROL), My maps renames and deletes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { inflateSync } from 'node:zlib';
 import { join } from 'node:path';
@@ -21,8 +26,12 @@ const TMP = process.env.AWM_TMP || tmpdir();
 let browser;
 let page;
 let profile;
+let elsewhere; // a second browser: other devices and people, each a fresh context
 const renders = []; // every /render URL the page asked for, in order
+const mapRequests = []; // every request of the page to /api/maps…: "METHOD path"
 const pageErrors = [];
+let serverDown = false; // while the test has stopped the server, failed loads are expected
+let mapsAtStart = 0;
 
 // The network is closed: without these flags chromium stalls on its own connections.
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -35,20 +44,32 @@ before(async () => {
     args: CHROMIUM_ARGS,
     viewport: { width: 1280, height: 1000 },
     acceptDownloads: true,
+    permissions: ['clipboard-read', 'clipboard-write'],
     timeout: 60_000,
   });
+  elsewhere = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: CHROMIUM_ARGS, timeout: 60_000 });
+  mapsAtStart = mapCount();
   browser = context;
   page = context.pages()[0] || await context.newPage();
   page.setDefaultTimeout(60_000);
-  page.on('request', (r) => { if (r.url().includes('/render?')) renders.push(r.url()); });
+  page.on('request', (r) => {
+    if (r.url().includes('/render?')) renders.push(r.url());
+    if (new URL(r.url()).pathname.startsWith('/api/maps')) mapRequests.push(`${r.method()} ${new URL(r.url()).pathname}`);
+  });
   page.on('pageerror', (e) => pageErrors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error' && !/status of 400/.test(m.text())) pageErrors.push(m.text()); });
+  page.on('console', (m) => {
+    if (m.type() !== 'error' || /status of 400/.test(m.text())) return;
+    if (serverDown && /ERR_CONNECTION_REFUSED/.test(m.text())) return;
+    pageErrors.push(m.text());
+  });
   await page.goto(`${BASE}/`);
   await page.waitForSelector('body[data-ready=true]');
 });
 
 after(async () => {
   await browser?.close();
+  await elsewhere?.close();
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
@@ -69,11 +90,58 @@ async function waitPreviewAfter(count) {
 }
 
 // Wait until no render is due or running: the preview shows the page's current state.
-async function settle() {
-  await page.waitForFunction(() => {
+async function settle(p = page) {
+  await p.waitForFunction(() => {
     const f = document.querySelector('#preview');
     return !f.dataset.pending && f.dataset.state !== 'loading';
   });
+}
+
+// ---- saving, maps, the server ----
+
+const saveState = (p = page) => p.$eval('#save-status', (e) => e.dataset.state);
+// Wait until the page says the server holds the map as shown.
+const waitSaved = (p = page) => p.waitForSelector('#save-status[data-state=saved]');
+const waitReady = (p = page) => p.waitForSelector('body[data-ready=true]');
+const openId = (p = page) => new URL(p.url()).searchParams.get('map');
+const posts = () => mapRequests.filter((r) => r === 'POST /api/maps').length;
+
+// How many maps the database holds (psql on the test's own PostgreSQL).
+function mapCount() {
+  return Number(execFileSync('psql', [process.env.AWM_DATABASE_URL, '-Atc', 'SELECT count(*) FROM user_maps'],
+    { encoding: 'utf8' }).trim());
+}
+
+// The map as the API holds it: {status, map}.
+async function getMap(id) {
+  const res = await fetch(`${BASE}/api/maps/${id}`);
+  return { status: res.status, map: res.status === 200 ? (await res.json()).userMap : null };
+}
+
+// Ask test_web_ui.c to stop or start `awm serve` and wait for it to be done (see serve_control).
+async function serve(what) {
+  const dir = process.env.AWM_CONTROL;
+  assert.ok(dir, 'AWM_CONTROL must name the control directory (test_web_ui.c sets it)');
+  writeFileSync(join(dir, 'request.tmp'), `${what}\n`);
+  renameSync(join(dir, 'request.tmp'), join(dir, 'request'));
+  const done = join(dir, 'done');
+  for (let waited = 0; !existsSync(done); waited += 50) {
+    assert.ok(waited < 120_000, `the harness did not ${what} the server`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const answer = readFileSync(done, 'utf8').trim();
+  unlinkSync(done);
+  assert.equal(answer, 'ok', `the harness could not ${what} the server`);
+}
+
+// A fresh browser context: another device, or another person.
+async function otherDevice() {
+  const context = await elsewhere.newContext({ viewport: { width: 1280, height: 1000 } });
+  const p = await context.newPage();
+  p.setDefaultTimeout(60_000);
+  const requests = [];
+  p.on('request', (r) => requests.push(`${r.method()} ${new URL(r.url()).pathname}`));
+  return { context, p, requests };
 }
 
 async function previewHash() {
@@ -184,6 +252,11 @@ test('a title and two people with two places each, found by name', async () => {
   assert.deepEqual(map.people.map((p) => p.locations.map((l) => l.name)), [['São Paulo', 'Zürich'], ['London', 'Tokyo']]);
   assert.equal(map.people[0].locations[1].countryCode, 'CH');
   assert.equal(map.people[0].locations[0].date, '1990-05-01');
+  // the first edit made the map, once; the URL names it, its edit token only in the fragment
+  await waitSaved();
+  assert.match(page.url(), /\/\?map=[0-9a-f-]{36}#edit=[A-Za-z0-9_-]{43}$/);
+  assert.equal(posts(), 1, `requests: ${mapRequests}`);
+  assert.equal(mapCount(), mapsAtStart + 1);
 });
 
 test('people and places reorder with their buttons', async () => {
@@ -251,16 +324,32 @@ test('a latitude of 95 typed by hand shows the validator message by that field',
   assert.equal(await lat.getAttribute('aria-invalid'), null);
 });
 
-test('save, then reopen from the list of saved maps', async () => {
-  await page.click('#save');
-  await page.waitForFunction(() => /^Saved/.test(document.querySelector('#save-status').textContent));
-  const item = page.locator('#saved-maps button', { hasText: 'The Silva Family' }).first();
-  await item.waitFor();
-  await page.fill('#title', 'Something else');
-  await item.click();
+test('edits are saved in place: a reload shows the same map and its edits, and no second map', async () => {
+  await waitSaved();
+  const id = openId();
+  const url = page.url();
+  // the edits since (theme, drag, …) went to the same map
+  assert.ok(mapRequests.includes(`PUT /api/maps/${id}`), 'later edits are saved in place (PUT)');
+  await page.reload();
+  await waitReady();
+  assert.equal(page.url(), url);
   assert.equal(await page.inputValue('#title'), 'The Silva Family');
+  assert.equal(await page.inputValue('#subtitle'), '1990–2024');
+  assert.deepEqual(await page.$$eval('.person-name', (els) => els.map((e) => e.value)), ['Ana', 'Ben']);
   assert.equal(await page.$$eval('.place', (els) => els.length), 4);
   assert.equal(await page.inputValue('#theme'), 'cool-blue');
+  assert.equal(await saveState(), 'saved');
+  // the server holds those edits under the same id, and still just one map of this page's
+  const { map } = await getMap(id);
+  assert.equal(map.data.title, 'The Silva Family');
+  assert.equal(map.data.theme, 'cool-blue');
+  assert.deepEqual(map.data.people.map((p) => p.locations.map((l) => l.name)), [['São Paulo', 'Zürich'], ['London', 'Tokyo']]);
+  assert.equal(posts(), 1);
+  assert.equal(mapCount(), mapsAtStart + 1);
+  // it is one of "My maps", marked as the open one
+  const mine = page.locator('#my-maps a[aria-current=page]');
+  assert.equal(await mine.textContent(), 'The Silva Family');
+  assert.equal(await mine.getAttribute('href'), new URL(url).pathname + new URL(url).search + new URL(url).hash);
 });
 
 test('a place typed as coordinates, then removed', async () => {
@@ -338,6 +427,188 @@ test('export 8×10, follow the job to export_complete, download a 2475 × 3075 P
   assert.deepEqual(await page.$$eval('.person input[type=color]', (els) => els.map((e) => e.value)), palette);
   const counts = countColours(png, palette);
   assert.ok(counts.every((n) => n > 500), `pixels in the palette colours ${palette}: ${counts}`);
+});
+
+test('an unsaved draft survives a reload, and leaving with it asks first', async () => {
+  await waitSaved();
+  const lat = placeRow(1, 0).locator('input.lat');
+  const original = await lat.inputValue();
+  await lat.fill('95'); // the server refuses it: the edit stays on this page only
+  await page.waitForFunction(() => /^Not saved: .*See the marked fields/.test(document.querySelector('#save-status').textContent));
+  let asked = null;
+  page.once('dialog', async (d) => { asked = d.type(); await d.accept(); });
+  await page.reload();
+  await waitReady();
+  assert.equal(asked, 'beforeunload', 'leaving with unsaved changes should ask first');
+  assert.equal(await placeRow(1, 0).locator('input.lat').inputValue(), '95', 'the draft came back');
+  await page.waitForSelector('#save-status[data-state=error]');
+  assert.equal((await getMap(openId())).map.data.people[1].locations[0].latitude, Number(original));
+  // fixed, it is saved, and leaving no longer asks
+  await placeRow(1, 0).locator('input.lat').fill(original);
+  await waitSaved();
+  assert.equal(await page.evaluate(() => {
+    const e = new Event('beforeunload', { cancelable: true });
+    window.dispatchEvent(e);
+    return e.defaultPrevented;
+  }), false);
+  assert.equal(posts(), 1);
+});
+
+test('the edit link, opened in another browser, edits the same map', async () => {
+  await waitSaved();
+  const id = openId();
+  await page.click('#copy-edit');
+  const link = await page.inputValue('#share-link');
+  assert.equal(link, page.url());
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), link);
+  assert.match(await page.textContent('#share-status'), /Edit link copied/);
+
+  const { context, p, requests } = await otherDevice();
+  try {
+    await p.goto(link);
+    await waitReady(p);
+    assert.equal(await p.inputValue('#title'), 'The Silva Family');
+    assert.equal(await saveState(p), 'saved');
+    assert.equal(await p.locator('#title').isEnabled(), true);
+    await p.fill('#subtitle', 'edited on the other device');
+    await waitSaved(p);
+    assert.deepEqual(requests.filter((r) => /^(POST|PUT|DELETE) \/api\/maps/.test(r)), [`PUT /api/maps/${id}`]);
+  } finally {
+    await context.close();
+  }
+  assert.equal((await getMap(id)).map.data.subtitle, 'edited on the other device');
+  assert.equal(mapCount(), mapsAtStart + 1);
+  // back here, the map shows that edit
+  await page.reload();
+  await waitReady();
+  assert.equal(await page.inputValue('#subtitle'), 'edited on the other device');
+});
+
+test('the view link is read-only, and "Make a copy" makes a new map to edit', async () => {
+  await waitSaved();
+  const id = openId();
+  const updated = (await getMap(id)).map.updated_at;
+  await page.click('#copy-view');
+  const link = await page.inputValue('#share-link');
+  assert.equal(link, `${BASE}/?map=${id}`);
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), link);
+
+  const { context, p, requests } = await otherDevice();
+  try {
+    await p.goto(link);
+    await waitReady(p);
+    await settle(p);
+    assert.equal(await p.inputValue('#title'), 'The Silva Family');
+    assert.equal(await saveState(p), 'readonly');
+    assert.equal(await p.locator('#readonly-note').isVisible(), true);
+    for (const sel of ['#title', '#subtitle', '#theme', '#projection', '#zoom', '#rot-lambda', '#add-person',
+      '.person-name >> nth=0', '.place-search >> nth=0', 'input.lat >> nth=0', 'input[type=color] >> nth=0']) {
+      assert.equal(await p.locator(sel).isDisabled(), true, `${sel} should be disabled`);
+    }
+    assert.equal(await p.locator('#save').isVisible(), false);
+    assert.equal(await p.locator('#copy-edit').isVisible(), false);
+    assert.equal(await p.locator('#export').isEnabled(), true, 'a viewer may still print the map');
+    // dragging the globe does not turn it
+    const lambda = await p.inputValue('#rot-lambda');
+    const box = await p.locator('#preview').boundingBox();
+    await p.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await p.mouse.down();
+    for (let k = 1; k <= 5; k++) await p.mouse.move(box.x + box.width / 2 + 10 * k, box.y + box.height / 2);
+    await p.mouse.up();
+    assert.equal(await p.inputValue('#rot-lambda'), lambda);
+    assert.deepEqual(requests.filter((r) => /^(POST|PUT|DELETE) \/api\/maps/.test(r)), [], 'a viewer sends no change');
+    assert.equal((await getMap(id)).map.updated_at, updated);
+
+    await p.click('#make-copy');
+    await p.waitForURL(/#edit=/);
+    await waitReady(p);
+    const copy = openId(p);
+    assert.notEqual(copy, id);
+    assert.equal(await p.inputValue('#title'), 'The Silva Family');
+    assert.equal(await p.locator('#title').isEnabled(), true);
+    assert.equal(await p.locator('#my-maps a', { hasText: 'The Silva Family' }).count(), 1);
+    await p.fill('#title', 'Our copy');
+    await waitSaved(p);
+    assert.equal((await getMap(copy)).map.data.title, 'Our copy');
+  } finally {
+    await context.close();
+  }
+  assert.equal((await getMap(id)).map.data.title, 'The Silva Family', 'the original is untouched');
+  assert.equal(mapCount(), mapsAtStart + 2);
+});
+
+test('the server stopped mid-edit shows "Not saved", and the edit is saved when it returns', async () => {
+  await waitSaved();
+  const id = openId();
+  serverDown = true;
+  await serve('stop');
+  try {
+    await page.fill('#subtitle', 'typed while the server was away');
+    await page.waitForFunction(() => /^Not saved: cannot reach the server/.test(document.querySelector('#save-status').textContent));
+  } finally {
+    await serve('start');
+  }
+  await waitSaved(); // the retry got through
+  serverDown = false;
+  assert.equal((await getMap(id)).map.data.subtitle, 'typed while the server was away');
+  assert.equal(posts(), 1);
+});
+
+test('My maps: rename and delete, after a confirmation', async () => {
+  await waitSaved();
+  const silva = openId();
+  // a second map of this browser's
+  await page.click('#new-map');
+  await page.waitForURL(`${BASE}/`);
+  await waitReady();
+  assert.equal(await saveState(), 'new');
+  await page.fill('#title', 'Second map');
+  await waitSaved();
+  const second = openId();
+  assert.notEqual(second, silva);
+  assert.deepEqual(await page.$$eval('#my-maps a', (as) => as.map((a) => a.textContent)), ['Second map', 'The Silva Family']);
+
+  // rename a map that is not open
+  await page.getByRole('button', { name: 'Rename The Silva Family' }).click();
+  await page.getByLabel('New name for The Silva Family').fill('The Silvas');
+  await page.getByRole('button', { name: 'Save name' }).click();
+  await page.waitForFunction(() => /Renamed/.test(document.querySelector('#my-maps-status').textContent));
+  assert.equal((await getMap(silva)).map.data.title, 'The Silvas');
+  assert.equal((await getMap(silva)).map.data.people.length, 2, 'only the title changed');
+  // and the open one, by keyboard: its title field follows
+  await page.getByRole('button', { name: 'Rename Second map' }).click();
+  await page.getByLabel('New name for Second map').fill('Second, renamed');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => /Renamed/.test(document.querySelector('#my-maps-status').textContent)
+    && document.querySelector('#title').value === 'Second, renamed');
+  await waitSaved();
+  assert.equal((await getMap(second)).map.data.title, 'Second, renamed');
+  assert.deepEqual(await page.$$eval('#my-maps a', (as) => as.map((a) => a.textContent)), ['Second, renamed', 'The Silvas']);
+
+  // delete asks first: declined, nothing happens
+  let asked = null;
+  page.once('dialog', async (d) => { asked = d.message(); await d.dismiss(); });
+  await page.getByRole('button', { name: 'Delete The Silvas' }).click();
+  await page.waitForFunction(() => true);
+  assert.match(asked, /Delete “The Silvas”\?/);
+  assert.equal((await getMap(silva)).status, 200);
+  const count = mapCount();
+  // accepted: the map is gone for everyone, and from the list
+  page.once('dialog', (d) => d.accept());
+  await page.getByRole('button', { name: 'Delete The Silvas' }).click();
+  await page.waitForFunction(() => /Deleted/.test(document.querySelector('#my-maps-status').textContent));
+  assert.equal((await getMap(silva)).status, 404);
+  assert.equal(mapCount(), count - 1);
+  assert.deepEqual(await page.$$eval('#my-maps a', (as) => as.map((a) => a.textContent)), ['Second, renamed']);
+  // deleting the open map leaves a new one in its place
+  page.once('dialog', (d) => d.accept());
+  await page.getByRole('button', { name: 'Delete Second, renamed' }).click();
+  await page.waitForURL(`${BASE}/`);
+  await waitReady();
+  assert.equal((await getMap(second)).status, 404);
+  assert.equal(await saveState(), 'new');
+  assert.equal(await page.locator('#my-maps li').count(), 0);
+  assert.equal(mapCount(), count - 2);
 });
 
 test('no script errors on the page', () => {
