@@ -23,6 +23,9 @@ const state = {
   zoom: 1,
   pan: null,   // kept from an opened map; not edited here
   qrUrl: null, // idem
+  legend: true,     // MAPS-AND-PRINT §4 layer 9
+  labels: 'none',   // layer 8: none, places, places-and-years
+  qr: true,         // false: qrUrl null, no QR group
   sizeKey: '18x24',
 };
 // From GET /api/export, the server's own description: the sizes, the page geometry (bleed, safe
@@ -71,7 +74,10 @@ function definition(forPreview = false, previewIndex = []) {
   };
   if (state.subtitle.trim()) def.subtitle = state.subtitle;
   if (state.pan) def.pan = state.pan;
-  if (state.qrUrl) def.qrUrl = state.qrUrl;
+  if (!state.qr) def.qrUrl = null;
+  else if (state.qrUrl) def.qrUrl = state.qrUrl;
+  if (!state.legend) def.legend = false;
+  if (state.labels !== 'none') def.labels = state.labels;
   return def;
 }
 
@@ -494,6 +500,9 @@ function syncLookControls() {
   $('#subtitle').value = state.subtitle;
   $('#projection').value = state.projection;
   $('#theme').value = state.theme;
+  $('#labels').value = state.labels;
+  $('#legend').checked = state.legend;
+  $('#qr').checked = state.qr;
   $('#zoom').value = state.zoom;
   $('#zoom-out').textContent = `${Number(state.zoom).toFixed(2)}×`;
   syncRotationInputs();
@@ -888,6 +897,9 @@ function loadDefinition(d = {}) {
   state.zoom = typeof d.zoom === 'number' ? d.zoom : 1;
   state.pan = d.pan || null;
   state.qrUrl = d.qrUrl || null;
+  state.qr = !('qrUrl' in d) || (d.qrUrl !== null && d.qrUrl !== '');
+  state.legend = d.legend !== false;
+  state.labels = d.labels || 'none';
   state.people = (Array.isArray(d.people) ? d.people : []).map((p) => ({
     id: p.id || newPersonId(),
     name: p.name || '',
@@ -1152,6 +1164,9 @@ async function start() {
   $('#subtitle').addEventListener('input', (e) => { state.subtitle = e.target.value; schedulePreview(); });
   $('#projection').addEventListener('change', (e) => { state.projection = e.target.value; schedulePreview(0); });
   $('#theme').addEventListener('change', (e) => { state.theme = e.target.value; renderPeople(); schedulePreview(0); });
+  $('#labels').addEventListener('change', (e) => { state.labels = e.target.value; schedulePreview(0); });
+  $('#legend').addEventListener('change', (e) => { state.legend = e.target.checked; schedulePreview(0); });
+  $('#qr').addEventListener('change', (e) => { state.qr = e.target.checked; schedulePreview(0); });
   $('#page-size').addEventListener('change', onSizeChange);
   document.querySelectorAll('input[name=orientation]').forEach((r) => r.addEventListener('change', onSizeChange));
   $('#zoom').addEventListener('input', (e) => {

@@ -285,6 +285,28 @@ test('switching the theme changes the preview', async () => {
   assert.notEqual(await previewHash(), hashBefore, 'the preview image should change with the theme');
 });
 
+test('legend, place labels and the QR code are the family\'s choice', async () => {
+  await settle();
+  let n = await rendersDone();
+  await page.uncheck('#legend');
+  await page.selectOption('#labels', 'places-and-years');
+  await page.uncheck('#qr');
+  await waitPreviewAfter(n);
+  await settle();
+  let map = lastRenderedMap();
+  assert.equal(map.legend, false);
+  assert.equal(map.labels, 'places-and-years');
+  assert.equal(map.qrUrl, null);
+  n = await rendersDone();
+  await page.check('#legend');
+  await page.check('#qr');
+  await page.selectOption('#labels', 'none');
+  await waitPreviewAfter(n);
+  await settle();
+  map = lastRenderedMap();
+  assert.ok(!('legend' in map) && !('labels' in map) && !('qrUrl' in map), JSON.stringify(map));
+});
+
 test('dragging the globe changes its rotation', async () => {
   await settle();
   const before = [Number(await page.inputValue('#rot-lambda')), Number(await page.inputValue('#rot-phi'))];
