@@ -435,7 +435,7 @@ static void test_compose_stack(void)
         CHECK_MSG(false, "cannot write %s", envfile);
         return;
     }
-    fprintf(f, "LOG_LEVEL=info\nWORKER_POLL_INTERVAL_MS=500\nSTORAGE=local\nEXPORT_MAX_PENDING_PER_MAP=64\n");
+    fprintf(f, "LOG_LEVEL=info\nWORKER_POLL_INTERVAL_MS=500\nSTORAGE=local\nEXPORT_MAX_PENDING_PER_MAP=64\nRATE_LIMIT_EXPORTS=0\n");
     fclose(f);
     snprintf(compose, sizeof compose,
              "cd '%s' && AWM_ENV_FILE='%s' POSTGRES_PASSWORD=%s WORKER_API_KEY=%s AWM_API_PORT=%d "
