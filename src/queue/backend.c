@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "db/db.h"
 #include "queue/queue.h"
 #include "queue/queue_internal.h"
 
@@ -179,4 +180,24 @@ bool queue_supervise(PGconn *conn, long *expired, awm_error *err)
 bool queue_maintain(PGconn *conn, long *deleted, awm_error *err)
 {
     return g_ops->maintain(conn, deleted, err);
+}
+
+bool queue_latest_export_state(PGconn *conn, const char *schema, const char *print_job_id, bool *found,
+                               queue_state *state, awm_error *err)
+{
+    char sql[300];
+    if (snprintf(sql, sizeof sql, "SELECT state::text FROM %s.job WHERE name = 'export-map' AND "
+                 "data->>'printJobId' = $1 ORDER BY created_on DESC LIMIT 1", schema) >= (int)sizeof sql) {
+        awm_error_setc(err, AWM_EINVALID, "queue schema name too long: %s", schema);
+        return false;
+    }
+    const char *params[] = {print_job_id};
+    PGresult *res = db_exec(conn, "reading the print job's queue job", sql, 1, params, err);
+    if (!res)
+        return false;
+    *found = PQntuples(res) == 1;
+    if (*found)
+        *state = queue_state_from_name(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return true;
 }

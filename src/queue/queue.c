@@ -887,21 +887,10 @@ static bool aq_delete_export_jobs(PGconn *conn, const char *user_map_id, long *d
     return true;
 }
 
-/* The newest job of queue export-map whose message names this print job ($1), from TABLE. */
 static bool aq_export_job_state(PGconn *conn, const char *print_job_id, bool *found, queue_state *state,
                                  awm_error *err)
 {
-    
-    const char *params[] = {print_job_id};
-    PGresult *res = db_exec(conn, "reading the print job's queue job", "SELECT state::text FROM queue.job WHERE name = 'export-map' AND data->>'printJobId' = $1"
-                            " ORDER BY created_on DESC LIMIT 1", 1, params, err);
-    if (!res)
-        return false;
-    *found = PQntuples(res) == 1;
-    if (*found)
-        *state = queue_state_from_name(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return true;
+    return queue_latest_export_state(conn, "queue", print_job_id, found, state, err);
 }
 
 const queue_backend_ops queue_backend_awm = {

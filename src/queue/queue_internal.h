@@ -56,6 +56,10 @@ bool queue_valid_schema(const char *s, awm_error *err);
 const char *queue_pgboss_schema(void);
 
 queue_state queue_state_from_name(const char *s);
+/* The state of the newest export-map job in <schema>.job whose message names this print job:
+ * both backends' tables have that layout (name, data, state, created_on). */
+bool queue_latest_export_state(PGconn *conn, const char *schema, const char *print_job_id, bool *found,
+                               queue_state *state, awm_error *err);
 /* A job from a result row whose 20 job columns start at `offset`, in the order of queue.c's
  * JOB_COLUMNS: id, claim, name, data, output, singleton_key, dead_letter, state, priority,
  * retry_limit, retry_count, retry_delay, retry_delay_max, expire_in, retry_backoff, then
