@@ -126,10 +126,7 @@ static void test_export_over_verified_tls(void)
     char env_api[200];
     snprintf(env_api, sizeof env_api, "API_URL=%s", api_url);
     snprintf(log, sizeof log, "%s/worker.log", dir);
-    int health = tk_free_port();
-    char env_health[64];
-    snprintf(env_health, sizeof env_health, "HEALTH_PORT=%d", health);
-    const char *worker_env[] = {env_db, env_api, env_dir, env_health, "WORKER_API_KEY=" TLS_KEY, "STORAGE=local",
+    const char *worker_env[] = {env_db, env_api, env_dir, "HEALTH_PORT=0", "WORKER_API_KEY=" TLS_KEY, "STORAGE=local",
                                 "WORKER_RENDER_DPI=40", "WORKER_POLL_INTERVAL_MS=300", NULL};
     const char *worker_args[] = {"worker", NULL};
     wh_proc worker;

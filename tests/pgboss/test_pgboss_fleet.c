@@ -37,14 +37,13 @@ static void start_api(void)
 
 static void start_awm(wh_proc *w, int n, int life)
 {
-    char port[64], health[64], dir[1300], log[1300], api_env[100];
+    char port[64], dir[1300], log[1300], api_env[100];
     snprintf(port, sizeof port, "DATABASE_PORT=%d", pg_harness_port(bx_pg));
-    snprintf(health, sizeof health, "HEALTH_PORT=%d", tk_free_port());
     snprintf(dir, sizeof dir, "EXPORT_DIR=%s", export_dir);
     snprintf(api_env, sizeof api_env, "API_URL=%s", api_url);
     snprintf(log, sizeof log, "%s/awm-%d-%d.log", bx_tmp, n, life);
     const char *env[] = {"DATABASE_URL=", "DATABASE_HOST=127.0.0.1", port, "DATABASE_NAME=postgres",
-                         "DATABASE_USER=awm", "QUEUE_BACKEND=pgboss", api_env, dir, health,
+                         "DATABASE_USER=awm", "QUEUE_BACKEND=pgboss", api_env, dir, "HEALTH_PORT=0",
                          "WORKER_POLL_INTERVAL_MS=100", "WORKER_SUPERVISE_INTERVAL_S=1", "WORKER_RENDER_DPI=10",
                          "WORKER_CONCURRENCY=2", "WORKER_API_KEY=", "STORAGE=local", "LOG_LEVEL=warn", NULL};
     const char *args[] = {"worker", NULL};

@@ -328,15 +328,13 @@ int wh_run_check(const char *const *env, const char *log_path, char **output)
 
 bool wh_worker_start(wh_fixture *fx, wh_proc *p, const char *name, const char *const *extra, int *health_port)
 {
-    char env_db[512], env_api[200], env_dir[700], env_health[64], log[700];
-    int port = tk_free_port();
-    if (health_port)
-        *health_port = port;
+    char env_db[512], env_api[200], env_dir[700], log[700];
     snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", pg_harness_conninfo(fx->pg));
     snprintf(env_api, sizeof env_api, "API_URL=%s", fx->api_url);
     snprintf(env_dir, sizeof env_dir, "EXPORT_DIR=%s", fx->export_dir);
-    snprintf(env_health, sizeof env_health, "HEALTH_PORT=%d", port);
-    const char *env[40] = {env_db, env_api, env_dir, env_health, "WORKER_API_KEY=" WH_API_KEY,
+    /* HEALTH_PORT=0: the worker binds a port the kernel picks and logs it. A port picked here
+     * and bound later can be taken in between by a test running beside this one. */
+    const char *env[40] = {env_db, env_api, env_dir, "HEALTH_PORT=0", "WORKER_API_KEY=" WH_API_KEY,
                            "WORKER_POLL_INTERVAL_MS=300", "WORKER_SUPERVISE_INTERVAL_S=1",
                            "WORKER_API_RETRY_DELAY_MS=100", "STORAGE=local", "DEBUG_MODE=", "WORKER_RENDER_DPI="};
     size_t n = 0;
@@ -347,7 +345,19 @@ bool wh_worker_start(wh_fixture *fx, wh_proc *p, const char *name, const char *c
     env[n] = NULL;
     snprintf(log, sizeof log, "%s/%s.log", fx->dir, name);
     const char *args[] = {"worker", NULL};
-    return wh_spawn(p, args, env, log);
+    if (!wh_spawn(p, args, env, log))
+        return false;
+    if (!health_port)
+        return true;
+    *health_port = 0;
+    if (!wh_wait_log_event(log, "HEALTH_LISTENING", 1, 60)) {
+        fprintf(stderr, "worker %s did not log HEALTH_LISTENING (see %s)\n", name, log);
+        return false;
+    }
+    json_t *events = wh_log_events(log, "HEALTH_LISTENING");
+    *health_port = (int)json_integer_value(json_object_get(json_array_get(events, 0), "port"));
+    json_decref(events);
+    return *health_port > 0;
 }
 
 bool wh_post_export(wh_fixture *fx, double w_in, double h_in, const char *extra_json, char id[64])
