@@ -94,10 +94,13 @@ static void test_mixed_fleet_does_every_job_once(void)
     start_awm(&workers[2], 2, 0);
     srand(14);
     int kills = 0;
-    double deadline = awm_now_seconds() + 150, next_kill = awm_now_seconds() + 2;
+    double deadline = awm_now_seconds() + 150;
     long done = 0;
+    /* Kills are spread over the work by progress, not by the clock: kill k comes once
+     * (k + 1) / (FLEET_KILLS + 2) of the jobs are done, so every kill lands while jobs remain
+     * however fast the machine drains them. */
     while ((done = completed()) < FLEET_JOBS && awm_now_seconds() < deadline) {
-        if (kills < FLEET_KILLS && awm_now_seconds() >= next_kill && done < FLEET_JOBS * 4 / 5) {
+        if (kills < FLEET_KILLS && done >= (long)(kills + 1) * FLEET_JOBS / (FLEET_KILLS + 2)) {
             int v = kills == 0 ? 0 : rand() % 3; /* the Node worker at least once */
             kill(workers[v].pid, SIGKILL);
             tk_wait(workers[v].pid, 10);
@@ -107,7 +110,6 @@ static void test_mixed_fleet_does_every_job_once(void)
             else
                 start_awm(&workers[v], v, lives[v]);
             kills++;
-            next_kill = awm_now_seconds() + 1 + (rand() % 2000) / 1000.0;
         }
         tk_sleep_ms(100);
     }
