@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -35,6 +36,72 @@ int tk_free_port(void)
         port = ntohs(a.sin_port);
     close(fd);
     return port;
+}
+
+/* The inodes of pid's sockets, from the links in /proc/<pid>/fd ("socket:[N]"). */
+static size_t socket_inodes(pid_t pid, unsigned long *inodes, size_t max)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    size_t n = 0;
+    struct dirent *e;
+    while (n < max && (e = readdir(d))) {
+        char link[128], target[64];
+        snprintf(link, sizeof link, "%s/%s", path, e->d_name);
+        ssize_t len = readlink(link, target, sizeof target - 1);
+        if (len <= 0)
+            continue;
+        target[len] = '\0';
+        unsigned long inode;
+        if (sscanf(target, "socket:[%lu]", &inode) == 1)
+            inodes[n++] = inode;
+    }
+    closedir(d);
+    return n;
+}
+
+/* A listening port (state 0A) in /proc/<pid>/net/tcp or tcp6 whose inode is one of pid's. */
+static int listening_port_in(pid_t pid, const char *table, const unsigned long *inodes, size_t n)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/net/%s", (int)pid, table);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char line[512];
+    int port = 0;
+    while (!port && fgets(line, sizeof line, f)) {
+        char local[64];
+        unsigned state;
+        unsigned long inode;
+        /* sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode */
+        if (sscanf(line, " %*s %63s %*s %x %*s %*s %*s %*s %*s %lu", local, &state, &inode) != 3 || state != 0x0A)
+            continue;
+        const char *colon = strrchr(local, ':');
+        for (size_t i = 0; colon && i < n; i++)
+            if (inodes[i] == inode)
+                port = (int)strtol(colon + 1, NULL, 16);
+    }
+    fclose(f);
+    return port;
+}
+
+int tk_listening_port(pid_t pid, double timeout_s)
+{
+    double end = awm_now_seconds() + timeout_s;
+    for (;;) {
+        unsigned long inodes[256];
+        size_t n = socket_inodes(pid, inodes, 256);
+        int port = listening_port_in(pid, "tcp", inodes, n);
+        if (!port)
+            port = listening_port_in(pid, "tcp6", inodes, n);
+        if (port || awm_now_seconds() >= end)
+            return port;
+        tk_sleep_ms(20);
+    }
 }
 
 /* The child's environment: environ with `over` applied. Pointers into both; free the array only. */

@@ -12,6 +12,11 @@
  * had. Another process can take it before the caller binds, so callers that can retry should. */
 int tk_free_port(void);
 
+/* The TCP port process pid listens on (its first listening IPv4/IPv6 socket, read from /proc),
+ * waiting up to timeout_s for it to bind; 0 when it did not. For servers started with port 0,
+ * which cannot lose their port to another process the way a port picked beforehand can. */
+int tk_listening_port(pid_t pid, double timeout_s);
+
 /* Remove dir and everything under it (symlinks are removed, not followed); missing is fine. */
 void tk_remove_tree(const char *dir);
 /* How many entries under dir (files and folders, recursively, dir itself included) have a

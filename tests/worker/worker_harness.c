@@ -243,6 +243,15 @@ bool wh_api_start(wh_fixture *fx)
     snprintf(log, sizeof log, "%s/api.log", fx->dir);
     if (!wh_spawn(&fx->api, args, env, log))
         return false;
+    if (!fx->api_port) {
+        /* First start: PORT=0, the port it bound read from /proc (a port picked here could be
+         * taken by a parallel test before the server binds it). Restarts reuse that port, so
+         * URLs handed out stay valid. */
+        fx->api_port = tk_listening_port(fx->api.pid, 60);
+        if (!fx->api_port)
+            return false;
+        snprintf(fx->api_url, sizeof fx->api_url, "http://127.0.0.1:%d", fx->api_port);
+    }
     snprintf(health, sizeof health, "%s/api/health", fx->api_url);
     return wh_wait_http_ok(health, 60);
 }
@@ -263,8 +272,6 @@ bool wh_fixture_start(wh_fixture *fx)
         fprintf(stderr, "postgres: %s\n", err.msg);
         return false;
     }
-    fx->api_port = tk_free_port();
-    snprintf(fx->api_url, sizeof fx->api_url, "http://127.0.0.1:%d", fx->api_port);
     if (!wh_api_start(fx)) {
         fprintf(stderr, "awm serve did not become healthy (see %s/api.log)\n", fx->dir);
         return false;
@@ -332,8 +339,8 @@ bool wh_worker_start(wh_fixture *fx, wh_proc *p, const char *name, const char *c
     snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", pg_harness_conninfo(fx->pg));
     snprintf(env_api, sizeof env_api, "API_URL=%s", fx->api_url);
     snprintf(env_dir, sizeof env_dir, "EXPORT_DIR=%s", fx->export_dir);
-    /* HEALTH_PORT=0: the worker binds a port the kernel picks and logs it. A port picked here
-     * and bound later can be taken in between by a test running beside this one. */
+    /* HEALTH_PORT=0: the worker binds a port the kernel picks (read back from /proc). A port
+     * picked here and bound later can be taken in between by a test running beside this one. */
     const char *env[40] = {env_db, env_api, env_dir, "HEALTH_PORT=0", "WORKER_API_KEY=" WH_API_KEY,
                            "WORKER_POLL_INTERVAL_MS=300", "WORKER_SUPERVISE_INTERVAL_S=1",
                            "WORKER_API_RETRY_DELAY_MS=100", "STORAGE=local", "DEBUG_MODE=", "WORKER_RENDER_DPI="};
@@ -349,14 +356,9 @@ bool wh_worker_start(wh_fixture *fx, wh_proc *p, const char *name, const char *c
         return false;
     if (!health_port)
         return true;
-    *health_port = 0;
-    if (!wh_wait_log_event(log, "HEALTH_LISTENING", 1, 60)) {
-        fprintf(stderr, "worker %s did not log HEALTH_LISTENING (see %s)\n", name, log);
-        return false;
-    }
-    json_t *events = wh_log_events(log, "HEALTH_LISTENING");
-    *health_port = (int)json_integer_value(json_object_get(json_array_get(events, 0), "port"));
-    json_decref(events);
+    *health_port = tk_listening_port(p->pid, 60);
+    if (!*health_port)
+        fprintf(stderr, "worker %s is not listening (see %s)\n", name, log);
     return *health_port > 0;
 }
 

@@ -71,10 +71,12 @@ typedef struct {
 /* Start PostgreSQL (migrated) and `awm serve`, post the sample map. */
 bool wh_fixture_start(wh_fixture *fx);
 void wh_fixture_stop(wh_fixture *fx);
-/* (Re)start `awm serve` on the fixture's port; stop with wh_stop(&fx->api, SIGTERM, ...). */
+/* (Re)start `awm serve`: the first time on a port it picks (PORT=0), then on that port; stop
+ * with wh_stop(&fx->api, SIGTERM, ...). */
 bool wh_api_start(wh_fixture *fx);
 /* Start a worker with the fixture's DATABASE_URL, API_URL, EXPORT_DIR, key, HEALTH_PORT=0
- * (the port it bound, read from its log, in *health_port), fast polling and supervision, plus `extra` env; log in <dir>/<name>.log. */
+ * (the port it bound, in *health_port), fast polling and supervision, plus `extra` env; log
+ * in <dir>/<name>.log. */
 bool wh_worker_start(wh_fixture *fx, wh_proc *p, const char *name, const char *const *extra, int *health_port);
 /* POST /api/export for the sample map; copies the print job id; extra_json merged into the body. */
 bool wh_post_export(wh_fixture *fx, double w_in, double h_in, const char *extra_json, char id[64]);
