@@ -16,6 +16,7 @@
 
 #include "storage/storage.h"
 #include "support/s3_harness.h"
+#include "support/testkit.h"
 #include "test.h"
 
 #define BUCKET "awm-test"
@@ -474,12 +475,7 @@ static void test_etag_mismatch_is_an_error(void)
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    snprintf(g_tmp, sizeof g_tmp, "%s/awm-storage-s3-XXXXXX",
-             getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(g_tmp)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tk_mkdtemp_or_exit(g_tmp, sizeof g_tmp, "storage-s3");
     awm_error err = {{0}};
     g_s3 = s3_harness_start(BUCKET, KEY_ID, SECRET, &err);
     if (!g_s3) {
