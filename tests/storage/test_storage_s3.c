@@ -492,10 +492,7 @@ int main(void)
     RUN(test_4xx_not_retried);
     RUN(test_etag_mismatch_is_an_error);
     s3_harness_destroy(g_s3);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_tmp);
-    if (system(cmd) != 0)
-        fprintf(stderr, "note: could not remove %s\n", g_tmp);
+    tk_remove_tree(g_tmp);
     curl_global_cleanup();
     return TEST_EXIT();
 }
