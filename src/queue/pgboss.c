@@ -408,17 +408,8 @@ static bool pb_get_options(PGconn *conn, const char *name, queue_options *out, a
     PGresult *res = db_exec(conn, "reading pg-boss queue", sql, 1, params, err);
     if (!res)
         return false;
-    bool found = PQntuples(res) == 1;
-    if (found) {
-        memset(out, 0, sizeof *out);
-        out->retry_limit = atoi(PQgetvalue(res, 0, 0));
-        out->retry_delay_s = atoi(PQgetvalue(res, 0, 1));
-        out->retry_backoff = PQgetvalue(res, 0, 2)[0] == 't';
-        out->retry_delay_max_s = atoi(PQgetvalue(res, 0, 3));
-        out->expire_in_s = atoi(PQgetvalue(res, 0, 4));
-        out->retention_s = atoi(PQgetvalue(res, 0, 5));
-        snprintf(out->dead_letter, sizeof out->dead_letter, "%s", PQgetvalue(res, 0, 6));
-    } else {
+    bool found = queue_options_from_result(res, out);
+    if (!found) {
         awm_error_setc(err, AWM_ENOTFOUND, "reading queue: unknown queue '%s' (no row in %s.queue)", name, S);
     }
     PQclear(res);
@@ -719,23 +710,6 @@ static queue_result pb_complete(PGconn *conn, const char *id, const char *claim,
     return done == 1 ? QUEUE_OK : explain_no_match(conn, id, &q, err);
 }
 
-/* "{id,id,…}" after checking each is a uuid (so none can change the array's shape). */
-static bool uuid_array(const char *const *ids, size_t n, awm_buf *out, awm_error *err)
-{
-    awm_buf_append(out, "{", 1);
-    for (size_t i = 0; i < n; i++) {
-        if (!queue_valid_job_id(ids[i], err)) {
-            awm_buf_free(out);
-            return false;
-        }
-        if (i)
-            awm_buf_append(out, ",", 1);
-        awm_buf_append(out, ids[i], 36);
-    }
-    awm_buf_append(out, "}", 1);
-    return true;
-}
-
 static bool pb_complete_many(PGconn *conn, const char *const *ids, size_t n, const char *claim,
                              const char *output_json, size_t *done, awm_error *err)
 {
@@ -750,7 +724,7 @@ static bool pb_complete_many(PGconn *conn, const char *const *ids, size_t n, con
         return false;
     }
     awm_buf arr = {0};
-    if (!uuid_array(ids, n, &arr, err))
+    if (!queue_uuid_array(ids, n, &arr, err))
         return false;
     long d = 0;
     bool ok = complete_ids(conn, &q, arr.data, us, output_json, &d, err);
@@ -950,8 +924,7 @@ static bool pb_counts(PGconn *conn, const char *queue, long counts[QUEUE_STATE_C
     PGresult *res = db_exec(conn, "counting pg-boss jobs", sql, 1, params, err);
     if (!res)
         return false;
-    for (int i = 0; i < PQntuples(res); i++)
-        counts[queue_state_from_name(PQgetvalue(res, i, 0))] = atol(PQgetvalue(res, i, 1));
+    queue_counts_from_result(res, counts);
     PQclear(res);
     return true;
 }
