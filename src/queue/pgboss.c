@@ -932,11 +932,14 @@ static bool pb_counts(PGconn *conn, const char *queue, long counts[QUEUE_STATE_C
 /* ---- supervision and maintenance ----------------------------------------------------------- */
 
 /* Every queue's name grouped by partition, as boss.supervise() groups them: calls `each` once
- * per partition with a text[] literal of its queue names. */
+ * per partition with a text[] literal of its queue names; the rows each touched are added up
+ * into *total (when not NULL) and, when there are any, logged as `event` at `level`. */
 typedef bool (*per_table_fn)(PGconn *conn, const char *table, const char *names, long *count, awm_error *err);
 
-static bool for_each_table(PGconn *conn, per_table_fn each, long *total, awm_error *err)
+static bool for_each_table(PGconn *conn, per_table_fn each, long *total_out, awm_log_level level,
+                           const char *event, awm_error *err)
 {
+    long total = 0;
     char sql[256];
     snprintf(sql, sizeof sql,
              "SELECT table_name, array_agg(name ORDER BY name)::text FROM %s.queue GROUP BY table_name ORDER BY 1", S);
@@ -950,9 +953,13 @@ static bool for_each_table(PGconn *conn, per_table_fn each, long *total, awm_err
             continue;
         long n = 0;
         ok = each(conn, table, PQgetvalue(res, i, 1), &n, err);
-        *total += n;
+        total += n;
     }
     PQclear(res);
+    if (total_out)
+        *total_out = total;
+    if (total > 0)
+        awm_log(level, event, "{s:I, s:s}", "count", (json_int_t)total, "backend", "pgboss");
     return ok;
 }
 
@@ -996,13 +1003,7 @@ static bool supervise_table(PGconn *conn, const char *table, const char *names, 
 
 static bool pb_supervise(PGconn *conn, long *expired, awm_error *err)
 {
-    long n = 0;
-    bool ok = for_each_table(conn, supervise_table, &n, err);
-    if (expired)
-        *expired = n;
-    if (n > 0)
-        awm_log(AWM_LOG_WARN, "QUEUE_JOBS_EXPIRED", "{s:I, s:s}", "count", (json_int_t)n, "backend", "pgboss");
-    return ok;
+    return for_each_table(conn, supervise_table, expired, AWM_LOG_WARN, "QUEUE_JOBS_EXPIRED", err);
 }
 
 static bool maintain_table(PGconn *conn, const char *table, const char *names, long *count, awm_error *err)
@@ -1028,13 +1029,7 @@ static bool maintain_table(PGconn *conn, const char *table, const char *names, l
 
 static bool pb_maintain(PGconn *conn, long *deleted, awm_error *err)
 {
-    long n = 0;
-    bool ok = for_each_table(conn, maintain_table, &n, err);
-    if (deleted)
-        *deleted = n;
-    if (n > 0)
-        awm_log(AWM_LOG_INFO, "QUEUE_JOBS_DELETED", "{s:I, s:s}", "count", (json_int_t)n, "backend", "pgboss");
-    return ok;
+    return for_each_table(conn, maintain_table, deleted, AWM_LOG_INFO, "QUEUE_JOBS_DELETED", err);
 }
 
 /* The seed-shaped message has no userMapId: its jobs are found by their printable map, whose row
