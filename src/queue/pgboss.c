@@ -541,38 +541,12 @@ static json_t *parse_data(const char *queue, const char *data_json, size_t i, aw
     return d;
 }
 
-static bool pb_send(PGconn *conn, const char *queue, const char *data_json, const queue_send_options *opts,
-                    char id_out[QUEUE_ID_LEN], awm_error *err)
+/* Both sends: the options checked, each message parsed, all inserted in one statement.
+ * *res holds the inserted rows' ids (NULL when n is 0: nothing to insert). */
+static bool send_jobs(PGconn *conn, const char *queue, const char *const *data_json, size_t n,
+                      const queue_send_options *opts, PGresult **res, awm_error *err)
 {
-    if (id_out)
-        id_out[0] = '\0';
-    queue_send_options defaults;
-    if (!opts) {
-        queue_send_options_init(&defaults);
-        opts = &defaults;
-    }
-    if (!valid_name(queue, err) || !check_send_options(queue, opts, err))
-        return false;
-    json_t *data = parse_data(queue, data_json, 0, err);
-    if (!data)
-        return false;
-    json_t *items = json_array();
-    json_array_append_new(items, insert_item(opts, data));
-    PGresult *res = insert_jobs(conn, queue, items, err);
-    json_decref(items);
-    if (!res)
-        return false;
-    if (id_out && PQntuples(res) == 1)
-        snprintf(id_out, QUEUE_ID_LEN, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return true;
-}
-
-static bool pb_send_batch(PGconn *conn, const char *queue, const char *const *data_json, size_t n,
-                          const queue_send_options *opts, size_t *sent, awm_error *err)
-{
-    if (sent)
-        *sent = 0;
+    *res = NULL;
     queue_send_options defaults;
     if (!opts) {
         queue_send_options_init(&defaults);
@@ -591,11 +565,34 @@ static bool pb_send_batch(PGconn *conn, const char *queue, const char *const *da
         }
         json_array_append_new(items, insert_item(opts, data));
     }
-    PGresult *res = insert_jobs(conn, queue, items, err);
+    *res = insert_jobs(conn, queue, items, err);
     json_decref(items);
-    if (!res)
+    return *res != NULL;
+}
+
+static bool pb_send(PGconn *conn, const char *queue, const char *data_json, const queue_send_options *opts,
+                    char id_out[QUEUE_ID_LEN], awm_error *err)
+{
+    if (id_out)
+        id_out[0] = '\0';
+    PGresult *res;
+    if (!send_jobs(conn, queue, &data_json, 1, opts, &res, err))
         return false;
+    if (id_out && PQntuples(res) == 1)
+        snprintf(id_out, QUEUE_ID_LEN, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return true;
+}
+
+static bool pb_send_batch(PGconn *conn, const char *queue, const char *const *data_json, size_t n,
+                          const queue_send_options *opts, size_t *sent, awm_error *err)
+{
     if (sent)
+        *sent = 0;
+    PGresult *res;
+    if (!send_jobs(conn, queue, data_json, n, opts, &res, err))
+        return false;
+    if (sent && res)
         *sent = (size_t)PQntuples(res);
     PQclear(res);
     return true;
@@ -655,6 +652,18 @@ static queue_result explain_no_match(PGconn *conn, const char *id, const cached_
     return QUEUE_CLAIM_LOST;
 }
 
+/* complete, fail and release begin here: the id checked, the claim parsed into the attempt's
+ * start (µs) and its queue. Anything but QUEUE_OK is the answer: no job this claim holds. */
+static queue_result claimed(PGconn *conn, const char *id, const char *claim, char us[24], cached_queue *q,
+                            awm_error *err)
+{
+    if (!queue_valid_job_id(id, err))
+        return QUEUE_ERROR;
+    if (!parse_claim(claim, us, q))
+        return explain_no_match(conn, id, NULL, err);
+    return QUEUE_OK;
+}
+
 /* pg-boss's mapCompletionDataArg: an object is stored as it is, anything else as {value}. */
 static char *completion_output(const char *output_json)
 {
@@ -696,12 +705,11 @@ static bool complete_ids(PGconn *conn, const cached_queue *q, const char *ids_ar
 static queue_result pb_complete(PGconn *conn, const char *id, const char *claim, const char *output_json,
                                 awm_error *err)
 {
-    if (!queue_valid_job_id(id, err))
-        return QUEUE_ERROR;
     char us[24];
     cached_queue q;
-    if (!parse_claim(claim, us, &q))
-        return explain_no_match(conn, id, NULL, err);
+    queue_result held = claimed(conn, id, claim, us, &q, err);
+    if (held != QUEUE_OK)
+        return held;
     char arr[40];
     snprintf(arr, sizeof arr, "{%s}", id);
     long done = 0;
@@ -786,12 +794,11 @@ static bool pb_complete_and_fetch(PGconn *conn, const char *const *done_ids, siz
 static queue_result pb_fail(PGconn *conn, const char *id, const char *claim, const char *error_message,
                             queue_state *new_state, awm_error *err)
 {
-    if (!queue_valid_job_id(id, err))
-        return QUEUE_ERROR;
     char us[24];
     cached_queue q;
-    if (!parse_claim(claim, us, &q))
-        return explain_no_match(conn, id, NULL, err);
+    queue_result held = claimed(conn, id, claim, us, &q, err);
+    if (held != QUEUE_OK)
+        return held;
     awm_buf sql = {0};
     /* failJobsById's WHERE, narrowed by the fence to the active attempt this claim names. */
     awm_buf_printf(&sql, PB_FAIL_FORMAT, S, q.table,
@@ -812,12 +819,11 @@ static queue_result pb_fail(PGconn *conn, const char *id, const char *claim, con
 
 static queue_result pb_release(PGconn *conn, const char *id, const char *claim, awm_error *err)
 {
-    if (!queue_valid_job_id(id, err))
-        return QUEUE_ERROR;
     char us[24];
     cached_queue q;
-    if (!parse_claim(claim, us, &q))
-        return explain_no_match(conn, id, NULL, err);
+    queue_result held = claimed(conn, id, claim, us, &q, err);
+    if (held != QUEUE_OK)
+        return held;
     /* Undo the fetch: its retry_count step is taken back (a first attempt forgets started_on,
      * so the next fetch does not count it; a retry keeps started_on and one count less, so the
      * next fetch counts it once); start_after = now() makes it fetchable at once. */
