@@ -178,7 +178,7 @@ bool wh_wait_http_ok(const char *url, double timeout_s)
     return false;
 }
 
-json_t *wh_log_events(const char *log_path, const char *event)
+json_t *wh_log_lines(const char *log_path, const char *key, const char *value)
 {
     json_t *out = json_array();
     FILE *f = fopen(log_path, "r");
@@ -190,14 +190,19 @@ json_t *wh_log_events(const char *log_path, const char *event)
         if (line[0] != '{')
             continue;
         json_t *j = json_loads(line, 0, NULL);
-        const char *ev = json_string_value(json_object_get(j, "event"));
-        if (ev && !strcmp(ev, event))
+        const char *v = json_string_value(json_object_get(j, key));
+        if (v && !strcmp(v, value))
             json_array_append(out, j);
         json_decref(j);
     }
     free(line);
     fclose(f);
     return out;
+}
+
+json_t *wh_log_events(const char *log_path, const char *event)
+{
+    return wh_log_lines(log_path, "event", event);
 }
 
 bool wh_wait_log_event(const char *log_path, const char *event, int count, double timeout_s)
