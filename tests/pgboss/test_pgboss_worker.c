@@ -83,12 +83,7 @@ static void start_worker(wh_proc *w, const char *name, const char *const *extra)
                            "DATABASE_USER=awm", "DATABASE_PASSWORD=unused", "QUEUE_BACKEND=pgboss", api_env, dir,
                            health, "WORKER_POLL_INTERVAL_MS=200", "WORKER_RENDER_DPI=20",
                            "WORKER_API_RETRY_DELAY_MS=50", "WORKER_API_KEY=", "STORAGE=local"};
-    size_t n = 0;
-    while (env[n])
-        n++;
-    for (size_t i = 0; extra && extra[i] && n < 39; i++)
-        env[n++] = extra[i];
-    env[n] = NULL;
+    wh_env_append(env, 40, extra);
     const char *args[] = {"worker", NULL};
     CHECK(wh_spawn(w, args, env, log));
 }

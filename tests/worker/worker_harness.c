@@ -178,6 +178,16 @@ bool wh_wait_http_ok(const char *url, double timeout_s)
     return false;
 }
 
+void wh_env_append(const char **env, size_t cap, const char *const *extra)
+{
+    size_t n = 0;
+    while (env[n])
+        n++;
+    for (size_t i = 0; extra && extra[i] && n + 1 < cap; i++)
+        env[n++] = extra[i];
+    env[n] = NULL;
+}
+
 json_t *wh_log_lines(const char *log_path, const char *key, const char *value)
 {
     json_t *out = json_array();
@@ -342,12 +352,7 @@ bool wh_worker_start(wh_fixture *fx, wh_proc *p, const char *name, const char *c
     const char *env[40] = {env_db, env_api, env_dir, "HEALTH_PORT=0", "WORKER_API_KEY=" WH_API_KEY,
                            "WORKER_POLL_INTERVAL_MS=300", "WORKER_SUPERVISE_INTERVAL_S=1",
                            "WORKER_API_RETRY_DELAY_MS=100", "STORAGE=local", "DEBUG_MODE=", "WORKER_RENDER_DPI="};
-    size_t n = 0;
-    while (env[n])
-        n++;
-    for (size_t i = 0; extra && extra[i] && n < 39; i++)
-        env[n++] = extra[i];
-    env[n] = NULL;
+    wh_env_append(env, 40, extra);
     snprintf(log, sizeof log, "%s/%s.log", fx->dir, name);
     const char *args[] = {"worker", NULL};
     if (!wh_spawn(p, args, env, log))
