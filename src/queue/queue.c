@@ -598,6 +598,17 @@ static bool aq_fetch(PGconn *conn, const char *queue, int batch, queue_job **job
     return true;
 }
 
+/* The jobs a worker completes under one claim, as a uuid[] parameter in *out; false when the
+ * claim or an id is not a uuid. */
+static bool claimed_ids(const char *claim, const char *const *ids, size_t n, awm_buf *out, awm_error *err)
+{
+    if (!awm_is_uuid(claim)) {
+        awm_error_set(err, "completing jobs: claim '%s' is not a uuid", claim ? claim : "(null)");
+        return false;
+    }
+    return queue_uuid_array(ids, n, out, err);
+}
+
 static bool aq_complete_and_fetch(PGconn *conn, const char *const *done_ids, size_t n_done,
                               const char *claim, const char *output_json, size_t *done,
                               const char *queue, int batch, queue_job **jobs, size_t *n,
@@ -611,12 +622,8 @@ static bool aq_complete_and_fetch(PGconn *conn, const char *const *done_ids, siz
         return false;
     if (n_done == 0)
         return aq_fetch(conn, queue, batch, jobs, n, err);
-    if (!awm_is_uuid(claim)) {
-        awm_error_set(err, "completing jobs: claim '%s' is not a uuid", claim ? claim : "(null)");
-        return false;
-    }
     awm_buf ids = {0};
-    if (!queue_uuid_array(done_ids, n_done, &ids, err))
+    if (!claimed_ids(claim, done_ids, n_done, &ids, err))
         return false;
     const char *params[] = {queue, ids.data, claim, output_json};
     PGresult *res = exec_fetch_sql(conn, "completing and fetching jobs", FETCH_SQL_COMPLETE_AND_FETCH,
@@ -677,12 +684,8 @@ static bool aq_complete_many(PGconn *conn, const char *const *ids, size_t n, con
         *done = 0;
     if (n == 0)
         return true;
-    if (!awm_is_uuid(claim)) {
-        awm_error_set(err, "completing jobs: claim '%s' is not a uuid", claim ? claim : "(null)");
-        return false;
-    }
     awm_buf arr = {0};
-    if (!queue_uuid_array(ids, n, &arr, err))
+    if (!claimed_ids(claim, ids, n, &arr, err))
         return false;
     const char *params[] = {arr.data, claim, output_json};
     PGresult *res = db_exec_cached(conn, "completing jobs",
