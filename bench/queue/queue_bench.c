@@ -24,6 +24,7 @@
 #include "db/db.h"
 #include "queue/queue.h"
 #include "support/pg_harness.h"
+#include "support/testkit.h"
 
 static const char *g_conninfo;
 static pid_t g_postmaster; /* private server: its CPU time is measured too */
@@ -31,20 +32,13 @@ static pid_t g_postmaster; /* private server: its CPU time is measured too */
 /* utime+stime (+ reaped children's when `with_children`) of a process, in seconds. */
 static double proc_cpu(pid_t pid, bool with_children, pid_t *ppid)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')');
+    char buf[1024];
+    const char *p = tk_proc_stat(pid, buf, sizeof buf);
     char state;
     long pp;
     unsigned long ut, st;
     long cut, cst;
-    if (!p || sscanf(p + 2, "%c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %ld %ld", &state, &pp,
+    if (!p || sscanf(p, "%c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %ld %ld", &state, &pp,
                      &ut, &st, &cut, &cst) != 6)
         return 0;
     if (ppid)

@@ -9,6 +9,7 @@
 
 #include "storage/storage.h"
 #include "support/s3_harness.h"
+#include "support/testkit.h"
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -69,11 +70,8 @@ int main(int argc, char **argv)
         x ^= x << 13, x ^= x >> 17, x ^= x << 5;
         data[i] = (char)x;
     }
-    const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     char dir[512], src[600], export_dir[600];
-    snprintf(dir, sizeof dir, "%s/awm-storage-bench-XXXXXX", tmp);
-    if (!mkdtemp(dir))
-        return 1;
+    tk_mkdtemp_or_exit(dir, sizeof dir, "storage-bench");
     snprintf(src, sizeof src, "%s/render.tmp", dir);
     snprintf(export_dir, sizeof export_dir, "%s/exports", dir);
     printf("storage bench: %ld MB file, median of %d runs\n", mb, runs);
@@ -122,10 +120,7 @@ int main(int argc, char **argv)
     storage_free(st);
     s3_harness_destroy(s3);
     unlink(src);
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
+    tk_remove_tree(dir);
     free(data);
     return 0;
 }

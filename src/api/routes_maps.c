@@ -29,14 +29,14 @@ static void respond_violations(api_request *r, const char *what, map_violations 
     api_respond_error(r, 400, json_pack("{s:o}", "details", map_violations_json(v)), "%s", what);
 }
 
-/* The body as a valid map definition, or NULL after answering 415/400 (every violation);
- * *warnings gets what the poster will shorten (a JSON array, owned by the caller). */
-static json_t *valid_map_body(api_request *r, json_t **warnings)
+/* The body checked as a map definition: what the poster will shorten (a JSON array, owned by
+ * the caller), or NULL after answering 415/400 (every violation). */
+static json_t *map_body_warnings(api_request *r)
 {
-    *warnings = json_array();
     json_t *root = api_body_json(r, false);
     if (!root)
         return NULL;
+    json_t *warnings = json_array();
     map_definition def;
     map_violations v;
     bool ok = map_definition_from_json(root, &def, &v);
@@ -44,19 +44,20 @@ static json_t *valid_map_body(api_request *r, json_t **warnings)
         map_violations w = {0};
         awm_error err = {{0}};
         if (render_map_warnings(&def, &w, &err)) {
-            json_decref(*warnings);
-            *warnings = map_violations_json(&w);
+            json_decref(warnings);
+            warnings = map_violations_json(&w);
         }
         map_violations_free(&w);
     }
     map_definition_free(&def);
     if (!ok) {
         respond_violations(r, "invalid map definition", &v);
-        json_decref(root);
-        root = NULL;
+        json_decref(warnings);
+        warnings = NULL;
     }
+    json_decref(root);
     map_violations_free(&v);
-    return root;
+    return warnings;
 }
 
 /* {"userMap": <row>, "editToken"?: "...", "warnings": [...]} into b (warnings stolen); *token_at
@@ -88,13 +89,9 @@ static void respond_map(api_request *r, unsigned status, const char *user_map_js
 
 static void maps_create(api_request *r, const api_idempotency *idem)
 {
-    json_t *warnings;
-    json_t *root = valid_map_body(r, &warnings);
-    if (!root) {
-        json_decref(warnings);
+    json_t *warnings = map_body_warnings(r);
+    if (!warnings)
         return;
-    }
-    json_decref(root);
     if (!api_db(r)) {
         json_decref(warnings);
         return;
@@ -130,13 +127,19 @@ static void maps_create(api_request *r, const api_idempotency *idem)
     PQclear(res);
 }
 
-void api_handle_maps_create(api_request *r)
+/* A create route under its Idempotency-Key: a repeat gets the first answer again. */
+static void idempotent(api_request *r, const char *route, void (*create)(api_request *, const api_idempotency *))
 {
     api_idempotency idem;
-    if (!api_idempotency_begin(r, "/api/maps", &idem))
+    if (!api_idempotency_begin(r, route, &idem))
         return;
-    maps_create(r, &idem);
+    create(r, &idem);
     api_idempotency_end(r, &idem);
+}
+
+void api_handle_maps_create(api_request *r)
+{
+    idempotent(r, "/api/maps", maps_create);
 }
 
 /* The map's stored edit-token hash (copied into hash; "" when the map has none), or false after
@@ -171,13 +174,9 @@ void api_handle_map_update(api_request *r, const char *id)
     char hash[API_TOKEN_HASH_LEN + 1];
     if (!map_token_hash(r, id, hash) || !api_check_edit_token(r, hash[0] ? hash : NULL, false))
         return;
-    json_t *warnings;
-    json_t *root = valid_map_body(r, &warnings);
-    if (!root) {
-        json_decref(warnings);
+    json_t *warnings = map_body_warnings(r);
+    if (!warnings)
         return;
-    }
-    json_decref(root);
     awm_error err = {{0}};
     const char *params[] = {id, r->body.data};
     PGresult *res = api_query(r, "cannot update the map",
@@ -553,11 +552,7 @@ static void export_create(api_request *r, const api_idempotency *idem)
 
 void api_handle_export_create(api_request *r)
 {
-    api_idempotency idem;
-    if (!api_idempotency_begin(r, "/api/export", &idem))
-        return;
-    export_create(r, &idem);
-    api_idempotency_end(r, &idem);
+    idempotent(r, "/api/export", export_create);
 }
 
 static json_t *hex_colour(uint32_t rgb)

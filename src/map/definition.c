@@ -75,19 +75,11 @@ static void push_item(map_violations *v, char *item)
     v->items[v->count++] = item;
 }
 
-/* Record "<path>.<field>: <message>" (field may be NULL; path may be NULL for whole-text errors). */
-__attribute__((format(printf, 4, 5))) static void violation(checker *c, const char *path,
-                                                            const char *field, const char *fmt, ...)
+/* Push "<path>.<field>: <message>" (field may be NULL; path may be NULL for whole-text errors). */
+static void push_message(map_violations *v, const char *path, const char *field, const char *fmt, va_list ap)
 {
-    if (c->v->count >= MAP_MAX_VIOLATIONS) {
-        c->unlisted++;
-        return;
-    }
     char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     awm_buf b = {0};
     if (path && *path)
         awm_buf_printf(&b, "%s%s%s: ", path, field ? "." : "", field ? field : "");
@@ -95,22 +87,29 @@ __attribute__((format(printf, 4, 5))) static void violation(checker *c, const ch
         awm_buf_printf(&b, "%s: ", field);
     awm_buf_printf(&b, "%s", msg);
     awm_utf8_sanitize(b.data); /* messages quote jansson's text, which may cut a character */
-    push_item(c->v, b.data);
+    push_item(v, b.data);
+}
+
+/* Record a violation of the definition being checked; past MAP_MAX_VIOLATIONS only counted. */
+__attribute__((format(printf, 4, 5))) static void violation(checker *c, const char *path,
+                                                            const char *field, const char *fmt, ...)
+{
+    if (c->v->count >= MAP_MAX_VIOLATIONS) {
+        c->unlisted++;
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    push_message(c->v, path, field, fmt, ap);
+    va_end(ap);
 }
 
 void map_violations_add(map_violations *v, const char *path, const char *fmt, ...)
 {
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    push_message(v, path, NULL, fmt, ap);
     va_end(ap);
-    awm_buf b = {0};
-    if (path && *path)
-        awm_buf_printf(&b, "%s: ", path);
-    awm_buf_printf(&b, "%s", msg);
-    awm_utf8_sanitize(b.data);
-    push_item(v, b.data);
 }
 
 void map_violations_free(map_violations *v)
@@ -166,6 +165,17 @@ static void wrong_type(checker *c, const char *path, const char *field, const ch
                        const json_t *got)
 {
     violation(c, path, field, "must be %s, got %s", expected, type_name(got));
+}
+
+/* A field that must be a string: its text and length, or a violation and NULL. */
+static const char *string_of(checker *c, const char *path, const char *field, const json_t *val, size_t *len)
+{
+    if (!json_is_string(val)) {
+        wrong_type(c, path, field, "a string", val);
+        return NULL;
+    }
+    *len = json_string_length(val);
+    return json_string_value(val);
 }
 
 /* Shortest of %.15g / %.17g that reads back as d: "91.5", not "91.500000000000000". */
@@ -238,12 +248,10 @@ static const json_t *required(checker *c, const char *path, const json_t *obj, c
 static char *text_field(checker *c, const char *path, const char *field, const json_t *val,
                         size_t min_chars, size_t max_chars, bool trim)
 {
-    if (!json_is_string(val)) {
-        wrong_type(c, path, field, "a string", val);
+    size_t len;
+    const unsigned char *s = (const unsigned char *)string_of(c, path, field, val, &len);
+    if (!s)
         return NULL;
-    }
-    const unsigned char *s = (const unsigned char *)json_string_value(val);
-    size_t len = json_string_length(val);
     /* Pass 1: where the trimmed text starts and ends (bytes). */
     size_t start = 0, end = len;
     if (trim) {
@@ -371,12 +379,10 @@ static int days_in_month(int y, int m)
  * Gregorian leap years). */
 static bool date_field(checker *c, const char *path, const json_t *val, char out[11])
 {
-    if (!json_is_string(val)) {
-        wrong_type(c, path, "date", "a string", val);
+    size_t len;
+    const char *s = string_of(c, path, "date", val, &len);
+    if (!s)
         return false;
-    }
-    const char *s = json_string_value(val);
-    size_t len = json_string_length(val);
     char q[256];
     bool shape = (len == 4 || len == 7 || len == 10) && (len < 7 || s[4] == '-') && (len < 10 || s[7] == '-');
     for (size_t k = 0; shape && k < len; k++)
@@ -410,12 +416,10 @@ int map_location_year(const map_location *l)
 
 static bool country_field(checker *c, const char *path, const json_t *val, char out[3])
 {
-    if (!json_is_string(val)) {
-        wrong_type(c, path, "countryCode", "a string", val);
+    size_t len;
+    const char *s = string_of(c, path, "countryCode", val, &len);
+    if (!s)
         return false;
-    }
-    const char *s = json_string_value(val);
-    size_t len = json_string_length(val);
     if (len == 2 && map_country_code_assigned(s)) {
         memcpy(out, s, 2);
         out[2] = '\0';
@@ -430,12 +434,10 @@ static bool country_field(checker *c, const char *path, const json_t *val, char 
 
 static bool color_field(checker *c, const char *path, const json_t *val, uint32_t *out)
 {
-    if (!json_is_string(val)) {
-        wrong_type(c, path, "color", "a string", val);
+    size_t len;
+    const char *s = string_of(c, path, "color", val, &len);
+    if (!s)
         return false;
-    }
-    const char *s = json_string_value(val);
-    size_t len = json_string_length(val);
     bool ok = len == 7 && s[0] == '#';
     uint32_t rgb = 0;
     for (size_t k = 1; ok && k < 7; k++) {

@@ -408,17 +408,8 @@ static bool pb_get_options(PGconn *conn, const char *name, queue_options *out, a
     PGresult *res = db_exec(conn, "reading pg-boss queue", sql, 1, params, err);
     if (!res)
         return false;
-    bool found = PQntuples(res) == 1;
-    if (found) {
-        memset(out, 0, sizeof *out);
-        out->retry_limit = atoi(PQgetvalue(res, 0, 0));
-        out->retry_delay_s = atoi(PQgetvalue(res, 0, 1));
-        out->retry_backoff = PQgetvalue(res, 0, 2)[0] == 't';
-        out->retry_delay_max_s = atoi(PQgetvalue(res, 0, 3));
-        out->expire_in_s = atoi(PQgetvalue(res, 0, 4));
-        out->retention_s = atoi(PQgetvalue(res, 0, 5));
-        snprintf(out->dead_letter, sizeof out->dead_letter, "%s", PQgetvalue(res, 0, 6));
-    } else {
+    bool found = queue_options_from_result(res, out);
+    if (!found) {
         awm_error_setc(err, AWM_ENOTFOUND, "reading queue: unknown queue '%s' (no row in %s.queue)", name, S);
     }
     PQclear(res);
@@ -550,38 +541,12 @@ static json_t *parse_data(const char *queue, const char *data_json, size_t i, aw
     return d;
 }
 
-static bool pb_send(PGconn *conn, const char *queue, const char *data_json, const queue_send_options *opts,
-                    char id_out[QUEUE_ID_LEN], awm_error *err)
+/* Both sends: the options checked, each message parsed, all inserted in one statement.
+ * *res holds the inserted rows' ids (NULL when n is 0: nothing to insert). */
+static bool send_jobs(PGconn *conn, const char *queue, const char *const *data_json, size_t n,
+                      const queue_send_options *opts, PGresult **res, awm_error *err)
 {
-    if (id_out)
-        id_out[0] = '\0';
-    queue_send_options defaults;
-    if (!opts) {
-        queue_send_options_init(&defaults);
-        opts = &defaults;
-    }
-    if (!valid_name(queue, err) || !check_send_options(queue, opts, err))
-        return false;
-    json_t *data = parse_data(queue, data_json, 0, err);
-    if (!data)
-        return false;
-    json_t *items = json_array();
-    json_array_append_new(items, insert_item(opts, data));
-    PGresult *res = insert_jobs(conn, queue, items, err);
-    json_decref(items);
-    if (!res)
-        return false;
-    if (id_out && PQntuples(res) == 1)
-        snprintf(id_out, QUEUE_ID_LEN, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return true;
-}
-
-static bool pb_send_batch(PGconn *conn, const char *queue, const char *const *data_json, size_t n,
-                          const queue_send_options *opts, size_t *sent, awm_error *err)
-{
-    if (sent)
-        *sent = 0;
+    *res = NULL;
     queue_send_options defaults;
     if (!opts) {
         queue_send_options_init(&defaults);
@@ -600,11 +565,34 @@ static bool pb_send_batch(PGconn *conn, const char *queue, const char *const *da
         }
         json_array_append_new(items, insert_item(opts, data));
     }
-    PGresult *res = insert_jobs(conn, queue, items, err);
+    *res = insert_jobs(conn, queue, items, err);
     json_decref(items);
-    if (!res)
+    return *res != NULL;
+}
+
+static bool pb_send(PGconn *conn, const char *queue, const char *data_json, const queue_send_options *opts,
+                    char id_out[QUEUE_ID_LEN], awm_error *err)
+{
+    if (id_out)
+        id_out[0] = '\0';
+    PGresult *res;
+    if (!send_jobs(conn, queue, &data_json, 1, opts, &res, err))
         return false;
+    if (id_out && PQntuples(res) == 1)
+        snprintf(id_out, QUEUE_ID_LEN, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return true;
+}
+
+static bool pb_send_batch(PGconn *conn, const char *queue, const char *const *data_json, size_t n,
+                          const queue_send_options *opts, size_t *sent, awm_error *err)
+{
     if (sent)
+        *sent = 0;
+    PGresult *res;
+    if (!send_jobs(conn, queue, data_json, n, opts, &res, err))
+        return false;
+    if (sent && res)
         *sent = (size_t)PQntuples(res);
     PQclear(res);
     return true;
@@ -664,6 +652,18 @@ static queue_result explain_no_match(PGconn *conn, const char *id, const cached_
     return QUEUE_CLAIM_LOST;
 }
 
+/* complete, fail and release begin here: the id checked, the claim parsed into the attempt's
+ * start (µs) and its queue. Anything but QUEUE_OK is the answer: no job this claim holds. */
+static queue_result claimed(PGconn *conn, const char *id, const char *claim, char us[24], cached_queue *q,
+                            awm_error *err)
+{
+    if (!queue_valid_job_id(id, err))
+        return QUEUE_ERROR;
+    if (!parse_claim(claim, us, q))
+        return explain_no_match(conn, id, NULL, err);
+    return QUEUE_OK;
+}
+
 /* pg-boss's mapCompletionDataArg: an object is stored as it is, anything else as {value}. */
 static char *completion_output(const char *output_json)
 {
@@ -705,35 +705,17 @@ static bool complete_ids(PGconn *conn, const cached_queue *q, const char *ids_ar
 static queue_result pb_complete(PGconn *conn, const char *id, const char *claim, const char *output_json,
                                 awm_error *err)
 {
-    if (!queue_valid_job_id(id, err))
-        return QUEUE_ERROR;
     char us[24];
     cached_queue q;
-    if (!parse_claim(claim, us, &q))
-        return explain_no_match(conn, id, NULL, err);
+    queue_result held = claimed(conn, id, claim, us, &q, err);
+    if (held != QUEUE_OK)
+        return held;
     char arr[40];
     snprintf(arr, sizeof arr, "{%s}", id);
     long done = 0;
     if (!complete_ids(conn, &q, arr, us, output_json, &done, err))
         return QUEUE_ERROR;
     return done == 1 ? QUEUE_OK : explain_no_match(conn, id, &q, err);
-}
-
-/* "{id,id,…}" after checking each is a uuid (so none can change the array's shape). */
-static bool uuid_array(const char *const *ids, size_t n, awm_buf *out, awm_error *err)
-{
-    awm_buf_append(out, "{", 1);
-    for (size_t i = 0; i < n; i++) {
-        if (!queue_valid_job_id(ids[i], err)) {
-            awm_buf_free(out);
-            return false;
-        }
-        if (i)
-            awm_buf_append(out, ",", 1);
-        awm_buf_append(out, ids[i], 36);
-    }
-    awm_buf_append(out, "}", 1);
-    return true;
 }
 
 static bool pb_complete_many(PGconn *conn, const char *const *ids, size_t n, const char *claim,
@@ -750,7 +732,7 @@ static bool pb_complete_many(PGconn *conn, const char *const *ids, size_t n, con
         return false;
     }
     awm_buf arr = {0};
-    if (!uuid_array(ids, n, &arr, err))
+    if (!queue_uuid_array(ids, n, &arr, err))
         return false;
     long d = 0;
     bool ok = complete_ids(conn, &q, arr.data, us, output_json, &d, err);
@@ -812,12 +794,11 @@ static bool pb_complete_and_fetch(PGconn *conn, const char *const *done_ids, siz
 static queue_result pb_fail(PGconn *conn, const char *id, const char *claim, const char *error_message,
                             queue_state *new_state, awm_error *err)
 {
-    if (!queue_valid_job_id(id, err))
-        return QUEUE_ERROR;
     char us[24];
     cached_queue q;
-    if (!parse_claim(claim, us, &q))
-        return explain_no_match(conn, id, NULL, err);
+    queue_result held = claimed(conn, id, claim, us, &q, err);
+    if (held != QUEUE_OK)
+        return held;
     awm_buf sql = {0};
     /* failJobsById's WHERE, narrowed by the fence to the active attempt this claim names. */
     awm_buf_printf(&sql, PB_FAIL_FORMAT, S, q.table,
@@ -838,12 +819,11 @@ static queue_result pb_fail(PGconn *conn, const char *id, const char *claim, con
 
 static queue_result pb_release(PGconn *conn, const char *id, const char *claim, awm_error *err)
 {
-    if (!queue_valid_job_id(id, err))
-        return QUEUE_ERROR;
     char us[24];
     cached_queue q;
-    if (!parse_claim(claim, us, &q))
-        return explain_no_match(conn, id, NULL, err);
+    queue_result held = claimed(conn, id, claim, us, &q, err);
+    if (held != QUEUE_OK)
+        return held;
     /* Undo the fetch: its retry_count step is taken back (a first attempt forgets started_on,
      * so the next fetch does not count it; a retry keeps started_on and one count less, so the
      * next fetch counts it once); start_after = now() makes it fetchable at once. */
@@ -950,8 +930,7 @@ static bool pb_counts(PGconn *conn, const char *queue, long counts[QUEUE_STATE_C
     PGresult *res = db_exec(conn, "counting pg-boss jobs", sql, 1, params, err);
     if (!res)
         return false;
-    for (int i = 0; i < PQntuples(res); i++)
-        counts[queue_state_from_name(PQgetvalue(res, i, 0))] = atol(PQgetvalue(res, i, 1));
+    queue_counts_from_result(res, counts);
     PQclear(res);
     return true;
 }
@@ -959,11 +938,14 @@ static bool pb_counts(PGconn *conn, const char *queue, long counts[QUEUE_STATE_C
 /* ---- supervision and maintenance ----------------------------------------------------------- */
 
 /* Every queue's name grouped by partition, as boss.supervise() groups them: calls `each` once
- * per partition with a text[] literal of its queue names. */
+ * per partition with a text[] literal of its queue names; the rows each touched are added up
+ * into *total (when not NULL) and, when there are any, logged as `event` at `level`. */
 typedef bool (*per_table_fn)(PGconn *conn, const char *table, const char *names, long *count, awm_error *err);
 
-static bool for_each_table(PGconn *conn, per_table_fn each, long *total, awm_error *err)
+static bool for_each_table(PGconn *conn, per_table_fn each, long *total_out, awm_log_level level,
+                           const char *event, awm_error *err)
 {
+    long total = 0;
     char sql[256];
     snprintf(sql, sizeof sql,
              "SELECT table_name, array_agg(name ORDER BY name)::text FROM %s.queue GROUP BY table_name ORDER BY 1", S);
@@ -977,9 +959,13 @@ static bool for_each_table(PGconn *conn, per_table_fn each, long *total, awm_err
             continue;
         long n = 0;
         ok = each(conn, table, PQgetvalue(res, i, 1), &n, err);
-        *total += n;
+        total += n;
     }
     PQclear(res);
+    if (total_out)
+        *total_out = total;
+    if (total > 0)
+        awm_log(level, event, "{s:I, s:s}", "count", (json_int_t)total, "backend", "pgboss");
     return ok;
 }
 
@@ -1023,13 +1009,7 @@ static bool supervise_table(PGconn *conn, const char *table, const char *names, 
 
 static bool pb_supervise(PGconn *conn, long *expired, awm_error *err)
 {
-    long n = 0;
-    bool ok = for_each_table(conn, supervise_table, &n, err);
-    if (expired)
-        *expired = n;
-    if (n > 0)
-        awm_log(AWM_LOG_WARN, "QUEUE_JOBS_EXPIRED", "{s:I, s:s}", "count", (json_int_t)n, "backend", "pgboss");
-    return ok;
+    return for_each_table(conn, supervise_table, expired, AWM_LOG_WARN, "QUEUE_JOBS_EXPIRED", err);
 }
 
 static bool maintain_table(PGconn *conn, const char *table, const char *names, long *count, awm_error *err)
@@ -1055,13 +1035,7 @@ static bool maintain_table(PGconn *conn, const char *table, const char *names, l
 
 static bool pb_maintain(PGconn *conn, long *deleted, awm_error *err)
 {
-    long n = 0;
-    bool ok = for_each_table(conn, maintain_table, &n, err);
-    if (deleted)
-        *deleted = n;
-    if (n > 0)
-        awm_log(AWM_LOG_INFO, "QUEUE_JOBS_DELETED", "{s:I, s:s}", "count", (json_int_t)n, "backend", "pgboss");
-    return ok;
+    return for_each_table(conn, maintain_table, deleted, AWM_LOG_INFO, "QUEUE_JOBS_DELETED", err);
 }
 
 /* The seed-shaped message has no userMapId: its jobs are found by their printable map, whose row

@@ -53,6 +53,43 @@ bool queue_valid_job_id(const char *id, awm_error *err)
     return false;
 }
 
+bool queue_uuid_array(const char *const *ids, size_t n, awm_buf *out, awm_error *err)
+{
+    awm_buf_append(out, "{", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (!queue_valid_job_id(ids[i], err)) {
+            awm_buf_free(out);
+            return false;
+        }
+        if (i)
+            awm_buf_append(out, ",", 1);
+        awm_buf_append(out, ids[i], 36);
+    }
+    awm_buf_append(out, "}", 1);
+    return true;
+}
+
+bool queue_options_from_result(const PGresult *res, queue_options *out)
+{
+    if (PQntuples(res) != 1)
+        return false;
+    memset(out, 0, sizeof *out);
+    out->retry_limit = atoi(PQgetvalue(res, 0, 0));
+    out->retry_delay_s = atoi(PQgetvalue(res, 0, 1));
+    out->retry_backoff = PQgetvalue(res, 0, 2)[0] == 't';
+    out->retry_delay_max_s = atoi(PQgetvalue(res, 0, 3));
+    out->expire_in_s = atoi(PQgetvalue(res, 0, 4));
+    out->retention_s = atoi(PQgetvalue(res, 0, 5));
+    snprintf(out->dead_letter, sizeof out->dead_letter, "%s", PQgetvalue(res, 0, 6));
+    return true;
+}
+
+void queue_counts_from_result(const PGresult *res, long counts[QUEUE_STATE_COUNT])
+{
+    for (int i = 0; i < PQntuples(res); i++)
+        counts[queue_state_from_name(PQgetvalue(res, i, 0))] = atol(PQgetvalue(res, i, 1));
+}
+
 static bool valid_options(const char *name, const queue_options *o, awm_error *err)
 {
     const char *bad = NULL;
@@ -96,8 +133,11 @@ typedef struct {
     const char *params[9];
 } option_params;
 
-static void option_params_fill(option_params *p, const char *name, const queue_options *o)
+/* Checks the name and settings, then fills p; false (with err) when either is invalid. */
+static bool option_params_fill(option_params *p, const char *name, const queue_options *o, awm_error *err)
 {
+    if (!queue_valid_name(name, err) || !valid_options(name, o, err))
+        return false;
     snprintf(p->buf[0], 16, "%d", o->retry_limit);
     snprintf(p->buf[1], 16, "%d", o->retry_delay_s);
     snprintf(p->buf[2], 16, "%s", o->retry_backoff ? "true" : "false");
@@ -109,6 +149,7 @@ static void option_params_fill(option_params *p, const char *name, const queue_o
         p->params[i + 1] = p->buf[i];
     p->params[7] = o->dead_letter[0] ? o->dead_letter : NULL;
     p->params[8] = NULL;
+    return true;
 }
 
 static bool aq_create(PGconn *conn, const char *name, const queue_options *opts, awm_error *err)
@@ -118,10 +159,9 @@ static bool aq_create(PGconn *conn, const char *name, const queue_options *opts,
         queue_options_default(&defaults);
         opts = &defaults;
     }
-    if (!queue_valid_name(name, err) || !valid_options(name, opts, err))
-        return false;
     option_params p;
-    option_params_fill(&p, name, opts);
+    if (!option_params_fill(&p, name, opts, err))
+        return false;
     PGresult *res = db_exec(conn, "creating queue",
         "INSERT INTO queue.queues (name, retry_limit, retry_delay, retry_backoff, retry_delay_max,"
         " expire_in, retention, dead_letter)"
@@ -134,10 +174,9 @@ static bool aq_create(PGconn *conn, const char *name, const queue_options *opts,
 
 static bool aq_update(PGconn *conn, const char *name, const queue_options *opts, awm_error *err)
 {
-    if (!queue_valid_name(name, err) || !valid_options(name, opts, err))
-        return false;
     option_params p;
-    option_params_fill(&p, name, opts);
+    if (!option_params_fill(&p, name, opts, err))
+        return false;
     PGresult *res = db_exec(conn, "updating queue",
         "UPDATE queue.queues SET retry_limit = $2::int, retry_delay = $3::int,"
         " retry_backoff = $4::bool, retry_delay_max = $5::int, expire_in = $6::int,"
@@ -163,17 +202,8 @@ static bool aq_get_options(PGconn *conn, const char *name, queue_options *out, a
         1, params, err);
     if (!res)
         return false;
-    bool found = PQntuples(res) == 1;
-    if (found) {
-        memset(out, 0, sizeof *out);
-        out->retry_limit = atoi(PQgetvalue(res, 0, 0));
-        out->retry_delay_s = atoi(PQgetvalue(res, 0, 1));
-        out->retry_backoff = PQgetvalue(res, 0, 2)[0] == 't';
-        out->retry_delay_max_s = atoi(PQgetvalue(res, 0, 3));
-        out->expire_in_s = atoi(PQgetvalue(res, 0, 4));
-        out->retention_s = atoi(PQgetvalue(res, 0, 5));
-        snprintf(out->dead_letter, sizeof out->dead_letter, "%s", PQgetvalue(res, 0, 6));
-    } else {
+    bool found = queue_options_from_result(res, out);
+    if (!found) {
         awm_error_setc(err, AWM_ENOTFOUND, "reading queue: unknown queue '%s'", name);
     }
     PQclear(res);
@@ -433,8 +463,7 @@ static bool aq_counts(PGconn *conn, const char *queue, long counts[QUEUE_STATE_C
                             1, params, err);
     if (!res)
         return false;
-    for (int i = 0; i < PQntuples(res); i++)
-        counts[queue_state_from_name(PQgetvalue(res, i, 0))] = atol(PQgetvalue(res, i, 1));
+    queue_counts_from_result(res, counts);
     PQclear(res);
     return true;
 }
@@ -569,22 +598,15 @@ static bool aq_fetch(PGconn *conn, const char *queue, int batch, queue_job **job
     return true;
 }
 
-/* "{id,id,…}": a uuid[] parameter. The ids are checked to be uuids, so they contain no quote,
- * comma or brace that could change the array. */
-static bool uuid_array(const char *const *ids, size_t n, awm_buf *out, awm_error *err)
+/* The jobs a worker completes under one claim, as a uuid[] parameter in *out; false when the
+ * claim or an id is not a uuid. */
+static bool claimed_ids(const char *claim, const char *const *ids, size_t n, awm_buf *out, awm_error *err)
 {
-    awm_buf_append(out, "{", 1);
-    for (size_t i = 0; i < n; i++) {
-        if (!queue_valid_job_id(ids[i], err)) {
-            awm_buf_free(out);
-            return false;
-        }
-        if (i)
-            awm_buf_append(out, ",", 1);
-        awm_buf_append(out, ids[i], 36);
+    if (!awm_is_uuid(claim)) {
+        awm_error_set(err, "completing jobs: claim '%s' is not a uuid", claim ? claim : "(null)");
+        return false;
     }
-    awm_buf_append(out, "}", 1);
-    return true;
+    return queue_uuid_array(ids, n, out, err);
 }
 
 static bool aq_complete_and_fetch(PGconn *conn, const char *const *done_ids, size_t n_done,
@@ -600,12 +622,8 @@ static bool aq_complete_and_fetch(PGconn *conn, const char *const *done_ids, siz
         return false;
     if (n_done == 0)
         return aq_fetch(conn, queue, batch, jobs, n, err);
-    if (!awm_is_uuid(claim)) {
-        awm_error_set(err, "completing jobs: claim '%s' is not a uuid", claim ? claim : "(null)");
-        return false;
-    }
     awm_buf ids = {0};
-    if (!uuid_array(done_ids, n_done, &ids, err))
+    if (!claimed_ids(claim, done_ids, n_done, &ids, err))
         return false;
     const char *params[] = {queue, ids.data, claim, output_json};
     PGresult *res = exec_fetch_sql(conn, "completing and fetching jobs", FETCH_SQL_COMPLETE_AND_FETCH,
@@ -666,12 +684,8 @@ static bool aq_complete_many(PGconn *conn, const char *const *ids, size_t n, con
         *done = 0;
     if (n == 0)
         return true;
-    if (!awm_is_uuid(claim)) {
-        awm_error_set(err, "completing jobs: claim '%s' is not a uuid", claim ? claim : "(null)");
-        return false;
-    }
     awm_buf arr = {0};
-    if (!uuid_array(ids, n, &arr, err))
+    if (!claimed_ids(claim, ids, n, &arr, err))
         return false;
     const char *params[] = {arr.data, claim, output_json};
     PGresult *res = db_exec_cached(conn, "completing jobs",
@@ -844,23 +858,22 @@ static queue_result aq_cancel(PGconn *conn, const char *id, awm_error *err)
         " SELECT count(*) FROM c", err);
 }
 
+/* Make a finished job (state FROM) fetchable again as state TO, now, and wake its queue. */
+#define REOPEN_SQL(TO, FROM)                                                                    \
+    "WITH r AS (UPDATE queue.job SET state = '" TO "', completed_on = NULL, start_after = now()"  \
+    "  WHERE id = $1::uuid AND state = '" FROM "' RETURNING name),"                              \
+    " n AS (SELECT pg_notify('" QUEUE_NOTIFY_CHANNEL "', name) FROM r)"                          \
+    " SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM n)"
+
 static queue_result aq_resume(PGconn *conn, const char *id, awm_error *err)
 {
-    return change_state(conn, id, "resuming job",
-        "WITH r AS (UPDATE queue.job SET state = 'created', completed_on = NULL, start_after = now()"
-        "  WHERE id = $1::uuid AND state = 'cancelled' RETURNING name),"
-        " n AS (SELECT pg_notify('" QUEUE_NOTIFY_CHANNEL "', name) FROM r)"
-        " SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM n)", err);
+    return change_state(conn, id, "resuming job", REOPEN_SQL("created", "cancelled"), err);
 }
 
 static queue_result aq_retry(PGconn *conn, const char *id, awm_error *err)
 {
     /* retry_count stays at retry_limit, so a further failure fails the job again. */
-    return change_state(conn, id, "retrying job",
-        "WITH r AS (UPDATE queue.job SET state = 'retry', completed_on = NULL, start_after = now()"
-        "  WHERE id = $1::uuid AND state = 'failed' RETURNING name),"
-        " n AS (SELECT pg_notify('" QUEUE_NOTIFY_CHANNEL "', name) FROM r)"
-        " SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM n)", err);
+    return change_state(conn, id, "retrying job", REOPEN_SQL("retry", "failed"), err);
 }
 
 /* ---- the backend --------------------------------------------------------------------------- */

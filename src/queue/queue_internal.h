@@ -67,5 +67,15 @@ bool queue_latest_export_state(PGconn *conn, const char *schema, const char *pri
 void queue_job_from_row(const PGresult *res, int row, int offset, queue_job *j);
 bool queue_valid_name(const char *name, awm_error *err);
 bool queue_valid_job_id(const char *id, awm_error *err);
+/* "{id,id,…}", a uuid[] parameter for both backends' statements, into *out (freed on failure).
+ * Each id is checked to be a uuid, so none holds a quote, comma or brace that could change the
+ * array. */
+/* A queue's settings from a one-row result with the columns retry_limit, retry_delay,
+ * retry_backoff, retry_delay_max, expire_in, retention, dead_letter (both backends' tables
+ * hold them, under their own names); false when there is no row. */
+bool queue_options_from_result(const PGresult *res, queue_options *out);
+/* Job counts by state from a result of (state::text, count) rows, into counts (already zeroed). */
+void queue_counts_from_result(const PGresult *res, long counts[QUEUE_STATE_COUNT]);
+bool queue_uuid_array(const char *const *ids, size_t n, awm_buf *out, awm_error *err);
 
 #endif

@@ -77,6 +77,17 @@ static fx_response fx_http(const char *method, const char *path, const char *jso
                       json_body ? strlen(json_body) : 0, false);
 }
 
+/* POST /api/export for user map `map_id` with the other fields of the request (`fields`, e.g.
+ * "\"widthInches\":8,\"heightInches\":10"); a 202 is checked. The caller frees the answer. */
+static inline fx_response fx_export(const char *map_id, const char *fields)
+{
+    char body[512];
+    snprintf(body, sizeof body, "{\"userMapId\":\"%s\",%s}", map_id ? map_id : "", fields);
+    fx_response e = fx_http("POST", "/api/export", body);
+    CHECK_INT_EQ(e.status, 202);
+    return e;
+}
+
 /* A request with `Authorization: Bearer <secret>` (secret NULL: none) and a JSON body (may be NULL). */
 static inline fx_response fx_http_bearer(const char *method, const char *path, const char *secret, const char *json_body)
 {

@@ -16,11 +16,8 @@ static char *new_job(void)
 {
     fx_response m = fx_http("POST", "/api/maps", MAP);
     CHECK_INT_EQ(m.status, 201);
-    char body[256];
-    snprintf(body, sizeof body, "{\"userMapId\":\"%s\",\"widthInches\":8,\"heightInches\":10}",
-             json_string_value(json_object_get(json_object_get(m.json, "userMap"), "id")));
-    fx_response e = fx_http("POST", "/api/export", body);
-    CHECK_INT_EQ(e.status, 202);
+    fx_response e = fx_export(json_string_value(json_object_get(json_object_get(m.json, "userMap"), "id")),
+                              "\"widthInches\":8,\"heightInches\":10");
     char *id = awm_strdup(fx_str(&e, "printJobId") ? fx_str(&e, "printJobId") : "");
     fx_response_free(&m);
     fx_response_free(&e);

@@ -125,10 +125,7 @@ static void put_replaces_the_map_with_its_token_only(void)
 /* A map with an export whose poster (and sidecar) were stored: a finished job. */
 static void export_and_finish(const made_map *m, char job_id[37], char poster[512], char sidecar[512])
 {
-    char body[256];
-    snprintf(body, sizeof body, "{\"userMapId\":\"%s\",\"widthInches\":8,\"heightInches\":10}", m->id);
-    fx_response e = fx_http("POST", "/api/export", body);
-    CHECK_INT_EQ(e.status, 202);
+    fx_response e = fx_export(m->id, "\"widthInches\":8,\"heightInches\":10");
     snprintf(job_id, 37, "%s", fx_str(&e, "printJobId") ? fx_str(&e, "printJobId") : "");
     fx_response_free(&e);
     snprintf(poster, 512, "%s/2026-01-02T03-04-05_%s.png", fx_export_dir, job_id);
@@ -167,10 +164,7 @@ static void delete_leaves_nothing_behind(void)
     char job_id[37], poster[512], sidecar[512];
     export_and_finish(&m, job_id, poster, sidecar);
     /* A second export still queued. */
-    char body[256];
-    snprintf(body, sizeof body, "{\"userMapId\":\"%s\",\"widthInches\":18,\"heightInches\":24}", m.id);
-    fx_response e = fx_http("POST", "/api/export", body);
-    CHECK_INT_EQ(e.status, 202);
+    fx_response e = fx_export(m.id, "\"widthInches\":18,\"heightInches\":24");
     fx_response_free(&e);
     CHECK_INT_EQ(count_rows("SELECT count(*) FROM queue.job WHERE data->>'userMapId' = $1", m.id), 2);
     char path[128];
@@ -361,11 +355,8 @@ static void the_seeds_curl_sequence_needs_no_token(void)
 {
     fx_response m = fx_http("POST", "/api/maps", MAP_A);
     CHECK_INT_EQ(m.status, 201);
-    char body[256];
-    snprintf(body, sizeof body, "{\"userMapId\":\"%s\",\"widthInches\":18,\"heightInches\":24,\"paperSizeName\":\"18×24\"}",
-             json_string_value(json_object_get(json_object_get(m.json, "userMap"), "id")));
-    fx_response e = fx_http("POST", "/api/export", body);
-    CHECK_INT_EQ(e.status, 202);
+    fx_response e = fx_export(json_string_value(json_object_get(json_object_get(m.json, "userMap"), "id")),
+                              "\"widthInches\":18,\"heightInches\":24,\"paperSizeName\":\"18×24\"");
     CHECK_STR_EQ(fx_str(&e, "message"), "Export job queued");
     fx_response_free(&e);
     fx_response_free(&m);

@@ -619,10 +619,7 @@ static void test_guide_references(void)
 
 int main(void)
 {
-    if (!tk_mkdtemp(tmp, sizeof tmp, "deploy-config")) {
-        fprintf(stderr, "cannot make a temp dir\n");
-        return 1;
-    }
+    tk_mkdtemp_or_exit(tmp, sizeof tmp, "deploy-config");
     snprintf(empty_env, sizeof empty_env, "%s/empty.env", tmp);
     FILE *f = fopen(empty_env, "w");
     if (f)

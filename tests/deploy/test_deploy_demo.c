@@ -133,10 +133,7 @@ static void test_second_run_reuses_the_database(void)
 
 int main(void)
 {
-    if (!tk_mkdtemp(var, sizeof var, "deploy-demo")) {
-        fprintf(stderr, "cannot make a temp dir\n");
-        return 1;
-    }
+    tk_mkdtemp_or_exit(var, sizeof var, "deploy-demo");
     /* As root, PostgreSQL runs as `postgres`, which must be able to enter the directory. */
     chmod(var, 0755);
     RUN(test_first_run_makes_a_poster);

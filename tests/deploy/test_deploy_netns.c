@@ -304,10 +304,7 @@ int main(void)
         fprintf(stderr, "SKIP: needs root to create a network namespace and a veth pair (ip netns)\n");
         return 77;
     }
-    if (!tk_mkdtemp(dir, sizeof dir, "deploy-netns")) {
-        fprintf(stderr, "cannot make a temp dir\n");
-        return 1;
-    }
+    tk_mkdtemp_or_exit(dir, sizeof dir, "deploy-netns");
     snprintf(exports, sizeof exports, "%s/exports", dir);
     mkdir(exports, 0755);
     sweep_leftovers();

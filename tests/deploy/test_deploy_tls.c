@@ -234,10 +234,7 @@ static void test_refusals(void)
 int main(void)
 {
     awm_error err;
-    if (!tk_mkdtemp(dir, sizeof dir, "deploy-tls")) {
-        fprintf(stderr, "cannot make a temp dir\n");
-        return 1;
-    }
+    tk_mkdtemp_or_exit(dir, sizeof dir, "deploy-tls");
     char exports[600];
     snprintf(exports, sizeof exports, "%s/exports", dir);
     mkdir(exports, 0755);

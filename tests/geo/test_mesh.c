@@ -3,7 +3,7 @@
  * mesh(topology, object, (a, b) => a !== b).
  *
  * Without arguments: handcrafted topologies with exact expected lines. With a reference file
- * (tests/oracle/mesh-reference.mjs, see run_mesh_oracle.sh): the world-atlas country layers
+ * (tests/oracle/mesh-reference.mjs, see run_atlas_oracle.sh): the world-atlas country layers
  * give the same segments as topojson-client's mesh (count and coordinate sums). */
 #include <jansson.h>
 #include <stdbool.h>
@@ -12,9 +12,10 @@
 #include <unistd.h>
 
 #include "geo/geo.h"
+#include "support/testkit.h"
 #include "test.h"
 
-static char tmp_dir[] = "/tmp/awm-test-mesh-XXXXXX";
+static char tmp_dir[512];
 
 static bool load_text(const char *json, geo_layer *out)
 {
@@ -192,10 +193,7 @@ int main(int argc, char **argv)
         compare_world(argv[1]);
         return TEST_EXIT();
     }
-    if (!mkdtemp(tmp_dir)) {
-        perror("mkdtemp");
-        return 2;
-    }
+    tk_mkdtemp_or_exit(tmp_dir, sizeof tmp_dir, "test-mesh");
     RUN(test_shared_edge_once_and_no_coast);
     RUN(test_border_across_ring_start_is_one_line);
     RUN(test_enclave_is_one_closed_line);

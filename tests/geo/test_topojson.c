@@ -4,7 +4,7 @@
  * decoding, transform rounding, arc reversal, stitching, padding, holes, MultiPolygon, nested
  * GeometryCollections, no transform) and malformed inputs that must fail with a message.
  * With a reference file (made by tests/oracle/topojson-reference.mjs from topojson-client, see
- * run_topojson_oracle.sh): the world-atlas layers must match topojson-client exactly. */
+ * run_atlas_oracle.sh): the world-atlas layers must match topojson-client exactly. */
 #include <jansson.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -17,7 +17,7 @@
 #include "support/testkit.h"
 #include "test.h"
 
-static char tmp_dir[] = "/tmp/awm-test-topojson-XXXXXX";
+static char tmp_dir[512];
 
 /* Writes `json` to a file in the temp dir and loads `object` from it. */
 static bool load_text(const char *json, const char *object, geo_layer *out, awm_error *err)
@@ -656,10 +656,7 @@ int main(int argc, char **argv)
         RUN(test_world_atlas_matches_topojson_client);
         return TEST_EXIT();
     }
-    if (!mkdtemp(tmp_dir)) {
-        perror("mkdtemp");
-        return 2;
-    }
+    tk_mkdtemp_or_exit(tmp_dir, sizeof tmp_dir, "test-topojson");
     RUN(test_quantized_delta_arcs);
     RUN(test_transform_rounds_like_javascript);
     RUN(test_reversed_arcs_and_no_transform);

@@ -9,7 +9,7 @@
 #include "util/util.h"
 
 static const char *awm;
-static char dir[] = "/tmp/awm-test-cli-XXXXXX";
+static char dir[512];
 static char *out_text, *err_text;
 
 /* Run awm with args (NULL-terminated); capture stdout and stderr; return the exit status. */
@@ -172,10 +172,7 @@ int main(int argc, char **argv)
         return 1;
     }
     awm = argv[1];
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tk_mkdtemp_or_exit(dir, sizeof dir, "test-cli");
     RUN(validate_accepts_the_sample);
     RUN(validate_lists_every_violation_and_exits_2);
     RUN(validate_reports_warnings_and_exits_0);

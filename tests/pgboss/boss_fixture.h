@@ -59,9 +59,8 @@ static inline void bx_start(void)
     setenv("DATABASE_URL", bx_url, 1);
     bx_find_node();
     snprintf(bx_script, sizeof bx_script, "%s/tests/pgboss/boss.mjs", getenv("AWM_SOURCE_ROOT"));
-    snprintf(bx_tmp, sizeof bx_tmp, "%s/awm-pgboss-test-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(bx_tmp))
-        bx_die("mkdtemp", bx_tmp);
+    if (!tk_mkdtemp(bx_tmp, sizeof bx_tmp, "pgboss-test"))
+        bx_die("cannot make a temp dir", "awm-pgboss-test-XXXXXX");
 }
 
 /* Ends the test's server; the scratch directory is kept when a check failed. */
@@ -83,8 +82,6 @@ static inline PGconn *bx_connect(void)
     return c;
 }
 
-/* Run boss.mjs with up to five arguments (NULL-terminated); its stdout parsed as JSON (the
- * last line; NULL when it failed, with its stderr printed). */
 static inline json_t *bx_boss(const char *cmd, ...)
 {
     const char *args[8] = {bx_script, cmd};
@@ -118,6 +115,17 @@ static inline json_t *bx_boss(const char *cmd, ...)
     free(etext);
     return j;
 }
+
+/* What the seed's API does at its start: pg-boss's schema (boss.start) and the export queue
+ * (createQueue), through the real pg-boss. */
+static inline void bx_seed_start(void)
+{
+    json_decref(bx_boss("init", NULL));
+    json_decref(bx_boss("create-queue", QUEUE_EXPORT, NULL));
+}
+
+/* Run boss.mjs with up to five arguments (NULL-terminated); its stdout parsed as JSON (the
+ * last line; NULL when it failed, with its stderr printed). */
 
 /* Run SQL with up to three text parameters; the first column of the first row as text
  * (malloc'd; NULL when none or NULL). Fails the test on an error. */

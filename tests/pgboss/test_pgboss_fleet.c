@@ -138,8 +138,7 @@ int main(void)
     bx_start();
     conn = bx_connect();
     snprintf(export_dir, sizeof export_dir, "%s/exports", bx_tmp);
-    json_decref(bx_boss("init", NULL));
-    json_decref(bx_boss("create-queue", QUEUE_EXPORT, NULL));
+    bx_seed_start();
     start_api();
     RUN(test_mixed_fleet_does_every_job_once);
     kill(api.pid, SIGTERM);

@@ -56,22 +56,9 @@ static bool start_seed_api(void)
 /* The stand-in's log lines for one print job's route (`action`). */
 static json_t *api_calls(const char *pj, const char *action)
 {
-    json_t *all = json_array();
-    char *text = NULL;
-    size_t len;
     char want[200];
     snprintf(want, sizeof want, "/api/jobs/%s/%s", pj, action);
-    if (awm_read_file(api_log, &text, &len, NULL)) {
-        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-            json_t *j = json_loads(line, 0, NULL);
-            const char *url = json_string_value(json_object_get(j, "url"));
-            if (url && !strcmp(url, want))
-                json_array_append(all, j);
-            json_decref(j);
-        }
-    }
-    free(text);
-    return all;
+    return wh_log_lines(api_log, "url", want);
 }
 
 static char *job_field(const char *pj, const char *expr)
@@ -96,12 +83,7 @@ static void start_worker(wh_proc *w, const char *name, const char *const *extra)
                            "DATABASE_USER=awm", "DATABASE_PASSWORD=unused", "QUEUE_BACKEND=pgboss", api_env, dir,
                            health, "WORKER_POLL_INTERVAL_MS=200", "WORKER_RENDER_DPI=20",
                            "WORKER_API_RETRY_DELAY_MS=50", "WORKER_API_KEY=", "STORAGE=local"};
-    size_t n = 0;
-    while (env[n])
-        n++;
-    for (size_t i = 0; extra && extra[i] && n < 39; i++)
-        env[n++] = extra[i];
-    env[n] = NULL;
+    wh_env_append(env, 40, extra);
     const char *args[] = {"worker", NULL};
     CHECK(wh_spawn(w, args, env, log));
 }
@@ -317,8 +299,7 @@ int main(void)
     bx_start();
     conn = bx_connect();
     snprintf(export_dir, sizeof export_dir, "%s/exports", bx_tmp);
-    json_decref(bx_boss("init", NULL));
-    json_decref(bx_boss("create-queue", QUEUE_EXPORT, NULL));
+    bx_seed_start();
     if (!start_seed_api())
         bx_die("seed API stand-in", "did not start");
     RUN(test_worker_takes_the_seeds_jobs);

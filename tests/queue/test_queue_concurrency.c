@@ -272,17 +272,10 @@ static void test_server_restart_keeps_jobs_and_listener_recovers(void)
 /* Gone or a zombie waiting to be reaped (by an init that may be slow to do it). */
 static bool process_gone(pid_t pid)
 {
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    char buf[256];
     for (int i = 0; i < 100; i++) {
-        FILE *f = fopen(path, "r");
-        if (!f)
-            return true;
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        const char *p = strrchr(buf, ')');
-        if (p && p[1] == ' ' && p[2] == 'Z')
+        const char *st = tk_proc_stat(pid, buf, sizeof buf);
+        if (!st || st[0] == 'Z')
             return true;
         tk_sleep_ms(50);
     }

@@ -12,31 +12,7 @@
 #include "render/render_internal.h"
 #include "support/testkit.h"
 #include "test.h"
-
-static bool parse_map(const char *json, map_definition *def)
-{
-    map_violations v;
-    bool ok = map_definition_parse(json, strlen(json), def, &v);
-    for (size_t i = 0; !ok && i < v.count; i++)
-        fprintf(stderr, "  violation: %s\n", v.items[i]);
-    map_violations_free(&v);
-    CHECK_MSG(ok, "the test's map definition was refused: %s", json);
-    return ok;
-}
-
-static bool load_sample(map_definition *def)
-{
-    char sample[4096];
-    char *json = NULL;
-    size_t len = 0;
-    awm_error err = {{0}};
-    bool read = awm_asset_path(sample, sizeof sample, "assets/sample-map.json") &&
-                awm_read_file(sample, &json, &len, &err);
-    CHECK_MSG(read, "sample map: %s", err.msg);
-    bool ok = read && parse_map(json, def);
-    free(json);
-    return ok;
-}
+#include "map_fixture.h"
 
 static bool build(render_scene *s, const map_definition *def, const char *size)
 {

@@ -454,11 +454,7 @@ static void test_fallbacks_of_the_same_kind(void)
 
 int main(void)
 {
-    snprintf(g_dir, sizeof g_dir, "%s/awm-print-test-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(g_dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tk_mkdtemp_or_exit(g_dir, sizeof g_dir, "print-test");
     RUN(test_png_icc_is_v2_srgb);
     RUN(test_fallbacks_of_the_same_kind);
     RUN(test_pdf_is_pdfx4);

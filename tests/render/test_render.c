@@ -13,24 +13,13 @@
 #include "png_read.h"
 #include "support/testkit.h"
 #include "test.h"
+#include "map_fixture.h"
 
 static char g_dir[256];
 
 static void path_in_dir(char *buf, size_t size, const char *name)
 {
     snprintf(buf, size, "%s/%s", g_dir, name);
-}
-
-/* Parses a test's map definition; a refusal is a failed check, with every violation printed. */
-static bool parse_map(const char *json, map_definition *def)
-{
-    map_violations v;
-    bool ok = map_definition_parse(json, strlen(json), def, &v);
-    for (size_t i = 0; !ok && i < v.count; i++)
-        fprintf(stderr, "  violation: %s\n", v.items[i]);
-    map_violations_free(&v);
-    CHECK_MSG(ok, "the test's map definition was refused");
-    return ok;
 }
 
 /* Renders def at `size` with `opt` into g_dir/name (its path goes to `path`); a failed render is
@@ -323,21 +312,6 @@ static void test_stream_output(void)
     CHECK(!render_poster_write(&def, map_print_spec_find("A4"), &opt, refuse, NULL, &res, &err));
     CHECK(strlen(err.msg) > 0);
     map_definition_free(&def);
-}
-
-/* The sample map, from the repository's assets; a failure to load it is a failed check. */
-static bool load_sample(map_definition *def)
-{
-    char sample[4096];
-    char *json = NULL;
-    size_t len = 0;
-    awm_error err = {{0}};
-    bool read = awm_asset_path(sample, sizeof sample, "assets/sample-map.json") &&
-                awm_read_file(sample, &json, &len, &err);
-    CHECK_MSG(read, "sample map: %s", err.msg);
-    bool ok = read && parse_map(json, def);
-    free(json);
-    return ok;
 }
 
 /* At a preview DPI the page ends inside its last pixel row (8x10 at 30 DPI: 307.5 rows). That

@@ -379,11 +379,7 @@ int main(void)
         fprintf(stderr, "awm binary not found at %s\n", g_awm);
         return 1;
     }
-    snprintf(g_dir, sizeof g_dir, "%s/awm-render-cli-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(g_dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tk_mkdtemp_or_exit(g_dir, sizeof g_dir, "render-cli");
     /* stderr of the children goes outside the output directories */
     snprintf(g_err_path, sizeof g_err_path, "%s/stderr.txt", g_dir);
     char out[512];

@@ -13,6 +13,7 @@
 
 #include "storage/storage.h"
 #include "storage/storage_internal.h"
+#include "support/testkit.h"
 #include "test.h"
 
 static char g_tmp[512];
@@ -454,12 +455,7 @@ static void test_error_xml_parsing(void)
 
 int main(void)
 {
-    snprintf(g_tmp, sizeof g_tmp, "%s/awm-storage-test-XXXXXX",
-             getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(g_tmp)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tk_mkdtemp_or_exit(g_tmp, sizeof g_tmp, "storage-test");
     RUN(test_config_defaults_local);
     RUN(test_config_errors_name_the_variable);
     RUN(test_describe_never_shows_secret);

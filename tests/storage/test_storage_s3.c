@@ -16,6 +16,7 @@
 
 #include "storage/storage.h"
 #include "support/s3_harness.h"
+#include "support/testkit.h"
 #include "test.h"
 
 #define BUCKET "awm-test"
@@ -370,8 +371,10 @@ static void *fake_main(void *arg)
     return NULL;
 }
 
-static void fake_start(fake_server *fs, int status, const char *reason, const char *body,
-                       const char *etag)
+/* Starts a fake S3 server that answers every request with status/reason/body (and an ETag
+ * when etag is set) and returns a storage on it that tries each upload 3 times. */
+static storage *fake_start(fake_server *fs, int status, const char *reason, const char *body,
+                           const char *etag)
 {
     memset(fs, 0, sizeof *fs);
     fs->status = status, fs->reason = reason, fs->body = body, fs->etag = etag;
@@ -383,6 +386,11 @@ static void fake_start(fake_server *fs, int status, const char *reason, const ch
     getsockname(fs->listen_fd, (struct sockaddr *)&a, &alen);
     fs->port = ntohs(a.sin_port);
     pthread_create(&fs->thread, NULL, fake_main, fs);
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", fs->port);
+    storage_config cfg = s3_config(endpoint, BUCKET, SECRET, "");
+    cfg.attempts = 3;
+    return s3_storage(&cfg);
 }
 
 static void fake_stop(fake_server *fs)
@@ -392,21 +400,12 @@ static void fake_stop(fake_server *fs)
     close(fs->listen_fd);
 }
 
-static storage *fake_storage(const fake_server *fs)
-{
-    char endpoint[64];
-    snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", fs->port);
-    storage_config cfg = s3_config(endpoint, BUCKET, SECRET, "");
-    cfg.attempts = 3;
-    return s3_storage(&cfg);
-}
 
 static void test_5xx_retried(void)
 {
     fake_server fs;
-    fake_start(&fs, 503, "Slow Down", "<Error><Code>SlowDown</Code><Message>Please reduce your "
-                                      "request rate.</Message></Error>", NULL);
-    storage *st = fake_storage(&fs);
+    storage *st = fake_start(&fs, 503, "Slow Down", "<Error><Code>SlowDown</Code><Message>Please reduce "
+                                                   "your request rate.</Message></Error>", NULL);
     awm_error err = {{0}};
     const char *src = make_file("retry.png", 5000, 5, NULL);
     char *loc = storage_put_file(st, src, "retry.png", "image/png", &err);
@@ -422,9 +421,8 @@ static void test_5xx_retried(void)
 static void test_4xx_not_retried(void)
 {
     fake_server fs;
-    fake_start(&fs, 403, "Forbidden", "<Error><Code>AccessDenied</Code><Message>Access "
-                                      "Denied</Message></Error>", NULL);
-    storage *st = fake_storage(&fs);
+    storage *st = fake_start(&fs, 403, "Forbidden", "<Error><Code>AccessDenied</Code><Message>Access "
+                                                   "Denied</Message></Error>", NULL);
     awm_error err = {{0}};
     CHECK(!storage_check(st, &err));
     CHECK_INT_EQ(atomic_load(&fs.requests), 1);
@@ -433,8 +431,7 @@ static void test_4xx_not_retried(void)
     fake_stop(&fs);
 
     /* An error without an XML body still says what happened. */
-    fake_start(&fs, 400, "Bad Request", "", NULL);
-    st = fake_storage(&fs);
+    st = fake_start(&fs, 400, "Bad Request", "", NULL);
     CHECK(!storage_check(st, &err));
     CHECK_INT_EQ(atomic_load(&fs.requests), 1);
     CHECK_MSG(strstr(err.msg, ": 400 (no error details)"), "%s", err.msg);
@@ -445,8 +442,7 @@ static void test_4xx_not_retried(void)
 static void test_etag_mismatch_is_an_error(void)
 {
     fake_server fs;
-    fake_start(&fs, 200, "OK", "", "\"0123456789abcdef0123456789abcdef\"");
-    storage *st = fake_storage(&fs);
+    storage *st = fake_start(&fs, 200, "OK", "", "\"0123456789abcdef0123456789abcdef\"");
     awm_error err = {{0}};
     const char *src = make_file("etag.png", 2 * 1024 * 1024, 9, NULL); /* large: Expect path */
     char *loc = storage_put_file(st, src, "etag.png", "image/png", &err);
@@ -460,8 +456,7 @@ static void test_etag_mismatch_is_an_error(void)
     storage_free(st);
     fake_stop(&fs);
 
-    fake_start(&fs, 200, "OK", "", NULL); /* no ETag at all */
-    st = fake_storage(&fs);
+    st = fake_start(&fs, 200, "OK", "", NULL); /* no ETag at all */
     src = make_file("etag2.png", 10, 9, NULL);
     loc = storage_put_file(st, src, "etag2.png", "image/png", &err);
     CHECK(loc == NULL);
@@ -474,12 +469,7 @@ static void test_etag_mismatch_is_an_error(void)
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    snprintf(g_tmp, sizeof g_tmp, "%s/awm-storage-s3-XXXXXX",
-             getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(g_tmp)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tk_mkdtemp_or_exit(g_tmp, sizeof g_tmp, "storage-s3");
     awm_error err = {{0}};
     g_s3 = s3_harness_start(BUCKET, KEY_ID, SECRET, &err);
     if (!g_s3) {
@@ -496,10 +486,7 @@ int main(void)
     RUN(test_4xx_not_retried);
     RUN(test_etag_mismatch_is_an_error);
     s3_harness_destroy(g_s3);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_tmp);
-    if (system(cmd) != 0)
-        fprintf(stderr, "note: could not remove %s\n", g_tmp);
+    tk_remove_tree(g_tmp);
     curl_global_cleanup();
     return TEST_EXIT();
 }

@@ -48,16 +48,9 @@ static bool proc_alive(pid_t pid)
 {
     if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH))
         return false;
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return true;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *close_paren = strrchr(buf, ')');
-    return !(close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z');
+    char buf[256];
+    const char *st = tk_proc_stat(pid, buf, sizeof buf);
+    return !(st && st[0] == 'Z');
 }
 
 static pid_t read_pid_file(const char *path)
@@ -91,19 +84,11 @@ static void kill_server_tree(pid_t pm)
         pid_t pid = (pid_t)atol(e->d_name);
         if (pid <= 0)
             continue;
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
         char buf[512];
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        const char *p = strrchr(buf, ')');
+        const char *st = tk_proc_stat(pid, buf, sizeof buf);
         char state;
         long ppid;
-        if (p && sscanf(p + 1, " %c %ld", &state, &ppid) == 2 && ppid == pm)
+        if (st && sscanf(st, "%c %ld", &state, &ppid) == 2 && ppid == pm)
             kill(pid, SIGKILL);
     }
     if (d)

@@ -236,6 +236,15 @@ bool tk_mkdtemp(char *buf, size_t size, const char *name)
     return n > 0 && (size_t)n < size && mkdtemp(buf) != NULL;
 }
 
+void tk_mkdtemp_or_exit(char *buf, size_t size, const char *name)
+{
+    if (!tk_mkdtemp(buf, size, name)) {
+        fprintf(stderr, "cannot make a temp dir awm-%s-XXXXXX in %s: %s\n", name,
+                awm_env_str("TMPDIR", "/tmp"), strerror(errno));
+        exit(1);
+    }
+}
+
 long tk_rss_kb(pid_t pid)
 {
     char path[64], line[256];
@@ -248,6 +257,21 @@ long tk_rss_kb(pid_t pid)
     if (f)
         fclose(f);
     return kb;
+}
+
+const char *tk_proc_stat(pid_t pid, char *buf, size_t size)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    size_t n = fread(buf, 1, size - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* The command name may hold spaces and parentheses: it ends at the last ')'. */
+    const char *p = strrchr(buf, ')');
+    return p && p[1] == ' ' ? p + 2 : NULL;
 }
 
 #define TK_MAX_CLEANUPS 8

@@ -57,6 +57,13 @@ void tk_sleep_ms(long ms);
 /* Make a fresh directory "$TMPDIR/awm-<name>-XXXXXX" (TMPDIR default /tmp) into buf; false when
  * it could not be made. Remove it with tk_remove_tree. */
 bool tk_mkdtemp(char *buf, size_t size, const char *name);
+/* tk_mkdtemp for a test's main: when the directory cannot be made it says so on stderr and ends
+ * the test with status 1, so no case runs without its scratch directory. */
+void tk_mkdtemp_or_exit(char *buf, size_t size, const char *name);
+
+/* The fields of /proc/<pid>/stat after the command name, from the state letter on ("S 1 …"),
+ * read into buf; NULL when the process is gone (or the file cannot be read). */
+const char *tk_proc_stat(pid_t pid, char *buf, size_t size);
 
 /* Run `cleanup` when this process is ended by SIGINT, SIGTERM, SIGHUP or SIGABRT, then let the
  * signal end it as usual. Each fixture registers its own (at most 8 in all); cleanup runs inside

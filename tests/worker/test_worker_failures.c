@@ -42,6 +42,20 @@ static int count_events_for(const char *log, const char *event, const char *id, 
     return n;
 }
 
+/* A job refused for its input: one fatal JOB_FAILED in the worker's log, and its print job
+ * export_failed with an error naming `what` (and `also`, when given). */
+static void check_refused(const char *log, const char *id, const char *what, const char *also)
+{
+    int fatal = 0;
+    CHECK_INT_EQ(count_events_for(log, "JOB_FAILED", id, &fatal), 1);
+    CHECK_INT_EQ(fatal, 1);
+    json_t *job = wh_wait_job_state(&fx, id, "export_failed", 10);
+    CHECK(job != NULL);
+    const char *msg = json_string_value(json_object_get(job, "export_error"));
+    CHECK_MSG(msg && strstr(msg, what) && (!also || strstr(msg, also)), "%s: %s", id, msg ? msg : "(null)");
+    json_decref(job);
+}
+
 /* The queue job of a print job: state and retry count. */
 static bool queue_job_of(const char *print_job_id, char state[32], int *retry_count, char **output)
 {
@@ -204,23 +218,8 @@ static void test_deleted_and_invalid_jobs(void)
     CHECK_MSG(output && strstr(output, "\"fatal\": true") && strstr(output, "not found"), "%s", output ? output : "");
     free(output);
 
-    fatal = 0;
-    CHECK_INT_EQ(count_events_for(lw, "JOB_FAILED", bad_map, &fatal), 1);
-    CHECK_INT_EQ(fatal, 1);
-    job = wh_wait_job_state(&fx, bad_map, "export_failed", 10);
-    CHECK(job != NULL);
-    const char *msg = json_string_value(json_object_get(job, "export_error"));
-    CHECK_MSG(msg && strstr(msg, "invalid map data") && strstr(msg, "title"), "%s", msg ? msg : "(null)");
-    json_decref(job);
-
-    fatal = 0;
-    CHECK_INT_EQ(count_events_for(lw, "JOB_FAILED", bad_size, &fatal), 1);
-    CHECK_INT_EQ(fatal, 1);
-    job = wh_wait_job_state(&fx, bad_size, "export_failed", 10);
-    CHECK(job != NULL);
-    msg = json_string_value(json_object_get(job, "export_error"));
-    CHECK_MSG(msg && strstr(msg, "no print spec for 7x7"), "%s", msg ? msg : "(null)");
-    json_decref(job);
+    check_refused(lw, bad_map, "invalid map data", "title");
+    check_refused(lw, bad_size, "no print spec for 7x7", NULL);
     CHECK(queue_job_of(bad_size, state, &retries, NULL));
     CHECK_STR_EQ(state, "completed");
     CHECK_INT_EQ(wh_stop(&w, SIGTERM, 60), 0);

@@ -89,6 +89,20 @@ static bool fetch_object(const char *name, awm_buf *out)
     return rc == CURLE_OK && status == 200;
 }
 
+/* Starts worker `name` with `extra` (it keeps running in *w, its log at log), posts an 8x10
+ * export (its print job id into id) and waits until the print job is in `state`: that job's row,
+ * or NULL after a failed check that names the log. */
+static json_t *export_through(const char *name, const char *const *extra, const char *state, wh_proc *w,
+                              char log[700], char id[64])
+{
+    snprintf(log, 700, "%s/%s.log", fx.dir, name);
+    CHECK(wh_worker_start(&fx, w, name, extra, NULL));
+    CHECK(wh_post_export(&fx, 8, 10, NULL, id));
+    json_t *job = wh_wait_job_state(&fx, id, state, 120);
+    CHECK_MSG(job != NULL, "see %s", log);
+    return job;
+}
+
 static void test_s3_export(void)
 {
     char bufs[3][300];
@@ -96,11 +110,7 @@ static void test_s3_export(void)
     s3_env(bufs, SECRET, extra);
     wh_proc w;
     char log[700], id[64] = "";
-    snprintf(log, sizeof log, "%s/s3.log", fx.dir);
-    CHECK(wh_worker_start(&fx, &w, "s3", extra, NULL));
-    CHECK(wh_post_export(&fx, 8, 10, NULL, id));
-    json_t *job = wh_wait_job_state(&fx, id, "export_complete", 120);
-    CHECK_MSG(job != NULL, "see %s", log);
+    json_t *job = export_through("s3", extra, "export_complete", &w, log, id);
     const char *path = json_string_value(json_object_get(job, "export_file_path"));
     CHECK_MSG(path && !strncmp(path, "s3://" BUCKET "/exports/", strlen("s3://" BUCKET "/exports/")), "%s",
               path ? path : "(null)");
@@ -180,11 +190,7 @@ static void test_s3_wrong_secret(void)
     CHECK(wh_queue_settings(&fx, 0, 1, 600)); /* no retries: the failure is final at once */
     wh_proc w;
     char log[700], id[64] = "";
-    snprintf(log, sizeof log, "%s/s3-bad.log", fx.dir);
-    CHECK(wh_worker_start(&fx, &w, "s3-bad", extra, NULL));
-    CHECK(wh_post_export(&fx, 8, 10, NULL, id));
-    json_t *job = wh_wait_job_state(&fx, id, "export_failed", 120);
-    CHECK_MSG(job != NULL, "see %s", log);
+    json_t *job = export_through("s3-bad", extra, "export_failed", &w, log, id);
     const char *msg = json_string_value(json_object_get(job, "export_error"));
     CHECK_MSG(msg && strstr(msg, "403") && strstr(msg, "SignatureDoesNotMatch"), "%s", msg ? msg : "(null)");
     json_decref(job);

@@ -178,7 +178,17 @@ bool wh_wait_http_ok(const char *url, double timeout_s)
     return false;
 }
 
-json_t *wh_log_events(const char *log_path, const char *event)
+void wh_env_append(const char **env, size_t cap, const char *const *extra)
+{
+    size_t n = 0;
+    while (env[n])
+        n++;
+    for (size_t i = 0; extra && extra[i] && n + 1 < cap; i++)
+        env[n++] = extra[i];
+    env[n] = NULL;
+}
+
+json_t *wh_log_lines(const char *log_path, const char *key, const char *value)
 {
     json_t *out = json_array();
     FILE *f = fopen(log_path, "r");
@@ -190,14 +200,19 @@ json_t *wh_log_events(const char *log_path, const char *event)
         if (line[0] != '{')
             continue;
         json_t *j = json_loads(line, 0, NULL);
-        const char *ev = json_string_value(json_object_get(j, "event"));
-        if (ev && !strcmp(ev, event))
+        const char *v = json_string_value(json_object_get(j, key));
+        if (v && !strcmp(v, value))
             json_array_append(out, j);
         json_decref(j);
     }
     free(line);
     fclose(f);
     return out;
+}
+
+json_t *wh_log_events(const char *log_path, const char *event)
+{
+    return wh_log_lines(log_path, "event", event);
 }
 
 bool wh_wait_log_event(const char *log_path, const char *event, int count, double timeout_s)
@@ -344,12 +359,7 @@ bool wh_worker_start(wh_fixture *fx, wh_proc *p, const char *name, const char *c
     const char *env[40] = {env_db, env_api, env_dir, "HEALTH_PORT=0", "WORKER_API_KEY=" WH_API_KEY,
                            "WORKER_POLL_INTERVAL_MS=300", "WORKER_SUPERVISE_INTERVAL_S=1",
                            "WORKER_API_RETRY_DELAY_MS=100", "STORAGE=local", "DEBUG_MODE=", "WORKER_RENDER_DPI="};
-    size_t n = 0;
-    while (env[n])
-        n++;
-    for (size_t i = 0; extra && extra[i] && n < 39; i++)
-        env[n++] = extra[i];
-    env[n] = NULL;
+    wh_env_append(env, 40, extra);
     snprintf(log, sizeof log, "%s/%s.log", fx->dir, name);
     const char *args[] = {"worker", NULL};
     if (!wh_spawn(p, args, env, log))

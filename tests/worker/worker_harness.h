@@ -40,7 +40,13 @@ char *wh_http_text(const char *url, long *status);
 /* Poll url until it answers 200, up to timeout_s. */
 bool wh_wait_http_ok(const char *url, double timeout_s);
 
-/* Log lines (JSON objects) of a process whose "event" is `event`; new array reference. */
+/* Add the NULL-terminated `extra` ("NAME=value") to the NULL-terminated env, an array of cap
+ * slots; what does not fit is left out. */
+void wh_env_append(const char **env, size_t cap, const char *const *extra);
+
+/* Log lines (JSON objects) of a process whose string field `key` is `value`; new array reference. */
+json_t *wh_log_lines(const char *log_path, const char *key, const char *value);
+/* wh_log_lines for "event" = `event`. */
 json_t *wh_log_events(const char *log_path, const char *event);
 /* Wait until the log has at least `count` lines with `event`, up to timeout_s. */
 bool wh_wait_log_event(const char *log_path, const char *event, int count, double timeout_s);
