@@ -18,5 +18,5 @@ AWM_DEV_PACKAGES=(clang libclang-rt-14-dev)
 AWM_TEST_PACKAGES=(
   postgresql-15 postgresql-client-15 zbar-tools wrk iproute2 openssl curl procps python3
   libxml2-utils docker-compose chromium docker.io debootstrap
-  qpdf poppler-utils libgs-common
+  qpdf poppler-utils libgs-common nginx-light
 )

@@ -1,9 +1,14 @@
 /* config.c — `awm serve`'s configuration from the environment (SYSTEM.md §5, the API server's
  * variables). Every bad value is an error naming the variable; nothing falls back silently. */
 #include "api/api_internal.h"
+#include "map/map.h"
 
 #include <netdb.h>
 #include <string.h>
+
+/* The largest definition the validator accepts must fit a request with the default limit. */
+_Static_assert(API_DEFAULT_MAX_BODY_BYTES >= MAP_MAX_DEFINITION_BYTES,
+               "MAX_BODY_BYTES' default is smaller than MAP_MAX_DEFINITION_BYTES");
 
 /* A key anyone could guess is no key: too short, or the placeholder copied from .env.example. */
 static bool key_acceptable(const char *name, const char *key, awm_error *err)

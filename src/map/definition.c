@@ -657,6 +657,12 @@ static void check_root(checker *c, const json_t *root, map_definition *out)
                   root ? type_name(root) : "nothing");
         return;
     }
+    size_t bytes = json_dumpb(root, NULL, 0, JSON_COMPACT);
+    if (bytes > MAP_MAX_DEFINITION_BYTES)
+        violation(c, NULL, NULL,
+                  "the map definition is %zu bytes as compact JSON, at most %d (%d MiB): fewer "
+                  "places or shorter names", bytes, MAP_MAX_DEFINITION_BYTES,
+                  MAP_MAX_DEFINITION_BYTES >> 20);
     const json_t *j;
     if ((j = required(c, NULL, root, "title")))
         out->title = text_field(c, NULL, "title", j, 1, MAP_MAX_TITLE, true);

@@ -22,6 +22,10 @@
 #define MAP_MAX_QR_URL 2000
 #define MAP_MAX_ZOOM 20.0
 #define MAP_MAX_PAN 100000.0    /* |pan[i]| in pt: beyond any page, refuses absurd values */
+/* The whole definition as compact JSON (as jansson writes it): 100 people x 1000 places with
+ * names are 20-50 MB, more than any request should make a server parse and store. Equal to the
+ * API's default body limit (MAX_BODY_BYTES), so whatever this accepts fits a default request. */
+#define MAP_MAX_DEFINITION_BYTES (1024 * 1024)
 #define MAP_MAX_VIOLATIONS 1000 /* listed at most; the rest are counted in one last line */
 
 /* ---- print geometry (§2), all in pt ---- */

@@ -1,7 +1,13 @@
 /* s3.c — the S3 backend: signed requests with libcurl (CURLOPT_AWS_SIGV4), retries with
  * back-off for network errors and 5xx, streamed uploads with an MD5/ETag check, S3 XML error
  * bodies turned into messages, and presigned GET URLs (SigV4 query string, computed here
- * because libcurl only signs requests it sends). */
+ * because libcurl only signs requests it sends).
+ *
+ * Upload integrity: every PUT carries `x-amz-checksum-sha256` (base64 SHA-256 of the file,
+ * signed with the other headers), so the server refuses a body damaged on the way (400
+ * BadDigest). The ETag is compared with the MD5 of the bytes sent only where S3 defines it as
+ * that MD5: not for SSE-KMS (`x-amz-server-side-encryption: aws:kms`) nor multipart ETags
+ * ("…-N"), where it is opaque and the server-side checksum is the whole check. */
 #include "storage/storage_internal.h"
 
 #include <curl/curl.h>
@@ -144,10 +150,12 @@ typedef struct {
     FILE *upload;
     curl_off_t upload_size;
     const char *content_type;
+    const char *checksum_sha256; /* base64 SHA-256 of the file, sent as x-amz-checksum-sha256 */
     GChecksum *md5;            /* of the bytes actually sent in the last attempt */
     /* response */
     long status;
     char etag[128];
+    bool sse_kms;              /* x-amz-server-side-encryption: aws:kms (or aws:kms:dsse) */
     awm_buf body;              /* error bodies (first ERROR_BODY_MAX bytes) */
     int attempts_made;
 } s3_request;
@@ -176,6 +184,14 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *userdata)
 {
     s3_request *rq = userdata;
     size_t n = size * nitems;
+    static const char sse[] = "x-amz-server-side-encryption:";
+    if (n > sizeof sse - 1 && !strncasecmp(data, sse, sizeof sse - 1)) {
+        const char *v = data + sizeof sse - 1;
+        size_t vl = n - (sizeof sse - 1);
+        while (vl && (*v == ' ' || *v == '\t'))
+            v++, vl--;
+        rq->sse_kms = vl >= 7 && !strncasecmp(v, "aws:kms", 7);
+    }
     if (n > 5 && !strncasecmp(data, "ETag:", 5)) {
         const char *v = data + 5;
         size_t vl = n - 5;
@@ -232,11 +248,16 @@ static bool s3_perform(const storage *st, s3_request *rq, awm_error *err)
     }
     char sigv4[128];
     snprintf(sigv4, sizeof sigv4, "aws:amz:%s:s3", c->region);
-    char ctype[300];
+    char ctype[300], checksum[80];
     struct curl_slist *headers = NULL;
     /* curl < 8 does not add the payload hash header S3 requires; UNSIGNED-PAYLOAD lets the
-     * body stream without hashing it twice (integrity is checked by the ETag instead). */
+     * body stream from the file (its integrity is the x-amz-checksum-sha256 the server checks;
+     * curl signs every header set here, that one included). */
     headers = curl_slist_append(headers, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
+    if (rq->checksum_sha256) {
+        snprintf(checksum, sizeof checksum, "x-amz-checksum-sha256: %s", rq->checksum_sha256);
+        headers = curl_slist_append(headers, checksum);
+    }
     if (rq->content_type) {
         snprintf(ctype, sizeof ctype, "Content-Type: %s", rq->content_type);
         headers = curl_slist_append(headers, ctype);
@@ -247,6 +268,7 @@ static bool s3_perform(const storage *st, s3_request *rq, awm_error *err)
         rq->attempts_made = attempt;
         rq->status = 0;
         rq->etag[0] = '\0';
+        rq->sse_kms = false;
         rq->body.len = 0;
         curl_easy_reset(curl);
         curl_easy_setopt(curl, CURLOPT_URL, rq->url);
@@ -291,7 +313,13 @@ static bool s3_perform(const storage *st, s3_request *rq, awm_error *err)
                 break;
             }
             set_http_error(rq, err);
-            retryable = rq->status >= 500 || rq->status == 429;
+            /* BadDigest: the body was damaged on the way; the next attempt re-reads the file. */
+            char code[32], message[8];
+            retryable = rq->status >= 500 || rq->status == 429 ||
+                        (rq->status == 400 && rq->upload &&
+                         s3_parse_error_xml(rq->body.data, rq->body.len, code, sizeof code, message,
+                                            sizeof message) &&
+                         !strcmp(code, "BadDigest"));
         }
         if (!retryable)
             break;
@@ -322,7 +350,35 @@ static bool object_url(const storage *st, const char *key, char *url, size_t url
     return true;
 }
 
-/* PUT a local file; on success the ETag the server returned equals "<md5 of what we sent>". */
+/* Base64 SHA-256 of fp's content into out (45 bytes); fp is left at its start. */
+static bool file_sha256_base64(FILE *fp, char *out, size_t size)
+{
+    GChecksum *sha = g_checksum_new(G_CHECKSUM_SHA256);
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, fp)) > 0)
+        g_checksum_update(sha, (const guchar *)buf, (gssize)n);
+    bool ok = !ferror(fp);
+    guint8 digest[32];
+    gsize dlen = sizeof digest;
+    g_checksum_get_digest(sha, digest, &dlen);
+    g_checksum_free(sha);
+    gchar *b64 = g_base64_encode(digest, dlen);
+    snprintf(out, size, "%s", b64);
+    g_free(b64);
+    rewind(fp);
+    return ok;
+}
+
+/* Whether S3 defines this ETag as the MD5 of the object: not under SSE-KMS, and not for a
+ * multipart upload's "<md5 of the part MD5s>-<parts>". */
+static bool etag_is_md5(const s3_request *rq)
+{
+    return !rq->sse_kms && !strchr(rq->etag, '-');
+}
+
+/* PUT a local file with its SHA-256 for the server to verify; on success the ETag, where it is
+ * an MD5, equals "<md5 of what we sent>". */
 static bool put_object(const storage *st, const char *path, const char *key,
                        const char *content_type, awm_error *err)
 {
@@ -345,11 +401,17 @@ static bool put_object(const storage *st, const char *path, const char *key,
         fclose(fp);
         return false;
     }
+    char sha256[64];
+    if (!file_sha256_base64(fp, sha256, sizeof sha256)) {
+        awm_error_set(err, "S3 PUT %s: cannot read %s: %s", what, path, strerror(errno));
+        fclose(fp);
+        return false;
+    }
     s3_request rq = {.method = "PUT", .url = url, .what = what, .upload = fp,
                      .upload_size = (curl_off_t)sb.st_size, .content_type = content_type,
-                     .md5 = g_checksum_new(G_CHECKSUM_MD5)};
+                     .checksum_sha256 = sha256, .md5 = g_checksum_new(G_CHECKSUM_MD5)};
     bool ok = s3_perform(st, &rq, err);
-    if (ok) {
+    if (ok && etag_is_md5(&rq)) {
         char expected[40];
         snprintf(expected, sizeof expected, "\"%s\"", g_checksum_get_string(rq.md5));
         if (strcasecmp(rq.etag, expected)) {

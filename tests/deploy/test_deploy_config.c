@@ -29,7 +29,8 @@ static char *doc, *env_example;
 /* Variables only the compose files use (interpolation), not the programs. */
 static const char *const COMPOSE_ONLY[] = {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB",
                                            "AWM_API_PORT", "AWM_EXPORTS_HOST_DIR", "AWM_ENV_FILE",
-                                           "AWM_BUILD_NETWORK", "AWM_POSTGRES_IMAGE", NULL};
+                                           "AWM_BUILD_NETWORK", "AWM_POSTGRES_IMAGE",
+                                           "AWM_HTTPS_PORT", "AWM_HTTP_PORT", "AWM_TLS_DIR", NULL};
 
 /* Variables the programs read that need not be documented, each with its reason (even the
  * installed-layout ones, AWM_ASSETS_DIR, AWM_CACHE_DIR, AWM_FONT_CACHE and TMPDIR, are). */
@@ -350,6 +351,35 @@ static void test_full_compose(void)
     free(out);
 }
 
+/* The nginx edge: only with --profile edge (the plain `up` stays postgres, api, workers), built
+ * from deploy/nginx/Dockerfile with deploy/nginx/awm.conf, in front of the api service. */
+static void test_edge_compose(void)
+{
+    char *log = NULL;
+    json_t *c = compose_config("-f docker-compose.yml --profile edge", ".env.example", &log);
+    CHECK_MSG(c, "docker-compose.yml --profile edge: %s", log);
+    free(log);
+    json_t *e = json_object_get(json_object_get(c, "services"), "edge");
+    CHECK(e != NULL);
+    CHECK_STR_EQ(jstr(e, "build.dockerfile") ?: "", "deploy/nginx/Dockerfile");
+    CHECK_STR_EQ(jstr(e, "depends_on.api.condition") ?: "", "service_healthy");
+    json_t *profiles = json_object_get(e, "profiles");
+    CHECK(json_is_array(profiles) && json_array_size(profiles) == 1 &&
+          !strcmp(json_string_value(json_array_get(profiles, 0)) ?: "", "edge"));
+    char *volumes = json_dumps(json_object_get(e, "volumes"), 0);
+    CHECK_MSG(volumes && strstr(volumes, "/etc/nginx/tls"), "%s", volumes ?: "");
+    free(volumes);
+    check_logging(e, "edge");
+    json_decref(c);
+    /* The file the image copies is the one awm.conf's upstream and certificate paths fit. */
+    char *df = dt_read_source("deploy/nginx/Dockerfile"), *conf = dt_read_source("deploy/nginx/awm.conf");
+    CHECK(df && strstr(df, "FROM debian:12-slim") && strstr(df, "nginx-light") &&
+          strstr(df, "COPY deploy/nginx/awm.conf /etc/nginx/conf.d/awm.conf"));
+    CHECK(conf && strstr(conf, "server api:5173;") && strstr(conf, "/etc/nginx/tls/fullchain.pem"));
+    free(df);
+    free(conf);
+}
+
 /* ---- Dockerfiles ------------------------------------------------------------------------------- */
 
 /* The text after the last FROM line (the stage that runs). */
@@ -637,6 +667,7 @@ int main(void)
     RUN(test_variables_documented);
     RUN(test_worker_compose);
     RUN(test_full_compose);
+    RUN(test_edge_compose);
     RUN(test_dockerfiles);
     RUN(test_run_stage_libraries);
     RUN(test_install_layout);

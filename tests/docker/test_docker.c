@@ -525,6 +525,41 @@ static void test_compose_stack(void)
     printf("docker: 24x36 render: peak worker memory %.0f MiB (docker stats), limit %s\n", peak, limit);
     CHECK_STR_EQ(limit, "2GiB");
     CHECK(peak > 0 && peak < 2048);
+
+    /* The nginx edge (--profile edge, deploy/nginx/Dockerfile) in front of the api: TLS with a
+     * certificate made here, health through it, plain HTTP redirected. */
+    int https_port = tk_free_port(), http_port = tk_free_port();
+    char edge[4096], url[128], cert[700];
+    snprintf(edge, sizeof edge,
+             "cd '%s' && AWM_TLS_DIR='%s/tls' AWM_HTTPS_PORT=%d AWM_HTTP_PORT=%d AWM_ENV_FILE='%s' "
+             "POSTGRES_PASSWORD=%s WORKER_API_KEY=%s AWM_API_PORT=%d AWM_POSTGRES_IMAGE=awm-test-postgres:15 "
+             "AWM_BUILD_NETWORK=host docker-compose -p " PROJECT "s --compatibility --profile edge",
+             dt_source_root(), tmp, https_port, http_port, envfile, password, key, port);
+    snprintf(cert, sizeof cert, "%s/tls/fullchain.pem", tmp);
+    CHECK_INT_EQ(dt_sh("mkdir -p '%s/tls' && cd '%s/tls' && openssl req -x509 -newkey ec -pkeyopt "
+                       "ec_paramgen_curve:prime256v1 -nodes -keyout privkey.pem -out fullchain.pem "
+                       "-days 2 -subj /CN=localhost -addext 'subjectAltName=IP:127.0.0.1' >/dev/null 2>&1",
+                       tmp, tmp), 0);
+    t0 = awm_now_seconds();
+    CHECK_INT_EQ(dt_sh("%s up -d --build edge >>'%s/compose-up.log' 2>&1", edge, tmp), 0);
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/api/health", https_port);
+    long edge_status = -1;
+    for (int i = 0; i < 60 && edge_status != 200; i++) {
+        tk_request rq = {.ca_file = cert, .timeout_s = 5};
+        tk_response r = tk_http("GET", url, &rq);
+        edge_status = r.status;
+        tk_response_free(&r);
+        if (edge_status != 200)
+            tk_sleep_ms(1000);
+    }
+    CHECK_MSG(edge_status == 200, "the edge answered %ld on %s", edge_status, url);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/api/health", http_port);
+    tk_request plain = {.timeout_s = 10};
+    tk_response r = tk_http("GET", url, &plain);
+    CHECK_INT_EQ(r.status, 301);
+    tk_response_free(&r);
+    printf("docker: nginx edge built and serving in %.0f s\n", awm_now_seconds() - t0);
+    CHECK_INT_EQ(dt_sh("%s rm -sf edge >>'%s/compose-up.log' 2>&1", edge, tmp), 0);
 down:
     free(ids);
     CHECK_INT_EQ(dt_sh("%s down -v >>'%s/compose-up.log' 2>&1", compose, tmp), 0);

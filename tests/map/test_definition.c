@@ -798,24 +798,56 @@ static json_t *big_map(size_t people, size_t locations)
 
 static void biggest_definition_is_accepted(void)
 {
-    /* 100 people × 1000 locations, through the text parser like the API gets it */
+    /* 100 people x 1000 locations is over MAP_MAX_DEFINITION_BYTES (1 MiB of compact JSON, the
+     * API's default body limit): refused, naming the size and the limit. */
     json_t *root = big_map(MAP_MAX_PEOPLE, MAP_MAX_LOCATIONS);
+    size_t full = json_dumpb(root, NULL, 0, JSON_COMPACT);
+    CHECK(full > MAP_MAX_DEFINITION_BYTES);
+    char want[300];
+    snprintf(want, sizeof want, "the map definition is %zu bytes as compact JSON, at most 1048576 "
+             "(1 MiB): fewer places or shorter names", full);
+    EXPECT(root, want); /* consumes root */
+    root = NULL;
+
+    /* 100 people with as many places each as fit, then their names grown so the text lands on
+     * the limit exactly, through the text parser like the API gets it: accepted; one byte more
+     * is not. */
+    size_t places = MAP_MAX_LOCATIONS * MAP_MAX_DEFINITION_BYTES / full + 1, size;
+    do {
+        json_decref(root);
+        root = big_map(MAP_MAX_PEOPLE, --places);
+        size = json_dumpb(root, NULL, 0, JSON_COMPACT);
+    } while (size > MAP_MAX_DEFINITION_BYTES);
+    size_t room = MAP_MAX_DEFINITION_BYTES - size;
+    json_t *people = json_object_get(root, "people");
+    for (size_t i = 0; i < MAP_MAX_PEOPLE && room; i++) {
+        size_t add = room < MAP_MAX_PERSON_NAME - 4 ? room : MAP_MAX_PERSON_NAME - 4;
+        char name[MAP_MAX_PERSON_NAME + 1] = "Name";
+        memset(name + 4, 'n', add);
+        name[4 + add] = '\0';
+        json_object_set_new(json_array_get(people, i), "name", json_string(name));
+        room -= add;
+    }
+    CHECK_INT_EQ(room, 0);
     char *text = json_dumps(root, JSON_COMPACT);
-    json_decref(root);
+    CHECK_INT_EQ(strlen(text), MAP_MAX_DEFINITION_BYTES);
     map_definition d;
     map_violations v;
     CHECK(map_definition_parse(text, strlen(text), &d, &v));
     CHECK_INT_EQ(v.count, 0);
     CHECK_INT_EQ(d.person_count, 100);
-    size_t total = 0;
-    for (size_t i = 0; i < d.person_count; i++)
-        total += d.people[i].location_count;
-    CHECK_INT_EQ(total, 100000);
     CHECK(d.person_count == 100 && !strcmp(d.people[99].id, "person-99") &&
-          !strcmp(d.people[99].locations[999].name, "Ville"));
+          d.people[99].location_count == places &&
+          !strcmp(d.people[99].locations[places - 1].name, "Ville"));
     map_definition_free(&d);
     map_violations_free(&v);
     free(text);
+    json_object_set_new(root, "subtitle", json_string("")); /* ,"subtitle":"" is 14 bytes more */
+    size = json_dumpb(root, NULL, 0, JSON_COMPACT);
+    snprintf(want, sizeof want, "the map definition is %zu bytes as compact JSON, at most 1048576 "
+             "(1 MiB): fewer places or shorter names", size);
+    CHECK(size > MAP_MAX_DEFINITION_BYTES);
+    EXPECT(root, want);
 }
 
 static void over_the_limits_is_rejected(void)

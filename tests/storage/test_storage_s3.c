@@ -1,9 +1,13 @@
 /* test_storage_s3.c — the S3 backend against a private s3rver (tests/support/s3_harness),
  * which verifies SigV4 signatures: check, streamed upload read back byte for byte with an
  * independently signed GET, errors parsed from S3's XML (wrong secret, unknown key, missing
- * bucket), presigned GET URLs (valid, tampered, expired), and — against a tiny scripted HTTP
- * server in this file — retries for 5xx, none for 4xx, and the ETag check. */
+ * bucket), presigned GET URLs (valid, tampered, expired), upload integrity (the server checks
+ * the x-amz-checksum-sha256 every PUT carries: a body damaged on the way is refused; an SSE-KMS
+ * answer, whose ETag is no MD5, is not taken for damage), and — against a tiny scripted HTTP
+ * server in this file — retries for 5xx, none for 4xx, the checksum header as sent and signed,
+ * and the ETag check. */
 #include <curl/curl.h>
+#include <glib.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -176,6 +180,53 @@ static void test_put_roundtrip(void)
     storage_free(st);
 }
 
+/* tests/s3server flips a byte of every body under /corrupt-in-transit/ before it checks the
+ * x-amz-checksum-sha256: the upload must be refused by the server (not stored, then noticed). */
+static void test_corrupted_upload_refused(void)
+{
+    storage_config cfg = s3_config(s3_harness_endpoint(g_s3), BUCKET, SECRET, "corrupt-in-transit");
+    cfg.attempts = 2;
+    storage *st = s3_storage(&cfg);
+    awm_error err = {{0}};
+    const char *src = make_file("damaged.png", 100000, 21, NULL);
+    char *loc = storage_put_file(st, src, "damaged.png", "image/png", &err);
+    CHECK(loc == NULL);
+    free(loc);
+    CHECK_STR_EQ(err.msg, "after 2 attempts: S3 PUT s3://" BUCKET "/corrupt-in-transit/damaged.png: "
+                          "400 BadDigest: The SHA256 you specified did not match the calculated "
+                          "checksum.");
+    CHECK(access(src, F_OK) == 0); /* kept for a later attempt */
+    char url[800];
+    object_url("corrupt-in-transit/damaged.png", url, sizeof url);
+    awm_buf body = {0};
+    CHECK_INT_EQ(http_get(url, true, &body, NULL, 0), 404); /* nothing stored */
+    awm_buf_free(&body);
+    storage_free(st);
+}
+
+/* Under /sse-kms/ tests/s3server answers like an SSE-KMS bucket: the ETag is not the body's MD5.
+ * The upload is good (the server checked its checksum) and must not be called corrupt. */
+static void test_sse_kms_etag_accepted(void)
+{
+    storage_config cfg = s3_config(s3_harness_endpoint(g_s3), BUCKET, SECRET, "sse-kms");
+    storage *st = s3_storage(&cfg);
+    awm_error err = {{0}};
+    char *data = NULL;
+    const char *src = make_file("kms.png", 70000, 22, &data);
+    char *loc = storage_put_file(st, src, "kms.png", "image/png", &err);
+    CHECK_MSG(loc != NULL, "%s", err.msg);
+    CHECK_STR_EQ(loc ? loc : "", "s3://" BUCKET "/sse-kms/kms.png");
+    free(loc);
+    char url[800];
+    object_url("sse-kms/kms.png", url, sizeof url);
+    awm_buf body = {0};
+    CHECK_INT_EQ(http_get(url, true, &body, NULL, 0), 200);
+    CHECK(body.len == 70000 && !memcmp(body.data, data, 70000));
+    awm_buf_free(&body);
+    free(data);
+    storage_free(st);
+}
+
 static void test_wrong_secret_is_clear(void)
 {
     storage_config cfg = s3_config(s3_harness_endpoint(g_s3), BUCKET, "not-the-secret", "");
@@ -299,6 +350,7 @@ typedef struct {
     int listen_fd, port;
     int status;
     const char *reason, *body, *etag;
+    char head[16384]; /* the last request's header block */
     atomic_int requests;
     atomic_bool stop;
     pthread_t thread;
@@ -319,6 +371,7 @@ static void fake_handle(fake_server *fs, int c)
     }
     if (!end)
         return;
+    snprintf(fs->head, sizeof fs->head, "%.*s", (int)(end - req), req);
     atomic_fetch_add(&fs->requests, 1);
     long content_length = 0;
     const char *cl = strcasestr(req, "\r\nContent-Length:");
@@ -466,6 +519,52 @@ static void test_etag_mismatch_is_an_error(void)
     fake_stop(&fs);
 }
 
+/* The PUT carries x-amz-checksum-sha256 = base64(SHA-256(file)) and signs it. */
+static void test_checksum_header_sent_and_signed(void)
+{
+    fake_server fs;
+    fake_start(&fs, 200, "OK", "", NULL);
+    storage *st = fake_storage(&fs);
+    awm_error err = {{0}};
+    char *data = NULL;
+    const char *src = make_file("sum.png", 3000, 23, &data);
+    char *loc = storage_put_file(st, src, "sum.png", "image/png", &err); /* ETag missing: fails */
+    free(loc);
+    guint8 digest[32];
+    gsize dlen = sizeof digest;
+    GChecksum *sha = g_checksum_new(G_CHECKSUM_SHA256);
+    g_checksum_update(sha, (const guchar *)data, 3000);
+    g_checksum_get_digest(sha, digest, &dlen);
+    g_checksum_free(sha);
+    gchar *b64 = g_base64_encode(digest, dlen);
+    char want[100];
+    snprintf(want, sizeof want, "\r\nx-amz-checksum-sha256: %s\r\n", b64);
+    CHECK_MSG(strcasestr(fs.head, want), "no %s in:\n%s", want, fs.head);
+    const char *signed_headers = strstr(fs.head, "SignedHeaders=");
+    CHECK_MSG(signed_headers && strstr(signed_headers, "x-amz-checksum-sha256") &&
+                  strstr(signed_headers, "x-amz-checksum-sha256") < strchr(signed_headers, ','),
+              "x-amz-checksum-sha256 not signed:\n%s", fs.head);
+    g_free(b64);
+    free(data);
+    storage_free(st);
+    fake_stop(&fs);
+}
+
+/* A multipart-style ETag ("…-N") is not an MD5 either. */
+static void test_multipart_etag_accepted(void)
+{
+    fake_server fs;
+    fake_start(&fs, 200, "OK", "", "\"0123456789abcdef0123456789abcdef-2\"");
+    storage *st = fake_storage(&fs);
+    awm_error err = {{0}};
+    const char *src = make_file("mp.png", 1000, 24, NULL);
+    char *loc = storage_put_file(st, src, "mp.png", "image/png", &err);
+    CHECK_MSG(loc != NULL, "%s", err.msg);
+    free(loc);
+    storage_free(st);
+    fake_stop(&fs);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -485,6 +584,10 @@ int main(void)
     RUN(test_5xx_retried);
     RUN(test_4xx_not_retried);
     RUN(test_etag_mismatch_is_an_error);
+    RUN(test_corrupted_upload_refused);
+    RUN(test_sse_kms_etag_accepted);
+    RUN(test_checksum_header_sent_and_signed);
+    RUN(test_multipart_etag_accepted);
     s3_harness_destroy(g_s3);
     tk_remove_tree(g_tmp);
     curl_global_cleanup();

@@ -398,6 +398,10 @@ tk_response tk_http(const char *method, const char *url, const tk_request *req)
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
     if (req->timeout_s > 0)
         curl_easy_setopt(c, CURLOPT_TIMEOUT, req->timeout_s);
+    if (req->ca_file)
+        curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_file);
+    if (req->source_ip)
+        curl_easy_setopt(c, CURLOPT_INTERFACE, req->source_ip);
     r.status = -1;
     if (curl_easy_perform(c) == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);

@@ -80,6 +80,8 @@ typedef struct {
     size_t body_len;
     bool chunked;   /* send the body with Transfer-Encoding: chunked, no Content-Length */
     long timeout_s; /* 0: none */
+    const char *ca_file;   /* https: trust this PEM (NULL: the system's) */
+    const char *source_ip; /* connect from this local address, e.g. "127.0.0.2" (NULL: any) */
 } tk_request;
 
 typedef struct {
