@@ -155,6 +155,8 @@ static void small_places_and_exact_names_first(void)
     json_int_t pop = json_integer_value(json_object_get(json_array_get(r.json, 0), "population"));
     CHECK_MSG(pop > 0 && pop < 1000, "Hallstatt has %lld people", (long long)pop);
     fx_response_free(&r);
+    /* A name equal to the query before a bigger place that only starts with it (Bathinda). */
+    first_is("Bath", "Bath", "GB");
     /* Lisbon, Portugal before the Lisbons of the US (all named exactly so: population decides). */
     r = places("q=Lisbon&limit=5");
     CHECK_STR_EQ(field(r.json, 0, "name"), "Lisbon");
