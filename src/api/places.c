@@ -188,26 +188,18 @@ static json_t *place_json(const places_index *ix, const places_place *pl)
     return j;
 }
 
-void api_handle_places(api_request *r)
+/* The search behind the route and `awm places`: NULL with err (AWM_EINVALID: the query, the
+ * message naming q; AWM_EUNAVAILABLE: no gazetteer). */
+static json_t *places_search(const char *q, long limit, awm_error *err)
 {
     api_places_init();
-    const char *q = api_query_arg(r, "q"), *limit_s = api_query_arg(r, "limit");
-    long limit = PLACES_DEFAULT_LIMIT;
-    if (limit_s) {
-        char *end;
-        limit = strtol(limit_s, &end, 10);
-        if (!*limit_s || *end || limit < 1 || limit > PLACES_MAX_LIMIT) {
-            api_respond_error(r, 400, NULL, "limit: must be a whole number from 1 to %d", PLACES_MAX_LIMIT);
-            return;
-        }
-    }
     if (!q) {
-        api_respond_error(r, 400, NULL, "q: required (a place name or its start, e.g. ?q=sao%%20p or ?q=paris,%%20texas)");
-        return;
+        awm_error_setc(err, AWM_EINVALID, "q: required (a place name or its start, e.g. ?q=sao%%20p or ?q=paris,%%20texas)");
+        return NULL;
     }
     if (strlen(q) > PLACES_MAX_QUERY) {
-        api_respond_error(r, 400, NULL, "q: at most %d bytes", PLACES_MAX_QUERY);
-        return;
+        awm_error_setc(err, AWM_EINVALID, "q: at most %d bytes", PLACES_MAX_QUERY);
+        return NULL;
     }
     /* "name, qualifier, qualifier": each part folded; empty qualifiers (a comma just typed) are
      * skipped. */
@@ -234,17 +226,14 @@ void api_handle_places(api_request *r)
                         : too_many ? "q: at most a name and two qualifiers after commas (e.g. Springfield, Illinois, US)"
                         : nparts == 0 || parts[0].len <= 1 ? "q: must contain a letter or digit before any comma"
                                                            : NULL;
-    if (!error && !g_places.loaded) {
+    if (error || !g_places.loaded) {
         for (size_t i = 0; i < nparts; i++)
             awm_buf_free(&parts[i]);
-        api_respond_error(r, 503, NULL, "place search unavailable: %s", g_places.error);
-        return;
-    }
-    if (error) {
-        for (size_t i = 0; i < nparts; i++)
-            awm_buf_free(&parts[i]);
-        api_respond_error(r, 400, NULL, "%s", error);
-        return;
+        if (error)
+            awm_error_setc(err, AWM_EINVALID, "%s", error);
+        else
+            awm_error_setc(err, AWM_EUNAVAILABLE, "place search unavailable: %s", g_places.error);
+        return NULL;
     }
     const places_index *ix = &g_places.ix;
     qualifier quals[PLACES_MAX_QUALIFIERS];
@@ -266,5 +255,38 @@ void api_handle_places(api_request *r)
     }
     for (size_t i = 0; i < nparts; i++)
         awm_buf_free(&parts[i]);
+    return out;
+}
+
+char *api_places_search_json(const char *q, int limit, awm_error *err)
+{
+    if (limit < 1 || limit > PLACES_MAX_LIMIT) {
+        awm_error_setc(err, AWM_EINVALID, "limit: must be a whole number from 1 to %d", PLACES_MAX_LIMIT);
+        return NULL;
+    }
+    json_t *out = places_search(q, limit, err);
+    char *text = out ? json_dumps(out, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) : NULL;
+    json_decref(out);
+    return text;
+}
+
+void api_handle_places(api_request *r)
+{
+    const char *q = api_query_arg(r, "q"), *limit_s = api_query_arg(r, "limit");
+    long limit = PLACES_DEFAULT_LIMIT;
+    if (limit_s) {
+        char *end;
+        limit = strtol(limit_s, &end, 10);
+        if (!*limit_s || *end || limit < 1 || limit > PLACES_MAX_LIMIT) {
+            api_respond_error(r, 400, NULL, "limit: must be a whole number from 1 to %d", PLACES_MAX_LIMIT);
+            return;
+        }
+    }
+    awm_error err = {{0}};
+    json_t *out = places_search(q, limit, &err);
+    if (!out) {
+        api_respond_error(r, err.code == AWM_EUNAVAILABLE ? 503 : 400, NULL, "%s", err.msg);
+        return;
+    }
     api_respond_json(r, 200, out);
 }
