@@ -233,9 +233,13 @@ typedef struct {
     uint16_t country, pad;
 } places_place; /* sorted by population, most first: a lower index ranks higher */
 #define PLACES_NONE UINT32_MAX
-#define PLACES_LATER_WORD 0x80000000u /* places_entry.place: the key is a later word of a name */
-#define PLACES_ALTERNATE 0x40000000u  /* places_entry.place: the key is an alternate name */
-#define PLACES_PLACE_MASK 0x3FFFFFFFu
+/* places_entry.place: the place's index (19 bits), two flags, and the weight the ranking uses
+ * (11 bits: 64 × log2 of the population, 256 less for an alternate name), so a search reads
+ * nothing but the entries of its range. */
+#define PLACES_PLACE_MASK 0x7FFFFu
+#define PLACES_LATER_WORD (1u << 19) /* the key is a later word of a name */
+#define PLACES_ALTERNATE (1u << 20)  /* the key is an alternate name */
+#define PLACES_WEIGHT_SHIFT 21
 typedef struct {
     uint32_t key, place;
 } places_entry; /* sorted by key (bytes), so a prefix is one range */

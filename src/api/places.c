@@ -9,7 +9,7 @@
  * or code: "Paris, France", "Paris, Texas", "Paris, TX") keep the places of that country or
  * region. Ranking: names equal to the query first, then names that start with it, then names
  * with a later word that does ("york" → New York City); within each, by population (a match on
- * an alternate name counting a 16th). A missing
+ * an alternate name counting a 16th; PLACES_WEIGHT_SHIFT). A missing
  * or unreadable gazetteer is logged once at start-up (PLACES_UNAVAILABLE) and this route
  * answers 503; nothing else is affected. */
 #include "api/api_internal.h"
@@ -65,7 +65,7 @@ void api_places_init(void)
 /* ---- the search ---- */
 
 typedef struct {
-    uint32_t place, weight; /* weight: the population, a 16th of it for a match on an alternate name */
+    uint32_t place, weight; /* weight: see PLACES_WEIGHT_SHIFT */
     int rank;               /* 0 equal, 1 starts with, 2 a later word starts with */
 } hit;
 
@@ -109,11 +109,6 @@ typedef struct {
     bool any;
 } qualifier;
 
-static bool starts_with(const char *key, const char *q, size_t n)
-{
-    return !strncmp(key, q, n);
-}
-
 static void qualifier_match(const places_index *ix, const char *q, qualifier *out)
 {
     size_t n = strlen(q);
@@ -122,11 +117,11 @@ static void qualifier_match(const places_index *ix, const char *q, qualifier *ou
     out->any = false;
     for (size_t c = 0; c < ix->country_count; c++)
         for (uint32_t a = 0; a < ix->countries[c].alias_count && !out->countries[c]; a++)
-            if (starts_with(ix->keys + ix->aliases[ix->countries[c].first_alias + a], q, n))
+            if (!strncmp(ix->keys + ix->aliases[ix->countries[c].first_alias + a], q, n))
                 out->countries[c] = 1, out->any = true;
     for (size_t r = 0; r < ix->region_count; r++) {
         const places_region *rg = &ix->regions[r];
-        if (starts_with(ix->keys + rg->key, q, n) ||
+        if (!strncmp(ix->keys + rg->key, q, n) ||
             (rg->code_key != PLACES_NONE && !strcmp(ix->keys + rg->code_key, q)))
             out->regions[r] = 1, out->any = true;
     }
@@ -137,13 +132,16 @@ static bool qualifier_allows(const qualifier *q, const places_place *p)
     return q->countries[p->country] || (p->region != PLACES_NONE && q->regions[p->region]);
 }
 
-/* The first entry whose key is >= q. */
-static size_t lower_bound(const places_index *ix, const char *q)
+/* The first entry whose key compares above q: on its first n bytes (n = strlen(q)), the end of
+ * the keys that start with q; on the whole key (n = 0), the end of those equal to it. */
+static size_t entries_above(const places_index *ix, const char *q, size_t n, bool at_or_above)
 {
     size_t lo = 0, hi = ix->entry_count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (strcmp(ix->keys + ix->entries[mid].key, q) < 0)
+        const char *key = ix->keys + ix->entries[mid].key;
+        int c = n ? strncmp(key, q, n) : strcmp(key, q);
+        if (c < 0 || (c == 0 && !at_or_above))
             lo = mid + 1;
         else
             hi = mid;
@@ -155,24 +153,18 @@ static size_t search(const places_index *ix, const char *name, const qualifier *
                      size_t limit)
 {
     size_t n = strlen(name), count = 0;
-    for (size_t i = lower_bound(ix, name); i < ix->entry_count; i++) {
-        const char *key = ix->keys + ix->entries[i].key;
-        if (!starts_with(key, name, n))
-            break;
-        uint32_t place = ix->entries[i].place & PLACES_PLACE_MASK;
+    /* [first, equal_end) are equal to the name, [equal_end, end) start with it. */
+    size_t first = entries_above(ix, name, 0, true), equal_end = entries_above(ix, name, 0, false);
+    size_t end = entries_above(ix, name, n, false);
+    for (size_t i = first; i < end; i++) {
+        uint32_t e = ix->entries[i].place, place = e & PLACES_PLACE_MASK;
         bool ok = true;
         for (size_t k = 0; k < nq && ok; k++)
             ok = qualifier_allows(&quals[k], &ix->places[place]);
         if (!ok)
             continue;
-        int rank = (ix->entries[i].place & PLACES_LATER_WORD) ? 2 : key[n] == '\0' ? 0 : 1;
-        /* A name people see beats an alternate they do not ("lon": Londrina before a town
-         * whose Latin alternate starts so), unless that town is much bigger ("münch": Munich
-         * before Münchenstein). */
-        uint32_t weight = ix->places[place].population;
-        if (ix->entries[i].place & PLACES_ALTERNATE)
-            weight /= 16;
-        hit_offer(top, &count, limit, (hit){place, weight, rank});
+        int rank = (e & PLACES_LATER_WORD) ? 2 : i < equal_end ? 0 : 1;
+        hit_offer(top, &count, limit, (hit){place, e >> PLACES_WEIGHT_SHIFT, rank});
     }
     return count;
 }

@@ -216,6 +216,7 @@ bool places_fold(const char *text, size_t n, awm_buf *out)
 typedef struct {
     awm_buf places, entries, countries, aliases, regions, keys, text;
     size_t place_count;
+    bool too_many; /* more places than an entry can name */
 } builder;
 
 static uint32_t add_text(awm_buf *b, const char *s, size_t n)
@@ -491,6 +492,10 @@ static void build_place(builder *bl, const char *line, const char *end, country_
     if (!ok || !(lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180) || fl[1] == 0 || fl[8] != 2)
         return;
     uint32_t index = (uint32_t)bl->place_count;
+    if (index > PLACES_PLACE_MASK) {
+        bl->too_many = true;
+        return;
+    }
     scratch->len = 0;
     size_t nk = 0;
     uint32_t name_key = PLACES_NONE;
@@ -608,7 +613,7 @@ static bool build_image(const char *cities_path, uint64_t id_hash, uint64_t stam
         awm_error_set(err, "%s: no places in the file", cities_path);
         ok = false;
     }
-    if (ok && (bl.keys.len >= PLACES_LATER_WORD || bl.text.len >= UINT32_MAX || bl.place_count > PLACES_PLACE_MASK)) {
+    if (ok && (bl.keys.len >= UINT32_MAX || bl.text.len >= UINT32_MAX || bl.too_many)) {
         awm_error_set(err, "%s: too big for the index", cities_path);
         ok = false;
     }
@@ -629,8 +634,15 @@ static bool build_image(const char *cities_path, uint64_t id_hash, uint64_t stam
         memcpy(pl, sorted, n * sizeof *sorted);
         free(sorted);
         places_entry *en_ = (places_entry *)bl.entries.data;
-        for (size_t i = 0; i < ne; i++)
-            en_[i].place = rank[en_[i].place & PLACES_PLACE_MASK] | (en_[i].place & ~PLACES_PLACE_MASK);
+        for (size_t i = 0; i < ne; i++) {
+            uint32_t at = rank[en_[i].place & PLACES_PLACE_MASK], flags = en_[i].place & ~PLACES_PLACE_MASK;
+            /* A name people see beats an alternate they do not ("lon": Londrina before a town
+             * whose Latin alternate starts so) unless that town is 16 times bigger ("münch":
+             * Munich before Münchenstein). */
+            int w = (int)lround(64.0 * log2(1.0 + pl[at].population)) - ((flags & PLACES_ALTERNATE) ? 256 : 0);
+            w = w < 0 ? 0 : w > 2047 ? 2047 : w;
+            en_[i].place = at | flags | (uint32_t)w << PLACES_WEIGHT_SHIFT;
+        }
         free(order);
         free(rank);
         g_sort_keys = bl.keys.data;
