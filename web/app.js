@@ -373,7 +373,7 @@ function placeSearch(l, pi, i) {
       li.setAttribute('role', 'option');
       li.id = `${list.id}-${j}`;
       const main = document.createElement('span');
-      main.textContent = o.countryCode ? `${o.name}, ${o.countryCode}` : o.name;
+      main.textContent = [o.name, o.region !== o.name && o.region, o.country || o.countryCode].filter(Boolean).join(', ');
       const side = document.createElement('small');
       side.textContent = o.population ? `${o.population.toLocaleString('en')} people`
         : `${o.latitude}, ${o.longitude}`;

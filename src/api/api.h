@@ -121,4 +121,9 @@ bool api_job_status(PGconn *conn, const char *id, bool json, FILE *out, bool *fo
  * re-send is printed as one line on `out`; *requeued = how many. dry_run only prints. */
 bool api_jobs_requeue(PGconn *conn, bool dry_run, FILE *out, int *requeued, awm_error *err);
 
+/* Place search as GET /api/places answers it (places.c; the index is loaded, or built and
+ * cached, on first use): JSON text of at most `limit` places (caller frees), or NULL with err
+ * (AWM_EINVALID: the query or limit, the message naming which; AWM_EUNAVAILABLE: no gazetteer). */
+char *api_places_search_json(const char *q, int limit, awm_error *err);
+
 #endif

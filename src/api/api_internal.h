@@ -223,6 +223,53 @@ bool api_handle_static(api_request *r, const char *path); /* false: no such file
  * first search does not pay for it); a missing one is logged and the route answers 503. */
 void api_places_init(void);
 void api_handle_places(api_request *r);
+
+/* The place-search index (places_index.c): built from the GeoNames assets, cached under the
+ * cache folder. Every offset points into `keys` (folded, NUL-terminated) or `text` (display
+ * names); the arrays all live in one image. */
+typedef struct {
+    int32_t lat_e5, lon_e5; /* degrees × 1e5 */
+    uint32_t population, name, region; /* region: index into regions, PLACES_NONE when unknown */
+    uint16_t country, pad;
+} places_place; /* sorted by population, most first: a lower index ranks higher */
+#define PLACES_NONE UINT32_MAX
+/* places_entry.place: the place's index (19 bits), two flags, and the weight the ranking uses
+ * (11 bits: 64 × log2 of the population, 256 less for an alternate name), so a search reads
+ * nothing but the entries of its range. */
+#define PLACES_PLACE_MASK 0x7FFFFu
+#define PLACES_LATER_WORD (1u << 19) /* the key is a later word of a name */
+#define PLACES_ALTERNATE (1u << 20)  /* the key is an alternate name */
+#define PLACES_WEIGHT_SHIFT 21
+typedef struct {
+    uint32_t key, place;
+} places_entry; /* sorted by key (bytes), so a prefix is one range */
+typedef struct {
+    char code[4];
+    uint32_t name, first_alias, alias_count; /* aliases: folded names in every language, the code */
+} places_country;
+typedef struct {
+    uint32_t name, key, code_key; /* code_key: the folded code after "CC." when it has a letter ("tx") */
+    uint16_t country, pad;
+} places_region;
+typedef struct {
+    const places_place *places;
+    const places_entry *entries;
+    const places_country *countries;
+    const uint32_t *aliases;
+    const places_region *regions;
+    const char *keys, *text;
+    size_t place_count, entry_count, country_count, alias_count, region_count, keys_len, text_len;
+    void *image; /* what all of the above point into */
+    size_t image_len;
+} places_index;
+/* Fold UTF-8 text for matching and append it to out with a NUL: lower case (Latin, Greek,
+ * Cyrillic, Armenian, Georgian, full-width), diacritics dropped, '-', '.', '_' and runs of space
+ * one space, apostrophes dropped. false when the text is not valid UTF-8. */
+bool places_fold(const char *text, size_t n, awm_buf *out);
+/* The index for the gazetteer at cities_path (GeoNames cities TSV): from the cache when it
+ * was made by this build from these very sources, else built and cached. *built says which. */
+bool places_index_load(places_index *ix, const char *cities_path, bool *built, awm_error *err);
+void places_index_free(places_index *ix);
 /* Render slots (RENDER_CONCURRENCY): acquire waits up to wait_s; false = still busy. */
 bool api_render_slot_acquire(api_server *srv, int wait_s);
 void api_render_slot_release(api_server *srv);

@@ -27,5 +27,6 @@ int cmd_jobs(int argc, char **argv);
 int cmd_maps(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
+int cmd_places(int argc, char **argv);
 
 #endif

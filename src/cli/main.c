@@ -22,6 +22,7 @@ static const command COMMANDS[] = {
     {"jobs", cmd_jobs, "inspect print jobs: status ID, requeue"},
     {"maps", cmd_maps, "the operator's view of maps: list, delete ID"},
     {"worker", cmd_worker, "run an export worker (queue -> render -> storage)"},
+    {"places", cmd_places, "search the gazetteer as GET /api/places does (builds its index)"},
     {"queue", cmd_queue, "queue init --pgboss: create pg-boss 12.5.2's schema on an empty database"},
 };
 

@@ -1,4 +1,4 @@
-/* misc.c — clocks, stop signals, monotonic condition variables, allocation that aborts on exhaustion, a growable buffer, secret comparison. */
+/* misc.c — clocks, stop signals, monotonic condition variables, allocation that aborts on exhaustion, a growable buffer, secret comparison, a change-detection hash. */
 #include "util/util.h"
 
 #include <ctype.h>
@@ -151,4 +151,20 @@ bool awm_is_uuid(const char *s)
             return false;
     }
     return true;
+}
+
+uint64_t awm_hash64(const void *data, size_t len)
+{
+    const unsigned char *d = data;
+    uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ len;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, d + i, 8);
+        h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
+        h ^= h >> 29;
+    }
+    for (; i < len; i++)
+        h = (h ^ d[i]) * UINT64_C(0x100000001b3);
+    return h ^ (h >> 32);
 }

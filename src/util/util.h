@@ -130,6 +130,9 @@ void awm_buf_free(awm_buf *b);
 /* A uuid in canonical text form (8-4-4-4-12 hex digits): ids that go into SQL parameters,
  * URL paths and file names are checked with this and nothing else. */
 bool awm_is_uuid(const char *s);
+/* A word-at-a-time multiply-rotate hash of len bytes: change detection for caches (whether
+ * a source file is the one a cache was made from), not security. */
+uint64_t awm_hash64(const void *data, size_t len);
 /* Constant-time comparison for secrets (API keys). */
 bool awm_secret_equal(const char *a, const char *b);
 
@@ -138,6 +141,8 @@ bool awm_secret_equal(const char *a, const char *b);
  * point in *cp; 0 when malformed (bad or missing continuation byte, overlong form, surrogate,
  * above U+10FFFF), as RFC 3629 and jansson define it. The project's only UTF-8 decoder. */
 size_t awm_utf8_decode(const char *s, size_t n, uint32_t *cp);
+/* Code point cp as UTF-8 into out: its length (1-4), 0 for a surrogate or a value past U+10FFFF. */
+size_t awm_utf8_encode(uint32_t cp, char out[4]);
 /* Replace each byte that does not start a well-formed sequence with '?', in place, so text that
  * echoes a client's bytes (or was cut mid-character) can always go into JSON. */
 void awm_utf8_sanitize(char *s);

@@ -561,6 +561,14 @@ static void test_install_layout(void)
     CHECK_MSG(!strstr(out, "GEO_CACHE_MISS"), "the geography was parsed again: %s", out);
     free(out);
     CHECK_INT_EQ(dt_sh("test -z \"$(find '%s/root/usr/share/awm' -name '*.awmgeo')\"", tmp), 0);
+    /* The place search from the installed tree, its index read from the cache --warm made. */
+    status = dt_sh_out(&out, "env AWM_ASSETS_DIR='%s/root/usr/share/awm' AWM_CACHE_DIR='%s/root/var/cache/awm' "
+                             "'%s/root/usr/bin/awm' places --limit 1 'München, Deutschland' 2>&1",
+                       tmp, tmp, tmp);
+    CHECK_MSG(status == 0 && strstr(out, "\"Munich\"") && strstr(out, "\"built\":false") &&
+                  !strstr(out, "PLACES_CACHE_MISS"),
+              "place search from the installed layout: %s", out);
+    free(out);
     /* As in the image: an unprivileged user, for whom the installed tree is read-only, renders
      * with only its own font cache writable. */
     if (geteuid() == 0 && dt_sh("id nobody >/dev/null 2>&1") == 0) {

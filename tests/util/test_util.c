@@ -233,6 +233,25 @@ static void utf8_decoded_as_rfc3629_says(void)
     CHECK_STR_EQ(s, "ok ? \xE6\x9D\xB1 ?");
 }
 
+static void utf8_encoded_and_decoded_back(void)
+{
+    const uint32_t cps[] = {'A', 0x7F, 0x80, 0xE9, 0x7FF, 0x800, 0x6771, 0xFFFD, 0x10000, 0x1F600, 0x10FFFF};
+    for (size_t i = 0; i < sizeof cps / sizeof *cps; i++) {
+        char out[4];
+        uint32_t back = 0;
+        size_t n = awm_utf8_encode(cps[i], out);
+        CHECK_MSG(n >= 1 && awm_utf8_decode(out, n, &back) == n && back == cps[i], "U+%04X", (unsigned)cps[i]);
+    }
+    char out[4];
+    CHECK(awm_utf8_encode(0x6771, out) == 3 && !memcmp(out, "\xE6\x9D\xB1", 3)); /* 東 */
+    CHECK(awm_utf8_encode(0xD800, out) == 0);   /* a surrogate */
+    CHECK(awm_utf8_encode(0x110000, out) == 0); /* past U+10FFFF */
+    /* the cache hash: same bytes, same hash; one byte more or changed, another */
+    CHECK(awm_hash64("abcdefghij", 10) == awm_hash64("abcdefghij", 10));
+    CHECK(awm_hash64("abcdefghij", 10) != awm_hash64("abcdefghik", 10));
+    CHECK(awm_hash64("abcdefghij", 10) != awm_hash64("abcdefghij", 9));
+}
+
 static void content_types_by_extension(void)
 {
     CHECK_STR_EQ(awm_content_type("2026-01-01T00-00-00_x.png"), "image/png");
@@ -280,6 +299,7 @@ int main(void)
     RUN(mkdir_p_creates_nested);
     RUN(errors_carry_a_code);
     RUN(utf8_decoded_as_rfc3629_says);
+    RUN(utf8_encoded_and_decoded_back);
     RUN(content_types_by_extension);
     RUN(prometheus_text_format);
     rmdir(tmpdir);
