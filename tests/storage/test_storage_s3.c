@@ -523,8 +523,7 @@ static void test_etag_mismatch_is_an_error(void)
 static void test_checksum_header_sent_and_signed(void)
 {
     fake_server fs;
-    fake_start(&fs, 200, "OK", "", NULL);
-    storage *st = fake_storage(&fs);
+    storage *st = fake_start(&fs, 200, "OK", "", NULL);
     awm_error err = {{0}};
     char *data = NULL;
     const char *src = make_file("sum.png", 3000, 23, &data);
@@ -554,8 +553,7 @@ static void test_checksum_header_sent_and_signed(void)
 static void test_multipart_etag_accepted(void)
 {
     fake_server fs;
-    fake_start(&fs, 200, "OK", "", "\"0123456789abcdef0123456789abcdef-2\"");
-    storage *st = fake_storage(&fs);
+    storage *st = fake_start(&fs, 200, "OK", "", "\"0123456789abcdef0123456789abcdef-2\"");
     awm_error err = {{0}};
     const char *src = make_file("mp.png", 1000, 24, NULL);
     char *loc = storage_put_file(st, src, "mp.png", "image/png", &err);
