@@ -5,13 +5,13 @@
 # qpdf and poppler-utils read the PDFs back; libgs-common ships the CMYK profile default_cmyk.icc).
 AWM_RUNTIME_PACKAGES=(
   libmicrohttpd12 libcurl4 libpq5 libjansson4 libcairo2 libpango-1.0-0 libpangocairo-1.0-0
-  libpangoft2-1.0-0 libfontconfig1 libqrencode4 liblcms2-2 libqpdf29 libpng16-16 zlib1g
+  libpangoft2-1.0-0 libfontconfig1 libqrencode4 liblcms2-2 libqpdf29 libpng16-16 zlib1g libisal2
   fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji fontconfig ca-certificates
 )
 AWM_BUILD_PACKAGES=(
   gcc meson ninja-build pkg-config
   libmicrohttpd-dev libcurl4-openssl-dev libpq-dev libjansson-dev libcairo2-dev libpango1.0-dev
-  libfontconfig-dev libqrencode-dev liblcms2-dev libqpdf-dev libpng-dev zlib1g-dev
+  libfontconfig-dev libqrencode-dev liblcms2-dev libqpdf-dev libpng-dev zlib1g-dev libisal-dev
   nodejs npm
 )
 AWM_DEV_PACKAGES=(clang libclang-rt-14-dev)

@@ -85,3 +85,7 @@ cpu = statistics.median(float(r[2]) + float(r[3]) for r in rows)
 print(f"18x24 {kind:<8} {wall:8.2f} s {'':>9} {cpu:8.2f} s {rss:11.1f} MB {'':>9}  {os.path.getsize(pdf) / 1e6:.1f} MB file")
 PY
 done
+
+# The largest valid map beside the sample, and the sample's CPU split by phase (largest.sh).
+source "$root/bench/render/largest.sh"
+bench_largest

@@ -112,6 +112,7 @@ void render_scene_draw(const render_scene *s, cairo_t *cr, const render_bbox *cl
                                       clip->x1 + STROKE_REACH, clip->y1 + STROKE_REACH};
         reach = &reach_storage;
     }
+    uint64_t clk = render_phase_clock(false); /* AWM_RENDER_PHASES */
     cairo_save(cr);
     /* Nothing outside the total box (the geography is clipped there too). */
     const map_box *tot = &s->boxes.total;
@@ -129,6 +130,7 @@ void render_scene_draw(const render_scene *s, cairo_t *cr, const render_bbox *cl
     append_shape(cr, &s->sphere, reach);
     set_rgb(cr, t->ocean, 1);
     cairo_fill(cr);
+    render_phase_mark(RENDER_PHASE_OCEAN, false, &clk);
 
     /* Thin lines use the 4×4-sample rasteriser: the same look for 0.25–0.5 pt lines at print
      * resolution, at about half the cost of full-quality coverage on 10m coastlines.
@@ -145,16 +147,19 @@ void render_scene_draw(const render_scene *s, cairo_t *cr, const render_bbox *cl
     cairo_stroke(cr);
     cairo_set_antialias(cr, fill_aa);
     cairo_set_dash(cr, NULL, 0, 0);
+    render_phase_mark(RENDER_PHASE_GRATICULE, false, &clk);
 
     /* 4. land */
     append_fill(cr, &s->land, reach);
     set_rgb(cr, t->land, 1);
     cairo_fill(cr);
+    render_phase_mark(RENDER_PHASE_LAND_FILL, false, &clk);
     cairo_set_line_width(cr, 0.5);
     set_rgb(cr, t->land_stroke, 1);
     cairo_set_antialias(cr, CAIRO_ANTIALIAS_FAST);
     append_outline(cr, &s->land, reach);
     cairo_stroke(cr);
+    render_phase_mark(RENDER_PHASE_LAND_STROKE, false, &clk);
 
     /* 5. country borders: the mesh, each shared border once and no coastline (land has it) */
     cairo_set_line_width(cr, 0.5);
@@ -162,6 +167,7 @@ void render_scene_draw(const render_scene *s, cairo_t *cr, const render_bbox *cl
     append_outline(cr, &s->borders, reach);
     cairo_stroke(cr);
     cairo_set_antialias(cr, fill_aa);
+    render_phase_mark(RENDER_PHASE_BORDERS, false, &clk);
 
     /* 6. migration paths */
     cairo_set_line_cap(cr, CAIRO_LINE_CAP_ROUND);
@@ -178,6 +184,8 @@ void render_scene_draw(const render_scene *s, cairo_t *cr, const render_bbox *cl
         set_rgb(cr, p->color, 1);
         cairo_stroke(cr);
     }
+
+    render_phase_mark(RENDER_PHASE_PATHS, false, &clk);
 
     /* 7. markers */
     cairo_set_line_width(cr, 1.5);
@@ -200,7 +208,10 @@ void render_scene_draw(const render_scene *s, cairo_t *cr, const render_bbox *cl
 
     /* 8. place labels; 9–12. legend, title box, QR group, attribution (furniture.c). Tested
      * against the reach, not the band: a glyph may overhang its logical box a little. */
+    render_phase_mark(RENDER_PHASE_MARKERS, false, &clk);
     render_labels_draw(s, cr, reach);
+    render_phase_mark(RENDER_PHASE_LABELS, false, &clk);
     render_furniture_draw(s, cr, reach);
     cairo_restore(cr);
+    render_phase_mark(RENDER_PHASE_FURNITURE, false, &clk);
 }

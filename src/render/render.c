@@ -135,6 +135,7 @@ bool render_poster_write(const map_definition *map, const map_print_spec *spec,
                          render_result *result, awm_error *err)
 {
     double t0 = awm_now_seconds();
+    uint64_t clk = render_phase_clock(true);
     render_options opt;
     if (opt_in)
         opt = *opt_in;
@@ -181,7 +182,10 @@ bool render_poster_write(const map_definition *map, const map_print_spec *spec,
     render_scene scene;
     double device_px_per_pt = (opt.format == RENDER_PNG ? opt.dpi : MAP_DPI) / 72.0;
     double t_scene = awm_now_seconds();
-    if (!render_scene_build(&scene, map, spec, device_px_per_pt, detail, err)) {
+    render_phase_mark(RENDER_PHASE_SETUP, true, &clk);
+    bool built = render_scene_build(&scene, map, spec, device_px_per_pt, detail, err);
+    render_phase_mark(RENDER_PHASE_SCENE, true, &clk);
+    if (!built) {
         render_cmyk_close(cmyk);
         return false;
     }
@@ -202,6 +206,7 @@ bool render_poster_write(const map_definition *map, const map_print_spec *spec,
     awm_log(AWM_LOG_DEBUG, "RENDER_TIMING", "{s:s, s:s, s:f, s:f, s:f}", "size", spec->key, "detail",
             geo_detail_name(detail), "setupSeconds", t_scene - t0, "sceneSeconds", t_draw - t_scene,
             "drawSeconds", awm_now_seconds() - t_draw);
+    render_phases_log(spec->key);
     if (ok && result) {
         result->px_w = px_w;
         result->px_h = px_h;

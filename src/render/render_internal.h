@@ -165,10 +165,31 @@ void render_cmyk_color(const render_cmyk *c, const double rgb[3], double cmyk[4]
 bool render_pdf_finish(const void *pdf, size_t len, const map_page_boxes *boxes, const char *title,
                        const render_cmyk *cmyk, awm_buf *out, awm_error *err);
 
+/* ---- phase timing (phases.c): AWM_RENDER_PHASES=1 logs each phase's CPU per poster ---- */
+typedef enum {
+    RENDER_PHASE_SETUP, RENDER_PHASE_SCENE, RENDER_PHASE_OCEAN, RENDER_PHASE_GRATICULE,
+    RENDER_PHASE_LAND_FILL, RENDER_PHASE_LAND_STROKE, RENDER_PHASE_BORDERS, RENDER_PHASE_PATHS,
+    RENDER_PHASE_MARKERS, RENDER_PHASE_LABELS, RENDER_PHASE_FURNITURE, RENDER_PHASE_PACK,
+    RENDER_PHASE_DEFLATE, RENDER_PHASE_COUNT
+} render_phase;
+bool render_phases_on(void);
+/* CPU ns of this thread (or, with `process`, of the whole process); 0 when off. */
+uint64_t render_phase_clock(bool process);
+/* Add the CPU since *since to `phase` and restart *since from now (no-op when off). */
+void render_phase_mark(render_phase phase, bool process, uint64_t *since);
+/* Log the sums as RENDER_PHASES and reset them (no-op when off). */
+void render_phases_log(const char *size);
+
 /* ---- PNG ---- */
 /* Encode the scene as PNG px_w × px_h at `dpi`, in bands on `threads` threads. */
 bool render_png_write(const render_scene *s, int px_w, int px_h, double dpi, int threads,
                       render_write_fn write, void *write_user, render_progress_fn progress,
                       void *progress_user, awm_error *err);
+/* The same with a chosen deflater: ISA-L (what render_png_write uses) or zlib (the reference
+ * the tests compare it with: the same pixels, about the same size). */
+typedef enum { RENDER_DEFLATE_ISAL, RENDER_DEFLATE_ZLIB } render_deflate;
+bool render_png_write_with(const render_scene *s, int px_w, int px_h, double dpi, int threads,
+                           render_deflate codec, render_write_fn write, void *write_user,
+                           render_progress_fn progress, void *progress_user, awm_error *err);
 
 #endif
