@@ -123,43 +123,26 @@ static void rotate_phi_gamma_invert(const geo_rotation *r, double *lambda, doubl
     *phi = geo_asin(k * r->cos_phi - x * r->sin_phi);
 }
 
-void geo_rotation_apply(const geo_rotation *r, double *lambda, double *phi)
+/* rotation.js's forward and inverse: the inverse undoes the steps in reverse order
+ * (λ − dλ is λ + (−dλ) bit for bit: negation is exact). */
+static void rotation_run(const geo_rotation *r, double *lambda, double *phi, bool invert)
 {
-    switch (r->kind) {
-    case GEO_ROT_IDENTITY:
+    double dlambda = invert ? -r->dlambda : r->dlambda;
+    bool pg = r->kind == GEO_ROT_PHIGAMMA || r->kind == GEO_ROT_BOTH;
+    bool shift = r->kind == GEO_ROT_LAMBDA || r->kind == GEO_ROT_BOTH;
+    if (pg && invert)
+        rotate_phi_gamma_invert(r, lambda, phi);
+    if (shift)
+        *lambda = wrap_lambda(*lambda + dlambda);
+    else if (!pg)
         *lambda = wrap_lambda(*lambda);
-        return;
-    case GEO_ROT_LAMBDA:
-        *lambda = wrap_lambda(*lambda + r->dlambda);
-        return;
-    case GEO_ROT_PHIGAMMA:
+    if (pg && !invert)
         rotate_phi_gamma(r, lambda, phi);
-        return;
-    case GEO_ROT_BOTH:
-        *lambda = wrap_lambda(*lambda + r->dlambda);
-        rotate_phi_gamma(r, lambda, phi);
-        return;
-    }
 }
 
-void geo_rotation_invert(const geo_rotation *r, double *lambda, double *phi)
-{
-    switch (r->kind) {
-    case GEO_ROT_IDENTITY:
-        *lambda = wrap_lambda(*lambda);
-        return;
-    case GEO_ROT_LAMBDA:
-        *lambda = wrap_lambda(*lambda - r->dlambda);
-        return;
-    case GEO_ROT_PHIGAMMA:
-        rotate_phi_gamma_invert(r, lambda, phi);
-        return;
-    case GEO_ROT_BOTH:
-        rotate_phi_gamma_invert(r, lambda, phi);
-        *lambda = wrap_lambda(*lambda - r->dlambda);
-        return;
-    }
-}
+void geo_rotation_apply(const geo_rotation *r, double *lambda, double *phi) { rotation_run(r, lambda, phi, false); }
+
+void geo_rotation_invert(const geo_rotation *r, double *lambda, double *phi) { rotation_run(r, lambda, phi, true); }
 
 /* ---- projection/resample.js ---------------------------------------------------------------- */
 #define RESAMPLE_MAX_DEPTH 16
