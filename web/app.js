@@ -274,11 +274,11 @@ function renderPerson(p, pi) {
   places.setAttribute('aria-label', `Places of ${who}`);
   p.locations.forEach((l, li2) => places.append(renderPlace(p, pi, l, li2)));
   li.append(places);
-  const add = button('Add place', `Add a place for ${who}`, () => {
+  const add = button('Add place', `Add place for ${who}`, () => {
     p.locations.push({ name: '', countryCode: '', latitude: '', longitude: '', date: '' });
     changed(`[data-place-search="${pi}-${p.locations.length - 1}"]`);
   }, 'secondary add-place');
-  add.dataset.label = 'Add a place for %s';
+  add.dataset.label = 'Add place for %s'; // begins with the visible words (WCAG 2.5.3)
   li.append(add);
   return li;
 }

@@ -449,6 +449,15 @@ test('removing a person says what went, and undo brings them back', async () => 
 });
 
 test('every control has a label, and the page fits a phone', async () => {
+  // the first Tab stop skips to the editor, and shows itself when focused
+  const skip = await page.evaluate(() => {
+    const first = document.querySelector('a[href], button, input, select, [tabindex]');
+    first.focus();
+    const r = first.getBoundingClientRect();
+    first.blur();
+    return [first.textContent, first.getAttribute('href'), r.top >= 0];
+  });
+  assert.deepEqual(skip, ['Skip to the map editor', '#map-form', true]);
   const unlabelled = await page.$$eval('input, select, button', (els) => els
     .filter((e) => !(e.labels?.length || e.getAttribute('aria-label') || e.textContent.trim() || e.closest('label')))
     .map((e) => e.outerHTML.slice(0, 80)));
@@ -459,6 +468,11 @@ test('every control has a label, and the page fits a phone', async () => {
   await page.setViewportSize({ width: 375, height: 800 });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(overflow <= 376, `the page is ${overflow}px wide at 375px`);
+  // every visible button a 44 px touch target
+  const small = await page.$$eval('button, a.button', (els) => els.filter((e) => e.offsetParent)
+    .map((e) => [e.textContent.trim() || e.getAttribute('aria-label'), e.getBoundingClientRect()])
+    .filter(([, r]) => r.width < 44 || r.height < 44).map(([t, r]) => `${t} ${Math.round(r.width)}×${Math.round(r.height)}`));
+  assert.deepEqual(small, []);
   await page.screenshot({ path: join(TMP, 'phone.png'), fullPage: false });
   await page.setViewportSize({ width: 1280, height: 1000 });
 });
