@@ -29,9 +29,11 @@ const state = {
   sizeKey: '18x24',
 };
 // From GET /api/export, the server's own description: the sizes, the page geometry (bleed, safe
-// margin, the map frame's inset) and each theme's colours. Nothing here restates them.
+// margin, the map frame's inset) and each theme's colours. The first preview does not wait for it:
+// until it answers, a size key "WxH" is read as inches and the page geometry is the spec's
+// (MAPS-AND-PRINT §2); the answer replaces both.
 let sizes = [];
-let page = null;         // {bleedPt, safePt, frameInsetPt, dpi}
+let page = { bleedPt: 9, safePt: 18, frameInsetPt: 36, dpi: 300 };
 let themes = [];         // [{id, displayName, colors: {…, paths: [...]}}]
 
 // ---- the map definition sent to the API ------------------------------------------------
@@ -88,7 +90,15 @@ function base64url(text) {
   return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-const currentSize = () => sizes.find((s) => s.key === state.sizeKey) || sizes[0];
+// The chosen size; before GET /api/export answers, one read from its key ("18x24", "8x10-landscape").
+function currentSize() {
+  const known = sizes.find((s) => s.key === state.sizeKey) || sizes[0];
+  if (known) return known;
+  const m = /^(\d+(?:\.\d+)?)x(\d+(?:\.\d+)?)(-landscape)?$/.exec(state.sizeKey);
+  if (!m) return null;
+  const [a, b] = [Number(m[1]), Number(m[2])].sort((x, y) => (m[3] ? y - x : x - y));
+  return { key: state.sizeKey, widthInches: a, heightInches: b, pixelWidth: Math.round(a * 300), pixelHeight: Math.round(b * 300) };
+}
 
 // ---- errors by field -------------------------------------------------------------------
 
@@ -241,7 +251,11 @@ function renderPerson(p, pi) {
   tools.append(
     button('↑', `Move ${who} up`, () => { if (move(state.people, pi, pi - 1)) changed(`[data-person-up="${pi - 1}"]`); }),
     button('↓', `Move ${who} down`, () => { if (move(state.people, pi, pi + 1)) changed(`[data-person-down="${pi + 1}"]`); }),
-    button('✕', `Remove ${who}`, () => { state.people.splice(pi, 1); changed('#add-person'); }),
+    button('✕', `Remove ${who}`, () => {
+      state.people.splice(pi, 1);
+      changed('#add-person');
+      sayRemoved(p.name.trim() || `person ${pi + 1}`, p.locations.length);
+    }),
   );
   tools.children[0].dataset.personUp = pi;
   tools.children[1].dataset.personDown = pi;
@@ -260,11 +274,11 @@ function renderPerson(p, pi) {
   places.setAttribute('aria-label', `Places of ${who}`);
   p.locations.forEach((l, li2) => places.append(renderPlace(p, pi, l, li2)));
   li.append(places);
-  const add = button('Add place', `Add a place for ${who}`, () => {
+  const add = button('Add place', `Add place for ${who}`, () => {
     p.locations.push({ name: '', countryCode: '', latitude: '', longitude: '', date: '' });
     changed(`[data-place-search="${pi}-${p.locations.length - 1}"]`);
   }, 'secondary add-place');
-  add.dataset.label = 'Add a place for %s';
+  add.dataset.label = 'Add place for %s'; // begins with the visible words (WCAG 2.5.3)
   li.append(add);
   return li;
 }
@@ -279,11 +293,10 @@ function renderPlace(p, pi, l, i) {
   const search = placeSearch(l, pi, i);
   const lat = textInput(l.latitude, (v) => { l.latitude = v; }, { inputMode: 'decimal', className: 'lat' });
   const lon = textInput(l.longitude, (v) => { l.longitude = v; }, { inputMode: 'decimal', className: 'lon' });
-  const date = document.createElement('input');
-  date.type = 'date';
-  date.className = 'date';
-  date.value = l.date || '';
-  date.addEventListener('input', () => { l.date = date.value; schedulePreview(); });
+  // A year, a year and month, or a full date, as the spec allows (people often know only the year);
+  // the validator's messages name the same three forms.
+  const date = textInput(l.date, (v) => { l.date = v.trim(); }, { className: 'date', maxLength: 10, placeholder: 'YYYY, YYYY-MM or YYYY-MM-DD' });
+  date.inputMode = 'numeric';
   search.lat = lat;
   search.lon = lon;
 
@@ -291,7 +304,11 @@ function renderPlace(p, pi, l, i) {
   tools.className = 'tools';
   const up = button('↑', `Move ${what} up`, () => { if (move(p.locations, i, i - 1)) changed(`[data-place-up="${pi}-${i - 1}"]`); });
   const down = button('↓', `Move ${what} down`, () => { if (move(p.locations, i, i + 1)) changed(`[data-place-down="${pi}-${i + 1}"]`); });
-  const del = button('✕', `Remove ${what}`, () => { p.locations.splice(i, 1); changed(`[data-person="${pi}"]`); });
+  const del = button('✕', `Remove ${what}`, () => {
+    p.locations.splice(i, 1);
+    changed(`[data-person="${pi}"]`);
+    sayRemoved(l.name.trim() || `place ${i + 1}`, 0);
+  });
   up.dataset.placeUp = `${pi}-${i}`;
   down.dataset.placeDown = `${pi}-${i}`;
   up.dataset.label = 'Move %s up';
@@ -304,7 +321,7 @@ function renderPlace(p, pi, l, i) {
   row.append(search.field,
     field('Latitude', lat, `${path}.latitude`),
     field('Longitude', lon, `${path}.longitude`),
-    field('Date', date, `${path}.date`),
+    field('Date (year, year-month or full date)', date, `${path}.date`),
     tools);
   return row;
 }
@@ -333,12 +350,19 @@ function placeSearch(l, pi, i) {
   list.id = `${input.id}-list`;
   input.setAttribute('aria-controls', list.id);
   list.setAttribute('aria-label', 'Places found');
+  const note = document.createElement('p');
+  note.className = 'place-note';
+  note.id = `${input.id}-note`;
+  note.setAttribute('aria-live', 'polite');
+  wrapField.append(note);
+  input.setAttribute('aria-describedby', note.id);
 
   const self = { field: wrapField, lat: null, lon: null };
   let options = [];
   let active = -1;
   let timer = null;
   let controller = null;
+  let searching = null; // the search under way (a promise)
 
   const close = () => {
     list.hidden = true;
@@ -373,7 +397,8 @@ function placeSearch(l, pi, i) {
       li.setAttribute('role', 'option');
       li.id = `${list.id}-${j}`;
       const main = document.createElement('span');
-      main.textContent = [o.name, o.region !== o.name && o.region, o.country || o.countryCode].filter(Boolean).join(', ');
+      const country = o.countryName || o.country || o.countryCode; // a full name when the server gives one
+      main.textContent = [o.name, o.region !== o.name && o.region, country].filter(Boolean).join(', ');
       const side = document.createElement('small');
       side.textContent = o.population ? `${o.population.toLocaleString('en')} people`
         : `${o.latitude}, ${o.longitude}`;
@@ -387,6 +412,8 @@ function placeSearch(l, pi, i) {
     setActive(opts.length ? 0 : -1);
   };
   const search = async () => {
+    clearTimeout(timer);
+    timer = null;
     const q = input.value.trim();
     const coords = /^(-?\d+(?:\.\d+)?)\s*[,;\s]\s*(-?\d+(?:\.\d+)?)$/.exec(q);
     if (coords) {
@@ -405,11 +432,18 @@ function placeSearch(l, pi, i) {
       if (e.name !== 'AbortError') close();
     }
   };
+  // An edited name no longer names the place that was picked: its position and country go until a
+  // place is picked again (or coordinates typed), and the row says so (flagUnplaced).
   input.addEventListener('input', () => {
     l.name = input.value;
-    l.countryCode = ''; // a typed name no longer names the chosen place's country
+    l.countryCode = '';
+    l.latitude = '';
+    l.longitude = '';
+    self.lat.value = '';
+    self.lon.value = '';
     clearTimeout(timer);
-    timer = setTimeout(search, 120);
+    searching = null;
+    timer = setTimeout(() => { searching = search(); }, 120);
     schedulePreview();
   });
   input.addEventListener('keydown', (e) => {
@@ -421,7 +455,13 @@ function placeSearch(l, pi, i) {
       setActive(Math.max(active - 1, 0));
     } else if (e.key === 'Enter') {
       e.preventDefault(); // never submits the form
-      if (!list.hidden && active >= 0) choose(options[active]);
+      const q = input.value.trim();
+      if (!list.hidden && active >= 0 && list.dataset.query === q) { choose(options[active]); return; }
+      // Enter before the options for what is typed have come: wait for them, then take the first.
+      if (!q) return;
+      (timer || !searching ? search() : searching).then(() => {
+        if (input.value.trim() === q && list.dataset.query === q && options.length) choose(options[Math.max(active, 0)]);
+      });
     } else if (e.key === 'Escape' && !list.hidden) {
       e.preventDefault();
       close();
@@ -441,16 +481,94 @@ function relabel() {
       .forEach((b) => b.setAttribute('aria-label', b.dataset.label.replace('%s', who)));
     li.querySelector('.places').setAttribute('aria-label', `Places of ${who}`);
     li.querySelectorAll('.place').forEach((row, i) => {
-      const what = p.locations[i]?.name.trim() || `place ${i + 1}`;
+      const l = p.locations[i];
+      const what = l?.name.trim() || `place ${i + 1}`;
       row.querySelectorAll('[data-label]').forEach((b) => b.setAttribute('aria-label', b.dataset.label.replace('%s', what)));
+      // A name with no position is not drawn: say so at once, by the name.
+      const unplaced = Boolean(l && l.name.trim() && isBlankPlace(l));
+      row.classList.toggle('unplaced', unplaced);
+      const note = row.querySelector('.place-note');
+      const text = unplaced ? `Not on the map yet: pick “${l.name.trim()}” from the list, or type its latitude and longitude.` : '';
+      if (note && note.textContent !== text) note.textContent = text;
     });
   });
 }
 
-// The structure changed: rebuild, refocus, preview.
+// The structure changed: rebuild, refocus, preview (and a step of its own in the undo history).
 function changed(focusSel) {
+  edits.forceBreak = true;
   renderPeople(focusSel);
   schedulePreview(0);
+}
+
+// ---- undo / redo ------------------------------------------------------------------------
+// Every edit passes schedulePreview, which records the state: typing in one field within
+// HISTORY_MERGE_MS of the last keystroke is one step; a structural change (add, remove, reorder)
+// is always a step of its own. Undo and redo put the whole state back and rebuild the form.
+
+const HISTORY_MERGE_MS = 1000;
+const HISTORY_MAX = 200;
+const edits = { undo: [], redo: [], current: null, at: -Infinity, field: null, forceBreak: false, restoring: false };
+
+function resetHistory() {
+  edits.undo = [];
+  edits.redo = [];
+  edits.current = JSON.stringify(state);
+  edits.at = -Infinity;
+  updateUndoButtons();
+}
+
+function recordHistory() {
+  if (edits.current === null || edits.restoring) return;
+  const now = JSON.stringify(state);
+  if (now === edits.current) return;
+  const t = performance.now();
+  const fieldPath = document.activeElement?.dataset?.path || document.activeElement?.id || null;
+  if (edits.forceBreak || t - edits.at > HISTORY_MERGE_MS || fieldPath !== edits.field) {
+    edits.undo.push(edits.current);
+    if (edits.undo.length > HISTORY_MAX) edits.undo.shift();
+  }
+  edits.redo = [];
+  edits.current = now;
+  edits.at = edits.forceBreak ? -Infinity : t;
+  edits.field = fieldPath;
+  edits.forceBreak = false;
+  updateUndoButtons();
+}
+
+function restoreHistory(from, to, verb) {
+  recordHistory(); // an edit still inside its merge window is a step too
+  if (!from.length || doc.readOnly) return;
+  to.push(edits.current);
+  edits.current = from.pop();
+  const focused = document.activeElement;
+  const focusSel = focused?.id && !focused.closest('#people') ? `#${CSS.escape(focused.id)}`
+    : focused?.dataset?.path ? `[data-path="${CSS.escape(focused.dataset.path)}"]` : null;
+  edits.restoring = true;
+  try {
+    Object.assign(state, JSON.parse(edits.current));
+    syncLookControls();
+    renderPeople(focusSel);
+    schedulePreview(0);
+  } finally {
+    edits.restoring = false;
+  }
+  edits.at = -Infinity;
+  updateUndoButtons();
+  setStatus($('#edit-status'), verb);
+}
+const undo = () => restoreHistory(edits.undo, edits.redo, 'Undone.');
+const redo = () => restoreHistory(edits.redo, edits.undo, 'Redone.');
+
+function updateUndoButtons() {
+  $('#undo').disabled = doc.readOnly || edits.undo.length === 0;
+  $('#redo').disabled = doc.readOnly || edits.redo.length === 0;
+}
+
+// Said after a removal: what went, and how to get it back.
+function sayRemoved(what, places) {
+  const extra = places ? ` and ${places === 1 ? 'their place' : `their ${places} places`}` : '';
+  setStatus($('#edit-status'), `Removed ${what}${extra}. Undo (Ctrl+Z) brings ${places ? 'them' : 'it'} back.`);
 }
 
 // ---- page size, projection, theme, zoom, rotation ----------------------------------------
@@ -558,7 +676,9 @@ function previewDpi() {
 
 // Every edit comes through here: it redraws the preview and (noteEdit) is saved.
 function schedulePreview(delay = PREVIEW_DEBOUNCE_MS) {
+  recordHistory();
   relabel();
+  markStaleExport();
   noteEdit();
   clearTimeout(preview.timer);
   $('#preview').dataset.pending = 'true'; // a render is due (tests wait for it)
@@ -573,6 +693,7 @@ function throttledPreview() {
 
 async function renderPreview() {
   const spec = currentSize();
+  preview.skipped = !spec; // a size known only to GET /api/export: drawn once it answers
   if (!spec) return;
   preview.controller?.abort(); // only the latest request matters
   const controller = new AbortController();
@@ -1091,11 +1212,27 @@ const STATE_TEXT = {
 };
 let jobTimer = null;
 
+// What an export was made of: the map as saved, its size and format. The result shown is marked
+// stale as soon as any of them changes.
+const exportKey = (sizeKey, format) => JSON.stringify([saveJson(), sizeKey, format]);
+
+function markStaleExport() {
+  const box = $('#job');
+  if (box.hidden || !box.dataset.for) return;
+  const stale = box.dataset.for !== exportKey(state.sizeKey, $('#format').value);
+  if ((box.dataset.stale === 'true') === stale) return;
+  box.dataset.stale = String(stale);
+  $('#job-stale').hidden = !stale;
+}
+
 function followJob(jobId, spec, format) {
   clearTimeout(jobTimer);
   const box = $('#job');
   box.hidden = false;
   box.dataset.jobId = jobId;
+  box.dataset.for = exportKey(spec.key, format);
+  box.dataset.stale = 'false';
+  $('#job-stale').hidden = true;
   box.dataset.state = 'pending_export';
   const link = $('#download');
   link.hidden = true;
@@ -1145,20 +1282,34 @@ function addPerson() {
   changed(`[data-person="${pi}"]`);
 }
 
-async function start() {
-  const res = await api('GET', '/api/export');
-  if (!res.ok) {
-    showErrors([], `Cannot load sizes and themes from the server (${res.status}).`);
-    return;
-  }
-  sizes = res.json.sizes;
-  page = res.json.page;
-  themes = res.json.themes;
-  $('#projection').replaceChildren(...res.json.projections.map((p) => new Option(
-    { orthographic: 'Globe (orthographic)', equirectangular: 'Equirectangular', mercator: 'Mercator',
-      naturalEarth1: 'Natural Earth', robinson: 'Robinson' }[p] || p, p)));
-  $('#theme').replaceChildren(...res.json.themes.map((t) => new Option(t.displayName, t.id)));
+const PROJECTION_NAMES = { orthographic: 'Globe (orthographic)', equirectangular: 'Equirectangular', mercator: 'Mercator',
+  naturalEarth1: 'Natural Earth', robinson: 'Robinson' };
+
+// What GET /api/export says: sizes, page geometry, projections and themes for the controls.
+function applyExportInfo(info) {
+  sizes = info.sizes;
+  page = info.page;
+  themes = info.themes;
+  $('#projection').replaceChildren(...info.projections.map((p) => new Option(PROJECTION_NAMES[p] || p, p)));
+  $('#theme').replaceChildren(...info.themes.map((t) => new Option(t.displayName, t.id)));
   $('#page-size').replaceChildren(...pageSizes().map((s) => new Option(sizeLabel(s), s.key)));
+  $('#projection').value = state.projection;
+  $('#theme').value = state.theme;
+  syncSizeControls();
+  // swatches of people without a colour of their own now show the theme's
+  document.querySelectorAll('#people > .person').forEach((li, pi) => {
+    const c = li.querySelector('input[type=color]');
+    if (c && c.dataset.themeColour === 'true') c.value = themeColour(pi);
+  });
+}
+
+async function start() {
+  // Asked at once, and not waited for: the first preview needs only the map and its size.
+  const exportInfo = api('GET', '/api/export').catch(() => ({ ok: false, status: 0 }));
+  // Until it answers, the selects hold the map's own values.
+  $('#projection').replaceChildren(new Option(PROJECTION_NAMES[state.projection] || state.projection, state.projection));
+  $('#theme').replaceChildren(new Option('Antique Parchment', 'antique-parchment'));
+  $('#page-size').replaceChildren(new Option('18 × 24 in', '18x24'));
 
   $('#title').addEventListener('input', (e) => { state.title = e.target.value; schedulePreview(); });
   $('#subtitle').addEventListener('input', (e) => { state.subtitle = e.target.value; schedulePreview(); });
@@ -1177,8 +1328,19 @@ async function start() {
   $('#rot-lambda').addEventListener('input', (e) => { state.rotation[0] = e.target.value; schedulePreview(); });
   $('#rot-phi').addEventListener('input', (e) => { state.rotation[1] = e.target.value; schedulePreview(); });
   $('#add-person').addEventListener('click', addPerson);
+  $('#undo').addEventListener('click', undo);
+  $('#redo').addEventListener('click', redo);
+  // Ctrl+Z / Ctrl+Shift+Z (and Ctrl+Y) anywhere on the page: the page's undo, not a field's own,
+  // so that a removed person comes back as surely as a typed letter goes.
+  document.addEventListener('keydown', (e) => {
+    if (!(e.ctrlKey || e.metaKey) || e.altKey || doc.readOnly) return;
+    const k = e.key.toLowerCase();
+    if (k === 'z' && !e.shiftKey) { e.preventDefault(); undo(); }
+    else if ((k === 'z' && e.shiftKey) || k === 'y') { e.preventDefault(); redo(); }
+  });
   $('#save').addEventListener('click', () => saveNow({ create: true }));
   $('#export').addEventListener('click', exportPoster);
+  $('#format').addEventListener('change', markStaleExport);
   $('#copy-edit').addEventListener('click', () => copyLink('edit'));
   $('#copy-view').addEventListener('click', () => copyLink('view'));
   $('#make-copy').addEventListener('click', makeCopy);
@@ -1209,6 +1371,10 @@ async function start() {
 
   state.people = [{ id: newPersonId(), name: 'Person 1', color: '', locations: [] }];
   await openFromUrl();
+  const own = (sel, value, text) => { if (!$(sel).querySelector(`option[value="${CSS.escape(value)}"]`)) $(sel).append(new Option(text, value)); };
+  own('#projection', state.projection, PROJECTION_NAMES[state.projection] || state.projection);
+  own('#theme', state.theme, state.theme);
+  own('#page-size', state.sizeKey.replace(/-landscape$/, ''), state.sizeKey.replace(/-landscape$/, ''));
   syncLookControls();
   renderPeople();
   renderMyMaps();
@@ -1219,7 +1385,16 @@ async function start() {
     if (saveJson() === doc.savedJson) showClean();
     else noteEdit(); // a restored draft: save it
   }
+  resetHistory();
   schedulePreview(0);
+  const res = await exportInfo;
+  if (!res.ok) {
+    showErrors([], `Cannot load sizes and themes from the server (${res.status || 'no answer'}).`);
+    return;
+  }
+  applyExportInfo(res.json);
+  applyReadOnly();
+  if (preview.skipped) schedulePreview(0);
   document.body.dataset.ready = 'true';
 }
 

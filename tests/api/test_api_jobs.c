@@ -1,6 +1,6 @@
 /* test_api_jobs.c — print jobs through a real `awm serve` (argv[1]) and a private PostgreSQL:
  * every transition of the state machine and its idempotent repeats, events oldest first,
- * downloadUrl, 409s naming the state, two racing starts → one transition and one event,
+ * downloadUrl and the download's name (Content-Disposition: title and size), 409s naming the state, two racing starts → one transition and one event,
  * worker auth (401 without or with a wrong key), `awm jobs status` and `awm jobs requeue`,
  * the database going away (503 from health and data routes) and coming back, and SIGTERM:
  * no new connections, the request in flight still answered, a clean exit. */
@@ -477,11 +477,68 @@ static void sigterm_finishes_the_request_in_flight(void)
     free(log);
 }
 
+/* A finished poster of a map titled `title` (JSON-escaped), exported at 8x10 with paperSizeName
+ * `size` (NULL: none), downloaded: its Content-Disposition into out. */
+static void download_disposition_of(const char *title, const char *size, char *out, size_t n)
+{
+    char map[512], body[400], file[400], path[700];
+    snprintf(map, sizeof map, "{\"title\":\"%s\",\"people\":[{\"id\":\"a\",\"name\":\"A\",\"locations\":"
+             "[{\"longitude\":2.35,\"latitude\":48.85}]}]}", title);
+    fx_response m = fx_http("POST", "/api/maps", map);
+    CHECK_INT_EQ(m.status, 201);
+    int k = snprintf(body, sizeof body, "{\"userMapId\":\"%s\",\"widthInches\":8,\"heightInches\":10",
+                     json_string_value(json_object_get(json_object_get(m.json, "userMap"), "id")));
+    snprintf(body + k, sizeof body - (size_t)k, size ? ",\"paperSizeName\":\"%s\"}" : "}", size);
+    fx_response e = fx_http("POST", "/api/export", body);
+    CHECK_INT_EQ(e.status, 202);
+    const char *id = fx_str(&e, "printJobId") ? fx_str(&e, "printJobId") : "";
+    fx_response st = fx_worker(id, "start", NULL);
+    CHECK_INT_EQ(st.status, 200);
+    fx_response_free(&st);
+    snprintf(file, sizeof file, "2026-11-28T20-00-00_%s.png", id);
+    snprintf(body, sizeof body, "{\"filePath\":\"/app/exports/%s\"}", file);
+    fx_response c = fx_worker(id, "complete", body);
+    CHECK_INT_EQ(c.status, 200);
+    snprintf(path, sizeof path, "%s/%s", fx_export_dir, file);
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f) {
+        fwrite("\x89PNG\r\n\x1a\n", 1, 8, f);
+        fclose(f);
+    }
+    snprintf(path, sizeof path, "/exports/%s", file);
+    fx_response d = fx_http("GET", path, NULL);
+    CHECK_INT_EQ(d.status, 200);
+    fx_header(&d, "Content-Disposition", out, n);
+    fx_response_free(&m);
+    fx_response_free(&e);
+    fx_response_free(&c);
+    fx_response_free(&d);
+}
+
+/* The download is named after the map and its size, for people (RFC 5987, UTF-8) and for old
+ * clients (an ASCII fallback); what a file system refuses never reaches the name. */
+static void downloads_are_named_after_title_and_size(void)
+{
+    char got[600];
+    download_disposition_of("The Silva Family", "18x24", got, sizeof got);
+    CHECK_STR_EQ(got, "attachment; filename=\"The Silva Family - 18x24.png\"; "
+                      "filename*=UTF-8''The%20Silva%20Family%20%E2%80%93%2018x24.png");
+    /* slashes, quotes, colons, runs of blanks and trailing dots go; other scripts stay (UTF-8) */
+    download_disposition_of("../a/b:\\\"c\\\"   Zürich 東京..", "A4", got, sizeof got);
+    CHECK_STR_EQ(got, "attachment; filename=\"a b c Z_rich __ - A4.png\"; "
+                      "filename*=UTF-8''a%20b%20c%20Z%C3%BCrich%20%E6%9D%B1%E4%BA%AC%20%E2%80%93%20A4.png");
+    /* no paper size name: the inches; a title of nothing usable: "Poster" */
+    download_disposition_of("///", NULL, got, sizeof got);
+    CHECK_STR_EQ(got, "attachment; filename=\"Poster - 8x10.png\"; filename*=UTF-8''Poster%20%E2%80%93%208x10.png");
+}
+
 int main(int argc, char **argv)
 {
     fx_start(argc, argv);
     RUN(start_complete_and_their_repeats);
     RUN(fail_retry_and_their_repeats);
+    RUN(downloads_are_named_after_title_and_size);
     RUN(worker_routes_need_the_key);
     RUN(concurrent_starts_apply_once);
     RUN(jobs_cli_status_and_requeue);

@@ -397,7 +397,67 @@ test('a place typed as coordinates, then removed', async () => {
   assert.equal(lastRenderedMap().people[0].locations.length, 2);
 });
 
+test('a renamed place without a pick is flagged and leaves the map; Enter takes the first option', async () => {
+  const input = page.locator('[data-place-search="1-0"]');
+  await input.fill('Paris');
+  assert.equal(await placeRow(1, 0).locator('input.lat').inputValue(), '', 'the old position is gone');
+  const note = placeRow(1, 0).locator('.place-note');
+  assert.match(await note.textContent(), /Not on the map yet: pick “Paris” from the list/);
+  await settle();
+  assert.deepEqual(lastRenderedMap().people[1].locations.map((l) => l.name), ['Tokyo']);
+  await input.press('Enter'); // the first option, once it has come
+  await page.waitForFunction(() => document.querySelector('#people > li:nth-child(2) .place input.lat').value !== '');
+  assert.ok(Math.abs(Number(await placeRow(1, 0).locator('input.lat').inputValue()) - 48.85) < 0.2);
+  assert.equal(await note.textContent(), '');
+  await input.fill('London');
+  await input.press('Enter');
+  await page.waitForFunction(() => document.querySelector('#people > li:nth-child(2) .place input.lat').value !== '');
+  assert.ok(Math.abs(Number(await placeRow(1, 0).locator('input.lat').inputValue()) - 51.5) < 0.2);
+  await settle();
+  assert.deepEqual(lastRenderedMap().people[1].locations.map((l) => l.name), ['London', 'Tokyo']);
+});
+
+test('a year alone is a date; an impossible one is named in the field\'s format', async () => {
+  const date = placeRow(0, 0).locator('input.date');
+  await date.fill('2023-02-30');
+  const error = placeRow(0, 0).locator('.field:has(input.date) .field-error');
+  await error.waitFor();
+  assert.match(await error.textContent(), /not a real calendar date \(got "2023-02-30"\)/);
+  await date.fill('1990');
+  await error.waitFor({ state: 'hidden' });
+  await settle();
+  assert.equal(lastRenderedMap().people[0].locations[0].date, '1990');
+  await waitSaved();
+  assert.equal((await getMap(openId())).map.data.people[0].locations[0].date, '1990');
+});
+
+test('removing a person says what went, and undo brings them back', async () => {
+  await page.getByRole('button', { name: 'Remove Ben' }).click();
+  assert.deepEqual(await page.$$eval('.person-name', (els) => els.map((e) => e.value)), ['Ana']);
+  assert.match(await page.textContent('#edit-status'), /Removed Ben and their 2 places\. Undo/);
+  await page.click('#undo');
+  assert.deepEqual(await page.$$eval('.person-name', (els) => els.map((e) => e.value)), ['Ana', 'Ben']);
+  assert.equal(await page.$$eval('.place', (els) => els.length), 4);
+  await page.keyboard.press('Control+Shift+Z'); // redo: removed again
+  assert.deepEqual(await page.$$eval('.person-name', (els) => els.map((e) => e.value)), ['Ana']);
+  await page.keyboard.press('Control+Z');
+  assert.deepEqual(await page.$$eval('.person-name', (els) => els.map((e) => e.value)), ['Ana', 'Ben']);
+  await settle();
+  assert.deepEqual(lastRenderedMap().people.map((p) => p.locations.length), [2, 2]);
+  await waitSaved();
+  assert.equal((await getMap(openId())).map.data.people.length, 2);
+});
+
 test('every control has a label, and the page fits a phone', async () => {
+  // the first Tab stop skips to the editor, and shows itself when focused
+  const skip = await page.evaluate(() => {
+    const first = document.querySelector('a[href], button, input, select, [tabindex]');
+    first.focus();
+    const r = first.getBoundingClientRect();
+    first.blur();
+    return [first.textContent, first.getAttribute('href'), r.top >= 0];
+  });
+  assert.deepEqual(skip, ['Skip to the map editor', '#map-form', true]);
   const unlabelled = await page.$$eval('input, select, button', (els) => els
     .filter((e) => !(e.labels?.length || e.getAttribute('aria-label') || e.textContent.trim() || e.closest('label')))
     .map((e) => e.outerHTML.slice(0, 80)));
@@ -408,6 +468,11 @@ test('every control has a label, and the page fits a phone', async () => {
   await page.setViewportSize({ width: 375, height: 800 });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(overflow <= 376, `the page is ${overflow}px wide at 375px`);
+  // every visible button a 44 px touch target
+  const small = await page.$$eval('button, a.button', (els) => els.filter((e) => e.offsetParent)
+    .map((e) => [e.textContent.trim() || e.getAttribute('aria-label'), e.getBoundingClientRect()])
+    .filter(([, r]) => r.width < 44 || r.height < 44).map(([t, r]) => `${t} ${Math.round(r.width)}×${Math.round(r.height)}`));
+  assert.deepEqual(small, []);
   await page.screenshot({ path: join(TMP, 'phone.png'), fullPage: false });
   await page.setViewportSize({ width: 1280, height: 1000 });
 });
@@ -449,6 +514,15 @@ test('export 8×10, follow the job to export_complete, download a 2475 × 3075 P
   assert.deepEqual(await page.$$eval('.person input[type=color]', (els) => els.map((e) => e.value)), palette);
   const counts = countColours(png, palette);
   assert.ok(counts.every((n) => n > 500), `pixels in the palette colours ${palette}: ${counts}`);
+  // named after the map and its size (the server's Content-Disposition)
+  assert.equal(download.suggestedFilename(), 'The Silva Family – 8x10.png');
+  // another size: the result shown belongs to an older version
+  assert.equal(await page.locator('#job-stale').isVisible(), false);
+  await page.selectOption('#page-size', '18x24');
+  await page.locator('#job-stale').waitFor();
+  assert.equal(await job.getAttribute('data-stale'), 'true');
+  await page.selectOption('#page-size', '8x10'); // back as exported: current again
+  await page.locator('#job-stale').waitFor({ state: 'hidden' });
 });
 
 test('an unsaved draft survives a reload, and leaving with it asks first', async () => {
