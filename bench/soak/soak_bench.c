@@ -66,6 +66,10 @@ int main(int argc, char **argv)
     const char *w = getenv("SOAK_WARMUP_S");
     int warmup = w ? atoi(w) : (seconds >= 300 ? 60 : seconds / 5);
     setenv("LOG_LEVEL", "warn", 1); /* millions of requests: keep the logs small */
+    /* The load comes from one address: the edge's per-client limits would refuse most of it (the
+     * harness already turns the export limits off). */
+    setenv("RATE_LIMIT_RENDERS", "0", 1);
+    setenv("RATE_LIMIT_MAP_WRITES", "0", 1);
 
     wh_fixture fx;
     if (!wh_fixture_start(&fx)) {
@@ -164,6 +168,49 @@ int main(int argc, char **argv)
            api_start_med, api_end_med, api_max, api_growth * 100);
     printf("worker: start %.0f KiB, end %.0f KiB (medians; max %ld): %+.1f %%\n",
            worker_start_med, worker_end_med, worker_max, worker_growth * 100);
+    printf("worker: resting RSS %+.0f KiB per 1,000 jobs (end - start medians over %d exports)\n",
+           exports > 0 ? (worker_end_med - worker_start_med) * 1000.0 / exports : 0.0, exports);
+
+    /* The burst: 10 s of 32 connections asking for 18x24 renders at 100 DPI (one slot, the rest
+     * wait or get 503), then 20 s idle; the server's RSS before, at its peak and after. */
+    char burst_url[2048], burst_log[700];
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    awm_buf data = {0};
+    const unsigned char *m = (const unsigned char *)SMALL_MAP;
+    size_t mlen = sizeof SMALL_MAP - 1;
+    for (size_t i = 0; i < mlen; i += 3) {
+        uint32_t v = (uint32_t)m[i] << 16 | (i + 1 < mlen ? (uint32_t)m[i + 1] << 8 : 0) | (i + 2 < mlen ? m[i + 2] : 0);
+        int chars = i + 2 < mlen ? 4 : i + 1 < mlen ? 3 : 2;
+        for (int c = 0; c < chars; c++)
+            awm_buf_append(&data, &b64[(v >> (18 - 6 * c)) & 63], 1);
+    }
+    snprintf(burst_url, sizeof burst_url, "%s/render?size=18x24&dpi=100&data=%.*s", fx.api_url, (int)data.len, data.data);
+    awm_buf_free(&data);
+    snprintf(burst_log, sizeof burst_log, "%s/wrk-burst.log", fx.dir);
+    long before = tk_rss_kb(fx.api.pid), peak = before;
+    tk_spawn_options bopt = {.out_path = burst_log, .search_path = true};
+    pid_t burst = tk_spawn_with("wrk", (const char *const[]){"-t2", "-c32", "-d10s", "--timeout", "60s", burst_url, NULL},
+                                &bopt);
+    for (double end = awm_now_seconds() + 12; awm_now_seconds() < end;) {
+        long a = tk_rss_kb(fx.api.pid);
+        peak = a > peak ? a : peak;
+        tk_sleep_ms(250);
+    }
+    waitpid(burst, &status, 0);
+    for (double end = awm_now_seconds() + 5; awm_now_seconds() < end; tk_sleep_ms(250)) {
+        long a = tk_rss_kb(fx.api.pid);
+        peak = a > peak ? a : peak;
+    }
+    tk_sleep_ms(15000);
+    long after = tk_rss_kb(fx.api.pid);
+    f = fopen(burst_log, "r");
+    while (f && fgets(line, sizeof line, f))
+        if (strstr(line, "requests in") || strstr(line, "Non-2xx"))
+            printf("burst wrk: %s", line);
+    if (f)
+        fclose(f);
+    printf("serve burst (render flood): before %ld KiB, peak %ld KiB, 20 s after %ld KiB\n", before, peak, after);
+
     bool ok = samples >= 3 && api_growth <= MAX_GROWTH && worker_growth <= MAX_GROWTH;
     printf("soak: %s (bound +%.0f %%; %d exports sent)\n", ok ? "PASS" : "FAIL: memory grew", MAX_GROWTH * 100,
            exports);

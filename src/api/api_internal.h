@@ -277,6 +277,8 @@ void api_render_slot_release(api_server *srv);
 /* ---- metrics ---- */
 void api_metrics_record(api_route route, unsigned status, double seconds);
 int api_requests_in_flight(void); /* requests received and not yet fully answered */
+/* True once when no request is in flight and some finished since the last true: a burst ended. */
+bool api_idle_after_requests(void);
 
 /* The job document (columns + events + downloadUrl) as JSON text built by PostgreSQL; shared
  * by GET /api/jobs/{id}, the transitions and `awm jobs status`. $1 = the job id. */

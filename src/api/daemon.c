@@ -103,6 +103,9 @@ static void *sweep_slow_connections(void *arg)
         clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_sec += 1;
         pthread_cond_timedwait(&g_tracker.wake, &g_tracker.lock, &ts);
+        /* A burst is over: give its memory back to the system (malloc_trim; see util.h). */
+        if (api_idle_after_requests())
+            awm_malloc_trim(0);
         double now = awm_now_seconds();
         for (conn_track *t = g_tracker.head.next; t != &g_tracker.head; t = t->next) {
             double limit = t->phase == PHASE_HEADERS ? g_tracker.header_timeout_s

@@ -230,6 +230,7 @@ json_t *api_body_json(api_request *r, bool allow_empty)
 
 static _Atomic uint32_t g_id_prefix;
 static _Atomic uint32_t g_id_counter;
+static atomic_bool g_served_since_trim; /* a request finished since api_idle_after_requests said so */
 static _Atomic int g_in_flight; /* requests between their first callback and completion */
 
 void api_requests_init(void)
@@ -344,4 +345,11 @@ void api_request_finish(api_request *r, bool complete)
     awm_buf_free(&r->body);
     free(r);
     atomic_fetch_sub_explicit(&g_in_flight, 1, memory_order_relaxed);
+    atomic_store_explicit(&g_served_since_trim, true, memory_order_relaxed);
+}
+
+bool api_idle_after_requests(void)
+{
+    return atomic_load_explicit(&g_in_flight, memory_order_relaxed) == 0 &&
+           atomic_exchange_explicit(&g_served_since_trim, false, memory_order_relaxed);
 }

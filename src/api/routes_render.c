@@ -203,6 +203,7 @@ void api_handle_render(api_request *r)
     bool drawn = fd >= 0 && render_poster_write(&def, spec, &opt, write_to_fd, &fd, &res, &err);
     api_render_slot_release(r->srv); /* drawn: the slot is free while the bytes go out */
     map_definition_free(&def);
+    awm_malloc_trim(0); /* a render's band buffers and scene are megabytes: give them back now */
     struct stat st;
     if (!drawn || fstat(fd, &st) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
         if (fd >= 0)

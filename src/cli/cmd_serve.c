@@ -43,6 +43,7 @@ int cmd_serve(int argc, char **argv)
         usage(stderr);
         return AWM_EXIT_INVALID;
     }
+    awm_malloc_bound_arenas(2); /* before any thread: see util.h */
     api_config cfg;
     awm_error err = {{0}};
     queue_backend_config qb;

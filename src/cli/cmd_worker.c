@@ -40,6 +40,7 @@ int cmd_worker(int argc, char **argv)
             return AWM_EXIT_INVALID;
         }
     }
+    awm_malloc_bound_arenas(2); /* before any thread: see util.h */
     worker_config cfg;
     awm_error err;
     if (!worker_config_from_env(&cfg, &err)) {

@@ -2,6 +2,8 @@
 #include "util/util.h"
 
 #include <ctype.h>
+#include <malloc.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -167,4 +169,21 @@ uint64_t awm_hash64(const void *data, size_t len)
     for (; i < len; i++)
         h = (h ^ d[i]) * UINT64_C(0x100000001b3);
     return h ^ (h >> 32);
+}
+
+void awm_malloc_bound_arenas(int arenas)
+{
+    if (!getenv("MALLOC_ARENA_MAX"))
+        mallopt(M_ARENA_MAX, arenas);
+}
+
+void awm_malloc_trim(double min_interval_s)
+{
+    static _Atomic double last; /* when the last trim ran (monotonic seconds) */
+    double now = awm_now_seconds(), was = atomic_load(&last);
+    if (min_interval_s > 0 && now - was < min_interval_s)
+        return;
+    if (!atomic_compare_exchange_strong(&last, &was, now))
+        return; /* another thread is trimming */
+    malloc_trim(0);
 }

@@ -113,6 +113,14 @@ void awm_block_stop_signals(sigset_t *stop);
 /* pthread_cond_init on CLOCK_MONOTONIC: timed waits that a wall-clock step cannot stretch. */
 void awm_cond_init_monotonic(pthread_cond_t *cond);
 
+/* Memory given back after bursts (glibc): a long-running process with many threads would otherwise
+ * keep one malloc arena per thread that ever allocated (8 × cores), each holding its high-water
+ * mark. awm_malloc_bound_arenas caps them (API and worker: call before any thread starts;
+ * MALLOC_ARENA_MAX in the environment wins); awm_malloc_trim hands free pages back to the system,
+ * at most once per min_interval_s (0: always), and is cheap enough to call when a burst ends. */
+void awm_malloc_bound_arenas(int arenas);
+void awm_malloc_trim(double min_interval_s);
+
 /* ---- strings ------------------------------------------------------------------- */
 /* strdup that aborts on out-of-memory: allocation failure of a few bytes is not recoverable. */
 char *awm_strdup(const char *s);

@@ -165,6 +165,7 @@ static void *job_thread_main(void *arg)
         pthread_mutex_unlock(&st->metrics.lock);
 
         worker_process_job(t, &jobs[0]);
+        awm_malloc_trim(0); /* a job's render buffers go back to the system, not to a thread's arena */
 
         pthread_mutex_lock(&st->metrics.lock);
         st->metrics.in_flight--;
