@@ -76,7 +76,8 @@ static void push_item(map_violations *v, char *item)
 }
 
 /* Push "<path>.<field>: <message>" (field may be NULL; path may be NULL for whole-text errors). */
-static void push_message(map_violations *v, const char *path, const char *field, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static void push_message(map_violations *v, const char *path,
+                                                                const char *field, const char *fmt, va_list ap)
 {
     char msg[1024];
     vsnprintf(msg, sizeof msg, fmt, ap);
