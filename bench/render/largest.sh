@@ -1,5 +1,5 @@
 # largest.sh — sourced at the end of bench/render/run.sh (kept apart from its size loop): the
-# largest valid map (bench/render/largest_map.py, 100 people with as many places as 1 MiB holds, ~274 each) at 18x24 beside the
+# largest valid map (bench/render/largest_map.py, 100 people with as many places as 1 MiB holds, ~179 each) at 18x24 beside the
 # sample (wall, CPU, peak RSS; one run each, the largest takes many seconds), then the sample's
 # CPU split by phase (AWM_RENDER_PHASES=1: the RENDER_PHASES log line, ms summed over threads).
 bench_largest() {
