@@ -595,17 +595,66 @@ function portraitOf(spec) {
   return spec.widthInches <= spec.heightInches ? spec : specFor(spec, true);
 }
 
+// The size picker: one card per page size (GET /api/export's sizes, portrait), each with its sheet
+// drawn to one scale — the longest side of the largest sheet SHEET_PX long — in the orientation
+// chosen, and its real size in inches and centimetres.
+const SHEET_PX = 64;
+const CM_PER_INCH = 2.54;
+
+function renderSizePicker(list) {
+  $('#page-size').replaceChildren(...list.map((s) => {
+    const label = document.createElement('label');
+    label.className = 'size';
+    const radio = document.createElement('input');
+    radio.type = 'radio';
+    radio.name = 'page-size';
+    radio.value = s.key;
+    const box = document.createElement('span');
+    box.className = 'sheet-box';
+    box.setAttribute('aria-hidden', 'true');
+    const sheet = document.createElement('span');
+    sheet.className = 'sheet';
+    sheet.dataset.shortIn = Math.min(s.widthInches, s.heightInches);
+    sheet.dataset.longIn = Math.max(s.widthInches, s.heightInches);
+    box.append(sheet);
+    const name = document.createElement('span');
+    name.className = 'size-name';
+    name.textContent = sizeLabel(s);
+    const cm = document.createElement('small');
+    const metric = (v) => String(Number((v * CM_PER_INCH).toFixed(1)));
+    cm.textContent = `${metric(Math.min(s.widthInches, s.heightInches))} × ${metric(Math.max(s.widthInches, s.heightInches))} cm`;
+    label.append(radio, box, name, cm);
+    return label;
+  }));
+}
+
+const chosenPageSize = () => document.querySelector('input[name=page-size]:checked')?.value;
+
 function syncSizeControls() {
   const spec = currentSize();
   if (!spec) return;
-  $('#page-size').value = portraitOf(spec).key;
+  const key = portraitOf(spec).key;
+  if (!document.querySelector(`input[name=page-size][value="${CSS.escape(key)}"]`)) {
+    // a size this page does not list (yet): a card of its own
+    const cards = [...document.querySelectorAll('#page-size .size')];
+    renderSizePicker([portraitOf(spec)]);
+    $('#page-size').prepend(...cards);
+  }
+  document.querySelector(`input[name=page-size][value="${CSS.escape(key)}"]`).checked = true;
   const landscape = spec.widthInches > spec.heightInches;
   document.querySelector(`input[name=orientation][value=${landscape ? 'landscape' : 'portrait'}]`).checked = true;
+  const sheets = [...document.querySelectorAll('#page-size .sheet')];
+  const longest = Math.max(...sheets.map((e) => Number(e.dataset.longIn)));
+  for (const e of sheets) {
+    const [w, h] = landscape ? [e.dataset.longIn, e.dataset.shortIn] : [e.dataset.shortIn, e.dataset.longIn];
+    e.style.width = `${(SHEET_PX * w / longest).toFixed(1)}px`;
+    e.style.height = `${(SHEET_PX * h / longest).toFixed(1)}px`;
+  }
   layoutPreview();
 }
 
 function onSizeChange() {
-  const portrait = sizes.find((s) => s.key === $('#page-size').value);
+  const portrait = sizes.find((s) => s.key === chosenPageSize()) || portraitOf(currentSize());
   const landscape = document.querySelector('input[name=orientation]:checked').value === 'landscape';
   state.sizeKey = specFor(portrait, landscape).key;
   syncSizeControls();
@@ -1453,7 +1502,7 @@ function applyExportInfo(info) {
   themes = info.themes;
   $('#projection').replaceChildren(...info.projections.map((p) => new Option(PROJECTION_NAMES[p] || p, p)));
   $('#theme').replaceChildren(...info.themes.map((t) => new Option(t.displayName, t.id)));
-  $('#page-size').replaceChildren(...pageSizes().map((s) => new Option(sizeLabel(s), s.key)));
+  renderSizePicker(pageSizes());
   $('#projection').value = state.projection;
   $('#theme').value = state.theme;
   syncSizeControls();
@@ -1470,7 +1519,7 @@ async function start() {
   // Until it answers, the selects hold the map's own values.
   $('#projection').replaceChildren(new Option(PROJECTION_NAMES[state.projection] || state.projection, state.projection));
   $('#theme').replaceChildren(new Option('Antique Parchment', 'antique-parchment'));
-  $('#page-size').replaceChildren(new Option('18 × 24 in', '18x24'));
+  renderSizePicker([currentSize()]);
 
   $('#title').addEventListener('input', (e) => { state.title = e.target.value; schedulePreview(); });
   $('#subtitle').addEventListener('input', (e) => { state.subtitle = e.target.value; schedulePreview(); });
@@ -1539,7 +1588,6 @@ async function start() {
   const own = (sel, value, text) => { if (!$(sel).querySelector(`option[value="${CSS.escape(value)}"]`)) $(sel).append(new Option(text, value)); };
   own('#projection', state.projection, PROJECTION_NAMES[state.projection] || state.projection);
   own('#theme', state.theme, state.theme);
-  own('#page-size', state.sizeKey.replace(/-landscape$/, ''), state.sizeKey.replace(/-landscape$/, ''));
   syncLookControls();
   renderPeople();
   renderMyMaps();

@@ -215,6 +215,9 @@ function countColours(png, colours) {
 
 const placeRow = (pi, i) => page.locator(`#people > li:nth-child(${pi + 1}) .place:nth-child(${i + 1})`);
 
+// A card of the size picker, by its size as it reads ("8 × 10 in", "A4").
+const pageSize = (name) => page.getByRole('radio', { name: new RegExp(`^${name.replace(/[()]/g, '\\$&')}`) });
+
 // axe-core (pinned in package.json) run on the page as it is: every violation, at every impact,
 // as "rule (impact): elements".
 const AXE = join(dirname(fileURLToPath(import.meta.url)), 'node_modules/axe-core/axe.min.js');
@@ -590,8 +593,42 @@ test('every control has a label, and the page fits a phone', async () => {
   await waitPreviewAfter(n);
 });
 
+test('the size picker draws each sheet to scale, with its real size', async () => {
+  const { sizes } = await (await fetch(`${BASE}/api/export`)).json();
+  // the picker's cards, as the page lays them out: name, centimetres, the sheet drawn
+  const cards = async () => page.$$eval('#page-size .size', (els) => els.map((e) => {
+    const r = e.querySelector('.sheet').getBoundingClientRect();
+    return { value: e.querySelector('input').value, text: e.textContent, w: r.width, h: r.height };
+  }));
+  let shown = await cards();
+  const portrait = sizes.filter((s) => s.widthInches <= s.heightInches);
+  assert.deepEqual(shown.map((c) => c.value), portrait.map((s) => s.key));
+  const longest = Math.max(...portrait.map((s) => s.heightInches));
+  for (const [k, s] of portrait.entries()) {
+    const c = shown[k];
+    const cm = (v) => String(Number((v * 2.54).toFixed(1)));
+    assert.ok(c.text.includes(`${cm(s.widthInches)} × ${cm(s.heightInches)} cm`), `${s.key}: ${c.text}`);
+    near(c.w / c.h, s.widthInches / s.heightInches, 0.03, `${s.key}'s proportions`);
+    near(c.h / shown.find((x) => x.value === '24x36').h, s.heightInches / longest, 0.03, `${s.key}'s size beside 24x36`);
+  }
+  assert.match(shown.find((c) => c.value === 'A4').text, /A4 \(8\.27 × 11\.69 in\)/);
+  // picked by keyboard, as a radio group; landscape turns every sheet
+  await pageSize('18 × 24 in').focus();
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await pageSize('24 × 36 in').isChecked(), true);
+  await page.check('input[name=orientation][value=landscape]');
+  shown = await cards();
+  assert.ok(shown.every((c) => c.w > c.h), 'landscape sheets are wider than tall');
+  await settle();
+  assert.match(renders.at(-1), /size=36x24/);
+  await page.check('input[name=orientation][value=portrait]');
+  await pageSize('18 × 24 in').check();
+  await settle();
+  assert.match(renders.at(-1), /size=18x24/);
+});
+
 test('export 8×10, follow the job to export_complete, download a 2475 × 3075 PNG', async () => {
-  await page.selectOption('#page-size', '8x10');
+  await pageSize('8 × 10 in').check();
   await page.check('input[name=orientation][value=portrait]');
   await page.click('#export');
   const job = page.locator('#job');
@@ -631,10 +668,10 @@ test('export 8×10, follow the job to export_complete, download a 2475 × 3075 P
   assert.equal(download.suggestedFilename(), 'The Silva Family – 8x10.png');
   // another size: the result shown belongs to an older version
   assert.equal(await page.locator('#job-stale').isVisible(), false);
-  await page.selectOption('#page-size', '18x24');
+  await pageSize('18 × 24 in').check();
   await page.locator('#job-stale').waitFor();
   assert.equal(await job.getAttribute('data-stale'), 'true');
-  await page.selectOption('#page-size', '8x10'); // back as exported: current again
+  await pageSize('8 × 10 in').check(); // back as exported: current again
   await page.locator('#job-stale').waitFor({ state: 'hidden' });
 });
 
