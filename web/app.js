@@ -266,6 +266,9 @@ function renderPerson(p, pi) {
   tools.children[1].dataset.label = 'Move %s down';
   tools.children[0].disabled = pi === 0;
   tools.children[1].disabled = pi === state.people.length - 1;
+  const handle = reorderHandle(who, state.people, pi, (to) => `[data-person-handle="${to}"]`);
+  handle.dataset.personHandle = pi;
+  tools.prepend(handle);
   head.append(field(`Person ${pi + 1} name`, name, `people[${pi}].name`),
     field('Colour', colour, `people[${pi}].color`), tools);
   li.append(head);
@@ -318,7 +321,9 @@ function renderPlace(p, pi, l, i) {
   del.dataset.label = 'Remove %s';
   up.disabled = i === 0;
   down.disabled = i === p.locations.length - 1;
-  tools.append(up, down, del);
+  const handle = reorderHandle(what, p.locations, i, (to) => `[data-place-handle="${pi}-${to}"]`);
+  handle.dataset.placeHandle = `${pi}-${i}`;
+  tools.append(handle, up, down, del);
 
   row.append(search.field,
     field('Latitude', lat, `${path}.latitude`),
@@ -326,6 +331,57 @@ function renderPlace(p, pi, l, i) {
     field('Date (year, year-month or full date)', date, `${path}.date`),
     tools);
   return row;
+}
+
+// The handle beside a person's or a place's ↑ ↓ buttons: drag it (mouse, pen or finger) to another
+// position among its siblings, or press ↑ / ↓ while it has focus. The row moves on the page while it
+// is dragged; the state changes once, on the drop (one undo step), and Escape or a cancelled
+// pointer puts the row back.
+function reorderHandle(what, arr, from, focusFor) {
+  const h = button('⠿', `Reorder ${what}`, () => {}, 'icon handle');
+  h.dataset.label = 'Reorder %s';
+  h.setAttribute('aria-describedby', 'reorder-help');
+  const moved = (to) => {
+    changed(focusFor(to));
+    const name = (arr[to].name || '').trim() || what;
+    setStatus($('#edit-status'), `Moved ${name} to position ${to + 1} of ${arr.length}.`);
+  };
+  h.addEventListener('keydown', (e) => {
+    const d = { ArrowUp: -1, ArrowDown: 1 }[e.key];
+    if (!d || doc.readOnly) return;
+    e.preventDefault();
+    if (move(arr, from, from + d)) moved(from + d);
+  });
+  h.addEventListener('pointerdown', (e) => {
+    if (e.button !== 0 || doc.readOnly) return;
+    e.preventDefault();
+    const item = h.closest('li');
+    const list = item.parentElement;
+    item.classList.add('dragged');
+    // on the document, not captured by the handle: moving the row in the page releases a capture
+    const listeners = new AbortController();
+    const on = (type, fn) => document.addEventListener(type, fn, { signal: listeners.signal });
+    on('pointermove', (ev) => {
+      if (ev.pointerId !== e.pointerId) return;
+      // before the first sibling whose middle is below the pointer, else last
+      const before = [...list.children].find((c) => c !== item
+        && ev.clientY < c.getBoundingClientRect().top + c.getBoundingClientRect().height / 2);
+      if (before && item.nextElementSibling !== before) list.insertBefore(item, before);
+      else if (!before && list.lastElementChild !== item) list.append(item);
+    });
+    const end = (drop) => {
+      listeners.abort();
+      item.classList.remove('dragged');
+      const to = [...list.children].indexOf(item);
+      if (to === from) return;
+      if (drop && move(arr, from, to)) moved(to);
+      else renderPeople(focusFor(from)); // cancelled: back where it was
+    };
+    on('pointerup', () => end(true));
+    on('pointercancel', () => end(false));
+    on('keydown', (ev) => { if (ev.key === 'Escape') { ev.preventDefault(); end(false); } });
+  });
+  return h;
 }
 
 // A place name field that searches GET /api/places as you type (a combobox: arrows, Enter,

@@ -323,6 +323,44 @@ test('people and places reorder with their buttons', async () => {
   assert.equal(await placeRow(1, 1).locator('.place-search').inputValue(), 'Tokyo');
 });
 
+test('people and places reorder by dragging their handle, or by keyboard on it; undo puts them back', async () => {
+  const names = () => page.$$eval('.person-name', (els) => els.map((e) => e.value));
+  const placesOf = (pi) => page.$$eval(`#people > li:nth-child(${pi + 1}) .place-search`, (els) => els.map((e) => e.value));
+  // press on the handle, move in steps to the top edge of the target row, let go
+  const drag = async (handle, target) => {
+    const h = await handle.boundingBox(), t = await target.boundingBox();
+    const x = h.x + h.width / 2, y0 = h.y + h.height / 2, y1 = t.y + 3;
+    await page.mouse.move(x, y0);
+    await page.mouse.down();
+    for (let k = 1; k <= 8; k++) await page.mouse.move(x, y0 + (y1 - y0) * k / 8);
+    await page.mouse.up();
+  };
+  await drag(page.getByRole('button', { name: 'Reorder Tokyo' }), placeRow(1, 0));
+  assert.deepEqual(await placesOf(1), ['Tokyo', 'London']);
+  await drag(page.getByRole('button', { name: 'Reorder Ben' }), page.locator('#people > li:nth-child(1)'));
+  assert.deepEqual(await names(), ['Ben', 'Ana']);
+  await settle();
+  assert.deepEqual(lastRenderedMap().people.map((p) => p.locations.map((l) => l.name)),
+    [['Tokyo', 'London'], ['São Paulo', 'Zürich']]);
+  // each drop is one step of the history
+  await page.click('#undo');
+  assert.deepEqual(await names(), ['Ana', 'Ben']);
+  assert.deepEqual(await placesOf(1), ['Tokyo', 'London']);
+  await page.click('#undo');
+  assert.deepEqual(await placesOf(1), ['London', 'Tokyo']);
+  // by keyboard: ↓ and ↑ on the focused handle move its row, and the focus goes with it
+  await page.getByRole('button', { name: 'Reorder Ana' }).focus();
+  await page.keyboard.press('ArrowDown');
+  assert.deepEqual(await names(), ['Ben', 'Ana']);
+  assert.match(await page.textContent('#edit-status'), /Moved Ana to position 2 of 2/);
+  await expectFocused(page.getByRole('button', { name: 'Reorder Ana' }));
+  await page.keyboard.press('ArrowUp');
+  assert.deepEqual(await names(), ['Ana', 'Ben']);
+  await settle();
+  assert.deepEqual(lastRenderedMap().people.map((p) => p.locations.map((l) => l.name)),
+    [['São Paulo', 'Zürich'], ['London', 'Tokyo']]);
+});
+
 test('switching the theme changes the preview', async () => {
   await settle();
   const n = await rendersDone();
