@@ -9,6 +9,10 @@
 // edits the same map from another browser, the view link is read-only and "Make a copy" makes a
 // new map, the server stopped mid-edit shows "Not saved" and the edit is saved when it returns
 // (test_web_ui.c stops and restarts it on request: AWM_CONTROL), My maps renames and deletes.
+// Between them: axe-core (node_modules/axe-core, injected into the page) on the empty and the
+// filled page; the view fitted to the places (the saved rotation), by default and by its button;
+// drag-and-drop reordering; the size picker; the phone layout (the preview in view at the form's
+// end, 44 px targets).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
