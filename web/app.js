@@ -746,8 +746,9 @@ function syncViewControls() {
 // zoom 1. A flat map is recentred on the middle meridian of the narrowest arc of longitude that
 // holds every place, and zoomed (1..FIT_MAX_ZOOM) until the places, projected, fill FIT_MARGIN of
 // the frame about its centre. There is no pan: a zoom is relative to the fitted sphere, so it holds
-// on any sheet, where a pan in points would not. A new map follows its places (state.autoFit) until
-// the view is turned or zoomed by hand; "Fit to places" fits again and follows again.
+// on any sheet, where a pan in points would not. A new map follows its places (state.autoFit, kept
+// in the draft but not in the saved map) until the view is turned or zoomed by hand, or the saved
+// map is opened again; "Fit to places" fits again and follows again.
 
 const DEFAULT_ROTATION = [-20, -30, 0];
 const FIT_MARGIN = 0.8;

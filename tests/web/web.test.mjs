@@ -807,7 +807,8 @@ test('the view link is read-only, and "Make a copy" makes a new map to edit', as
     assert.equal(await saveState(p), 'readonly');
     assert.equal(await p.locator('#readonly-note').isVisible(), true);
     for (const sel of ['#title', '#subtitle', '#theme', '#projection', '#zoom', '#rot-lambda', '#add-person',
-      '.person-name >> nth=0', '.place-search >> nth=0', 'input.lat >> nth=0', 'input[type=color] >> nth=0']) {
+      '.person-name >> nth=0', '.place-search >> nth=0', 'input.lat >> nth=0', 'input[type=color] >> nth=0',
+      '#fit', '#reset-view', '[data-person-handle="0"]', '[data-place-handle="0-0"]']) {
       assert.equal(await p.locator(sel).isDisabled(), true, `${sel} should be disabled`);
     }
     assert.equal(await p.locator('#save').isVisible(), false);
