@@ -1576,7 +1576,7 @@ async function start() {
   // Until it answers, the selects hold the map's own values.
   $('#projection').replaceChildren(new Option(PROJECTION_NAMES[state.projection] || state.projection, state.projection));
   $('#theme').replaceChildren(new Option('Antique Parchment', 'antique-parchment'));
-  renderSizePicker([currentSize()]);
+  renderSizePicker([currentSize()].filter(Boolean));
 
   $('#title').addEventListener('input', (e) => { state.title = e.target.value; schedulePreview(); });
   $('#subtitle').addEventListener('input', (e) => { state.subtitle = e.target.value; schedulePreview(); });
