@@ -4,18 +4,23 @@
 # RSS of the whole process (GNU time's %M) beside the targets, and checking each PNG's exact pixel size (IHDR) against the spec table.
 # Then the 18x24 PDF (PDF/X-4, sRGB) and the CMYK PDF (through Ghostscript's default_cmyk.icc,
 # or $AWM_BENCH_CMYK_PROFILE), the same way.
-# usage: bench/render/run.sh [--runs N] [--all]      (--all: all 16 print sizes)
+# Then the largest valid map beside the sample and the sample's CPU by phase (largest.sh), and AWM
+# beside Mapnik on the same land, borders and graticule for every projection (mapnik.sh).
+# usage: bench/render/run.sh [--runs N] [--all] [--only mapnik]
+#   (--all: all 16 print sizes; --only mapnik: just the Mapnik comparison)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build="${AWM_BENCH_BUILD:-$root/build-bench-render}"
 runs=5
 sizes=(12x16 18x24 24x36)
+only=
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --all) sizes=(8x10 12x16 18x24 24x36 10x8 16x12 24x18 36x24 A4 A3 A2 A1
                   A4-landscape A3-landscape A2-landscape A1-landscape); shift ;;
-    *) echo "usage: $0 [--runs N] [--all]" >&2; exit 2 ;;
+    --only) only="$2"; shift 2 ;;
+    *) echo "usage: $0 [--runs N] [--all] [--only mapnik]" >&2; exit 2 ;;
   esac
 done
 if [ ! -f "$build/build.ninja" ]; then
@@ -28,6 +33,11 @@ trap 'rm -rf "$tmp"' EXIT
 export AWM_ASSETS_DIR="$root"
 # One warm-up: unpacks the fonts and writes the geography cache on a fresh checkout.
 "$awm" render --sample "$tmp/warm.png" --size 8x10 --dpi 30 --quiet
+source "$root/bench/render/mapnik.sh"
+if [ "$only" = mapnik ]; then
+  bench_mapnik
+  exit 0
+fi
 
 echo "cores: $(nproc), load: $(cut -d' ' -f1-3 /proc/loadavg), runs per size: $runs"
 printf '%-13s %11s %9s %10s %14s %9s  %s\n' size "wall (med)" target "cpu (med)" "peak RSS (med)" target "pixels"
@@ -89,3 +99,6 @@ done
 # The largest valid map beside the sample, and the sample's CPU split by phase (largest.sh).
 source "$root/bench/render/largest.sh"
 bench_largest
+
+# AWM beside Mapnik, every projection (mapnik.sh).
+bench_mapnik
