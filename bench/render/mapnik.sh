@@ -35,8 +35,6 @@ print(",".join(t[k] for k in ("canvasBackground", "ocean", "land", "landStroke",
   echo "load: $(cut -d' ' -f1-3 /proc/loadavg), runs: $runs interleaved, medians; CPU = user + sys"
   printf '%-16s %19s %19s %15s %15s\n' projection "AWM wall/CPU" "Mapnik wall/CPU" "peak RSS A/M" "AWM÷Mapnik w/c"
   local kind i
-  # Warm-up: the 10m geography cache (the first render at print detail writes it).
-  "$awm" render "$here/mapnik_map.json" "$tmp/awm.png" --size 18x24 --dpi 150 --quiet
   for kind in orthographic equirectangular mercator naturalEarth1 robinson; do
     node "$here/mapnik_prep.mjs" "$tmp/mapnik/$kind" "$kind" -20 -30 0
     "$py" "$here/mapnik_render.py" extent "$tmp/mapnik/$kind" "$kind" $page_w $page_h $frame_w $frame_h
