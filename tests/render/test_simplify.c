@@ -19,6 +19,7 @@
 #include "render/render_internal.h"
 #include "support/testkit.h"
 #include "test.h"
+#include "map_fixture.h"
 
 #define MAX_POINT_SHARE 0.60       /* simplified / unsimplified land + border points */
 #define MAX_DIFFERING_SHARE 0.0075 /* pixels that differ at all */
@@ -26,24 +27,6 @@
 #define MAX_LOUD_SHARE 0.0015      /* pixels that differ by more than LOUD_LEVELS */
 
 static char g_dir[512];
-
-static bool load_sample(map_definition *def)
-{
-    char path[4096];
-    char *json = NULL;
-    size_t len = 0;
-    awm_error err = {{0}};
-    bool read = awm_asset_path(path, sizeof path, "assets/sample-map.json") && awm_read_file(path, &json, &len, &err);
-    CHECK_MSG(read, "sample map: %s", err.msg);
-    if (!read)
-        return false;
-    map_violations v;
-    bool parsed = map_definition_parse(json, len, def, &v);
-    map_violations_free(&v);
-    free(json);
-    CHECK_MSG(parsed, "the sample map was refused");
-    return parsed;
-}
 
 /* Land and border points the scene projected, with AWM_SIMPLIFY as given. */
 static size_t scene_points(const map_definition *def, const char *simplify, double dpi)
