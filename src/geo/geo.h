@@ -129,7 +129,7 @@ void geo_projection_fit_sphere(geo_projection *p, double x0, double y0, double x
 /* The simplification for output with `device_px_per_pt` device pixels per pt, at p's final
  * scale: a point is left out when the area it adds would cover less than GEO_SIMPLIFY_PX2 of a
  * device pixel, i.e. p->simplify = GEO_SIMPLIFY_PX2 / (device_px_per_pt · scale)² steradians
- * (`fraction` instead of GEO_SIMPLIFY_PX2 when > 0: tests and benches). */
+ * (`fraction` > 0 stands in for GEO_SIMPLIFY_PX2, to try another threshold). */
 #define GEO_SIMPLIFY_PX2 0.5
 void geo_projection_simplify(geo_projection *p, double device_px_per_pt, double fraction);
 /* d3 projection([lon, lat]), no clipping. False when the result is not finite. */
