@@ -372,8 +372,9 @@ static inline bool simplifier_keeps(const geo_simplifier *sf, float importance, 
 }
 
 /* Streams pts[0 .. n) without the points the simplifier leaves out; when fewer than `min_kept`
- * (≤ 4) would remain, the line is streamed whole instead, so a small ring never collapses. The
- * decision depends on the points alone, so two rings sharing them decide alike. */
+ * (≤ 4) would remain, the line is streamed whole instead, so a small ring never collapses. Only
+ * rings that small fall back, so where a neighbour shares their arcs (and is simplified) the two
+ * part by less than the threshold's area. */
 static void stream_simplified(geo_stream *s, const geo_point *pts, const float *importance, size_t n,
                               const geo_simplifier *sf, size_t min_kept)
 {
