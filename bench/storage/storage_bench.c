@@ -11,18 +11,6 @@
 #include "support/s3_harness.h"
 #include "support/testkit.h"
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static bool write_file(const char *path, const char *data, size_t len)
 {
     FILE *f = fopen(path, "wb");
@@ -52,7 +40,7 @@ static double time_puts(storage *st, const char *src, const char *data, size_t l
         }
         free(loc);
     }
-    return median(t, runs);
+    return awm_median(t, (size_t)runs);
 }
 
 int main(int argc, char **argv)

@@ -11,12 +11,6 @@
 
 static wh_fixture fx;
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Wait for export_complete, polling finely so the figure is the worker's, not the poll's. */
 static bool wait_complete(const char *id, double timeout_s)
 {
@@ -99,8 +93,7 @@ int main(int argc, char **argv)
         t[i] = awm_now_seconds() - t0;
     }
     wh_stop(&w, SIGTERM, 60);
-    qsort(t, (size_t)runs, sizeof t[0], cmp_double);
-    double median = runs % 2 ? t[runs / 2] : (t[runs / 2 - 1] + t[runs / 2]) / 2;
+    double median = awm_median(t, (size_t)runs); /* sorts t */
     printf("18x24 PNG 300 DPI, POST /api/export -> export_complete: median %.3f s (min %.3f, max %.3f, n=%d)\n",
            median, t[0], t[runs - 1], runs);
 

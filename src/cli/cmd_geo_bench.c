@@ -25,18 +25,6 @@ static void usage(FILE *out)
                  "18x24 frame. Prints the median of N runs (default 10) as text and one JSON line.\n");
 }
 
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, compare_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static bool load(geo_detail detail, geo_layer *land, geo_layer *countries, awm_error *err)
 {
     if (!geo_layer_load_world(detail, "land", land, err)) return false;
@@ -128,8 +116,8 @@ int cmd_geo_bench(int argc, char **argv)
     }
     if (status == AWM_EXIT_OK) {
         int n = (int)runs;
-        double load_ms = median(t_load, n) * 1e3, ortho_ms = median(t_ortho, n) * 1e3,
-               rob_ms = median(t_rob, n) * 1e3;
+        double load_ms = awm_median(t_load, (size_t)n) * 1e3, ortho_ms = awm_median(t_ortho, (size_t)n) * 1e3,
+               rob_ms = awm_median(t_rob, (size_t)n) * 1e3;
         printf("geo-bench: %s land + countries, %zu input points, median of %d runs\n",
                geo_detail_name(detail), input_points, n);
         printf("  load                      %9.2f ms\n", load_ms);

@@ -216,6 +216,18 @@ bool db_run(PGconn *conn, const char *what, const char *sql, awm_error *err)
     return res != NULL;
 }
 
+bool db_exec_changed(PGconn *conn, const char *what, const char *sql, int nparams,
+                     const char *const *params, long *changed, awm_error *err)
+{
+    PGresult *res = db_exec(conn, what, sql, nparams, params, err);
+    if (!res)
+        return false;
+    if (changed)
+        *changed = atol(PQcmdTuples(res));
+    PQclear(res);
+    return true;
+}
+
 /* ---- statements prepared once per connection ---------------------------------------------
  * libpq keeps no per-connection user data, so a small registry remembers which statements
  * each (connection, server process) has prepared. A re-opened connection has a new server

@@ -53,6 +53,11 @@ void db_set_timeouts(int connect_s, int statement_ms);
 /* The same for a statement whose result is not needed (BEGIN, COMMIT, DDL…). */
 bool db_run(PGconn *conn, const char *what, const char *sql, awm_error *err);
 
+/* db_exec for an INSERT, UPDATE or DELETE whose rows are not read: *changed (may be NULL)
+ * receives how many rows it changed (PQcmdTuples). False with err when it failed. */
+bool db_exec_changed(PGconn *conn, const char *what, const char *sql, int nparams,
+                     const char *const *params, long *changed, awm_error *err);
+
 /* Re-open a connection whose status is CONNECTION_BAD; true when it is usable. */
 bool db_ensure_connected(PGconn *conn, awm_error *err);
 

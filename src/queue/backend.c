@@ -99,16 +99,29 @@ bool queue_get_options(PGconn *conn, const char *name, queue_options *out, awm_e
     return g_ops->get_options(conn, name, out, err);
 }
 
+/* A send without options takes the queue's settings (queue_send_options_init): the backends
+ * are always given options. */
+static const queue_send_options *send_options_or_defaults(const queue_send_options *opts,
+                                                          queue_send_options *defaults)
+{
+    if (opts)
+        return opts;
+    queue_send_options_init(defaults);
+    return defaults;
+}
+
 bool queue_send(PGconn *conn, const char *queue, const char *data_json, const queue_send_options *opts,
                 char id_out[QUEUE_ID_LEN], awm_error *err)
 {
-    return g_ops->send(conn, queue, data_json, opts, id_out, err);
+    queue_send_options defaults;
+    return g_ops->send(conn, queue, data_json, send_options_or_defaults(opts, &defaults), id_out, err);
 }
 
 bool queue_send_batch(PGconn *conn, const char *queue, const char *const *data_json, size_t n,
                       const queue_send_options *opts, size_t *sent, awm_error *err)
 {
-    return g_ops->send_batch(conn, queue, data_json, n, opts, sent, err);
+    queue_send_options defaults;
+    return g_ops->send_batch(conn, queue, data_json, n, send_options_or_defaults(opts, &defaults), sent, err);
 }
 
 bool queue_fetch(PGconn *conn, const char *queue, int batch, queue_job **jobs, size_t *n, awm_error *err)

@@ -97,5 +97,5 @@ bool queue_delete_export_jobs(PGconn *conn, const char *user_map_id, long *delet
 bool queue_export_job_state(PGconn *conn, const char *print_job_id, bool *found, queue_state *state, awm_error *err)
 {
     *found = false;
-    return queue_backend_current()->export_job_state(conn, print_job_id, found, state, err);
+    return queue_latest_export_state(conn, queue_backend_current()->job_schema(), print_job_id, found, state, err);
 }

@@ -141,8 +141,14 @@ static cached_queue cache_get(int idx)
     return q;
 }
 
+/* A claim of ours, split: the attempt's started_on (µs since the epoch, as text) and its queue. */
+typedef struct {
+    char started_us[24];
+    cached_queue q;
+} pb_claim;
+
 /* A claim "<started_on µs>:<cache index>" split; false when it is not one of ours. */
-static bool parse_claim(const char *claim, char started_us[24], cached_queue *q)
+static bool parse_claim(const char *claim, pb_claim *out)
 {
     if (!claim)
         return false;
@@ -162,9 +168,9 @@ static bool parse_claim(const char *claim, char started_us[24], cached_queue *q)
     pthread_mutex_unlock(&g_cache_lock);
     if (!known)
         return false;
-    memcpy(started_us, claim, n);
-    started_us[n] = '\0';
-    *q = cache_get((int)idx);
+    memcpy(out->started_us, claim, n);
+    out->started_us[n] = '\0';
+    out->q = cache_get((int)idx);
     return true;
 }
 
@@ -377,23 +383,8 @@ static bool pb_update(PGconn *conn, const char *name, const queue_options *o, aw
     snprintf(sql, sizeof sql,
              "UPDATE %s.queue SET retry_limit = $2::int, retry_delay = $3::int, retry_backoff = $4::bool,"
              " retry_delay_max = nullif($5::int, 0), expire_seconds = $6::int, deletion_seconds = $7::int,"
-             " dead_letter = nullif($8, ''), updated_on = now() WHERE name = $1", S);
-    char b[6][16];
-    snprintf(b[0], 16, "%d", o->retry_limit);
-    snprintf(b[1], 16, "%d", o->retry_delay_s);
-    snprintf(b[2], 16, "%s", o->retry_backoff ? "true" : "false");
-    snprintf(b[3], 16, "%d", o->retry_delay_max_s);
-    snprintf(b[4], 16, "%d", o->expire_in_s);
-    snprintf(b[5], 16, "%d", o->retention_s);
-    const char *params[] = {name, b[0], b[1], b[2], b[3], b[4], b[5], o->dead_letter};
-    PGresult *res = db_exec(conn, "updating pg-boss queue", sql, 8, params, err);
-    if (!res)
-        return false;
-    bool found = atoi(PQcmdTuples(res)) > 0;
-    PQclear(res);
-    if (!found)
-        awm_error_setc(err, AWM_ENOTFOUND, "updating queue: unknown queue '%s'", name);
-    return found;
+             " dead_letter = $8, updated_on = now() WHERE name = $1", S);
+    return queue_update_options(conn, "updating pg-boss queue", sql, name, o, err);
 }
 
 static bool pb_get_options(PGconn *conn, const char *name, queue_options *out, awm_error *err)
@@ -404,16 +395,7 @@ static bool pb_get_options(PGconn *conn, const char *name, queue_options *out, a
     snprintf(sql, sizeof sql,
              "SELECT retry_limit, retry_delay, retry_backoff, coalesce(retry_delay_max, 0), expire_seconds,"
              " deletion_seconds, coalesce(dead_letter, '') FROM %s.queue WHERE name = $1", S);
-    const char *params[] = {name};
-    PGresult *res = db_exec(conn, "reading pg-boss queue", sql, 1, params, err);
-    if (!res)
-        return false;
-    bool found = queue_options_from_result(res, out);
-    if (!found) {
-        awm_error_setc(err, AWM_ENOTFOUND, "reading queue: unknown queue '%s' (no row in %s.queue)", name, S);
-    }
-    PQclear(res);
-    return found;
+    return queue_read_options(conn, "reading pg-boss queue", sql, name, out, err);
 }
 
 /* ---- sending ------------------------------------------------------------------------------ */
@@ -512,14 +494,8 @@ static PGresult *insert_jobs(PGconn *conn, const char *queue, json_t *items, awm
 
 static bool check_send_options(const char *queue, const queue_send_options *o, awm_error *err)
 {
-    if (o->expire_in_s == 0) {
-        awm_error_set(err, "sending to queue '%s': expire_in must be > 0", queue);
+    if (!queue_check_send_options(queue, o, err))
         return false;
-    }
-    if (o->start_in_s < 0 || o->start_in_s > 1e9) {
-        awm_error_set(err, "sending to queue '%s': start_in must be between 0 and 1e9 s", queue);
-        return false;
-    }
     if (o->dead_letter) {
         awm_error_set(err, "sending to queue '%s': pg-boss %d takes the dead-letter queue from the queue, not "
                            "from a job", queue, QUEUE_PGBOSS_SCHEMA_VERSION);
@@ -547,11 +523,6 @@ static bool send_jobs(PGconn *conn, const char *queue, const char *const *data_j
                       const queue_send_options *opts, PGresult **res, awm_error *err)
 {
     *res = NULL;
-    queue_send_options defaults;
-    if (!opts) {
-        queue_send_options_init(&defaults);
-        opts = &defaults;
-    }
     if (!valid_name(queue, err) || !check_send_options(queue, opts, err))
         return false;
     if (n == 0)
@@ -654,12 +625,11 @@ static queue_result explain_no_match(PGconn *conn, const char *id, const cached_
 
 /* complete, fail and release begin here: the id checked, the claim parsed into the attempt's
  * start (µs) and its queue. Anything but QUEUE_OK is the answer: no job this claim holds. */
-static queue_result claimed(PGconn *conn, const char *id, const char *claim, char us[24], cached_queue *q,
-                            awm_error *err)
+static queue_result claimed(PGconn *conn, const char *id, const char *claim, pb_claim *c, awm_error *err)
 {
     if (!queue_valid_job_id(id, err))
         return QUEUE_ERROR;
-    if (!parse_claim(claim, us, q))
+    if (!parse_claim(claim, c))
         return explain_no_match(conn, id, NULL, err);
     return QUEUE_OK;
 }
@@ -682,40 +652,35 @@ static char *completion_output(const char *output_json)
 }
 
 /* completeJobs, fenced by the claim. */
-static bool complete_ids(PGconn *conn, const cached_queue *q, const char *ids_array, const char *started_us,
-                         const char *output_json, long *done, awm_error *err)
+static bool complete_ids(PGconn *conn, const pb_claim *c, const char *ids_array, const char *output_json,
+                         long *done, awm_error *err)
 {
     char *out = completion_output(output_json);
     awm_buf sql = {0};
     awm_buf_printf(&sql,
         "UPDATE %1$s.%2$s j SET completed_on = now(), state = 'completed', output = $3::jsonb"
         " WHERE name = $1 AND id IN (SELECT UNNEST($2::uuid[])) AND state = 'active'"
-        " AND " PB_STARTED_US " = $4::bigint", S, q->table);
-    const char *params[] = {q->name, ids_array, out, started_us};
-    PGresult *res = db_exec(conn, "completing pg-boss job", sql.data, 4, params, err);
+        " AND " PB_STARTED_US " = $4::bigint", S, c->q.table);
+    const char *params[] = {c->q.name, ids_array, out, c->started_us};
+    bool ok = db_exec_changed(conn, "completing pg-boss job", sql.data, 4, params, done, err);
     awm_buf_free(&sql);
     free(out);
-    if (!res)
-        return false;
-    *done = atol(PQcmdTuples(res));
-    PQclear(res);
-    return true;
+    return ok;
 }
 
 static queue_result pb_complete(PGconn *conn, const char *id, const char *claim, const char *output_json,
                                 awm_error *err)
 {
-    char us[24];
-    cached_queue q;
-    queue_result held = claimed(conn, id, claim, us, &q, err);
+    pb_claim c;
+    queue_result held = claimed(conn, id, claim, &c, err);
     if (held != QUEUE_OK)
         return held;
     char arr[40];
     snprintf(arr, sizeof arr, "{%s}", id);
     long done = 0;
-    if (!complete_ids(conn, &q, arr, us, output_json, &done, err))
+    if (!complete_ids(conn, &c, arr, output_json, &done, err))
         return QUEUE_ERROR;
-    return done == 1 ? QUEUE_OK : explain_no_match(conn, id, &q, err);
+    return done == 1 ? QUEUE_OK : explain_no_match(conn, id, &c.q, err);
 }
 
 static bool pb_complete_many(PGconn *conn, const char *const *ids, size_t n, const char *claim,
@@ -725,9 +690,8 @@ static bool pb_complete_many(PGconn *conn, const char *const *ids, size_t n, con
         *done = 0;
     if (n == 0)
         return true;
-    char us[24];
-    cached_queue q;
-    if (!parse_claim(claim, us, &q)) {
+    pb_claim c;
+    if (!parse_claim(claim, &c)) {
         awm_error_set(err, "completing jobs: claim '%s' is not one of this process's", claim ? claim : "(null)");
         return false;
     }
@@ -735,7 +699,7 @@ static bool pb_complete_many(PGconn *conn, const char *const *ids, size_t n, con
     if (!queue_uuid_array(ids, n, &arr, err))
         return false;
     long d = 0;
-    bool ok = complete_ids(conn, &q, arr.data, us, output_json, &d, err);
+    bool ok = complete_ids(conn, &c, arr.data, output_json, &d, err);
     awm_buf_free(&arr);
     if (ok && done)
         *done = (size_t)d;
@@ -794,18 +758,17 @@ static bool pb_complete_and_fetch(PGconn *conn, const char *const *done_ids, siz
 static queue_result pb_fail(PGconn *conn, const char *id, const char *claim, const char *error_message,
                             queue_state *new_state, awm_error *err)
 {
-    char us[24];
-    cached_queue q;
-    queue_result held = claimed(conn, id, claim, us, &q, err);
+    pb_claim c;
+    queue_result held = claimed(conn, id, claim, &c, err);
     if (held != QUEUE_OK)
         return held;
     awm_buf sql = {0};
     /* failJobsById's WHERE, narrowed by the fence to the active attempt this claim names. */
-    awm_buf_printf(&sql, PB_FAIL_FORMAT, S, q.table,
+    awm_buf_printf(&sql, PB_FAIL_FORMAT, S, c.q.table,
                    "name = $1 AND id = $2::uuid AND state = 'active'"
                    " AND (date_part('epoch', started_on) * 1000000)::bigint = $4::bigint",
                    "jsonb_build_object('message', $3::text)");
-    const char *params[] = {q.name, id, error_message ? error_message : "failed", us};
+    const char *params[] = {c.q.name, id, error_message ? error_message : "failed", c.started_us};
     PGresult *res = db_exec(conn, "failing pg-boss job", sql.data, 4, params, err);
     awm_buf_free(&sql);
     if (!res)
@@ -814,14 +777,13 @@ static queue_result pb_fail(PGconn *conn, const char *id, const char *claim, con
     if (done && new_state)
         *new_state = queue_state_from_name(PQgetvalue(res, 0, 0));
     PQclear(res);
-    return done ? QUEUE_OK : explain_no_match(conn, id, &q, err);
+    return done ? QUEUE_OK : explain_no_match(conn, id, &c.q, err);
 }
 
 static queue_result pb_release(PGconn *conn, const char *id, const char *claim, awm_error *err)
 {
-    char us[24];
-    cached_queue q;
-    queue_result held = claimed(conn, id, claim, us, &q, err);
+    pb_claim c;
+    queue_result held = claimed(conn, id, claim, &c, err);
     if (held != QUEUE_OK)
         return held;
     /* Undo the fetch: its retry_count step is taken back (a first attempt forgets started_on,
@@ -834,15 +796,14 @@ static queue_result pb_release(PGconn *conn, const char *id, const char *claim, 
         " started_on = CASE WHEN retry_count = 0 THEN NULL ELSE started_on END,"
         " retry_count = greatest(retry_count - 1, 0), start_after = now()"
         " WHERE name = $1 AND id = $2::uuid AND state = 'active' AND " PB_STARTED_US " = $3::bigint",
-        S, q.table);
-    const char *params[] = {q.name, id, us};
-    PGresult *res = db_exec(conn, "releasing pg-boss job", sql.data, 3, params, err);
+        S, c.q.table);
+    const char *params[] = {c.q.name, id, c.started_us};
+    long changed = 0;
+    bool ok = db_exec_changed(conn, "releasing pg-boss job", sql.data, 3, params, &changed, err);
     awm_buf_free(&sql);
-    if (!res)
+    if (!ok)
         return QUEUE_ERROR;
-    bool done = atoi(PQcmdTuples(res)) == 1;
-    PQclear(res);
-    return done ? QUEUE_OK : explain_no_match(conn, id, &q, err);
+    return changed == 1 ? QUEUE_OK : explain_no_match(conn, id, &c.q, err);
 }
 
 /* cancel / resume / retry by id alone: on the partitioned parent table (pg-boss's own statements
@@ -896,14 +857,9 @@ static queue_result pb_get(PGconn *conn, const char *id, queue_job *out, awm_err
         return QUEUE_ERROR;
     awm_buf sql = {0};
     awm_buf_printf(&sql, "SELECT " PB_COLUMNS " FROM %s.job j WHERE j.id = $1::uuid", S);
-    const char *params[] = {id};
-    PGresult *res = db_exec(conn, "reading pg-boss job", sql.data, 1, params, err);
+    queue_result r = queue_read_job(conn, "reading pg-boss job", sql.data, id, out, err);
     awm_buf_free(&sql);
-    if (!res)
-        return QUEUE_ERROR;
-    queue_result r = PQntuples(res) == 1 ? QUEUE_OK : QUEUE_NOT_FOUND;
     if (r == QUEUE_OK) {
-        queue_job_from_row(res, 0, 0, out);
         awm_error ignore;
         int idx = out->claim[0] ? lookup_queue(conn, out->name, &ignore) : -1;
         if (idx >= 0)
@@ -911,7 +867,6 @@ static queue_result pb_get(PGconn *conn, const char *id, queue_job *out, awm_err
         else
             out->claim[0] = '\0';
     }
-    PQclear(res);
     return r;
 }
 
@@ -926,13 +881,7 @@ static bool pb_counts(PGconn *conn, const char *queue, long counts[QUEUE_STATE_C
     cached_queue q = cache_get(idx);
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT state::text, count(*) FROM %s.%s WHERE name = $1 GROUP BY state", S, q.table);
-    const char *params[] = {queue};
-    PGresult *res = db_exec(conn, "counting pg-boss jobs", sql, 1, params, err);
-    if (!res)
-        return false;
-    queue_counts_from_result(res, counts);
-    PQclear(res);
-    return true;
+    return queue_read_counts(conn, "counting pg-boss jobs", sql, queue, counts, err);
 }
 
 /* ---- supervision and maintenance ----------------------------------------------------------- */
@@ -969,9 +918,25 @@ static bool for_each_table(PGconn *conn, per_table_fn each, long *total_out, awm
     return ok;
 }
 
-static bool supervise_table(PGconn *conn, const char *table, const char *names, long *count, awm_error *err)
+/* A statement on one partition under lock `key`, $1 the partition's queue names: run_locked
+ * on `sql` (freed here); *count (may be NULL) gets the rows it returned or, when it returns
+ * none, the rows it changed. */
+static bool run_locked_on(PGconn *conn, const char *what, const char *key, awm_buf *sql, const char *names,
+                          long *count, awm_error *err)
 {
     const char *params[] = {names};
+    PGresult *res = run_locked(conn, what, key, sql->data, 1, params, err);
+    awm_buf_free(sql);
+    if (!res)
+        return false;
+    if (count)
+        *count = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) : atol(PQcmdTuples(res));
+    PQclear(res);
+    return true;
+}
+
+static bool supervise_table(PGconn *conn, const char *table, const char *names, long *count, awm_error *err)
+{
     /* monitor: cacheQueueStats under the 'queue-stats' lock (the counts pg-boss's queue rows show,
      * and the active singletons its fetch skips), stamping monitor_on as trySetQueueMonitorTime
      * does, so a Node process still running skips work just done. */
@@ -986,11 +951,8 @@ static bool supervise_table(PGconn *conn, const char *table, const char *names, 
         " active_count = \"activeCount\", total_count = \"totalCount\", singletons_active = \"singletonsActive\""
         " FROM stats WHERE queue.name = stats.name",
         S, table);
-    PGresult *res = run_locked(conn, "caching pg-boss queue statistics", "queue-stats", sql.data, 1, params, err);
-    awm_buf_free(&sql);
-    if (!res)
+    if (!run_locked_on(conn, "caching pg-boss queue statistics", "queue-stats", &sql, names, NULL, err))
         return false;
-    PQclear(res);
     /* failJobsByTimeout under '<table>failJobsByTimeout'. */
     char key[128];
     snprintf(key, sizeof key, "%sfailJobsByTimeout", table);
@@ -998,13 +960,7 @@ static bool supervise_table(PGconn *conn, const char *table, const char *names, 
                    "state = 'active' AND (started_on + expire_seconds * interval '1s') < now()"
                    " AND name = ANY($1::text[])",
                    "'{ \"value\": { \"message\": \"job timed out\" } }'::jsonb");
-    res = run_locked(conn, "expiring pg-boss jobs", key, sql.data, 1, params, err);
-    awm_buf_free(&sql);
-    if (!res)
-        return false;
-    *count = PQntuples(res);
-    PQclear(res);
-    return true;
+    return run_locked_on(conn, "expiring pg-boss jobs", key, &sql, names, count, err);
 }
 
 static bool pb_supervise(PGconn *conn, long *expired, awm_error *err)
@@ -1014,7 +970,6 @@ static bool pb_supervise(PGconn *conn, long *expired, awm_error *err)
 
 static bool maintain_table(PGconn *conn, const char *table, const char *names, long *count, awm_error *err)
 {
-    const char *params[] = {names};
     char key[128];
     snprintf(key, sizeof key, "%sdeletion", table);
     awm_buf sql = {0};
@@ -1024,13 +979,7 @@ static bool maintain_table(PGconn *conn, const char *table, const char *names, l
         " DELETE FROM %1$s.%2$s WHERE name = ANY($1::text[]) AND (completed_on + deletion_seconds * interval '1s'"
         " < now() OR (state < 'active' AND keep_until < now()))",
         S, table);
-    PGresult *res = run_locked(conn, "deleting old pg-boss jobs", key, sql.data, 1, params, err);
-    awm_buf_free(&sql);
-    if (!res)
-        return false;
-    *count = atol(PQcmdTuples(res));
-    PQclear(res);
-    return true;
+    return run_locked_on(conn, "deleting old pg-boss jobs", key, &sql, names, count, err);
 }
 
 static bool pb_maintain(PGconn *conn, long *deleted, awm_error *err)
@@ -1052,19 +1001,7 @@ static bool pb_delete_export_jobs(PGconn *conn, const char *user_map_id, long *d
              "DELETE FROM %s.job WHERE data->>'userMapId' = $1 OR data->>'printableMapId' IN"
              " (SELECT id::text FROM printable_maps WHERE user_map_id = $1::uuid)", S);
     const char *params[] = {user_map_id};
-    PGresult *res = db_exec(conn, "deleting the map's pg-boss jobs", sql, 1, params, err);
-    if (!res)
-        return false;
-    *deleted = atol(PQcmdTuples(res));
-    PQclear(res);
-    return true;
-}
-
-/* The newest job of queue export-map whose message names this print job ($1), from TABLE. */
-static bool pb_export_job_state(PGconn *conn, const char *print_job_id, bool *found, queue_state *state,
-                                 awm_error *err)
-{
-    return queue_latest_export_state(conn, S, print_job_id, found, state, err);
+    return db_exec_changed(conn, "deleting the map's pg-boss jobs", sql, 1, params, deleted, err);
 }
 
 const queue_backend_ops queue_backend_pgboss = {
@@ -1089,7 +1026,7 @@ const queue_backend_ops queue_backend_pgboss = {
     .supervise = pb_supervise,
     .maintain = pb_maintain,
     .delete_export_jobs = pb_delete_export_jobs,
-    .export_job_state = pb_export_job_state,
+    .job_schema = queue_pgboss_schema,
     .notifies = false,
     .seed_export_message = true,
 };

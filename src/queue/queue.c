@@ -84,10 +84,31 @@ bool queue_options_from_result(const PGresult *res, queue_options *out)
     return true;
 }
 
-void queue_counts_from_result(const PGresult *res, long counts[QUEUE_STATE_COUNT])
+bool queue_read_counts(PGconn *conn, const char *what, const char *sql, const char *queue,
+                       long counts[QUEUE_STATE_COUNT], awm_error *err)
 {
+    const char *params[] = {queue};
+    PGresult *res = db_exec(conn, what, sql, 1, params, err);
+    if (!res)
+        return false;
     for (int i = 0; i < PQntuples(res); i++)
         counts[queue_state_from_name(PQgetvalue(res, i, 0))] = atol(PQgetvalue(res, i, 1));
+    PQclear(res);
+    return true;
+}
+
+queue_result queue_read_job(PGconn *conn, const char *what, const char *sql, const char *id, queue_job *out,
+                            awm_error *err)
+{
+    const char *params[] = {id};
+    PGresult *res = db_exec(conn, what, sql, 1, params, err);
+    if (!res)
+        return QUEUE_ERROR;
+    queue_result r = PQntuples(res) == 1 ? QUEUE_OK : QUEUE_NOT_FOUND;
+    if (r == QUEUE_OK)
+        queue_job_from_row(res, 0, 0, out);
+    PQclear(res);
+    return r;
 }
 
 static bool valid_options(const char *name, const queue_options *o, awm_error *err)
@@ -127,29 +148,45 @@ void queue_options_default(queue_options *o)
     o->retention_s = 14 * 24 * 3600;
 }
 
-/* The eight settings as text parameters $2…$9 ($1 is the name). */
-typedef struct {
-    char buf[6][16];
-    const char *params[9];
-} option_params;
-
-/* Checks the name and settings, then fills p; false (with err) when either is invalid. */
-static bool option_params_fill(option_params *p, const char *name, const queue_options *o, awm_error *err)
+void queue_option_params_fill(queue_option_params *p, const char *name, const queue_options *o)
 {
-    if (!queue_valid_name(name, err) || !valid_options(name, o, err))
-        return false;
-    snprintf(p->buf[0], 16, "%d", o->retry_limit);
-    snprintf(p->buf[1], 16, "%d", o->retry_delay_s);
-    snprintf(p->buf[2], 16, "%s", o->retry_backoff ? "true" : "false");
-    snprintf(p->buf[3], 16, "%d", o->retry_delay_max_s);
-    snprintf(p->buf[4], 16, "%d", o->expire_in_s);
-    snprintf(p->buf[5], 16, "%d", o->retention_s);
+    snprintf(p->buf[0], sizeof p->buf[0], "%d", o->retry_limit);
+    snprintf(p->buf[1], sizeof p->buf[1], "%d", o->retry_delay_s);
+    snprintf(p->buf[2], sizeof p->buf[2], "%s", o->retry_backoff ? "true" : "false");
+    snprintf(p->buf[3], sizeof p->buf[3], "%d", o->retry_delay_max_s);
+    snprintf(p->buf[4], sizeof p->buf[4], "%d", o->expire_in_s);
+    snprintf(p->buf[5], sizeof p->buf[5], "%d", o->retention_s);
     p->params[0] = name;
     for (int i = 0; i < 6; i++)
         p->params[i + 1] = p->buf[i];
     p->params[7] = o->dead_letter[0] ? o->dead_letter : NULL;
-    p->params[8] = NULL;
-    return true;
+}
+
+bool queue_update_options(PGconn *conn, const char *what, const char *sql, const char *name,
+                          const queue_options *o, awm_error *err)
+{
+    queue_option_params p;
+    queue_option_params_fill(&p, name, o);
+    long changed = 0;
+    if (!db_exec_changed(conn, what, sql, 8, p.params, &changed, err))
+        return false;
+    if (changed == 0)
+        awm_error_setc(err, AWM_ENOTFOUND, "%s: unknown queue '%s'", what, name);
+    return changed > 0;
+}
+
+bool queue_read_options(PGconn *conn, const char *what, const char *sql, const char *name,
+                        queue_options *out, awm_error *err)
+{
+    const char *params[] = {name};
+    PGresult *res = db_exec(conn, what, sql, 1, params, err);
+    if (!res)
+        return false;
+    bool found = queue_options_from_result(res, out);
+    PQclear(res);
+    if (!found)
+        awm_error_setc(err, AWM_ENOTFOUND, "%s: unknown queue '%s'", what, name);
+    return found;
 }
 
 static bool aq_create(PGconn *conn, const char *name, const queue_options *opts, awm_error *err)
@@ -159,55 +196,37 @@ static bool aq_create(PGconn *conn, const char *name, const queue_options *opts,
         queue_options_default(&defaults);
         opts = &defaults;
     }
-    option_params p;
-    if (!option_params_fill(&p, name, opts, err))
+    if (!queue_valid_name(name, err) || !valid_options(name, opts, err))
         return false;
-    PGresult *res = db_exec(conn, "creating queue",
+    queue_option_params p;
+    queue_option_params_fill(&p, name, opts);
+    return db_exec_changed(conn, "creating queue",
         "INSERT INTO queue.queues (name, retry_limit, retry_delay, retry_backoff, retry_delay_max,"
         " expire_in, retention, dead_letter)"
         " VALUES ($1, $2::int, $3::int, $4::bool, $5::int, $6::int, $7::int, $8)"
         " ON CONFLICT (name) DO NOTHING",
-        8, p.params, err);
-    PQclear(res);
-    return res != NULL;
+        8, p.params, NULL, err);
 }
 
 static bool aq_update(PGconn *conn, const char *name, const queue_options *opts, awm_error *err)
 {
-    option_params p;
-    if (!option_params_fill(&p, name, opts, err))
+    if (!queue_valid_name(name, err) || !valid_options(name, opts, err))
         return false;
-    PGresult *res = db_exec(conn, "updating queue",
+    return queue_update_options(conn, "updating queue",
         "UPDATE queue.queues SET retry_limit = $2::int, retry_delay = $3::int,"
         " retry_backoff = $4::bool, retry_delay_max = $5::int, expire_in = $6::int,"
         " retention = $7::int, dead_letter = $8, updated_on = now() WHERE name = $1",
-        8, p.params, err);
-    if (!res)
-        return false;
-    bool found = atoi(PQcmdTuples(res)) > 0;
-    PQclear(res);
-    if (!found)
-        awm_error_setc(err, AWM_ENOTFOUND, "updating queue: unknown queue '%s'", name);
-    return found;
+        name, opts, err);
 }
 
 static bool aq_get_options(PGconn *conn, const char *name, queue_options *out, awm_error *err)
 {
     if (!queue_valid_name(name, err))
         return false;
-    const char *params[] = {name};
-    PGresult *res = db_exec(conn, "reading queue",
+    return queue_read_options(conn, "reading queue",
         "SELECT retry_limit, retry_delay, retry_backoff, retry_delay_max, expire_in, retention,"
         " coalesce(dead_letter, '') FROM queue.queues WHERE name = $1",
-        1, params, err);
-    if (!res)
-        return false;
-    bool found = queue_options_from_result(res, out);
-    if (!found) {
-        awm_error_setc(err, AWM_ENOTFOUND, "reading queue: unknown queue '%s'", name);
-    }
-    PQclear(res);
-    return found;
+        name, out, err);
 }
 
 /* ---- sending ------------------------------------------------------------------------------ */
@@ -237,6 +256,19 @@ typedef struct {
     const char *params[9];
 } send_params;
 
+bool queue_check_send_options(const char *queue, const queue_send_options *o, awm_error *err)
+{
+    if (o->expire_in_s == 0) {
+        awm_error_set(err, "sending to queue '%s': expire_in must be > 0", queue);
+        return false;
+    }
+    if (o->start_in_s < 0 || o->start_in_s > 1e9) {
+        awm_error_set(err, "sending to queue '%s': start_in must be between 0 and 1e9 s", queue);
+        return false;
+    }
+    return true;
+}
+
 static const char *int_or_null(char *buf, int v)
 {
     if (v < 0)
@@ -248,19 +280,8 @@ static const char *int_or_null(char *buf, int v)
 static bool send_params_fill(send_params *p, const char *queue, const queue_send_options *opts,
                              awm_error *err)
 {
-    queue_send_options defaults;
-    if (!opts) {
-        queue_send_options_init(&defaults);
-        opts = &defaults;
-    }
-    if (opts->expire_in_s == 0) {
-        awm_error_set(err, "sending to queue '%s': expire_in must be > 0", queue);
+    if (!queue_check_send_options(queue, opts, err))
         return false;
-    }
-    if (opts->start_in_s < 0 || opts->start_in_s > 1e9) {
-        awm_error_set(err, "sending to queue '%s': start_in must be between 0 and 1e9 s", queue);
-        return false;
-    }
     if (opts->dead_letter && opts->dead_letter[0] && !queue_valid_name(opts->dead_letter, err)) {
         awm_error_prefix(err, "sending to queue '%s': dead-letter queue", queue);
         return false;
@@ -439,17 +460,8 @@ static queue_result aq_get(PGconn *conn, const char *id, queue_job *out, awm_err
 {
     if (!queue_valid_job_id(id, err))
         return QUEUE_ERROR;
-    const char *params[] = {id};
-    PGresult *res = db_exec(conn, "reading job",
-                            "SELECT " JOB_COLUMNS " FROM queue.job t WHERE t.id = $1::uuid", 1,
-                            params, err);
-    if (!res)
-        return QUEUE_ERROR;
-    queue_result r = PQntuples(res) == 1 ? QUEUE_OK : QUEUE_NOT_FOUND;
-    if (r == QUEUE_OK)
-        queue_job_from_row(res, 0, 0, out);
-    PQclear(res);
-    return r;
+    return queue_read_job(conn, "reading job", "SELECT " JOB_COLUMNS " FROM queue.job t WHERE t.id = $1::uuid",
+                          id, out, err);
 }
 
 static bool aq_counts(PGconn *conn, const char *queue, long counts[QUEUE_STATE_COUNT], awm_error *err)
@@ -457,15 +469,9 @@ static bool aq_counts(PGconn *conn, const char *queue, long counts[QUEUE_STATE_C
     memset(counts, 0, sizeof(long) * QUEUE_STATE_COUNT);
     if (!queue_valid_name(queue, err))
         return false;
-    const char *params[] = {queue};
-    PGresult *res = db_exec(conn, "counting jobs",
-                            "SELECT state::text, count(*) FROM queue.job WHERE name = $1 GROUP BY state",
-                            1, params, err);
-    if (!res)
-        return false;
-    queue_counts_from_result(res, counts);
-    PQclear(res);
-    return true;
+    return queue_read_counts(conn, "counting jobs",
+                             "SELECT state::text, count(*) FROM queue.job WHERE name = $1 GROUP BY state",
+                             queue, counts, err);
 }
 
 /* ---- fetching and finishing ------------------------------------------------------------------ */
@@ -816,15 +822,13 @@ static bool aq_maintain(PGconn *conn, long *deleted, awm_error *err)
 {
     if (deleted)
         *deleted = 0;
-    PGresult *res = db_exec(conn, "deleting old finished jobs",
-        "DELETE FROM queue.job t USING queue.queues q"
-        " WHERE t.name = q.name AND t.state > 'active'"
-        " AND t.completed_on < now() - q.retention * interval '1 second'",
-        0, NULL, err);
-    if (!res)
+    long n = 0;
+    if (!db_exec_changed(conn, "deleting old finished jobs",
+            "DELETE FROM queue.job t USING queue.queues q"
+            " WHERE t.name = q.name AND t.state > 'active'"
+            " AND t.completed_on < now() - q.retention * interval '1 second'",
+            0, NULL, &n, err))
         return false;
-    long n = atol(PQcmdTuples(res));
-    PQclear(res);
     if (deleted)
         *deleted = n;
     if (n > 0)
@@ -891,19 +895,13 @@ static bool aq_check(PGconn *conn, awm_error *err)
 static bool aq_delete_export_jobs(PGconn *conn, const char *user_map_id, long *deleted, awm_error *err)
 {
     const char *params[] = {user_map_id};
-    PGresult *res = db_exec(conn, "deleting the map's queue jobs",
-                            "DELETE FROM queue.job WHERE data->>'userMapId' = $1", 1, params, err);
-    if (!res)
-        return false;
-    *deleted = atol(PQcmdTuples(res));
-    PQclear(res);
-    return true;
+    return db_exec_changed(conn, "deleting the map's queue jobs",
+                           "DELETE FROM queue.job WHERE data->>'userMapId' = $1", 1, params, deleted, err);
 }
 
-static bool aq_export_job_state(PGconn *conn, const char *print_job_id, bool *found, queue_state *state,
-                                 awm_error *err)
+static const char *aq_job_schema(void)
 {
-    return queue_latest_export_state(conn, "queue", print_job_id, found, state, err);
+    return "queue";
 }
 
 const queue_backend_ops queue_backend_awm = {
@@ -928,7 +926,7 @@ const queue_backend_ops queue_backend_awm = {
     .supervise = aq_supervise,
     .maintain = aq_maintain,
     .delete_export_jobs = aq_delete_export_jobs,
-    .export_job_state = aq_export_job_state,
+    .job_schema = aq_job_schema,
     .notifies = true,
     .seed_export_message = false,
 };

@@ -15,6 +15,18 @@ double awm_now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+double awm_median(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, compare_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 int64_t awm_wall_ms(void)
 {
     struct timespec ts;
@@ -102,11 +114,17 @@ void awm_buf_append(awm_buf *b, const void *data, size_t n)
 
 void awm_buf_printf(awm_buf *b, const char *fmt, ...)
 {
-    va_list ap, ap2;
+    va_list ap;
     va_start(ap, fmt);
+    awm_buf_vprintf(b, fmt, ap);
+    va_end(ap);
+}
+
+void awm_buf_vprintf(awm_buf *b, const char *fmt, va_list ap)
+{
+    va_list ap2;
     va_copy(ap2, ap);
     int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
     if (n > 0) {
         awm_buf_append(b, "", 0);
         if (b->len + (size_t)n + 1 > b->cap) {

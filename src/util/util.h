@@ -113,6 +113,9 @@ double awm_now_seconds(void);        /* monotonic */
 int64_t awm_wall_ms(void);           /* wall clock, ms since the epoch */
 /* "YYYY-MM-DDTHH-MM-SS" (UTC) as used in export file names; buf >= 20 bytes. */
 void awm_utc_file_stamp(char *buf, size_t size);
+/* The median of n timings (n >= 1; the mean of the middle two when n is even), as the
+ * benchmarks report them; sorts v in place. */
+double awm_median(double *v, size_t n);
 
 /* ---- processes and threads ------------------------------------------------------------ */
 /* Block SIGTERM and SIGINT in the calling thread (threads started afterwards inherit the mask),
@@ -143,6 +146,8 @@ typedef struct {
 } awm_buf;
 void awm_buf_append(awm_buf *b, const void *data, size_t n);
 void awm_buf_printf(awm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* awm_buf_printf for a function that takes its own format and arguments (ap is consumed). */
+void awm_buf_vprintf(awm_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void awm_buf_free(awm_buf *b);
 /* A uuid in canonical text form (8-4-4-4-12 hex digits): ids that go into SQL parameters,
  * URL paths and file names are checked with this and nothing else. */

@@ -31,20 +31,31 @@ static const char *job_state(const fx_response *r)
 }
 static bool changed(const fx_response *r) { return json_is_true(json_object_get(r->json, "changed")); }
 
-/* The event types of a job, joined with ','. */
-static void event_types(const char *id, char *out, size_t size)
+/* The job's events, oldest first, are `want` (their types joined with ','). */
+static void check_event_types(const char *id, const char *want)
 {
     char path[128];
     snprintf(path, sizeof path, "/api/jobs/%s", id);
     fx_response r = fx_http("GET", path, NULL);
-    out[0] = '\0';
+    awm_buf got = {0};
     size_t i;
     json_t *e;
-    json_array_foreach(json_object_get(r.json, "events"), i, e) {
-        if (i)
-            strncat(out, ",", size - strlen(out) - 1);
-        strncat(out, json_string_value(json_object_get(e, "event_type")), size - strlen(out) - 1);
-    }
+    json_array_foreach(json_object_get(r.json, "events"), i, e)
+        awm_buf_printf(&got, "%s%s", i ? "," : "", json_string_value(json_object_get(e, "event_type")));
+    CHECK_MSG(got.data && !strcmp(got.data, want), "job %s: events %s, want %s", id, got.data ? got.data : "(none)",
+              want);
+    awm_buf_free(&got);
+    fx_response_free(&r);
+}
+
+/* A worker call the job's state does not allow: 409, naming that state (when `state` is not
+ * NULL). */
+static void check_refused(const char *id, const char *action, const char *body, const char *state)
+{
+    fx_response r = fx_worker(id, action, body);
+    CHECK_MSG(r.status == 409, "%s of job %s: status %ld, want 409", action, id, r.status);
+    if (state)
+        CHECK_STR_EQ(fx_str(&r, "state"), state);
     fx_response_free(&r);
 }
 
@@ -92,9 +103,7 @@ static void start_complete_and_their_repeats(void)
     CHECK_INT_EQ(r.status, 409);
     CHECK_STR_EQ(fx_str(&r, "error"), "cannot start a print job in state export_complete");
     fx_response_free(&r);
-    r = fx_worker(id, "fail", "{\"error\":\"late\"}");
-    CHECK_INT_EQ(r.status, 409);
-    fx_response_free(&r);
+    check_refused(id, "fail", "{\"error\":\"late\"}", NULL);
 
     /* GET shows the columns, events oldest first, and downloadUrl. */
     char path[128];
@@ -110,24 +119,17 @@ static void start_complete_and_their_repeats(void)
     CHECK_STR_EQ(json_string_value(json_object_get(last, "from_state")), "exporting");
     CHECK_STR_EQ(json_string_value(json_object_get(last, "to_state")), "export_complete");
     fx_response_free(&r);
-    char types[256];
-    event_types(id, types, sizeof types);
-    CHECK_STR_EQ(types, "created,started,completed");
+    check_event_types(id, "created,started,completed");
     free(id);
 }
 
 static void fail_retry_and_their_repeats(void)
 {
     char *id = new_job();
-    fx_response r = fx_worker(id, "complete", "{\"filePath\":\"x.png\"}"); /* not started */
-    CHECK_INT_EQ(r.status, 409);
-    CHECK_STR_EQ(fx_str(&r, "state"), "pending_export");
-    fx_response_free(&r);
-    r = fx_worker(id, "fail", "{\"error\":\"boom\"}");
-    CHECK_INT_EQ(r.status, 409);
-    fx_response_free(&r);
+    check_refused(id, "complete", "{\"filePath\":\"x.png\"}", "pending_export"); /* not started */
+    check_refused(id, "fail", "{\"error\":\"boom\"}", NULL);
 
-    r = fx_worker(id, "start", NULL);
+    fx_response r = fx_worker(id, "start", NULL);
     CHECK_INT_EQ(r.status, 200);
     fx_response_free(&r);
     r = fx_worker(id, "fail", "{\"error\":\"render failed: out of memory\"}");
@@ -150,10 +152,7 @@ static void fail_retry_and_their_repeats(void)
     CHECK_STR_EQ(json_string_value(json_object_get(job_of(&r), "export_error")), "storage unreachable");
     fx_response_free(&r);
 
-    r = fx_worker(id, "complete", "{\"filePath\":\"x.png\"}"); /* failed → complete is not a transition */
-    CHECK_INT_EQ(r.status, 409);
-    CHECK_STR_EQ(fx_str(&r, "state"), "export_failed");
-    fx_response_free(&r);
+    check_refused(id, "complete", "{\"filePath\":\"x.png\"}", "export_failed"); /* not a transition from failed */
 
     r = fx_worker(id, "start", NULL); /* a retry */
     CHECK_INT_EQ(r.status, 200);
@@ -172,9 +171,7 @@ static void fail_retry_and_their_repeats(void)
     CHECK_STR_EQ(job_state(&r), "export_complete");
     fx_response_free(&r);
 
-    char types[256];
-    event_types(id, types, sizeof types);
-    CHECK_STR_EQ(types, "created,started,failed,failed,retrying,failed,retrying,completed");
+    check_event_types(id, "created,started,failed,failed,retrying,failed,retrying,completed");
     char *meta = fx_sql_text("SELECT metadata->>'bytes' FROM print_job_events WHERE print_job_id = $1 AND "
                              "event_type = 'completed'",
                              id);
@@ -256,9 +253,7 @@ static void concurrent_starts_apply_once(void)
             changed_count += args[i].changed;
         }
         CHECK_INT_EQ(changed_count, 1);
-        char types[256];
-        event_types(id, types, sizeof types);
-        CHECK_STR_EQ(types, "created,started");
+        check_event_types(id, "created,started");
         free(id);
     }
 }

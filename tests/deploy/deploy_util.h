@@ -13,19 +13,15 @@
 #include "util/util.h"
 
 /* Exit status of `/bin/sh -c CMD` (-1 when it did not exit normally); output into *out
- * (caller frees) when out is non-NULL, else to our stderr. stderr is merged into stdout. */
-static inline int dt_sh_out(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static inline int dt_sh_out(char **out, const char *fmt, ...)
+ * (caller frees) when out is non-NULL, else to our stderr. stderr is merged into stdout.
+ * dt_sh_vout takes the format's arguments as a va_list (consumed). */
+static inline int dt_sh_vout(char **out, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static inline int dt_sh_vout(char **out, const char *fmt, va_list ap)
 {
     awm_buf cmd = {0};
-    va_list ap;
-    va_start(ap, fmt);
-    char *c = NULL;
-    if (vasprintf(&c, fmt, ap) < 0)
-        c = NULL;
-    va_end(ap);
-    awm_buf_printf(&cmd, "( %s ) 2>&1", c ? c : "false");
-    free(c);
+    awm_buf_append(&cmd, "( ", 2);
+    awm_buf_vprintf(&cmd, fmt, ap);
+    awm_buf_printf(&cmd, " ) 2>&1");
     awm_buf text = {0};
     FILE *p = popen(cmd.data, "r");
     int status = -1;
@@ -47,6 +43,16 @@ static inline int dt_sh_out(char **out, const char *fmt, ...)
     else
         awm_buf_free(&text);
     awm_buf_free(&cmd);
+    return status;
+}
+
+static inline int dt_sh_out(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline int dt_sh_out(char **out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int status = dt_sh_vout(out, fmt, ap);
+    va_end(ap);
     return status;
 }
 

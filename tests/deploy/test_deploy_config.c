@@ -199,6 +199,26 @@ static json_t *compose_config(const char *files, const char *env_file, char **lo
     return j;
 }
 
+/* compose_config with .env.example, the env file the guide copies: it must be accepted (a
+ * failed check with compose's output when not). */
+static json_t *compose_valid(const char *files)
+{
+    char *log = NULL;
+    json_t *c = compose_config(files, ".env.example", &log);
+    CHECK_MSG(c, "%s: %s", files, log);
+    free(log);
+    return c;
+}
+
+/* With an env file that sets nothing, compose refuses the files and names what must be set. */
+static void check_compose_requires(const char *files, const char *needed)
+{
+    char *out = NULL;
+    CHECK(compose_config(files, empty_env, &out) == NULL);
+    CHECK_MSG(strstr(out, needed), "%s: %s", files, out);
+    free(out);
+}
+
 static const char *jstr(json_t *root, const char *path)
 {
     /* dotted path of object keys */
@@ -267,12 +287,18 @@ static void check_exports_mount(json_t *svc, const char *name)
     CHECK_MSG(mounted, "%s: nothing is mounted at EXPORT_DIR", name);
 }
 
+/* The worker service scales (--scale worker=3): no fixed name, no published port; and it has
+ * its resource limits. */
+static void check_scalable_worker(json_t *w)
+{
+    check_limits(w, "worker");
+    CHECK(!json_object_get(w, "container_name"));
+    CHECK(!json_object_get(w, "ports"));
+}
+
 static void test_worker_compose(void)
 {
-    char *log = NULL;
-    json_t *c = compose_config("-f docker-compose.worker.yml", ".env.example", &log);
-    CHECK_MSG(c, "docker-compose.worker.yml: %s", log);
-    free(log);
+    json_t *c = compose_valid("-f docker-compose.worker.yml");
     json_t *w = json_object_get(json_object_get(c, "services"), "worker");
     CHECK(w);
     CHECK_STR_EQ(jstr(w, "restart"), "unless-stopped");
@@ -284,24 +310,16 @@ static void test_worker_compose(void)
     /* The check follows HEALTH_PORT (the docker suite's host-network override changes it). */
     check_healthcheck(w, "worker", "http://127.0.0.1:$${HEALTH_PORT}/healthz");
     CHECK(json_is_true(json_object_get(w, "read_only")));
-    check_limits(w, "worker");
     check_logging(w, "worker");
     check_exports_mount(w, "worker");
-    /* Scalable (--scale worker=3): no fixed name, no published port. */
-    CHECK(!json_object_get(w, "container_name"));
-    CHECK(!json_object_get(w, "ports"));
+    check_scalable_worker(w);
     json_decref(c);
 
     /* DATABASE_URL is required: without it, compose says so. */
-    char *out = NULL;
-    CHECK(compose_config("-f docker-compose.worker.yml", empty_env, &out) == NULL);
-    CHECK_MSG(strstr(out, "set DATABASE_URL"), "%s", out);
-    free(out);
+    check_compose_requires("-f docker-compose.worker.yml", "set DATABASE_URL");
 
     /* The Docker-secrets override of the guide combines with it. */
-    c = compose_config("-f docker-compose.worker.yml -f deploy/docker-compose.secrets.yml", ".env.example", &log);
-    CHECK_MSG(c, "secrets override: %s", log);
-    free(log);
+    c = compose_valid("-f docker-compose.worker.yml -f deploy/docker-compose.secrets.yml");
     json_t *secrets = json_object_get(json_object_get(json_object_get(c, "services"), "worker"), "secrets");
     CHECK_INT_EQ(json_array_size(secrets), 2);
     json_decref(c);
@@ -309,10 +327,7 @@ static void test_worker_compose(void)
 
 static void test_full_compose(void)
 {
-    char *log = NULL;
-    json_t *c = compose_config("-f docker-compose.yml", ".env.example", &log);
-    CHECK_MSG(c, "docker-compose.yml: %s", log);
-    free(log);
+    json_t *c = compose_valid("-f docker-compose.yml");
     json_t *services = json_object_get(c, "services");
     json_t *pg = json_object_get(services, "postgres"), *api = json_object_get(services, "api"),
            *w = json_object_get(services, "worker");
@@ -340,25 +355,17 @@ static void test_full_compose(void)
     CHECK(json_object_get(json_object_get(c, "volumes"), "exports"));
     for (const char *const *s = (const char *const[]){"postgres", "api", "worker", NULL}; *s; s++)
         check_logging(json_object_get(services, *s), *s);
-    check_limits(w, "worker");
-    CHECK(!json_object_get(w, "container_name"));
-    CHECK(!json_object_get(w, "ports"));
+    check_scalable_worker(w);
     json_decref(c);
 
-    char *out = NULL;
-    CHECK(compose_config("-f docker-compose.yml", empty_env, &out) == NULL);
-    CHECK_MSG(strstr(out, "POSTGRES_PASSWORD"), "%s", out);
-    free(out);
+    check_compose_requires("-f docker-compose.yml", "POSTGRES_PASSWORD");
 }
 
 /* The nginx edge: only with --profile edge (the plain `up` stays postgres, api, workers), built
  * from deploy/nginx/Dockerfile with deploy/nginx/awm.conf, in front of the api service. */
 static void test_edge_compose(void)
 {
-    char *log = NULL;
-    json_t *c = compose_config("-f docker-compose.yml --profile edge", ".env.example", &log);
-    CHECK_MSG(c, "docker-compose.yml --profile edge: %s", log);
-    free(log);
+    json_t *c = compose_valid("-f docker-compose.yml --profile edge");
     json_t *e = json_object_get(json_object_get(c, "services"), "edge");
     CHECK(e != NULL);
     CHECK_STR_EQ(jstr(e, "build.dockerfile") ?: "", "deploy/nginx/Dockerfile");

@@ -4,52 +4,15 @@
  * running demo is left alone. It ends with a valid 18×24 poster: 5475×7275 px, an ICC profile,
  * 300 DPI; the services were stopped cleanly; a second run reuses the database.
  * Slow-ish (a release build and a full-size render): suite 'demo'. */
-#include <png.h>
-#include <setjmp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "deploy_util.h"
+#include "render/png_read.h"
 #include "test.h"
 #include "worker/worker_harness.h"
 
 static char var[512];
-
-typedef struct {
-    unsigned w, h;
-    bool iccp;
-    png_uint_32 ppm_x, ppm_y;
-    int unit;
-} png_head;
-
-/* Header chunks only (the pixels are not needed). */
-static bool read_png_head(const char *path, png_head *out)
-{
-    memset(out, 0, sizeof *out);
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return false;
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png_create_info_struct(png);
-    if (setjmp(png_jmpbuf(png))) {
-        png_destroy_read_struct(&png, &info, NULL);
-        fclose(fp);
-        return false;
-    }
-    png_init_io(png, fp);
-    png_read_info(png, info);
-    out->w = png_get_image_width(png, info);
-    out->h = png_get_image_height(png, info);
-    png_charp name;
-    int comp;
-    png_bytep prof;
-    png_uint_32 len;
-    out->iccp = png_get_iCCP(png, info, &name, &comp, &prof, &len) && len > 0;
-    png_get_pHYs(png, info, &out->ppm_x, &out->ppm_y, &out->unit);
-    png_destroy_read_struct(&png, &info, NULL);
-    fclose(fp);
-    return true;
-}
 
 /* The value printed after "label:" in the demo's summary (caller frees), or NULL. */
 static char *summary_value(const char *out, const char *label)
@@ -79,14 +42,15 @@ static void test_first_run_makes_a_poster(void)
     CHECK_MSG(poster, "no poster line:\n%s", out);
     if (poster) {
         CHECK_MSG(!strncmp(poster, var, strlen(var)), "poster %s is not under %s/exports", poster, var);
-        png_head h;
-        CHECK_MSG(read_png_head(poster, &h), "%s is not a PNG", poster);
+        test_png h;
+        CHECK_MSG(test_png_read_head(poster, &h), "%s is not a PNG", poster);
         CHECK_INT_EQ(h.w, 5475);
         CHECK_INT_EQ(h.h, 7275);
-        CHECK(h.iccp);
-        CHECK_INT_EQ(h.unit, PNG_RESOLUTION_METER);
-        CHECK_INT_EQ(h.ppm_x, 11811); /* 300 DPI */
-        CHECK_INT_EQ(h.ppm_y, 11811);
+        CHECK(h.has_iccp && h.icc_len > 0);
+        CHECK(h.has_phys);
+        CHECK_INT_EQ(h.phys_unit, PNG_RESOLUTION_METER);
+        CHECK_INT_EQ(h.phys_x, 11811); /* 300 DPI */
+        CHECK_INT_EQ(h.phys_y, 11811);
     }
     free(poster);
     char *download = summary_value(out, "download:"), *page = summary_value(out, "web page:");

@@ -42,13 +42,9 @@ static char *sh_text(int *status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *cmd = NULL;
-    if (vasprintf(&cmd, fmt, ap) < 0)
-        cmd = NULL;
-    va_end(ap);
     char *out = NULL;
-    int st = dt_sh_out(&out, "%s", cmd ? cmd : "false");
-    free(cmd);
+    int st = dt_sh_vout(&out, fmt, ap);
+    va_end(ap);
     size_t n = strlen(out);
     while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
         out[--n] = '\0';

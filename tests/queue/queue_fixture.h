@@ -15,13 +15,7 @@ static pg_harness *fx_pg;
 
 static void fx_start(void)
 {
-    awm_error err = {{0}};
-    fx_pg = pg_harness_start(&err);
-    if (!fx_pg || !pg_harness_migrate(fx_pg, &err)) {
-        fprintf(stderr, "cannot set up PostgreSQL: %s\n", err.msg);
-        pg_harness_destroy(fx_pg);
-        exit(1);
-    }
+    fx_pg = pg_harness_start_or_exit(true);
 }
 
 static PGconn *fx_connect(void)

@@ -85,12 +85,7 @@ static void test_migrate_errors(void)
 
 int main(void)
 {
-    awm_error err = {{0}};
-    pg = pg_harness_start(&err);
-    if (!pg) {
-        fprintf(stderr, "cannot start PostgreSQL: %s\n", err.msg);
-        return 1;
-    }
+    pg = pg_harness_start_or_exit(false);
     RUN(test_migrate_applies_once);
     RUN(test_migrate_errors);
     pg_harness_destroy(pg);

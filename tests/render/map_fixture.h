@@ -1,5 +1,6 @@
 /* map_fixture.h — the map definitions the render tests draw: a test's own JSON, or the
- * repository's sample map. Header-only, like png_read.h; include after test.h. */
+ * repository's sample map; and the renderer set up for a test binary. Header-only, like
+ * png_read.h; include after test.h. */
 #ifndef AWM_TEST_MAP_FIXTURE_H
 #define AWM_TEST_MAP_FIXTURE_H
 
@@ -8,7 +9,19 @@
 #include <string.h>
 
 #include "map/map.h"
+#include "render/render.h"
 #include "util/util.h"
+
+/* render_init for a test's main: when the fonts cannot be set up it says why on stderr and
+ * ends the test with status 1 (every case would fail the same way). */
+static inline void render_init_or_exit(void)
+{
+    awm_error err = {{0}};
+    if (!render_init(&err)) {
+        fprintf(stderr, "render_init: %s\n", err.msg);
+        exit(1);
+    }
+}
 
 /* Parses a test's map definition; a refusal is a failed check, with every violation printed. */
 static inline bool parse_map(const char *json, map_definition *def)

@@ -1,5 +1,5 @@
-/* png_read.h — reading a rendered PNG back in the render tests: its chunks as libpng sees
- * them and its pixels. */
+/* png_read.h — reading a rendered PNG back in the tests (render, and the demo's poster in
+ * tests/deploy): its chunks as libpng sees them and its pixels. */
 #ifndef AWM_TESTS_RENDER_PNG_READ_H
 #define AWM_TESTS_RENDER_PNG_READ_H
 
@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct {
     int w, h, bit_depth, color_type;
@@ -20,7 +21,8 @@ typedef struct {
     unsigned char *rgb; /* w*h*3 when the colour type is RGB 8-bit, else NULL */
 } test_png;
 
-static inline bool test_png_read(const char *path, test_png *out)
+/* The PNG at path; its pixels too when `pixels` (RGB 8-bit only). False when it cannot be read. */
+static inline bool test_png_read_with(const char *path, test_png *out, bool pixels)
 {
     memset(out, 0, sizeof *out);
     FILE *fp = fopen(path, "rb");
@@ -58,7 +60,7 @@ static inline bool test_png_read(const char *path, test_png *out)
         out->phys_y = ry;
         out->phys_unit = unit;
     }
-    if (out->bit_depth == 8 && out->color_type == PNG_COLOR_TYPE_RGB) {
+    if (pixels && out->bit_depth == 8 && out->color_type == PNG_COLOR_TYPE_RGB) {
         rgb = malloc((size_t)out->w * out->h * 3);
         for (int y = 0; y < out->h; y++)
             png_read_row(png, rgb + (size_t)y * out->w * 3, NULL);
@@ -68,6 +70,17 @@ static inline bool test_png_read(const char *path, test_png *out)
     png_destroy_read_struct(&png, &info, NULL);
     fclose(fp);
     return true;
+}
+
+static inline bool test_png_read(const char *path, test_png *out)
+{
+    return test_png_read_with(path, out, true);
+}
+
+/* The header chunks only: a full-size poster's pixels are not read. */
+static inline bool test_png_read_head(const char *path, test_png *out)
+{
+    return test_png_read_with(path, out, false);
 }
 
 static inline uint32_t test_png_pixel(const test_png *p, int x, int y)

@@ -680,11 +680,7 @@ static void test_borders_stroked_once(void)
 
 int main(void)
 {
-    awm_error err = {{0}};
-    if (!render_init(&err)) {
-        fprintf(stderr, "render_init: %s\n", err.msg);
-        return 1;
-    }
+    render_init_or_exit();
     RUN(test_furniture_inside_safe_area_on_every_size);
     RUN(test_title_one_line);
     RUN(test_title_wraps_to_two_lines_before_shrinking);

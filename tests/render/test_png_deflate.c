@@ -10,6 +10,7 @@
 #include "render/render_internal.h"
 #include "support/testkit.h"
 #include "test.h"
+#include "map_fixture.h"
 
 static bool append(void *user, const void *data, size_t len)
 {
@@ -45,22 +46,10 @@ static bool inflate_idat(const awm_buf *png, unsigned char *raw, size_t raw_len,
 
 static void test_isal_same_pixels_as_zlib(void)
 {
-    char path[4096];
-    char *json = NULL;
-    size_t len = 0;
-    awm_error err = {{0}};
-    bool read = awm_asset_path(path, sizeof path, "assets/sample-map.json") && awm_read_file(path, &json, &len, &err);
-    CHECK_MSG(read, "sample map: %s", err.msg);
-    if (!read)
-        return;
     map_definition def;
-    map_violations v;
-    bool parsed = map_definition_parse(json, len, &def, &v);
-    map_violations_free(&v);
-    free(json);
-    CHECK_MSG(parsed, "the sample map was refused");
-    if (!parsed)
+    if (!load_sample(&def))
         return;
+    awm_error err = {{0}};
 
     /* 18x24 at 100 DPI: 10m geography, 19 bands of 128 rows on 2 threads. */
     const double dpi = 100;
@@ -103,11 +92,7 @@ static void test_isal_same_pixels_as_zlib(void)
 
 int main(void)
 {
-    awm_error err = {{0}};
-    if (!render_init(&err)) {
-        fprintf(stderr, "render_init: %s\n", err.msg);
-        return 1;
-    }
+    render_init_or_exit();
     RUN(test_isal_same_pixels_as_zlib);
     return TEST_EXIT();
 }

@@ -549,11 +549,7 @@ static void test_svg_is_well_formed(void)
 
 int main(void)
 {
-    snprintf(g_dir, sizeof g_dir, "%s/awm-render-test-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(g_dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tk_mkdtemp_or_exit(g_dir, sizeof g_dir, "render-test");
     RUN(test_fonts_resolve_to_ours);
     RUN(test_titles_in_any_script_have_glyphs);
     RUN(test_every_size_has_its_pixel_size);

@@ -99,6 +99,14 @@ static int stray_files(const char *subdir)
     return stray_files_but(subdir, NULL);
 }
 
+/* `awm render` with `args` is refused as invalid (exit 2), saying `message` on stderr. */
+static void check_refused(const char *const *args, const char *message)
+{
+    int status = run(args, NULL);
+    CHECK_MSG(status == 2, "exit %d, want 2 (%s)", status, message);
+    CHECK_MSG(stderr_has(message), "stderr does not say: %s", message);
+}
+
 static void test_help(void)
 {
     const char *args[] = {"--help", NULL};
@@ -132,8 +140,7 @@ static void test_unknown_size_lists_sizes(void)
     char out[512];
     path_in_dir(out, sizeof out, "out/x.png");
     const char *args[] = {"--sample", out, "--size", "9x9", NULL};
-    CHECK_INT_EQ(run(args, NULL), 2);
-    CHECK(stderr_has("unknown size '9x9'"));
+    check_refused(args, "unknown size '9x9'");
     CHECK(stderr_has("8x10, 12x16, 18x24, 24x36"));
     CHECK(stderr_has("A1-landscape"));
 }
@@ -143,33 +150,26 @@ static void test_bad_options(void)
     char out[512];
     path_in_dir(out, sizeof out, "out/x.tiff");
     const char *fmt[] = {"--sample", out, "--size", "8x10", NULL};
-    CHECK_INT_EQ(run(fmt, NULL), 2);
-    CHECK(stderr_has("unknown format 'tiff'"));
+    check_refused(fmt, "unknown format 'tiff'");
     path_in_dir(out, sizeof out, "out/x.png");
     const char *dpi[] = {"--sample", out, "--size", "8x10", "--dpi", "600", NULL};
-    CHECK_INT_EQ(run(dpi, NULL), 2);
-    CHECK(stderr_has("--dpi"));
+    check_refused(dpi, "--dpi");
     const char *theme[] = {"--sample", out, "--size", "8x10", "--theme", "neon", NULL};
-    CHECK_INT_EQ(run(theme, NULL), 2);
-    CHECK(stderr_has("theme: unknown theme \"neon\""));
+    check_refused(theme, "theme: unknown theme \"neon\"");
     const char *proj[] = {"--sample", out, "--size", "8x10", "--projection", "globe", NULL};
-    CHECK_INT_EQ(run(proj, NULL), 2);
-    CHECK(stderr_has("projection: must be one of"));
+    check_refused(proj, "projection: must be one of");
     const char *none[] = {"--sample", NULL};
     CHECK_INT_EQ(run(none, NULL), 2);
     /* pdf-cmyk: a profile is required, must exist and must be CMYK, and applies to PDF only. */
     path_in_dir(out, sizeof out, "out/x.pdf");
     const char *no_profile[] = {"--sample", out, "--size", "8x10", "--format", "pdf-cmyk", NULL};
-    CHECK_INT_EQ(run(no_profile, NULL), 2);
-    CHECK(stderr_has("pdf-cmyk needs --cmyk-profile"));
+    check_refused(no_profile, "pdf-cmyk needs --cmyk-profile");
     const char *missing[] = {"--sample", out, "--size", "8x10", "--cmyk-profile", "/nonexistent/fogra.icc", NULL};
-    CHECK_INT_EQ(run(missing, NULL), 2);
-    CHECK(stderr_has("CMYK profile /nonexistent/fogra.icc cannot be read"));
+    check_refused(missing, "CMYK profile /nonexistent/fogra.icc cannot be read");
     path_in_dir(out, sizeof out, "out/x.png");
     const char *png_cmyk[] = {"--sample", out, "--size", "8x10", "--cmyk-profile",
                               "/usr/share/color/icc/ghostscript/default_cmyk.icc", NULL};
-    CHECK_INT_EQ(run(png_cmyk, NULL), 2);
-    CHECK(stderr_has("--cmyk-profile applies to PDF output only"));
+    check_refused(png_cmyk, "--cmyk-profile applies to PDF output only");
     CHECK_INT_EQ(stray_files("out"), 0);
 }
 

@@ -492,3 +492,15 @@ bool pg_harness_migrate(pg_harness *pg, awm_error *err)
     PQfinish(conn);
     return ok;
 }
+
+pg_harness *pg_harness_start_or_exit(bool migrate)
+{
+    awm_error err = {{0}};
+    pg_harness *pg = pg_harness_start(&err);
+    if (!pg || (migrate && !pg_harness_migrate(pg, &err))) {
+        fprintf(stderr, "cannot %s PostgreSQL: %s\n", pg ? "migrate" : "start", err.msg);
+        pg_harness_destroy(pg);
+        exit(1);
+    }
+    return pg;
+}

@@ -55,4 +55,9 @@ void pg_harness_destroy(pg_harness *pg);
 /* Run the repository's migrations (AWM_ASSETS_DIR/db/migrations) on the server. */
 bool pg_harness_migrate(pg_harness *pg, awm_error *err);
 
+/* pg_harness_start, then pg_harness_migrate when `migrate`, for a test's main: when either
+ * fails it says why on stderr and ends the process with status 1, so no case runs without
+ * its server. */
+pg_harness *pg_harness_start_or_exit(bool migrate);
+
 #endif
