@@ -268,10 +268,12 @@ static void *project_layer(void *arg)
     return NULL;
 }
 
-/* ---- the borders, projected on a thread of their own (render_scene_start) ----
+/* ---- the borders, made on a thread of their own (render_scene_start) ----
  * They are the one layer nothing in the scene's making needs (not the furniture rule, not the
- * labels) and the first bands do not draw before layer 5: they are published when done, and a
- * band waits for them there (render_scene_wait_borders). */
+ * labels), and the first bands do not draw them before layer 5. Their mesh, the longest part
+ * of a first render, is built while the land is projected; their projection goes on while the
+ * first bands draw, and is published when done: a band waits for it at layer 5
+ * (render_scene_wait_borders). */
 struct render_scene_pending {
     layer_job job;
     geo_detail detail; /* job.mesh is this detail's, meshed first if need be */
@@ -279,25 +281,41 @@ struct render_scene_pending {
     bool threaded;
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    bool done; /* under lock: the borders are ready */
+    bool meshed; /* under lock: the mesh is built (its scratch memory given back) */
+    bool done;   /* under lock: the borders are ready */
 };
+
+static void pending_set(struct render_scene_pending *pd, bool *flag)
+{
+    pthread_mutex_lock(&pd->lock);
+    *flag = true;
+    pthread_cond_broadcast(&pd->cond);
+    pthread_mutex_unlock(&pd->lock);
+}
+
+static void pending_wait(struct render_scene_pending *pd, const bool *flag)
+{
+    pthread_mutex_lock(&pd->lock);
+    while (!*flag)
+        pthread_cond_wait(&pd->cond, &pd->lock);
+    pthread_mutex_unlock(&pd->lock);
+}
 
 void (*_Atomic render_scene_borders_hook)(void);
 
 static void *project_borders(void *arg)
 {
     struct render_scene_pending *pd = arg;
+    uint64_t clk = render_phase_clock(false);
+    pd->job.mesh = geography_borders(pd->detail);
+    render_phase_mark(RENDER_PHASE_SCENE, false, &clk);
+    pending_set(pd, &pd->meshed);
     void (*hook)(void) = atomic_load(&render_scene_borders_hook);
     if (hook)
         hook();
-    uint64_t clk = render_phase_clock(false);
-    pd->job.mesh = geography_borders(pd->detail);
     project_layer(&pd->job);
     render_phase_mark(RENDER_PHASE_SCENE, false, &clk);
-    pthread_mutex_lock(&pd->lock);
-    pd->done = true;
-    pthread_cond_broadcast(&pd->cond);
-    pthread_mutex_unlock(&pd->lock);
+    pending_set(pd, &pd->done);
     return NULL;
 }
 
@@ -316,13 +334,8 @@ static void borders_start(render_scene *s, double tolerance)
 
 void render_scene_wait_borders(const render_scene *s)
 {
-    struct render_scene_pending *pd = s->pending;
-    if (!pd)
-        return;
-    pthread_mutex_lock(&pd->lock);
-    while (!pd->done)
-        pthread_cond_wait(&pd->cond, &pd->lock);
-    pthread_mutex_unlock(&pd->lock);
+    if (s->pending)
+        pending_wait(s->pending, &s->pending->done);
 }
 
 void render_scene_complete(render_scene *s)
@@ -629,6 +642,10 @@ bool render_scene_start(render_scene *s, const map_definition *map, const map_pr
         project_map(s, land, device_px_per_pt);
     }
     render_labels_place(s);
+    /* The first mesh of a detail level needs ≈ 20 MB of scratch: the bands wait for it to be
+     * given back, so the peak stays the larger of the two, not their sum. */
+    if (s->pending)
+        pending_wait(s->pending, &s->pending->meshed);
     return true;
 }
 
