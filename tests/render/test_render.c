@@ -1,6 +1,7 @@
 /* test_render.c — the renderer through its interface: pixel sizes, PNG chunks, colours of
  * known places in every projection and theme, the QR code, horizon clipping of paths,
- * fonts and fallback glyphs, PDF font embedding and SVG well-formedness.
+ * fonts and fallback glyphs, PDF font embedding and SVG well-formedness, and bands that start
+ * before the scene is complete (the same bytes).
  * Most renders use a low DPI to keep the run short under ASan; one 8x10 runs at 300 DPI. */
 #include <math.h>
 #include <pthread.h>
