@@ -161,9 +161,7 @@ void render_scene_draw(const render_scene *s, cairo_t *cr, const render_bbox *cl
     cairo_stroke(cr);
     render_phase_mark(RENDER_PHASE_LAND_STROKE, false, &clk);
 
-    /* 5. country borders: the mesh, each shared border once and no coastline (land has it);
-     * maybe still being projected (render_scene_start) */
-    render_scene_wait_borders(s);
+    /* 5. country borders: the mesh, each shared border once and no coastline (land has it) */
     cairo_set_line_width(cr, 0.5);
     set_rgb(cr, t->country_border, 1);
     append_outline(cr, &s->borders, reach);

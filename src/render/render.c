@@ -183,11 +183,8 @@ bool render_poster_write(const map_definition *map, const map_print_spec *spec,
     double device_px_per_pt = (opt.format == RENDER_PNG ? opt.dpi : MAP_DPI) / 72.0;
     double t_scene = awm_now_seconds();
     render_phase_mark(RENDER_PHASE_SETUP, true, &clk);
-    /* The scene's CPU is this thread's and the borders thread's (scene.c), which goes on while
-     * the first bands are drawn. */
-    clk = render_phase_clock(false);
-    bool built = render_scene_start(&scene, map, spec, device_px_per_pt, detail, err);
-    render_phase_mark(RENDER_PHASE_SCENE, false, &clk);
+    bool built = render_scene_build(&scene, map, spec, device_px_per_pt, detail, err);
+    render_phase_mark(RENDER_PHASE_SCENE, true, &clk);
     if (!built) {
         render_cmyk_close(cmyk);
         return false;

@@ -106,24 +106,11 @@ typedef struct {
     render_label *labels;
     size_t label_count;
     QRcode *qr; /* NULL without a QR code */
-    struct render_scene_pending *pending; /* the borders still being projected, or NULL */
 } render_scene;
 
 /* Project everything once. `device_px_per_pt` sets the resampling precision (half a device pixel). */
 bool render_scene_build(render_scene *s, const map_definition *map, const map_print_spec *spec,
                         double device_px_per_pt, geo_detail detail, awm_error *err);
-/* The same, but the country borders are made on a thread of their own: their mesh (on a
- * detail level's first use) while the land is projected here, then their projection, which
- * may still be running on return so the bands can start drawing (layers 1–4) in the meantime:
- * render_scene_draw waits for them before layer 5. Whatever the timing, the scene ends up the
- * same as render_scene_build's. render_scene_complete waits for them and joins the thread (it
- * is called by render_scene_free too); no band may be drawing then. */
-bool render_scene_start(render_scene *s, const map_definition *map, const map_print_spec *spec,
-                        double device_px_per_pt, geo_detail detail, awm_error *err);
-void render_scene_wait_borders(const render_scene *s);
-void render_scene_complete(render_scene *s);
-/* For the tests: when set, called on the borders' thread before it meshes and projects them. */
-extern void (*_Atomic render_scene_borders_hook)(void);
 void render_scene_free(render_scene *s);
 /* Draw the scene (all layers). `clip` (page pt) limits the work to what touches it; NULL = all.
  * The caller has set the pt → device transform on `cr`. */

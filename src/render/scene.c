@@ -4,8 +4,6 @@
 
 #include <math.h>
 #include <pthread.h>
-#include <stdatomic.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* Between the furniture and a frame reduced to keep clear of it (pt): a marker's reach. */
@@ -52,20 +50,16 @@ static void drop_slivers(const geo_layer *src, geo_layer *out, size_t *dropped)
     }
 }
 
-/* Decoding a layer is quick (the cache); the mesh takes longer (≈ 0.25 s for 10m countries)
- * and only the borders need it, so it has a lock of its own and is built on the borders'
- * thread (render_scene_start) while the land is projected. */
-static pthread_mutex_t g_geo_lock = PTHREAD_MUTEX_INITIALIZER;  /* the layers */
-static pthread_mutex_t g_mesh_lock = PTHREAD_MUTEX_INITIALIZER; /* the meshes */
+static pthread_mutex_t g_geo_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
-    bool loaded, meshed;
+    bool loaded;
     geo_layer land_raw, countries_raw; /* as loaded */
     geo_layer land, countries;         /* what is drawn */
     geo_mesh borders;                  /* between the drawn countries */
 } g_geo[3];
 
-/* The drawn land and countries of `detail`, loaded on first use. */
-static bool geography_layers(geo_detail detail, awm_error *err)
+bool render_geography(geo_detail detail, const geo_layer **land, const geo_mesh **borders,
+                      awm_error *err)
 {
     bool ok = true;
     pthread_mutex_lock(&g_geo_lock);
@@ -79,40 +73,22 @@ static bool geography_layers(geo_detail detail, awm_error *err)
             g_geo[detail].countries_raw = c;
             drop_slivers(&l, &g_geo[detail].land, &dropped);
             drop_slivers(&c, &g_geo[detail].countries, &dropped);
+            geo_mesh_borders(&g_geo[detail].countries, &g_geo[detail].borders);
             g_geo[detail].loaded = true;
-            awm_log(AWM_LOG_DEBUG, "RENDER_GEOGRAPHY_LOADED", "{s:s, s:i}", "detail",
-                    geo_detail_name(detail), "slivers", (int)dropped);
+            awm_log(AWM_LOG_DEBUG, "RENDER_GEOGRAPHY_LOADED", "{s:s, s:i, s:i}", "detail",
+                    geo_detail_name(detail), "slivers", (int)dropped, "borderLines",
+                    (int)g_geo[detail].borders.line_count);
         } else {
             geo_layer_free(&l);
             geo_layer_free(&c);
         }
     }
     pthread_mutex_unlock(&g_geo_lock);
-    return ok;
-}
-
-/* The borders of a loaded detail, meshed on first use (cannot fail). */
-static const geo_mesh *geography_borders(geo_detail detail)
-{
-    pthread_mutex_lock(&g_mesh_lock);
-    if (!g_geo[detail].meshed) {
-        geo_mesh_borders(&g_geo[detail].countries, &g_geo[detail].borders);
-        g_geo[detail].meshed = true;
-        awm_log(AWM_LOG_DEBUG, "RENDER_GEOGRAPHY_MESHED", "{s:s, s:i}", "detail", geo_detail_name(detail),
-                "borderLines", (int)g_geo[detail].borders.line_count);
+    if (ok) {
+        *land = &g_geo[detail].land;
+        *borders = &g_geo[detail].borders;
     }
-    pthread_mutex_unlock(&g_mesh_lock);
-    return &g_geo[detail].borders;
-}
-
-bool render_geography(geo_detail detail, const geo_layer **land, const geo_mesh **borders,
-                      awm_error *err)
-{
-    if (!geography_layers(detail, err))
-        return false;
-    *land = &g_geo[detail].land;
-    *borders = geography_borders(detail);
-    return true;
+    return ok;
 }
 
 geo_detail render_detail_for_width(int px_w)
@@ -268,96 +244,19 @@ static void *project_layer(void *arg)
     return NULL;
 }
 
-/* ---- the borders, made on a thread of their own (render_scene_start) ----
- * They are the one layer nothing in the scene's making needs (not the furniture rule, not the
- * labels), and the first bands do not draw them before layer 5. Their mesh, the longest part
- * of a first render, is built while the land is projected; their projection goes on while the
- * first bands draw, and is published when done: a band waits for it at layer 5
- * (render_scene_wait_borders). */
-struct render_scene_pending {
-    layer_job job;
-    geo_detail detail; /* job.mesh is this detail's, meshed first if need be */
-    pthread_t thread;
-    bool threaded;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool meshed; /* under lock: the mesh is built (its scratch memory given back) */
-    bool done;   /* under lock: the borders are ready */
-};
-
-static void pending_set(struct render_scene_pending *pd, bool *flag)
+/* Land and borders are independent: project them on two threads (geo is pure). */
+static void build_geography(render_scene *s, const geo_layer *land, const geo_mesh *borders,
+                            double tolerance)
 {
-    pthread_mutex_lock(&pd->lock);
-    *flag = true;
-    pthread_cond_broadcast(&pd->cond);
-    pthread_mutex_unlock(&pd->lock);
-}
-
-static void pending_wait(struct render_scene_pending *pd, const bool *flag)
-{
-    pthread_mutex_lock(&pd->lock);
-    while (!*flag)
-        pthread_cond_wait(&pd->cond, &pd->lock);
-    pthread_mutex_unlock(&pd->lock);
-}
-
-void (*_Atomic render_scene_borders_hook)(void);
-
-static void *project_borders(void *arg)
-{
-    struct render_scene_pending *pd = arg;
-    uint64_t clk = render_phase_clock(false);
-    pd->job.mesh = geography_borders(pd->detail);
-    render_phase_mark(RENDER_PHASE_SCENE, false, &clk);
-    pending_set(pd, &pd->meshed);
-    void (*hook)(void) = atomic_load(&render_scene_borders_hook);
-    if (hook)
-        hook();
-    project_layer(&pd->job);
-    render_phase_mark(RENDER_PHASE_SCENE, false, &clk);
-    pending_set(pd, &pd->done);
-    return NULL;
-}
-
-static void borders_start(render_scene *s, double tolerance)
-{
-    struct render_scene_pending *pd = awm_xcalloc(1, sizeof *pd);
-    pd->job = (layer_job){&s->proj, NULL, NULL, &s->borders, tolerance};
-    pd->detail = s->detail;
-    pthread_mutex_init(&pd->lock, NULL);
-    pthread_cond_init(&pd->cond, NULL);
-    s->pending = pd;
-    pd->threaded = pthread_create(&pd->thread, NULL, project_borders, pd) == 0;
-    if (!pd->threaded)
-        project_borders(pd);
-}
-
-void render_scene_wait_borders(const render_scene *s)
-{
-    if (s->pending)
-        pending_wait(s->pending, &s->pending->done);
-}
-
-void render_scene_complete(render_scene *s)
-{
-    struct render_scene_pending *pd = s->pending;
-    if (!pd)
-        return;
-    if (pd->threaded)
-        pthread_join(pd->thread, NULL);
-    pthread_mutex_destroy(&pd->lock);
-    pthread_cond_destroy(&pd->cond);
-    free(pd);
-    s->pending = NULL;
-}
-
-/* Land and borders are independent (geo is pure): the borders go to their own thread, which
- * may still be running when this returns; the land is projected here. */
-static void build_geography(render_scene *s, const geo_layer *land, double tolerance)
-{
-    borders_start(s, tolerance);
-    layer_job job = {&s->proj, land, NULL, &s->land, tolerance};
-    project_layer(&job);
+    layer_job jobs[2] = {{&s->proj, NULL, borders, &s->borders, tolerance},
+                         {&s->proj, land, NULL, &s->land, tolerance}};
+    pthread_t tid;
+    bool threaded = pthread_create(&tid, NULL, project_layer, &jobs[0]) == 0;
+    if (!threaded)
+        project_layer(&jobs[0]);
+    project_layer(&jobs[1]);
+    if (threaded)
+        pthread_join(tid, NULL);
 }
 
 /* The projection of `map` fitted to `frame` (§3). */
@@ -394,7 +293,8 @@ static void configure_projection(geo_projection *p, const map_definition *map, c
 }
 
 /* Everything of the map itself, projected into the scene's frame. */
-static void project_map(render_scene *s, const geo_layer *land, double device_px_per_pt)
+static void project_map(render_scene *s, const geo_layer *land, const geo_mesh *borders,
+                        double device_px_per_pt)
 {
     const map_definition *map = s->map;
     geo_projection *p = &s->proj;
@@ -404,7 +304,7 @@ static void project_map(render_scene *s, const geo_layer *land, double device_px
     shape_finish(&s->sphere);
     geo_path_graticule10(p, &s->graticule.path);
     shape_finish(&s->graticule);
-    build_geography(s, land, 0.25 / device_px_per_pt);
+    build_geography(s, land, borders, 0.25 / device_px_per_pt);
 
     s->person_count = map->person_count;
     s->people = awm_xcalloc(map->person_count ? map->person_count : 1, sizeof *s->people);
@@ -436,7 +336,6 @@ static void project_map(render_scene *s, const geo_layer *land, double device_px
 
 static void free_projected(render_scene *s)
 {
-    render_scene_complete(s);
     shape_free(&s->sphere);
     shape_free(&s->graticule);
     shape_free(&s->land);
@@ -612,7 +511,7 @@ static map_box free_frame(const render_scene *s)
     return best;
 }
 
-bool render_scene_start(render_scene *s, const map_definition *map, const map_print_spec *spec,
+bool render_scene_build(render_scene *s, const map_definition *map, const map_print_spec *spec,
                         double device_px_per_pt, geo_detail detail, awm_error *err)
 {
     memset(s, 0, sizeof *s);
@@ -620,9 +519,10 @@ bool render_scene_start(render_scene *s, const map_definition *map, const map_pr
     s->detail = detail;
     map_page_boxes_for(spec, &s->boxes);
 
-    if (!geography_layers(detail, err))
+    const geo_layer *land;
+    const geo_mesh *borders;
+    if (!render_geography(detail, &land, &borders, err))
         return false;
-    const geo_layer *land = &g_geo[detail].land;
 
     if (map->qr_url) {
         s->qr = QRcode_encodeString(map->qr_url, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
@@ -631,30 +531,15 @@ bool render_scene_start(render_scene *s, const map_definition *map, const map_pr
             return false;
         }
     }
-    /* The projection first: it starts the borders' thread (the mesh, the longest part), and
-     * the furniture's layout does not depend on it. */
-    project_map(s, land, device_px_per_pt);
     render_furniture_layout(map, spec, &s->furniture);
+    project_map(s, land, borders, device_px_per_pt);
     if (furniture_covers_map(s)) {
         s->frame_reduced = true;
         s->boxes.frame = free_frame(s);
         free_projected(s);
-        project_map(s, land, device_px_per_pt);
+        project_map(s, land, borders, device_px_per_pt);
     }
     render_labels_place(s);
-    /* The first mesh of a detail level needs ≈ 20 MB of scratch: the bands wait for it to be
-     * given back, so the peak stays the larger of the two, not their sum. */
-    if (s->pending)
-        pending_wait(s->pending, &s->pending->meshed);
-    return true;
-}
-
-bool render_scene_build(render_scene *s, const map_definition *map, const map_print_spec *spec,
-                        double device_px_per_pt, geo_detail detail, awm_error *err)
-{
-    if (!render_scene_start(s, map, spec, device_px_per_pt, detail, err))
-        return false;
-    render_scene_complete(s);
     return true;
 }
 

@@ -1,16 +1,12 @@
 /* test_render.c — the renderer through its interface: pixel sizes, PNG chunks, colours of
  * known places in every projection and theme, the QR code, horizon clipping of paths,
- * fonts and fallback glyphs, PDF font embedding and SVG well-formedness, and bands that start
- * before the scene is complete (the same bytes).
+ * fonts and fallback glyphs, PDF font embedding and SVG well-formedness.
  * Most renders use a low DPI to keep the run short under ASan; one 8x10 runs at 300 DPI. */
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "render/render_internal.h"
@@ -412,63 +408,6 @@ static void test_bands_match_single_pass(void)
     map_definition_free(&def);
 }
 
-/* ---- the bands start while the borders are still being projected ----
- * render_scene_start returns with the country borders on a thread of their own (here held
- * until it has returned), the bands draw layers 1-4 meanwhile and wait for the borders at
- * layer 5: the PNG is byte for byte the one of a scene complete before its first band. */
-static pthread_mutex_t g_hold_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t g_hold_cond = PTHREAD_COND_INITIALIZER;
-static bool g_scene_started, g_borders_held;
-
-static void hold_borders(void)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 60; /* not a timing: only how long to wait for a start that waits for us */
-    pthread_mutex_lock(&g_hold_lock);
-    while (!g_scene_started && pthread_cond_timedwait(&g_hold_cond, &g_hold_lock, &until) == 0)
-        ;
-    g_borders_held = g_scene_started;
-    pthread_mutex_unlock(&g_hold_lock);
-}
-
-static void test_bands_start_before_borders(void)
-{
-    map_definition def;
-    if (!load_sample(&def))
-        return;
-    const map_print_spec *spec = map_print_spec_find("8x10");
-    const double dpi = 60;
-    int px_w, px_h;
-    map_print_spec_pixels(spec, dpi, &px_w, &px_h);
-    geo_detail detail = render_detail_for_width(px_w);
-    awm_error err = {{0}};
-    awm_buf want = {0}, got = {0};
-    render_scene full, early;
-    CHECK_MSG(render_scene_build(&full, &def, spec, dpi / 72, detail, &err), "%s", err.msg);
-    CHECK_MSG(render_png_write(&full, px_w, px_h, dpi, 2, collect, &want, NULL, NULL, &err), "%s", err.msg);
-    render_scene_free(&full);
-
-    atomic_store(&render_scene_borders_hook, hold_borders);
-    bool started = render_scene_start(&early, &def, spec, dpi / 72, detail, &err);
-    pthread_mutex_lock(&g_hold_lock);
-    g_scene_started = true;
-    pthread_cond_broadcast(&g_hold_cond);
-    pthread_mutex_unlock(&g_hold_lock);
-    CHECK_MSG(started, "%s", err.msg);
-    if (started) {
-        CHECK_MSG(render_png_write(&early, px_w, px_h, dpi, 2, collect, &got, NULL, NULL, &err), "%s", err.msg);
-        render_scene_free(&early);
-    }
-    atomic_store(&render_scene_borders_hook, NULL);
-    CHECK_MSG(g_borders_held, "render_scene_start waited for the borders");
-    CHECK_MSG(want.len > 0 && want.len == got.len && !memcmp(want.data, got.data, want.len),
-              "the PNG differs from the complete scene's (%zu and %zu bytes)", want.len, got.len);
-    awm_buf_free(&want);
-    awm_buf_free(&got);
-    map_definition_free(&def);
-}
-
 /* ---- the QR code scans back to qrUrl ---- */
 static void test_qr_code_decodes(void)
 {
@@ -625,7 +564,6 @@ int main(void)
     RUN(test_stream_output);
     RUN(test_partial_last_row_is_canvas);
     RUN(test_bands_match_single_pass);
-    RUN(test_bands_start_before_borders);
     RUN(test_qr_code_decodes);
     RUN(test_leg_behind_globe_ends_on_horizon);
     RUN(test_pdf_embeds_fonts);
