@@ -16,14 +16,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         bool ok = geo_layer_load(path, objects[i], &layer, &err);
         if (!ok && !err.msg[0])
             abort(); /* a refusal always says why */
-        if (ok) { /* read every decoded point, so a wrong count shows up under ASan */
+        if (ok) { /* read every decoded point and its importance, so a wrong count shows up under ASan */
             volatile double sum = 0;
             for (size_t f = 0; f < layer.feature_count; f++)
                 for (size_t p = 0; p < layer.features[f].polygon_count; p++) {
                     const geo_polygon *poly = &layer.features[f].polygons[p];
                     for (size_t r = 0; r < poly->ring_count; r++)
-                        for (size_t k = 0; k < poly->rings[r].count; k++)
+                        for (size_t k = 0; k < poly->rings[r].count; k++) {
                             sum += poly->rings[r].points[k].x + poly->rings[r].points[k].y;
+                            if (!(poly->rings[r].importance[k] >= 0))
+                                abort(); /* one per point, never NaN or negative */
+                        }
                 }
             (void)sum;
         }

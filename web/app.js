@@ -6,6 +6,7 @@
 
 const PREVIEW_DEBOUNCE_MS = 250;
 const DRAG_THROTTLE_MS = 120;
+const PREVIEW_RETRY_MS = 500; // the first wait after "renderer busy" (503)
 const JOB_POLL_MS = 1000;
 
 const $ = (sel) => document.querySelector(sel);
@@ -27,6 +28,7 @@ const state = {
   labels: 'none',   // layer 8: none, places, places-and-years
   qr: true,         // false: qrUrl null, no QR group
   sizeKey: '18x24',
+  autoFit: true,    // a new map's view follows its places (fitView) until turned by hand
 };
 // From GET /api/export, the server's own description: the sizes, the page geometry (bleed, safe
 // margin, the map frame's inset) and each theme's colours. The first preview does not wait for it:
@@ -264,6 +266,9 @@ function renderPerson(p, pi) {
   tools.children[1].dataset.label = 'Move %s down';
   tools.children[0].disabled = pi === 0;
   tools.children[1].disabled = pi === state.people.length - 1;
+  const handle = reorderHandle(who, state.people, pi, (to) => `[data-person-handle="${to}"]`);
+  handle.dataset.personHandle = pi;
+  tools.prepend(handle);
   head.append(field(`Person ${pi + 1} name`, name, `people[${pi}].name`),
     field('Colour', colour, `people[${pi}].color`), tools);
   li.append(head);
@@ -316,7 +321,9 @@ function renderPlace(p, pi, l, i) {
   del.dataset.label = 'Remove %s';
   up.disabled = i === 0;
   down.disabled = i === p.locations.length - 1;
-  tools.append(up, down, del);
+  const handle = reorderHandle(what, p.locations, i, (to) => `[data-place-handle="${pi}-${to}"]`);
+  handle.dataset.placeHandle = `${pi}-${i}`;
+  tools.append(handle, up, down, del);
 
   row.append(search.field,
     field('Latitude', lat, `${path}.latitude`),
@@ -324,6 +331,57 @@ function renderPlace(p, pi, l, i) {
     field('Date (year, year-month or full date)', date, `${path}.date`),
     tools);
   return row;
+}
+
+// The handle beside a person's or a place's ↑ ↓ buttons: drag it (mouse, pen or finger) to another
+// position among its siblings, or press ↑ / ↓ while it has focus. The row moves on the page while it
+// is dragged; the state changes once, on the drop (one undo step), and Escape or a cancelled
+// pointer puts the row back.
+function reorderHandle(what, arr, from, focusFor) {
+  const h = button('⠿', `Reorder ${what}`, () => {}, 'icon handle');
+  h.dataset.label = 'Reorder %s';
+  h.setAttribute('aria-describedby', 'reorder-help');
+  const moved = (to) => {
+    changed(focusFor(to));
+    const name = (arr[to].name || '').trim() || what;
+    setStatus($('#edit-status'), `Moved ${name} to position ${to + 1} of ${arr.length}.`);
+  };
+  h.addEventListener('keydown', (e) => {
+    const d = { ArrowUp: -1, ArrowDown: 1 }[e.key];
+    if (!d || doc.readOnly) return;
+    e.preventDefault();
+    if (move(arr, from, from + d)) moved(from + d);
+  });
+  h.addEventListener('pointerdown', (e) => {
+    if (e.button !== 0 || doc.readOnly) return;
+    e.preventDefault();
+    const item = h.closest('li');
+    const list = item.parentElement;
+    item.classList.add('dragged');
+    // on the document, not captured by the handle: moving the row in the page releases a capture
+    const listeners = new AbortController();
+    const on = (type, fn) => document.addEventListener(type, fn, { signal: listeners.signal });
+    on('pointermove', (ev) => {
+      if (ev.pointerId !== e.pointerId) return;
+      // before the first sibling whose middle is below the pointer, else last
+      const before = [...list.children].find((c) => c !== item
+        && ev.clientY < c.getBoundingClientRect().top + c.getBoundingClientRect().height / 2);
+      if (before && item.nextElementSibling !== before) list.insertBefore(item, before);
+      else if (!before && list.lastElementChild !== item) list.append(item);
+    });
+    const end = (drop) => {
+      listeners.abort();
+      item.classList.remove('dragged');
+      const to = [...list.children].indexOf(item);
+      if (to === from) return;
+      if (drop && move(arr, from, to)) moved(to);
+      else renderPeople(focusFor(from)); // cancelled: back where it was
+    };
+    on('pointerup', () => end(true));
+    on('pointercancel', () => end(false));
+    on('keydown', (ev) => { if (ev.key === 'Escape') { ev.preventDefault(); end(false); } });
+  });
+  return h;
 }
 
 // A place name field that searches GET /api/places as you type (a combobox: arrows, Enter,
@@ -593,17 +651,66 @@ function portraitOf(spec) {
   return spec.widthInches <= spec.heightInches ? spec : specFor(spec, true);
 }
 
+// The size picker: one card per page size (GET /api/export's sizes, portrait), each with its sheet
+// drawn to one scale — the longest side of the largest sheet SHEET_PX long — in the orientation
+// chosen, and its real size in inches and centimetres.
+const SHEET_PX = 64;
+const CM_PER_INCH = 2.54;
+
+function renderSizePicker(list) {
+  $('#page-size').replaceChildren(...list.map((s) => {
+    const label = document.createElement('label');
+    label.className = 'size';
+    const radio = document.createElement('input');
+    radio.type = 'radio';
+    radio.name = 'page-size';
+    radio.value = s.key;
+    const box = document.createElement('span');
+    box.className = 'sheet-box';
+    box.setAttribute('aria-hidden', 'true');
+    const sheet = document.createElement('span');
+    sheet.className = 'sheet';
+    sheet.dataset.shortIn = Math.min(s.widthInches, s.heightInches);
+    sheet.dataset.longIn = Math.max(s.widthInches, s.heightInches);
+    box.append(sheet);
+    const name = document.createElement('span');
+    name.className = 'size-name';
+    name.textContent = sizeLabel(s);
+    const cm = document.createElement('small');
+    const metric = (v) => String(Number((v * CM_PER_INCH).toFixed(1)));
+    cm.textContent = `${metric(Math.min(s.widthInches, s.heightInches))} × ${metric(Math.max(s.widthInches, s.heightInches))} cm`;
+    label.append(radio, box, name, cm);
+    return label;
+  }));
+}
+
+const chosenPageSize = () => document.querySelector('input[name=page-size]:checked')?.value;
+
 function syncSizeControls() {
   const spec = currentSize();
   if (!spec) return;
-  $('#page-size').value = portraitOf(spec).key;
+  const key = portraitOf(spec).key;
+  if (!document.querySelector(`input[name=page-size][value="${CSS.escape(key)}"]`)) {
+    // a size this page does not list (yet): a card of its own
+    const cards = [...document.querySelectorAll('#page-size .size')];
+    renderSizePicker([portraitOf(spec)]);
+    $('#page-size').prepend(...cards);
+  }
+  document.querySelector(`input[name=page-size][value="${CSS.escape(key)}"]`).checked = true;
   const landscape = spec.widthInches > spec.heightInches;
   document.querySelector(`input[name=orientation][value=${landscape ? 'landscape' : 'portrait'}]`).checked = true;
+  const sheets = [...document.querySelectorAll('#page-size .sheet')];
+  const longest = Math.max(...sheets.map((e) => Number(e.dataset.longIn)));
+  for (const e of sheets) {
+    const [w, h] = landscape ? [e.dataset.longIn, e.dataset.shortIn] : [e.dataset.shortIn, e.dataset.longIn];
+    e.style.width = `${(SHEET_PX * w / longest).toFixed(1)}px`;
+    e.style.height = `${(SHEET_PX * h / longest).toFixed(1)}px`;
+  }
   layoutPreview();
 }
 
 function onSizeChange() {
-  const portrait = sizes.find((s) => s.key === $('#page-size').value);
+  const portrait = sizes.find((s) => s.key === chosenPageSize()) || portraitOf(currentSize());
   const landscape = document.querySelector('input[name=orientation]:checked').value === 'landscape';
   state.sizeKey = specFor(portrait, landscape).key;
   syncSizeControls();
@@ -621,19 +728,154 @@ function syncLookControls() {
   $('#labels').value = state.labels;
   $('#legend').checked = state.legend;
   $('#qr').checked = state.qr;
-  $('#zoom').value = state.zoom;
-  $('#zoom-out').textContent = `${Number(state.zoom).toFixed(2)}×`;
-  syncRotationInputs();
+  syncViewControls();
   syncSizeControls();
 }
-function syncRotationInputs() {
+// Spin, tilt (the globe's only: flat maps turn about the axis) and zoom, as the state has them.
+function syncViewControls() {
   $('#rot-lambda').value = state.rotation[0];
   $('#rot-phi').value = state.rotation[1];
+  $('#tilt').hidden = state.projection !== 'orthographic';
+  $('#zoom').value = state.zoom;
+  $('#zoom-out').textContent = `${Number(state.zoom).toFixed(2)}×`;
+}
+
+// ---- fit to places -------------------------------------------------------------------------
+// The view chosen from the family's places (MAPS-AND-PRINT §3 for the fields). The globe turns so
+// that the places' spherical centroid faces the viewer (rotate [-λ, -φ, 0]: d3's convention), at
+// zoom 1. A flat map is recentred on the middle meridian of the narrowest arc of longitude that
+// holds every place, and zoomed (1..FIT_MAX_ZOOM) until the places, projected, fill FIT_MARGIN of
+// the frame about its centre. There is no pan: a zoom is relative to the fitted sphere, so it holds
+// on any sheet, where a pan in points would not. A new map follows its places (state.autoFit, kept
+// in the draft but not in the saved map) until the view is turned or zoomed by hand, or the saved
+// map is opened again; "Fit to places" fits again and follows again.
+
+const DEFAULT_ROTATION = [-20, -30, 0];
+const FIT_MARGIN = 0.8;
+const FIT_MAX_ZOOM = 4; // the zoom slider's end
+const RAD = Math.PI / 180;
+
+// [longitude, latitude] of every place with a position.
+function placedPoints() {
+  const pts = [];
+  for (const p of state.people) {
+    for (const l of p.locations) {
+      const lat = coordinate(l.latitude), lon = coordinate(l.longitude);
+      if (typeof lat === 'number' && typeof lon === 'number' && Math.abs(lat) <= 90 && Math.abs(lon) <= 180) pts.push([lon, lat]);
+    }
+  }
+  return pts;
+}
+
+// The point facing the viewer: the mean of the places' unit vectors, back on the sphere (a
+// family spread evenly round the world has none; its first place then).
+function sphericalCentroid(pts) {
+  let x = 0, y = 0, z = 0;
+  for (const [lon, lat] of pts) {
+    x += Math.cos(lat * RAD) * Math.cos(lon * RAD);
+    y += Math.cos(lat * RAD) * Math.sin(lon * RAD);
+    z += Math.sin(lat * RAD);
+  }
+  const n = Math.hypot(x, y, z);
+  if (n < 1e-9 * pts.length) return pts[0];
+  return [Math.atan2(y, x) / RAD, Math.asin(Math.max(-1, Math.min(1, z / n))) / RAD];
+}
+
+// The middle of the narrowest arc of longitude holding every place: opposite the widest gap.
+function middleMeridian(pts) {
+  const lons = pts.map(([lon]) => lon).sort((a, b) => a - b);
+  let gap = lons[0] + 360 - lons.at(-1), after = 0; // the gap across the antimeridian ends at lons[0]
+  for (let k = 1; k < lons.length; k++) {
+    if (lons[k] - lons[k - 1] > gap) { gap = lons[k] - lons[k - 1]; after = k; }
+  }
+  const start = lons[after], span = 360 - gap;
+  return wrapLambda(start + span / 2);
+}
+
+// A flat projection's raw formula (radians in, d3's unscaled units out) and its sphere's half
+// extent. Robinson is fitted as Natural Earth, which it follows to within a few per cent.
+function naturalEarth1(lambda, phi) {
+  const phi2 = phi * phi, phi4 = phi2 * phi2;
+  return [lambda * (0.8707 - 0.131979 * phi2 + phi4 * (-0.013791 + phi4 * (0.003971 * phi2 - 0.001529 * phi4))),
+    phi * (1.007226 + phi2 * (0.015085 + phi4 * (-0.044475 + 0.028874 * phi2 - 0.005916 * phi4)))];
+}
+const MERCATOR_MAX_PHI = 85.0511 * RAD;
+const FLAT = {
+  equirectangular: { raw: (l, p) => [l, p], half: [Math.PI, Math.PI / 2] },
+  mercator: { raw: (l, p) => [l, Math.log(Math.tan(Math.PI / 4 + Math.max(-MERCATOR_MAX_PHI, Math.min(MERCATOR_MAX_PHI, p)) / 2))],
+    half: [Math.PI, Math.PI] },
+  naturalEarth1: { raw: naturalEarth1, half: [naturalEarth1(Math.PI, 0)[0], naturalEarth1(0, Math.PI / 2)[1]] },
+};
+FLAT.robinson = FLAT.naturalEarth1;
+
+// {rotation, zoom} for the places on this projection and sheet; null without places.
+function fitView(pts, projection, spec) {
+  if (!pts.length) return null;
+  if (projection === 'orthographic' || !FLAT[projection]) {
+    const [lon, lat] = sphericalCentroid(pts);
+    return { rotation: [round1(wrapLambda(-lon)), round1(-lat), 0], zoom: 1 };
+  }
+  const centre = middleMeridian(pts);
+  const { raw, half } = FLAT[projection];
+  let mx = 0, my = 0; // the places' largest distances from the map's centre, raw units
+  for (const [lon, lat] of pts) {
+    const [x, y] = raw(wrapLambda(lon - centre) * RAD, lat * RAD);
+    mx = Math.max(mx, Math.abs(x));
+    my = Math.max(my, Math.abs(y));
+  }
+  const frameW = spec.widthInches * 72 - 2 * (page.safePt + page.frameInsetPt);
+  const frameH = spec.heightInches * 72 - 2 * (page.safePt + page.frameInsetPt);
+  const k = Math.min(frameW / (2 * half[0]), frameH / (2 * half[1])); // d3's fitSize scale
+  const zx = mx > 0 ? (FIT_MARGIN * frameW / 2) / (k * mx) : Infinity;
+  const zy = my > 0 ? (FIT_MARGIN * frameH / 2) / (k * my) : Infinity;
+  const zoom = Math.max(1, Math.min(FIT_MAX_ZOOM, zx, zy));
+  return { rotation: [round1(wrapLambda(-centre)), 0, 0], zoom: Math.floor(zoom * 20) / 20 }; // the slider's step
+}
+
+// Put the fitted view in the state (and the controls); false when there is nothing to fit to.
+function applyFit() {
+  const spec = currentSize();
+  const view = spec && fitView(placedPoints(), state.projection, spec);
+  if (!view) return false;
+  state.rotation = view.rotation;
+  state.zoom = view.zoom;
+  state.pan = null;
+  syncViewControls();
+  return true;
+}
+
+// The view turned or zoomed by hand: from now on it stays as the family set it.
+function viewSetByHand() {
+  if (!state.autoFit) return;
+  state.autoFit = false;
+  setStatus($('#view-status'), '');
+}
+
+function fitToPlaces() {
+  if (!applyFit()) {
+    setStatus($('#view-status'), 'Add a place first: the view is fitted to the places on the map.');
+    return;
+  }
+  state.autoFit = true;
+  setStatus($('#view-status'), 'Fitted to the places; the view follows them until you turn it.');
+  edits.forceBreak = true;
+  schedulePreview(0);
+}
+
+function resetView() {
+  state.rotation = [...DEFAULT_ROTATION];
+  state.zoom = 1;
+  state.pan = null;
+  state.autoFit = false;
+  syncViewControls();
+  setStatus($('#view-status'), 'The view is back to where a new map starts.');
+  edits.forceBreak = true;
+  schedulePreview(0);
 }
 
 // ---- preview ------------------------------------------------------------------------------
 
-const preview = { timer: null, controller: null, lastStart: 0, url: null, renders: 0 };
+const preview = { timer: null, controller: null, lastStart: 0, url: null, renders: 0, retryMs: 0 };
 
 // "people[0].locations[1]..." of a preview request → the same path for the row it came from.
 function fromPreviewPath(line, index) {
@@ -676,6 +918,7 @@ function previewDpi() {
 
 // Every edit comes through here: it redraws the preview and (noteEdit) is saved.
 function schedulePreview(delay = PREVIEW_DEBOUNCE_MS) {
+  if (state.autoFit && !doc.readOnly) applyFit();
   recordHistory();
   relabel();
   markStaleExport();
@@ -712,6 +955,16 @@ async function renderPreview() {
       let body = null;
       try { body = await res.json(); } catch { /* not JSON */ }
       if (controller !== preview.controller) return;
+      if (res.status === 503 || res.status === 429) {
+        // Every render slot taken (a drag's earlier requests may still be drawing): the latest
+        // state is asked for again shortly, waiting longer each time, at most the server's Retry-After.
+        const most = 1000 * (Number(res.headers.get('Retry-After')) || 5);
+        preview.retryMs = Math.min(most, preview.retryMs ? preview.retryMs * 2 : PREVIEW_RETRY_MS);
+        $('#preview-status').textContent = 'The server is busy: the preview comes in a moment…';
+        fig.dataset.pending = 'true';
+        preview.timer = setTimeout(renderPreview, preview.retryMs);
+        return;
+      }
       const details = (body?.details || []).map((d) => fromPreviewPath(d, index));
       lastErrors = { details, message: body?.error || `preview failed (${res.status})` };
       showErrors(lastErrors.details, lastErrors.message);
@@ -723,6 +976,7 @@ async function renderPreview() {
     }
     const blob = await res.blob();
     if (controller !== preview.controller) return;
+    preview.retryMs = 0;
     lastErrors = { details: [], message: '' };
     showErrors([], '');
     if (preview.url) URL.revokeObjectURL(preview.url);
@@ -766,7 +1020,8 @@ function rotateBy(dLambda, dPhi) {
   const [l, p, g] = state.rotation.map((v) => (typeof v === 'number' ? v : Number(v) || 0));
   state.rotation = [round1(wrapLambda(l + dLambda)),
     state.projection === 'orthographic' ? round1(Math.max(-90, Math.min(90, p + dPhi))) : p, g];
-  syncRotationInputs();
+  viewSetByHand();
+  syncViewControls();
 }
 
 function setupDrag() {
@@ -802,6 +1057,17 @@ function setupDrag() {
     rotateBy(d[0], d[1]);
     schedulePreview();
   });
+}
+
+// Phones: the preview holds the top third of the screen; hidden, it gives that room to the form.
+function togglePreview() {
+  const btn = $('#preview-toggle');
+  const show = btn.getAttribute('aria-expanded') !== 'true';
+  $('#preview').hidden = !show;
+  document.documentElement.classList.toggle('preview-hidden', !show);
+  btn.setAttribute('aria-expanded', String(show));
+  btn.textContent = show ? 'Hide preview' : 'Show preview';
+  if (show) schedulePreview(0); // drawn at the size it now has
 }
 
 function setStatus(el, text, isError = false) {
@@ -1014,13 +1280,14 @@ function loadDefinition(d = {}) {
   state.subtitle = d.subtitle || '';
   state.projection = d.projection || 'orthographic';
   state.theme = d.theme || 'antique-parchment';
-  state.rotation = Array.isArray(d.rotation) ? [...d.rotation] : [-20, -30, 0];
+  state.rotation = Array.isArray(d.rotation) ? [...d.rotation] : [...DEFAULT_ROTATION];
   state.zoom = typeof d.zoom === 'number' ? d.zoom : 1;
   state.pan = d.pan || null;
   state.qrUrl = d.qrUrl || null;
   state.qr = !('qrUrl' in d) || (d.qrUrl !== null && d.qrUrl !== '');
   state.legend = d.legend !== false;
   state.labels = d.labels || 'none';
+  state.autoFit = d.autoFit === true; // a draft's; a saved map keeps the view it was saved with
   state.people = (Array.isArray(d.people) ? d.people : []).map((p) => ({
     id: p.id || newPersonId(),
     name: p.name || '',
@@ -1292,7 +1559,7 @@ function applyExportInfo(info) {
   themes = info.themes;
   $('#projection').replaceChildren(...info.projections.map((p) => new Option(PROJECTION_NAMES[p] || p, p)));
   $('#theme').replaceChildren(...info.themes.map((t) => new Option(t.displayName, t.id)));
-  $('#page-size').replaceChildren(...pageSizes().map((s) => new Option(sizeLabel(s), s.key)));
+  renderSizePicker(pageSizes());
   $('#projection').value = state.projection;
   $('#theme').value = state.theme;
   syncSizeControls();
@@ -1309,11 +1576,11 @@ async function start() {
   // Until it answers, the selects hold the map's own values.
   $('#projection').replaceChildren(new Option(PROJECTION_NAMES[state.projection] || state.projection, state.projection));
   $('#theme').replaceChildren(new Option('Antique Parchment', 'antique-parchment'));
-  $('#page-size').replaceChildren(new Option('18 × 24 in', '18x24'));
+  renderSizePicker([currentSize()].filter(Boolean));
 
   $('#title').addEventListener('input', (e) => { state.title = e.target.value; schedulePreview(); });
   $('#subtitle').addEventListener('input', (e) => { state.subtitle = e.target.value; schedulePreview(); });
-  $('#projection').addEventListener('change', (e) => { state.projection = e.target.value; schedulePreview(0); });
+  $('#projection').addEventListener('change', (e) => { state.projection = e.target.value; syncViewControls(); schedulePreview(0); });
   $('#theme').addEventListener('change', (e) => { state.theme = e.target.value; renderPeople(); schedulePreview(0); });
   $('#labels').addEventListener('change', (e) => { state.labels = e.target.value; schedulePreview(0); });
   $('#legend').addEventListener('change', (e) => { state.legend = e.target.checked; schedulePreview(0); });
@@ -1322,11 +1589,15 @@ async function start() {
   document.querySelectorAll('input[name=orientation]').forEach((r) => r.addEventListener('change', onSizeChange));
   $('#zoom').addEventListener('input', (e) => {
     state.zoom = Number(e.target.value);
+    viewSetByHand();
     $('#zoom-out').textContent = `${state.zoom.toFixed(2)}×`;
     schedulePreview();
   });
-  $('#rot-lambda').addEventListener('input', (e) => { state.rotation[0] = e.target.value; schedulePreview(); });
-  $('#rot-phi').addEventListener('input', (e) => { state.rotation[1] = e.target.value; schedulePreview(); });
+  $('#rot-lambda').addEventListener('input', (e) => { state.rotation[0] = e.target.value; viewSetByHand(); schedulePreview(); });
+  $('#rot-phi').addEventListener('input', (e) => { state.rotation[1] = e.target.value; viewSetByHand(); schedulePreview(); });
+  $('#fit').addEventListener('click', fitToPlaces);
+  $('#preview-toggle').addEventListener('click', togglePreview);
+  $('#reset-view').addEventListener('click', resetView);
   $('#add-person').addEventListener('click', addPerson);
   $('#undo').addEventListener('click', undo);
   $('#redo').addEventListener('click', redo);
@@ -1374,7 +1645,6 @@ async function start() {
   const own = (sel, value, text) => { if (!$(sel).querySelector(`option[value="${CSS.escape(value)}"]`)) $(sel).append(new Option(text, value)); };
   own('#projection', state.projection, PROJECTION_NAMES[state.projection] || state.projection);
   own('#theme', state.theme, state.theme);
-  own('#page-size', state.sizeKey.replace(/-landscape$/, ''), state.sizeKey.replace(/-landscape$/, ''));
   syncLookControls();
   renderPeople();
   renderMyMaps();

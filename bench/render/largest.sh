@@ -9,7 +9,7 @@ bench_largest() {
     if [ "$name" = sample ]; then map=(--sample); else map=("$tmp/largest.json"); fi
     /usr/bin/time -f '%e %M %U %S' -o "$tmp/one" nice -n 5 "$awm" render "${map[@]}" "$tmp/l.png" --size 18x24 --quiet
     read -r wall rss user sys <"$tmp/one"
-    printf '18x24 %-8s %8.2f s %9s %8.2f s %11.1f MB\n' "$name" "$wall" "" "$(echo "$user + $sys" | bc)" "$(echo "$rss / 1024" | bc -l)"
+    printf '18x24 %-8s %8.2f s %9s %8.2f s %9s %11.1f MB\n' "$name" "$wall" "" "$(echo "$user + $sys" | bc)" "" "$(echo "$rss / 1024" | bc -l)"
   done
   AWM_RENDER_PHASES=1 "$awm" render --sample "$tmp/l.png" --size 18x24 --quiet 2>&1 |
     python3 -c 'import json,sys

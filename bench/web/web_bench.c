@@ -6,6 +6,8 @@
  *   GET /api/places?q=...&limit=8                                  1600 searches (16 queries:
  *       prefixes, names in four scripts, "City, Country"), median, p90 and p99
  *   the place index's size and load time at start-up (the server's PLACES_LOADED log line)
+ *   with AWM_BENCH_BROWSER (set by run.sh): the page in chromium, first preview after navigation
+ *       and preview after an edit, two versions interleaved (bench/web/browser.mjs)
  *
  * A private PostgreSQL (tests/support/pg_harness) and `awm serve` run on this machine.
  * Target: preview median ≤ 100 ms.
@@ -127,6 +129,8 @@ int main(int argc, char **argv)
     setenv("DATABASE_URL", pg_harness_conninfo(g_pg), 1);
     setenv("EXPORT_DIR", "/tmp", 1);
     setenv("RATE_LIMIT_PLACES", "0", 1); /* off: the bench sends more than the 600 a minute allowed */
+    setenv("RATE_LIMIT_RENDERS", "0", 1);    /* and more previews than 120 a minute (the browser rounds) */
+    setenv("RATE_LIMIT_MAP_WRITES", "0", 1); /* each browser round's edit saves a new map */
     g_server = tk_spawn(argv[1], (const char *const[]){"serve", NULL}, NULL, log_path);
     if (g_server < 0)
         die("cannot start awm serve");
@@ -170,6 +174,18 @@ int main(int argc, char **argv)
     }
     report("GET /api/places (16 queries, limit 8)", tq, nq);
     printf("GET /api/places p99 %.2f ms, median %.2f ms\n", tq[(nq * 99) / 100] * 1e3, tq[nq / 2] * 1e3);
+
+    /* The page in a browser (bench/web/browser.mjs), when run.sh found node and chromium. */
+    const char *browser = getenv("AWM_BENCH_BROWSER");
+    if (browser && *browser) {
+        char url[64];
+        snprintf(url, sizeof url, "http://127.0.0.1:%d", g_port);
+        setenv("AWM_URL", url, 1);
+        fflush(stdout);
+        tk_spawn_options opt = {.search_path = true};
+        if (tk_run_with("node", (const char *const[]){browser, getenv("AWM_BENCH_ROUNDS"), NULL}, &opt) != 0)
+            die("bench/web/browser.mjs failed");
+    }
 
     kill(g_server, SIGTERM);
     waitpid(g_server, NULL, 0);

@@ -674,24 +674,11 @@ static size_t padded(size_t n)
 static bool image_open(places_index *ix, void *image, size_t len, uint64_t id_hash, uint64_t stamp,
                        const char **why)
 {
+    const uint64_t want[] = {INDEX_MAGIC, id_hash, stamp};
+    if ((*why = awm_cache_header_mismatch(image, len, HEADER_FIELDS, want, sizeof want / sizeof *want)))
+        return false;
     uint64_t h[HEADER_FIELDS];
-    if (len < sizeof h) {
-        *why = "truncated header";
-        return false;
-    }
     memcpy(h, image, sizeof h);
-    if (h[0] != INDEX_MAGIC) {
-        *why = "not a place index of this format";
-        return false;
-    }
-    if (h[1] != id_hash) {
-        *why = "written by another build";
-        return false;
-    }
-    if (h[2] != stamp) {
-        *why = "the gazetteer changed";
-        return false;
-    }
     for (int i = 3; i < HEADER_FIELDS; i++)
         if (h[i] >= ((uint64_t)1 << 31)) {
             *why = "implausible counts";
@@ -816,20 +803,8 @@ static bool source_stamp(const char *cities_path, uint64_t *stamp, awm_error *er
 
 static void cache_write(const char *cache_path, const awm_buf *image)
 {
-    awm_atomic_file af;
     awm_error err = {{0}};
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", cache_path); /* fits: cache_path is as long at most */
-    *strrchr(dir, '/') = '\0';                 /* there is one: the name is "places/..." */
-    bool ok = awm_mkdir_p(dir, &err) && awm_atomic_open(&af, cache_path, &err);
-    if (ok && fwrite(image->data, 1, image->len, af.fp) != image->len) {
-        awm_error_set(&err, "cannot write %s", cache_path);
-        awm_atomic_abort(&af);
-        ok = false;
-    }
-    if (ok)
-        ok = awm_atomic_commit(&af, &err);
-    if (ok)
+    if (awm_cache_write(cache_path, image->data, image->len, &err))
         awm_log(AWM_LOG_INFO, "PLACES_CACHE_WRITTEN", "{s:s, s:I}", "path", cache_path, "bytes",
                 (json_int_t)image->len);
     else

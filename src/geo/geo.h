@@ -9,6 +9,7 @@
 #ifndef AWM_GEO_H
 #define AWM_GEO_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -19,9 +20,17 @@ typedef struct {
 } geo_point;
 
 /* ---- geography model (spherical, degrees) ---------------------------------- */
+/* Importance, for simplifying to the output (geo_projection.simplify): what each point adds to
+ * its line, Visvalingam–Whyatt's effective area in steradians (approximately: the triangle with
+ * its neighbours, taken as planar at its latitude; never less than that of a point removed before
+ * it). It is computed once per TopoJSON arc, so two rings sharing an arc keep the same points of
+ * it and stay joined; an arc's ends, and points on a pole or the antimeridian, are GEO_KEEP. */
+#define GEO_KEEP INFINITY
+
 typedef struct {
     geo_point *points; /* closed as in GeoJSON: points[count-1] == points[0] */
     size_t count;
+    float *importance; /* count values beside points, or NULL: every point is kept */
 } geo_ring;
 
 typedef struct {
@@ -45,6 +54,7 @@ typedef struct {
 typedef struct {
     geo_point *points;
     size_t count;
+    float *importance; /* as geo_ring's, copied from the rings the line was taken from; or NULL */
 } geo_line;
 
 typedef struct {
@@ -61,12 +71,14 @@ void geo_mesh_free(geo_mesh *m);
 typedef enum { GEO_DETAIL_110M = 0, GEO_DETAIL_50M, GEO_DETAIL_10M } geo_detail;
 
 /* Decode object `object_name` of a TopoJSON file (quantized, delta-encoded arcs, arc
- * reversal, Polygon/MultiPolygon with holes, GeometryCollection). */
+ * reversal, Polygon/MultiPolygon with holes, GeometryCollection). Every ring gets its points'
+ * importance (above), computed on the arcs. */
 bool geo_layer_load(const char *topojson_path, const char *object_name, geo_layer *out, awm_error *err);
 /* world-atlas from the assets: which = "land" or "countries". The decoded layer is also kept in
  * a binary cache file, <cache dir>/geo/<which>-<detail>.awmgeo (awm_cache_path: AWM_CACHE_DIR,
  * else the user's cache folder), which later loads read instead of parsing the JSON (~0.2 s a
- * 10m layer). The cache is used only when its header names this decoder (geo_decoder_id) and
+ * 10m layer); it holds the importance too, so simplifying costs nothing at run time but the
+ * comparisons. The cache is used only when its header names this decoder (geo_decoder_id) and
  * the JSON's size, mtime and content hash; otherwise, or when it is corrupt, the JSON is decoded
  * and the cache rewritten. Nothing is ever written into the assets; with no cache directory,
  * or one that cannot be written, every load decodes the JSON. */
@@ -101,6 +113,12 @@ typedef struct {
     double clip_angle;   /* degrees; 0 = antimeridian cut (flat maps); the globe uses 90 + ε like d3 */
     bool has_extent;     /* post-clip to a rectangle (d3 clipExtent) */
     double extent[4];    /* x0, y0, x1, y1 */
+    /* Simplification (not d3's): layers and meshes stream only the points whose importance
+     * reaches this many steradians, where the projection magnifies area at most by 1 / cos^k φ
+     * (k = 0 on the globe, 1 equirectangular, Natural Earth, Robinson, 2 Mercator) — before
+     * rotation, clipping and projection, so the points left out cost nothing. 0 (the default):
+     * every point, exactly d3's output. Set it with geo_projection_simplify. */
+    double simplify;
 } geo_projection;
 
 /* d3's defaults for `kind` (its default scale, translate [480, 250], precision √0.5, clip). */
@@ -108,6 +126,12 @@ void geo_projection_init(geo_projection *p, geo_projection_kind kind);
 /* d3 fitExtent([[x0, y0], [x1, y1]], {type: "Sphere"}): largest scale at which the projected
  * sphere fits, centred (Mercator's sphere is clipped to ±85.0511° like d3's fit). */
 void geo_projection_fit_sphere(geo_projection *p, double x0, double y0, double x1, double y1);
+/* The simplification for output with `device_px_per_pt` device pixels per pt, at p's final
+ * scale: a point is left out when the area it adds would cover less than GEO_SIMPLIFY_PX2 of a
+ * device pixel, i.e. p->simplify = GEO_SIMPLIFY_PX2 / (device_px_per_pt · scale)² steradians
+ * (`fraction` > 0 stands in for GEO_SIMPLIFY_PX2, to try another threshold). */
+#define GEO_SIMPLIFY_PX2 0.5
+void geo_projection_simplify(geo_projection *p, double device_px_per_pt, double fraction);
 /* d3 projection([lon, lat]), no clipping. False when the result is not finite. */
 bool geo_project_point(const geo_projection *p, double lon, double lat, double *x, double *y);
 /* True when the point survives the preclip (front hemisphere of the globe; always on flat maps). */

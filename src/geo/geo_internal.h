@@ -225,8 +225,20 @@ typedef struct {
 } geo_path_sink;
 void geo_path_sink_init(geo_path_sink *s, geo_path *path);
 
-/* Streams of the geometry types (stream.js). */
-void geo_stream_polygon(geo_stream *s, const geo_polygon *poly);
+/* What geo_projection.simplify leaves out: a point whose importance is below `area` · cos^k φ
+ * (k = lat_power, by projection kind). area 0: nothing. */
+typedef struct {
+    double area;
+    int lat_power;
+} geo_simplifier;
+void geo_simplifier_init(geo_simplifier *sf, const geo_projection *p);
+
+/* Streams of the geometry types (stream.js). A polygon's rings are simplified by `sf` (NULL:
+ * none) where they carry importance; a ring keeps at least three points. */
+void geo_stream_polygon(geo_stream *s, const geo_polygon *poly, const geo_simplifier *sf);
 void geo_stream_line(geo_stream *s, const geo_point *pts, size_t n);
+/* A line with importance (or NULL: every point), simplified by sf. */
+void geo_stream_line_simplified(geo_stream *s, const geo_point *pts, const float *importance, size_t n,
+                                const geo_simplifier *sf);
 
 #endif

@@ -8,7 +8,9 @@
  * as the same pair of doubles, and nothing else shares a segment (arcs never overlap). A
  * segment seen in two features is a border; the feature with the lower index draws it, as
  * runs of consecutive border segments along its rings — so a border comes out as one line
- * per shared stretch, in that feature's ring order, the same for every run of the program. */
+ * per shared stretch, in that feature's ring order, the same for every run of the program.
+ * Each line keeps its points' importance (geo.h), the same in both features since it was
+ * computed on the arc they share. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +72,8 @@ typedef struct {
     size_t count, cap;
 } line_list;
 
-static void emit_line(line_list *l, const geo_point *const *pts, size_t n)
+/* A line of the ring r's points pts[0 .. n), with their importance when r has it. */
+static void emit_line(line_list *l, const geo_ring *r, const geo_point *const *pts, size_t n)
 {
     if (l->count == l->cap) {
         l->cap = l->cap ? 2 * l->cap : 64;
@@ -79,8 +82,12 @@ static void emit_line(line_list *l, const geo_point *const *pts, size_t n)
     geo_line *line = &l->items[l->count++];
     line->points = awm_xmalloc(n * sizeof *line->points);
     line->count = n;
-    for (size_t i = 0; i < n; i++)
+    line->importance = r->importance ? awm_xmalloc(n * sizeof *line->importance) : NULL;
+    for (size_t i = 0; i < n; i++) {
         line->points[i] = *pts[i];
+        if (line->importance)
+            line->importance[i] = r->importance[pts[i] - r->points];
+    }
 }
 
 /* Walks one ring of feature f and emits its border runs. A ring's first point repeats at its
@@ -111,7 +118,7 @@ static void ring_borders(segment_table *t, const geo_ring *r, uint32_t f, line_l
     if (mine_count && start == n) { /* the whole ring is a border (an enclave): one closed line */
         for (size_t k = 0; k <= n; k++)
             scratch[k] = &r->points[k];
-        emit_line(out, scratch, n + 1);
+        emit_line(out, r, scratch, n + 1);
     } else if (mine_count) {
         size_t len = 0;
         for (size_t i = 0; i <= n; i++) {
@@ -123,7 +130,7 @@ static void ring_borders(segment_table *t, const geo_ring *r, uint32_t f, line_l
                     scratch[len++] = &r->points[k];
                 scratch[len++] = &r->points[k + 1];
             } else if (len) {
-                emit_line(out, scratch, len);
+                emit_line(out, r, scratch, len);
                 len = 0;
             }
         }
@@ -187,8 +194,10 @@ void geo_mesh_free(geo_mesh *m)
 {
     if (!m)
         return;
-    for (size_t i = 0; i < m->line_count; i++)
+    for (size_t i = 0; i < m->line_count; i++) {
         free(m->lines[i].points);
+        free(m->lines[i].importance);
+    }
     free(m->lines);
     memset(m, 0, sizeof *m);
 }

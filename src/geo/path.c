@@ -117,18 +117,22 @@ void geo_path_sphere(const geo_projection *p, geo_path *out)
 void geo_path_feature(const geo_projection *p, const geo_feature *f, geo_path *out)
 {
     run r;
+    geo_simplifier sf;
+    geo_simplifier_init(&sf, p);
     geo_stream *s = run_begin(&r, p, out);
-    for (size_t i = 0; i < f->polygon_count; i++) geo_stream_polygon(s, &f->polygons[i]);
+    for (size_t i = 0; i < f->polygon_count; i++) geo_stream_polygon(s, &f->polygons[i], &sf);
     geo_pipeline_free(&r.pipeline);
 }
 
 void geo_path_layer(const geo_projection *p, const geo_layer *layer, geo_path *out)
 {
     run r;
+    geo_simplifier sf;
+    geo_simplifier_init(&sf, p);
     geo_stream *s = run_begin(&r, p, out);
     for (size_t f = 0; f < layer->feature_count; f++)
         for (size_t i = 0; i < layer->features[f].polygon_count; i++)
-            geo_stream_polygon(s, &layer->features[f].polygons[i]);
+            geo_stream_polygon(s, &layer->features[f].polygons[i], &sf);
     geo_pipeline_free(&r.pipeline);
 }
 
@@ -143,9 +147,11 @@ void geo_path_line(const geo_projection *p, const geo_point *lonlat, size_t n, g
 void geo_path_mesh(const geo_projection *p, const geo_mesh *mesh, geo_path *out)
 {
     run r;
+    geo_simplifier sf;
+    geo_simplifier_init(&sf, p);
     geo_stream *s = run_begin(&r, p, out);
     for (size_t i = 0; i < mesh->line_count; i++)
-        geo_stream_line(s, mesh->lines[i].points, mesh->lines[i].count);
+        geo_stream_line_simplified(s, mesh->lines[i].points, mesh->lines[i].importance, mesh->lines[i].count, &sf);
     geo_pipeline_free(&r.pipeline);
 }
 

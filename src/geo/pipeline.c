@@ -347,13 +347,82 @@ void geo_stream_line(geo_stream *s, const geo_point *pts, size_t n)
     s->line_end(s);
 }
 
-void geo_stream_polygon(geo_stream *s, const geo_polygon *poly)
+/* ---- simplification (geo.h, geo_projection.simplify) ------------------------------------ */
+void geo_simplifier_init(geo_simplifier *sf, const geo_projection *p)
+{
+    sf->area = p->simplify > 0 ? p->simplify : 0;
+    /* How fast the projection's area magnification grows towards the poles (relative to its
+     * scale): the orthographic globe never magnifies (cos c ≤ 1), the cylindrical and
+     * pseudo-cylindrical maps stretch parallels by up to 1 / cos φ, Mercator meridians too. */
+    switch (p->kind) {
+    case GEO_PROJ_ORTHOGRAPHIC: sf->lat_power = 0; break;
+    case GEO_PROJ_MERCATOR: sf->lat_power = 2; break;
+    default: sf->lat_power = 1; break;
+    }
+}
+
+static inline bool simplifier_keeps(const geo_simplifier *sf, float importance, double lat)
+{
+    if (importance >= sf->area) /* GEO_KEEP (∞) always is */
+        return true;
+    if (!sf->lat_power)
+        return false;
+    double c = cos(lat * GEO_RADIANS);
+    return importance >= sf->area * (sf->lat_power == 2 ? c * c : c);
+}
+
+/* Streams pts[0 .. n) without the points the simplifier leaves out; when fewer than `min_kept`
+ * (≤ 4) would remain, the line is streamed whole instead, so a small ring never collapses. Only
+ * rings that small fall back, so where a neighbour shares their arcs (and is simplified) the two
+ * part by less than the threshold's area. */
+static void stream_simplified(geo_stream *s, const geo_point *pts, const float *importance, size_t n,
+                              const geo_simplifier *sf, size_t min_kept)
+{
+    size_t held[4], nheld = 0;
+    bool started = false;
+    for (size_t i = 0; i < n; i++) {
+        if (!simplifier_keeps(sf, importance[i], pts[i].y))
+            continue;
+        if (!started) {
+            held[nheld++] = i;
+            if (nheld < min_kept)
+                continue;
+            started = true;
+            s->line_start(s);
+            for (size_t k = 0; k < nheld; k++) s->point(s, pts[held[k]].x, pts[held[k]].y, 0);
+            continue;
+        }
+        s->point(s, pts[i].x, pts[i].y, 0);
+    }
+    if (started)
+        s->line_end(s);
+    else
+        geo_stream_line(s, pts, n);
+}
+
+void geo_stream_line_simplified(geo_stream *s, const geo_point *pts, const float *importance, size_t n,
+                                const geo_simplifier *sf)
+{
+    if (!importance || sf->area <= 0) {
+        geo_stream_line(s, pts, n);
+        return;
+    }
+    /* A closed line (an enclave's border) keeps at least a triangle, like a ring. */
+    bool closed = n >= 4 && pts[0].x == pts[n - 1].x && pts[0].y == pts[n - 1].y;
+    stream_simplified(s, pts, importance, n, sf, closed ? 4 : 1);
+}
+
+void geo_stream_polygon(geo_stream *s, const geo_polygon *poly, const geo_simplifier *sf)
 {
     s->polygon_start(s);
     for (size_t i = 0; i < poly->ring_count; i++) {
         const geo_ring *ring = &poly->rings[i];
         /* A ring streams its points without the closing duplicate. */
-        geo_stream_line(s, ring->points, ring->count ? ring->count - 1 : 0);
+        size_t n = ring->count ? ring->count - 1 : 0;
+        if (sf && sf->area > 0 && ring->importance)
+            stream_simplified(s, ring->points, ring->importance, n, sf, 3);
+        else
+            geo_stream_line(s, ring->points, n);
     }
     s->polygon_end(s);
 }

@@ -4,6 +4,15 @@
 
 #include "geo/geo_internal.h"
 
+void geo_projection_simplify(geo_projection *p, double device_px_per_pt, double fraction)
+{
+    /* A device pixel is 1 / device_px_per_pt pt, i.e. 1 / (device_px_per_pt · scale) radians
+     * where the projection's scale is exact (its centre). */
+    double px_rad = 1 / (device_px_per_pt * p->scale);
+    double f = fraction > 0 ? fraction : GEO_SIMPLIFY_PX2;
+    p->simplify = isfinite(px_rad) && px_rad > 0 ? f * px_rad * px_rad : 0;
+}
+
 void geo_projection_init(geo_projection *p, geo_projection_kind kind)
 {
     memset(p, 0, sizeof *p);

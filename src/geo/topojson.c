@@ -33,9 +33,10 @@
 #define MAX_COLLECTION_DEPTH 32
 
 typedef struct {
-    double *xy;    /* decoded points of every arc, interleaved x, y */
-    size_t *start; /* arc i is points [start[i], start[i+1]) */
-    size_t count;  /* number of arcs */
+    double *xy;        /* decoded points of every arc, interleaved x, y */
+    float *importance; /* of each point (geo.h), computed per arc by arc_importance */
+    size_t *start;     /* arc i is points [start[i], start[i+1]) */
+    size_t count;      /* number of arcs */
 } arc_table;
 
 typedef struct {
@@ -52,7 +53,139 @@ typedef struct {
 static void arc_table_free(arc_table *t)
 {
     free(t->xy);
+    free(t->importance);
     free(t->start);
+}
+
+/* ---- importance: Visvalingam–Whyatt on each arc ------------------------------------------
+ * topojson-simplify's presimplify: repeatedly remove the interior point whose triangle with
+ * its neighbours has the least area; the area it is removed at is its importance, raised to
+ * the largest removed so far (so a point never ranks below one that had to go before it).
+ * Filtering by any threshold then removes exactly the points VW would have removed by then.
+ * The area is the triangle's in radians² taken as planar at the middle point's latitude
+ * (cos φ), close to the spherical excess for triangles of the sizes a threshold decides
+ * about, and cheap: one cos a triangle. */
+#define GEO_RAD (3.14159265358979323846 / 180)
+
+static double triangle_area(const double *a, const double *b, const double *c)
+{
+    double ax = a[0] - b[0], cx = c[0] - b[0];
+    /* arcs stay within ±180°, but a degenerate long edge must not count the long way round */
+    if (ax > 180) ax -= 360; else if (ax < -180) ax += 360;
+    if (cx > 180) cx -= 360; else if (cx < -180) cx += 360;
+    double ay = a[1] - b[1], cy = c[1] - b[1];
+    double cross = ax * cy - cx * ay;
+    return 0.5 * fabs(cross) * (GEO_RAD * GEO_RAD) * cos(b[1] * GEO_RAD);
+}
+
+/* The min-heap of interior points by area; pos[i] is point i's place in it. */
+typedef struct {
+    size_t *heap, *pos;
+    double *area;
+    size_t n;
+} vw_heap;
+
+static bool vw_less(const vw_heap *h, size_t a, size_t b)
+{
+    return h->area[a] < h->area[b] || (h->area[a] == h->area[b] && a < b); /* ties: deterministic */
+}
+
+static void vw_swap(vw_heap *h, size_t i, size_t j)
+{
+    size_t t = h->heap[i];
+    h->heap[i] = h->heap[j];
+    h->heap[j] = t;
+    h->pos[h->heap[i]] = i;
+    h->pos[h->heap[j]] = j;
+}
+
+static void vw_up(vw_heap *h, size_t i)
+{
+    while (i > 0 && vw_less(h, h->heap[i], h->heap[(i - 1) / 2])) {
+        vw_swap(h, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static void vw_down(vw_heap *h, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < h->n && vw_less(h, h->heap[l], h->heap[m])) m = l;
+        if (r < h->n && vw_less(h, h->heap[r], h->heap[m])) m = r;
+        if (m == i) return;
+        vw_swap(h, i, m);
+        i = m;
+    }
+}
+
+/* A point on a pole or the antimeridian is where the flat maps' clipping joins and interpolates
+ * lines: never left out. */
+static bool on_pole_or_antimeridian(const double *p)
+{
+    return fabs(p[1]) >= 90 - 1e-9 || fabs(p[0]) >= 180 - 1e-9;
+}
+
+/* Importance of the n points xy[0 .. n) of one arc into out[0 .. n). `s` is scratch for n. */
+static void arc_importance(const double *xy, size_t n, float *out, vw_heap *s, size_t *prev, size_t *next)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = GEO_KEEP;
+    if (n < 3)
+        return;
+    s->n = 0;
+    for (size_t i = 1; i + 1 < n; i++) {
+        prev[i] = i - 1;
+        next[i] = i + 1;
+        s->area[i] = triangle_area(xy + 2 * (i - 1), xy + 2 * i, xy + 2 * (i + 1));
+        s->heap[s->n] = i;
+        s->pos[i] = s->n++;
+        vw_up(s, s->n - 1);
+    }
+    double max_area = 0;
+    while (s->n) {
+        size_t i = s->heap[0];
+        vw_swap(s, 0, --s->n);
+        vw_down(s, 0);
+        double a = s->area[i] > max_area ? s->area[i] : max_area;
+        max_area = a;
+        if (!on_pole_or_antimeridian(xy + 2 * i))
+            out[i] = (float)a;
+        size_t p = prev[i], q = next[i];
+        /* the neighbours' triangles change; the arc's ends have none */
+        if (p > 0) {
+            next[p] = q;
+            s->area[p] = triangle_area(xy + 2 * prev[p], xy + 2 * p, xy + 2 * q);
+            vw_up(s, s->pos[p]);
+            vw_down(s, s->pos[p]);
+        }
+        if (q + 1 < n) {
+            prev[q] = p;
+            s->area[q] = triangle_area(xy + 2 * p, xy + 2 * q, xy + 2 * next[q]);
+            vw_up(s, s->pos[q]);
+            vw_down(s, s->pos[q]);
+        }
+    }
+}
+
+static void table_importance(arc_table *t)
+{
+    size_t total = t->start[t->count], longest = 0;
+    for (size_t i = 0; i < t->count; i++)
+        if (t->start[i + 1] - t->start[i] > longest)
+            longest = t->start[i + 1] - t->start[i];
+    t->importance = awm_xmalloc((total ? total : 1) * sizeof *t->importance);
+    size_t m = longest ? longest : 1;
+    vw_heap h = {awm_xmalloc(m * sizeof(size_t)), awm_xmalloc(m * sizeof(size_t)), awm_xmalloc(m * sizeof(double)), 0};
+    size_t *prev = awm_xmalloc(m * sizeof *prev), *next = awm_xmalloc(m * sizeof *next);
+    for (size_t i = 0; i < t->count; i++)
+        arc_importance(t->xy + 2 * t->start[i], t->start[i + 1] - t->start[i], t->importance + t->start[i], &h,
+                       prev, next);
+    free(h.heap);
+    free(h.pos);
+    free(h.area);
+    free(prev);
+    free(next);
 }
 
 static bool number_pair(const json_t *a, double *x, double *y)
@@ -141,6 +274,7 @@ static bool decode_arcs(const json_t *root, arc_table *t, awm_error *err)
         }
     }
     t->start[t->count] = w;
+    table_importance(t);
     return true;
 }
 
@@ -190,6 +324,7 @@ static bool decode_ring(decoder *dc, const json_t *refs, geo_ring *out)
     }
     dc->layer_points += count;
     geo_point *p = awm_xmalloc(count * sizeof *p);
+    float *imp = awm_xmalloc(count * sizeof *imp);
     size_t w = 0;
     for (size_t r = 0; r < nrefs; r++) {
         size_t arc = 0;
@@ -198,24 +333,31 @@ static bool decode_ring(decoder *dc, const json_t *refs, geo_ring *out)
         if (w > 0)
             w--; /* the previous arc's last point is this arc's first */
         const double *xy = t->xy + 2 * t->start[arc];
+        const float *ai = t->importance + t->start[arc];
         size_t n = t->start[arc + 1] - t->start[arc];
         for (size_t j = 0; j < n; j++, w++) {
             size_t s = reversed ? n - 1 - j : j;
             p[w].x = xy[2 * s];
             p[w].y = xy[2 * s + 1];
+            imp[w] = ai[s]; /* an arc's ends are GEO_KEEP, so the joins are too */
         }
     }
-    while (w < count) /* an arc of two points makes a degenerate ring; pad like topojson-client */
+    while (w < count) { /* an arc of two points makes a degenerate ring; pad like topojson-client */
+        imp[w] = GEO_KEEP;
         p[w++] = p[0];
+    }
     out->points = p;
     out->count = count;
+    out->importance = imp;
     return true;
 }
 
 static void polygon_free(geo_polygon *poly)
 {
-    for (size_t i = 0; i < poly->ring_count; i++)
+    for (size_t i = 0; i < poly->ring_count; i++) {
         free(poly->rings[i].points);
+        free(poly->rings[i].importance);
+    }
     free(poly->rings);
 }
 
@@ -456,8 +598,11 @@ bool geo_layer_load(const char *topojson_path, const char *object_name, geo_laye
  *   header: magic, decoder id hash, source size, source mtime s, source mtime ns, source hash,
  *           features F, polygons P, rings R, points N, string bytes S
  *   F × {polygon count, id length, name length} (length UINT64_MAX = no string)
- *   P × ring count;  R × point count;  N × {double x, double y};  S bytes of ids and names */
-#define CACHE_MAGIC UINT64_C(0x324f4547574d4124) /* "$AMWGEO2" read little-endian */
+ *   P × ring count;  R × point count;  N × float importance;  N × {double x, double y};
+ *   S bytes of ids and names
+ * (Format 3 added the importance; the decoder id changes with this file anyway, and the magic
+ * makes an older cache a miss on its own.) */
+#define CACHE_MAGIC UINT64_C(0x334f4547574d4124) /* "$AMWGEO3" read little-endian */
 #define CACHE_HEADER_FIELDS 11
 #define CACHE_NO_STRING UINT64_MAX
 #define CACHE_MAX_FEATURES ((uint64_t)1 << 20)
@@ -532,6 +677,15 @@ static void cache_write(const char *cache_path, const cache_source *src, const g
                 put_u64(&b, layer->features[f].polygons[p].rings[r].count);
     for (size_t f = 0; f < layer->feature_count; f++)
         for (size_t p = 0; p < layer->features[f].polygon_count; p++)
+            for (size_t r = 0; r < layer->features[f].polygons[p].ring_count; r++) {
+                const geo_ring *ring = &layer->features[f].polygons[p].rings[r];
+                for (size_t k = 0; k < ring->count; k++) {
+                    float v = ring->importance ? ring->importance[k] : GEO_KEEP;
+                    awm_buf_append(&b, &v, sizeof v);
+                }
+            }
+    for (size_t f = 0; f < layer->feature_count; f++)
+        for (size_t p = 0; p < layer->features[f].polygon_count; p++)
             for (size_t r = 0; r < layer->features[f].polygons[p].ring_count; r++)
                 awm_buf_append(&b, layer->features[f].polygons[p].rings[r].points,
                                layer->features[f].polygons[p].rings[r].count * sizeof(geo_point));
@@ -541,20 +695,8 @@ static void cache_write(const char *cache_path, const cache_source *src, const g
         if (layer->features[f].name)
             awm_buf_append(&b, layer->features[f].name, strlen(layer->features[f].name));
     }
-    awm_atomic_file af;
     awm_error err = {{0}};
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", cache_path); /* fits: cache_path is as long at most */
-    *strrchr(dir, '/') = '\0';                 /* there is one: the name is "geo/..." */
-    bool ok = awm_mkdir_p(dir, &err) && awm_atomic_open(&af, cache_path, &err);
-    if (ok && fwrite(b.data, 1, b.len, af.fp) != b.len) {
-        awm_error_set(&err, "cannot write %s", cache_path);
-        awm_atomic_abort(&af);
-        ok = false;
-    }
-    if (ok)
-        ok = awm_atomic_commit(&af, &err);
-    if (ok)
+    if (awm_cache_write(cache_path, b.data, b.len, &err))
         awm_log(AWM_LOG_INFO, "GEO_CACHE_WRITTEN", "{s:s, s:I}", "path", cache_path, "bytes", (json_int_t)b.len);
     else
         awm_log(AWM_LOG_WARN, "GEO_CACHE_NOT_WRITTEN", "{s:s, s:s}", "path", cache_path, "error", err.msg);
@@ -581,24 +723,12 @@ static bool cache_decode(const unsigned char *data, size_t len, const cache_sour
                          const char **why)
 {
     memset(out, 0, sizeof *out);
+    const uint64_t want[] = {CACHE_MAGIC, src->decoder, src->size, (uint64_t)src->mtime_s, (uint64_t)src->mtime_ns,
+                             src->hash};
+    if ((*why = awm_cache_header_mismatch(data, len, CACHE_HEADER_FIELDS, want, sizeof want / sizeof *want)))
+        return false;
     uint64_t h[CACHE_HEADER_FIELDS];
-    if (len < sizeof h) {
-        *why = "truncated header";
-        return false;
-    }
     memcpy(h, data, sizeof h);
-    if (h[0] != CACHE_MAGIC) {
-        *why = "not a geography cache of this format";
-        return false;
-    }
-    if (h[1] != src->decoder) {
-        *why = "written by another decoder (another build)";
-        return false;
-    }
-    if (h[2] != src->size || h[3] != (uint64_t)src->mtime_s || h[4] != (uint64_t)src->mtime_ns || h[5] != src->hash) {
-        *why = "the JSON changed";
-        return false;
-    }
     uint64_t nf = h[6], np = h[7], nr = h[8], npt = h[9], ns = h[10];
     if (nf > CACHE_MAX_FEATURES || np > MAX_LAYER_POINTS || nr > MAX_LAYER_POINTS || npt > MAX_LAYER_POINTS ||
         ns > CACHE_MAX_STRING_BYTES) {
@@ -606,7 +736,7 @@ static bool cache_decode(const unsigned char *data, size_t len, const cache_sour
         return false;
     }
     /* The bounds above keep this sum far from overflowing. */
-    uint64_t expected = sizeof h + 24 * nf + 8 * np + 8 * nr + sizeof(geo_point) * npt + ns;
+    uint64_t expected = sizeof h + 24 * nf + 8 * np + 8 * nr + (sizeof(float) + sizeof(geo_point)) * npt + ns;
     if (expected != len) {
         *why = "wrong size";
         return false;
@@ -614,7 +744,8 @@ static bool cache_decode(const unsigned char *data, size_t len, const cache_sour
     cache_cursor features = {data + sizeof h};
     cache_cursor polys = {features.p + 24 * nf};
     cache_cursor rings = {polys.p + 8 * np};
-    const unsigned char *points = rings.p + 8 * nr, *strings = points + sizeof(geo_point) * npt;
+    const unsigned char *importance = rings.p + 8 * nr, *points = importance + sizeof(float) * npt,
+                        *strings = points + sizeof(geo_point) * npt;
     uint64_t used_polys = 0, used_rings = 0, used_points = 0, used_strings = 0;
     out->features = awm_xcalloc(nf ? nf : 1, sizeof(geo_feature));
     for (uint64_t f = 0; f < nf; f++) {
@@ -649,12 +780,14 @@ static bool cache_decode(const unsigned char *data, size_t len, const cache_sour
                 if (n < 4 || n > npt - used_points)
                     goto corrupt;
                 geo_point *pts = awm_xmalloc(n * sizeof *pts);
+                float *imp = awm_xmalloc(n * sizeof *imp);
                 memcpy(pts, points + sizeof(geo_point) * used_points, n * sizeof *pts);
+                memcpy(imp, importance + sizeof(float) * used_points, n * sizeof *imp);
                 used_points += n;
-                poly->rings[r] = (geo_ring){pts, n};
+                poly->rings[r] = (geo_ring){pts, n, imp};
                 poly->ring_count++;
                 for (uint64_t k = 0; k < n; k++)
-                    if (!isfinite(pts[k].x) || !isfinite(pts[k].y))
+                    if (!isfinite(pts[k].x) || !isfinite(pts[k].y) || !(imp[k] >= 0)) /* NaN fails too */
                         goto corrupt;
             }
         }

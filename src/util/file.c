@@ -175,3 +175,39 @@ bool awm_mkdir_p(const char *path, awm_error *err)
     }
     return true;
 }
+
+/* ---- cache files (util.h) ---- */
+
+const char *awm_cache_header_mismatch(const void *data, size_t len, size_t fields, const uint64_t *want, size_t n)
+{
+    if (n > fields || len / sizeof(uint64_t) < fields)
+        return "truncated header";
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v;
+        memcpy(&v, p + i * sizeof v, sizeof v);
+        if (v != want[i])
+            return i == 0 ? "another format" : i == 1 ? "written by another build" : "made from other sources";
+    }
+    return NULL;
+}
+
+bool awm_cache_write(const char *path, const void *data, size_t len, awm_error *err)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    int n = slash ? snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path) : -1;
+    if (n < 0 || (size_t)n >= sizeof dir) {
+        awm_error_set(err, "cache path %s has no folder or is too long", path);
+        return false;
+    }
+    awm_atomic_file af;
+    if (!awm_mkdir_p(dir, err) || !awm_atomic_open(&af, path, err))
+        return false;
+    if (fwrite(data, 1, len, af.fp) != len) {
+        awm_error_set(err, "cannot write %s", path);
+        awm_atomic_abort(&af);
+        return false;
+    }
+    return awm_atomic_commit(&af, err);
+}

@@ -98,6 +98,15 @@ bool awm_asset_path(char *buf, size_t size, const char *rel);
  * the cache dir is $AWM_CACHE_DIR, else $XDG_CACHE_HOME/awm, else $HOME/.cache/awm. False when
  * none of them is set or the path does not fit: then there is no cache. Never the assets. */
 bool awm_cache_path(char *buf, size_t size, const char *rel);
+/* A cache file starts with a header of `fields` uint64 (native byte order) saying what made
+ * it: [0] its format (a magic number), [1] the code that wrote it (a hash of its build-time
+ * id), then what it was made from (sizes, mtimes, hashes of the sources). NULL when the data
+ * holds the whole header and its first n fields are want[0 .. n); else why the cache is not
+ * to be trusted: "truncated header", "another format", "written by another build" or "made
+ * from other sources". The caller checks the rest (counts, size, contents). */
+const char *awm_cache_header_mismatch(const void *data, size_t len, size_t fields, const uint64_t *want, size_t n);
+/* Writes a cache file whole and atomically (awm_atomic_open), making its folder first. */
+bool awm_cache_write(const char *path, const void *data, size_t len, awm_error *err);
 
 /* ---- time --------------------------------------------------------------------- */
 double awm_now_seconds(void);        /* monotonic */

@@ -7,6 +7,7 @@
  * run_atlas_oracle.sh): the world-atlas layers must match topojson-client exactly. */
 #include <jansson.h>
 #include <limits.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -341,6 +342,97 @@ static void test_missing_files(void)
     CHECK_STR_EQ(geo_detail_name(GEO_DETAIL_10M), "10m");
 }
 
+/* ---- importance (simplification to the output) ------------------------------------------ */
+
+/* Two squares sharing the edge arc 0 (0,0 → 0,10 through a bend at 0,5 of 0.01° and a sharper
+ * one at 0,8 of 1°); arc 1 closes the left square, arc 2 the right one. Each point's importance
+ * is Visvalingam–Whyatt's effective area, computed on the arc, so both squares carry the same
+ * values for the shared points; arc ends are kept whatever the threshold. */
+static void test_importance_on_shared_arcs(void)
+{
+    const char *json = "{\"type\":\"Topology\",\"objects\":{\"o\":{\"type\":\"GeometryCollection\","
+                       "\"geometries\":[{\"type\":\"Polygon\",\"arcs\":[[0,1]]},"
+                       "{\"type\":\"Polygon\",\"arcs\":[[2,-1]]}]}},"
+                       "\"arcs\":[[[0,0],[0.01,5],[1,8],[0,10]],[[0,10],[-10,10],[-10,0],[0,0]],"
+                       "[[0,0],[10,0],[10,10],[0,10]]]}";
+    geo_layer layer;
+    awm_error err = {{0}};
+    CHECK_MSG(load_text(json, "o", &layer, &err), "%s", err.msg);
+    if (layer.feature_count != 2)
+        return;
+    const geo_ring *a = &layer.features[0].polygons[0].rings[0], *b = &layer.features[1].polygons[0].rings[0];
+    CHECK(a->importance && b->importance && a->count == 7 && b->count == 7);
+    if (!a->importance || !b->importance || a->count != 7 || b->count != 7) {
+        geo_layer_free(&layer);
+        return;
+    }
+    /* a: arc 0 then arc 1; b: arc 2 then arc 0 backwards. */
+    CHECK(isinf(a->importance[0]) && isinf(a->importance[3]) && isinf(a->importance[6]));
+    CHECK(isinf(b->importance[0]) && isinf(b->importance[3]) && isinf(b->importance[6]));
+    CHECK(a->points[1].y == 5 && b->points[5].y == 5 && a->importance[1] == b->importance[5]);
+    CHECK(a->points[2].y == 8 && b->points[4].y == 8 && a->importance[2] == b->importance[4]);
+    /* The 0.01° bend goes first: its triangle with (0,0) and (1,8), 0.5·|0.01·8 − 1·5|°² … */
+    const double rad = 3.14159265358979323846 / 180;
+    double bend = 0.5 * fabs(0.01 * 8 - 1 * 5) * rad * rad * cos(5 * rad);
+    CHECK_MSG(fabs(a->importance[1] - bend) <= 1e-6 * bend, "importance %g, expected %g", a->importance[1], bend);
+    /* … then the 1° one, at its triangle with the ends, never less than the bend's. */
+    CHECK(a->importance[2] > a->importance[1]);
+    /* The arcs' interior corners (-10,10), (-10,0): each is an arc's only interior point left. */
+    CHECK(a->importance[4] > 0 && isfinite(a->importance[4]));
+    geo_layer_free(&layer);
+}
+
+typedef struct {
+    double x, y;
+    float importance;
+} located;
+
+static int located_cmp(const void *pa, const void *pb)
+{
+    const located *a = pa, *b = pb;
+    return a->x < b->x ? -1 : a->x > b->x ? 1 : a->y < b->y ? -1 : a->y > b->y ? 1 : 0;
+}
+
+/* On the real countries (50m), wherever two rings pass through the same point it has the same
+ * importance in both: their shared arcs are simplified alike, so neighbours stay joined at any
+ * threshold. Points where arcs meet are kept. */
+static void test_countries_share_importance(void)
+{
+    geo_layer layer;
+    awm_error err = {{0}};
+    CHECK_MSG(geo_layer_load_world(GEO_DETAIL_50M, "countries", &layer, &err), "%s", err.msg);
+    size_t n = 0;
+    for (size_t f = 0; f < layer.feature_count; f++)
+        for (size_t p = 0; p < layer.features[f].polygon_count; p++)
+            for (size_t r = 0; r < layer.features[f].polygons[p].ring_count; r++)
+                n += layer.features[f].polygons[p].rings[r].count;
+    located *all = malloc((n ? n : 1) * sizeof *all);
+    size_t k = 0, finite = 0;
+    bool have = true;
+    for (size_t f = 0; f < layer.feature_count; f++)
+        for (size_t p = 0; p < layer.features[f].polygon_count; p++)
+            for (size_t r = 0; r < layer.features[f].polygons[p].ring_count; r++) {
+                const geo_ring *ring = &layer.features[f].polygons[p].rings[r];
+                have = have && ring->importance;
+                for (size_t i = 0; ring->importance && i < ring->count; i++) {
+                    all[k++] = (located){ring->points[i].x, ring->points[i].y, ring->importance[i]};
+                    finite += isfinite(ring->importance[i]);
+                }
+            }
+    CHECK(have && k == n && n > 50000);
+    CHECK_MSG(finite > n / 2, "only %zu of %zu points can be left out", finite, n);
+    qsort(all, k, sizeof *all, located_cmp);
+    size_t shared = 0, differ = 0;
+    for (size_t i = 1; i < k; i++)
+        if (all[i].x == all[i - 1].x && all[i].y == all[i - 1].y) {
+            shared++;
+            differ += memcmp(&all[i].importance, &all[i - 1].importance, sizeof(float)) != 0;
+        }
+    CHECK_MSG(shared > 10000 && differ == 0, "%zu of %zu shared points differ in importance", differ, shared);
+    free(all);
+    geo_layer_free(&layer);
+}
+
 /* ---- the world layers' decoded cache ----------------------------------------------------- */
 
 static bool layers_equal(const geo_layer *a, const geo_layer *b)
@@ -358,6 +450,9 @@ static bool layers_equal(const geo_layer *a, const geo_layer *b)
             for (size_t r = 0; r < fa->polygons[p].ring_count; r++) {
                 const geo_ring *ra = &fa->polygons[p].rings[r], *rb = &fb->polygons[p].rings[r];
                 if (ra->count != rb->count || memcmp(ra->points, rb->points, ra->count * sizeof(geo_point)))
+                    return false;
+                if (!ra->importance != !rb->importance ||
+                    (ra->importance && memcmp(ra->importance, rb->importance, ra->count * sizeof(float))))
                     return false;
             }
         }
@@ -668,6 +763,8 @@ int main(int argc, char **argv)
     RUN(test_nesting_is_bounded);
     RUN(test_missing_files);
     RUN(test_world_cache);
+    RUN(test_importance_on_shared_arcs);
+    RUN(test_countries_share_importance);
     rmdir(tmp_dir);
     return TEST_EXIT();
 }

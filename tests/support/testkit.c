@@ -23,19 +23,47 @@
 
 extern char **environ;
 
-int tk_free_port(void)
+/* The lowest port the kernel hands to outgoing connections (ip_local_port_range). */
+static int ephemeral_low(void)
+{
+    int low = 32768, high = 60999;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f) {
+        if (fscanf(f, "%d %d", &low, &high) != 2)
+            low = 32768;
+        fclose(f);
+    }
+    return low;
+}
+
+static bool port_is_free(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
-        return 0;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = 0;
-    /* Port 0 asks the kernel for an unused one; getsockname says which it chose. */
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
+        return false;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_ANY)};
+    bool free = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
     close(fd);
-    return port;
+    return free;
+}
+
+int tk_free_port(void)
+{
+    /* Below the ephemeral range: a port the kernel chose (bind to port 0) is one it may hand to
+     * any outgoing connection before the test's server binds it, which on a busy machine it did
+     * (a docker edge port taken between the pick and `compose up`). Random, so parallel tests
+     * rarely try the same one. */
+    static _Atomic unsigned seed;
+    unsigned s = atomic_fetch_add(&seed, 1) + (unsigned)getpid() * 2654435761u + (unsigned)time(NULL);
+    int low = 10000, high = ephemeral_low() - 1;
+    for (int attempt = 0; high > low && attempt < 200; attempt++) {
+        s = s * 1103515245u + 12345u;
+        int port = low + (int)((s >> 8) % (unsigned)(high - low + 1));
+        if (port_is_free(port))
+            return port;
+    }
+    return 0;
 }
 
 /* The inodes of pid's sockets, from the links in /proc/<pid>/fd ("socket:[N]"). */

@@ -8,8 +8,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* A TCP port on 127.0.0.1 that was free a moment ago (the kernel picks it); 0 when none could be
- * had. Another process can take it before the caller binds, so callers that can retry should. */
+/* A TCP port that was free a moment ago, chosen at random below the kernel's ephemeral range so
+ * that no outgoing connection is given it before the caller binds; 0 when none could be had.
+ * Another test can still take it first, so callers that can retry should. */
 int tk_free_port(void);
 
 /* The TCP port process pid listens on (its first listening IPv4/IPv6 socket, read from /proc),

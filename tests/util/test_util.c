@@ -252,6 +252,36 @@ static void utf8_encoded_and_decoded_back(void)
     CHECK(awm_hash64("abcdefghij", 10) != awm_hash64("abcdefghij", 9));
 }
 
+/* A cache header is believed only when it is whole and names this format, this build and
+ * these sources; each mismatch says which. awm_cache_write makes the folder and the file. */
+static void cache_headers_and_files(void)
+{
+    const uint64_t want[3] = {0x1111, 0x2222, 0x3333};
+    uint64_t h[4] = {0x1111, 0x2222, 0x3333, 7};
+    CHECK(awm_cache_header_mismatch(h, sizeof h, 4, want, 3) == NULL);
+    CHECK_STR_EQ(awm_cache_header_mismatch(h, sizeof h - 1, 4, want, 3), "truncated header");
+    h[0] = 0x1112;
+    CHECK_STR_EQ(awm_cache_header_mismatch(h, sizeof h, 4, want, 3), "another format");
+    h[0] = 0x1111, h[1] = 0;
+    CHECK_STR_EQ(awm_cache_header_mismatch(h, sizeof h, 4, want, 3), "written by another build");
+    h[1] = 0x2222, h[2] = 0;
+    CHECK_STR_EQ(awm_cache_header_mismatch(h, sizeof h, 4, want, 3), "made from other sources");
+
+    char path[512], *back = NULL;
+    size_t len = 0;
+    awm_error err = {{0}};
+    snprintf(path, sizeof path, "%s/cache/geo/x.bin", tmpdir);
+    CHECK_MSG(awm_cache_write(path, h, sizeof h, &err), "%s", err.msg);
+    CHECK(awm_read_file(path, &back, &len, &err) && len == sizeof h && !memcmp(back, h, len));
+    free(back);
+    remove(path);
+    snprintf(path, sizeof path, "%s/cache/geo", tmpdir);
+    rmdir(path);
+    snprintf(path, sizeof path, "%s/cache", tmpdir);
+    rmdir(path);
+    CHECK(!awm_cache_write("no-folder", h, sizeof h, &err));
+}
+
 static void content_types_by_extension(void)
 {
     CHECK_STR_EQ(awm_content_type("2026-01-01T00-00-00_x.png"), "image/png");
@@ -301,6 +331,7 @@ int main(void)
     RUN(utf8_decoded_as_rfc3629_says);
     RUN(utf8_encoded_and_decoded_back);
     RUN(content_types_by_extension);
+    RUN(cache_headers_and_files);
     RUN(prometheus_text_format);
     rmdir(tmpdir);
     return TEST_EXIT();

@@ -9,6 +9,10 @@
 // edits the same map from another browser, the view link is read-only and "Make a copy" makes a
 // new map, the server stopped mid-edit shows "Not saved" and the edit is saved when it returns
 // (test_web_ui.c stops and restarts it on request: AWM_CONTROL), My maps renames and deletes.
+// Between them: axe-core (node_modules/axe-core, injected into the page) on the empty and the
+// filled page; the view fitted to the places (the saved rotation), by default and by its button;
+// drag-and-drop reordering; the size picker; the phone layout (the preview in view at the form's
+// end, 44 px targets).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -16,7 +20,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { inflateSync } from 'node:zlib';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const BASE = process.env.AWM_URL;
@@ -59,7 +64,9 @@ before(async () => {
   });
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   page.on('console', (m) => {
-    if (m.type() !== 'error' || /status of 400/.test(m.text())) return;
+    // 400: a field the validator refused (shown by the field); 503: every render slot busy (the
+    // preview asks again)
+    if (m.type() !== 'error' || /status of (400|503)/.test(m.text())) return;
     if (serverDown && /ERR_CONNECTION_REFUSED/.test(m.text())) return;
     pageErrors.push(m.text());
   });
@@ -212,6 +219,32 @@ function countColours(png, colours) {
 
 const placeRow = (pi, i) => page.locator(`#people > li:nth-child(${pi + 1}) .place:nth-child(${i + 1})`);
 
+// A card of the size picker, by its size as it reads ("8 × 10 in", "A4").
+const pageSize = (name) => page.getByRole('radio', { name: new RegExp(`^${name.replace(/[()]/g, '\\$&')}`) });
+
+// axe-core (pinned in package.json) run on the page as it is: every violation, at every impact,
+// as "rule (impact): elements".
+const AXE = join(dirname(fileURLToPath(import.meta.url)), 'node_modules/axe-core/axe.min.js');
+async function axeViolations(p = page) {
+  if (!await p.evaluate(() => Boolean(window.axe))) await p.addScriptTag({ path: AXE });
+  const result = await p.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+// The places of the map as the server holds it, and the point of the sphere that faces the
+// viewer when the globe is centred on them: the mean of their unit vectors.
+function centroidOf(people) {
+  let x = 0, y = 0, z = 0;
+  const r = Math.PI / 180;
+  for (const l of people.flatMap((p) => p.locations)) {
+    x += Math.cos(l.latitude * r) * Math.cos(l.longitude * r);
+    y += Math.cos(l.latitude * r) * Math.sin(l.longitude * r);
+    z += Math.sin(l.latitude * r);
+  }
+  return [Math.atan2(y, x) / r, Math.atan2(z, Math.hypot(x, y)) / r];
+}
+const near = (a, b, tol, what) => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a}, expected ${b} ± ${tol}`);
+
 test('the page loads and previews the sheet with its bleed', async () => {
   await waitPreviewAfter(0);
   const size = await page.$eval('#preview-img', (img) => [img.naturalWidth, img.naturalHeight]);
@@ -222,6 +255,11 @@ test('the page loads and previews the sheet with its bleed', async () => {
   assert.equal(trim[1], `${(100 * 9 / (24.25 * 72)).toFixed(3)}%`);
   const dpi = Number(new URL(renders.at(-1)).searchParams.get('dpi'));
   assert.ok(dpi >= 10 && dpi <= 100, `preview asked for ${dpi} DPI`);
+});
+
+test('axe-core finds nothing on the empty page', async () => {
+  await settle();
+  assert.deepEqual(await axeViolations(), []);
 });
 
 test('a title and two people with two places each, found by name', async () => {
@@ -259,6 +297,21 @@ test('a title and two people with two places each, found by name', async () => {
   assert.equal(mapCount(), mapsAtStart + 1);
 });
 
+test('a new map centres the globe on the family\'s places as they are added', async () => {
+  await waitSaved();
+  const { map } = await getMap(openId());
+  const [lon, lat] = centroidOf(map.data.people);
+  // rotate [-λ, -φ]: the places' centroid faces the viewer (here north of the equator, near London)
+  near(map.data.rotation[0], -lon, 0.1, 'saved spin');
+  near(map.data.rotation[1], -lat, 0.1, 'saved tilt');
+  assert.ok(lat > 40 && Math.abs(lon) < 10, `centroid ${lon}, ${lat}`);
+  assert.equal(await page.inputValue('#rot-lambda'), String(map.data.rotation[0]));
+  assert.deepEqual(lastRenderedMap().rotation, map.data.rotation);
+  // the controls say what they do in plain words
+  assert.equal(await page.getByLabel('Spin', { exact: true }).getAttribute('id'), 'rot-lambda');
+  assert.equal(await page.getByLabel('Tilt', { exact: true }).getAttribute('id'), 'rot-phi');
+});
+
 test('people and places reorder with their buttons', async () => {
   await page.getByRole('button', { name: 'Move Ben up' }).click();
   await page.getByRole('button', { name: 'Move Tokyo up' }).click();
@@ -272,6 +325,44 @@ test('people and places reorder with their buttons', async () => {
   names = await page.$$eval('.person-name', (els) => els.map((e) => e.value));
   assert.deepEqual(names, ['Ana', 'Ben']);
   assert.equal(await placeRow(1, 1).locator('.place-search').inputValue(), 'Tokyo');
+});
+
+test('people and places reorder by dragging their handle, or by keyboard on it; undo puts them back', async () => {
+  const names = () => page.$$eval('.person-name', (els) => els.map((e) => e.value));
+  const placesOf = (pi) => page.$$eval(`#people > li:nth-child(${pi + 1}) .place-search`, (els) => els.map((e) => e.value));
+  // press on the handle, move in steps to the top edge of the target row, let go
+  const drag = async (handle, target) => {
+    const h = await handle.boundingBox(), t = await target.boundingBox();
+    const x = h.x + h.width / 2, y0 = h.y + h.height / 2, y1 = t.y + 3;
+    await page.mouse.move(x, y0);
+    await page.mouse.down();
+    for (let k = 1; k <= 8; k++) await page.mouse.move(x, y0 + (y1 - y0) * k / 8);
+    await page.mouse.up();
+  };
+  await drag(page.getByRole('button', { name: 'Reorder Tokyo' }), placeRow(1, 0));
+  assert.deepEqual(await placesOf(1), ['Tokyo', 'London']);
+  await drag(page.getByRole('button', { name: 'Reorder Ben' }), page.locator('#people > li:nth-child(1)'));
+  assert.deepEqual(await names(), ['Ben', 'Ana']);
+  await settle();
+  assert.deepEqual(lastRenderedMap().people.map((p) => p.locations.map((l) => l.name)),
+    [['Tokyo', 'London'], ['São Paulo', 'Zürich']]);
+  // each drop is one step of the history
+  await page.click('#undo');
+  assert.deepEqual(await names(), ['Ana', 'Ben']);
+  assert.deepEqual(await placesOf(1), ['Tokyo', 'London']);
+  await page.click('#undo');
+  assert.deepEqual(await placesOf(1), ['London', 'Tokyo']);
+  // by keyboard: ↓ and ↑ on the focused handle move its row, and the focus goes with it
+  await page.getByRole('button', { name: 'Reorder Ana' }).focus();
+  await page.keyboard.press('ArrowDown');
+  assert.deepEqual(await names(), ['Ben', 'Ana']);
+  assert.match(await page.textContent('#edit-status'), /Moved Ana to position 2 of 2/);
+  await expectFocused(page.getByRole('button', { name: 'Reorder Ana' }));
+  await page.keyboard.press('ArrowUp');
+  assert.deepEqual(await names(), ['Ana', 'Ben']);
+  await settle();
+  assert.deepEqual(lastRenderedMap().people.map((p) => p.locations.map((l) => l.name)),
+    [['São Paulo', 'Zürich'], ['London', 'Tokyo']]);
 });
 
 test('switching the theme changes the preview', async () => {
@@ -325,6 +416,41 @@ test('dragging the globe changes its rotation', async () => {
   await settle();
   assert.deepEqual(lastRenderedMap().rotation.slice(0, 2), afterRot);
   assert.notEqual(await previewHash(), hashBefore);
+});
+
+test('"Fit to places" centres the view again; a flat map is recentred and zoomed; reset', async () => {
+  await settle();
+  const dragged = [Number(await page.inputValue('#rot-lambda')), Number(await page.inputValue('#rot-phi'))];
+  await page.getByRole('button', { name: 'Fit to places' }).click();
+  await settle();
+  await waitSaved();
+  let { map } = await getMap(openId());
+  const [lon, lat] = centroidOf(map.data.people);
+  near(map.data.rotation[0], -lon, 0.1, 'spin after fit');
+  near(map.data.rotation[1], -lat, 0.1, 'tilt after fit');
+  assert.notDeepEqual(map.data.rotation.slice(0, 2), dragged);
+  // a flat map follows: recentred on the middle of the places' longitudes (São Paulo -46.6 to
+  // Tokyo 139.7, across Europe: about 46.5 east) and zoomed in past the whole world's width
+  await page.selectOption('#projection', 'equirectangular');
+  assert.equal(await page.locator('#rot-phi').isVisible(), false, 'tilt belongs to the globe');
+  await settle();
+  await waitSaved();
+  ({ map } = await getMap(openId()));
+  near(map.data.rotation[0], -46.5, 0.5, 'flat map centre meridian');
+  assert.ok(map.data.zoom > 1.3 && map.data.zoom <= 4, `zoom ${map.data.zoom}`);
+  assert.equal(await page.inputValue('#zoom'), String(map.data.zoom));
+  // reset: the view a new map starts with, and it no longer follows the places
+  await page.getByRole('button', { name: 'Reset view' }).click();
+  await settle();
+  assert.deepEqual(lastRenderedMap().rotation, [-20, -30, 0]);
+  assert.equal(lastRenderedMap().zoom, 1);
+  // back to the globe, fitted
+  await page.selectOption('#projection', 'orthographic');
+  await page.getByRole('button', { name: 'Fit to places' }).click();
+  await settle();
+  near(lastRenderedMap().rotation[0], -lon, 0.1, 'spin after the second fit');
+  assert.equal(lastRenderedMap().zoom, 1);
+  await waitSaved();
 });
 
 test('a latitude of 95 typed by hand shows the validator message by that field', async () => {
@@ -468,17 +594,83 @@ test('every control has a label, and the page fits a phone', async () => {
   await page.setViewportSize({ width: 375, height: 800 });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(overflow <= 376, `the page is ${overflow}px wide at 375px`);
-  // every visible button a 44 px touch target
-  const small = await page.$$eval('button, a.button', (els) => els.filter((e) => e.offsetParent)
-    .map((e) => [e.textContent.trim() || e.getAttribute('aria-label'), e.getBoundingClientRect()])
+  // every visible control a 44 px touch target: buttons, fields, and for a checkbox or a radio
+  // button the label around it, which is what a finger taps
+  const small = await page.$$eval('button, a.button, input, select', (els) => els.filter((e) => e.offsetParent)
+    .map((e) => {
+      const target = e.matches('[type=checkbox], [type=radio]') ? e.closest('label') : e;
+      return [e.id || e.textContent.trim() || e.getAttribute('aria-label') || e.className, target.getBoundingClientRect()];
+    })
     .filter(([, r]) => r.width < 44 || r.height < 44).map(([t, r]) => `${t} ${Math.round(r.width)}×${Math.round(r.height)}`));
   assert.deepEqual(small, []);
+  // editing at the bottom of the form, the preview is still on the screen
+  await page.locator('#export').scrollIntoViewIfNeeded();
+  await page.locator('[data-place-search="1-1"]').focus(); // a field of the last place
+  await page.evaluate(() => window.scrollTo(0, document.querySelector('#map-form').getBoundingClientRect().bottom
+    + window.scrollY - window.innerHeight));
+  const inView = async () => page.evaluate(() => {
+    const r = document.querySelector('#preview').getBoundingClientRect();
+    return { top: Math.round(r.top), bottom: Math.round(r.bottom), height: Math.round(r.height),
+      scrolled: Math.round(window.scrollY), viewport: window.innerHeight };
+  });
+  let view = await inView();
+  assert.ok(view.scrolled > 1000, `the form is scrolled to its end (${view.scrolled} px)`);
+  assert.ok(view.top >= 0 && view.bottom <= view.viewport && view.height >= 200, `preview at ${JSON.stringify(view)}`);
+  // and it shows the map as edited there
+  let n = await rendersDone();
+  await page.fill('#subtitle', '1990–2024 ');
+  await page.locator('#export').scrollIntoViewIfNeeded();
+  await waitPreviewAfter(n);
+  view = await inView();
+  assert.ok(view.top >= 0 && view.bottom <= view.viewport, `preview after an edit at ${JSON.stringify(view)}`);
   await page.screenshot({ path: join(TMP, 'phone.png'), fullPage: false });
+  // "Hide preview" gives its room to the form; "Show preview" brings it back
+  await page.getByRole('button', { name: 'Hide preview' }).click();
+  assert.equal(await page.locator('#preview').isVisible(), false);
+  await page.getByRole('button', { name: 'Show preview' }).click();
+  assert.equal(await page.locator('#preview').isVisible(), true);
+  n = await rendersDone();
+  await page.fill('#subtitle', '1990–2024');
   await page.setViewportSize({ width: 1280, height: 1000 });
+  await waitPreviewAfter(n);
+});
+
+test('the size picker draws each sheet to scale, with its real size', async () => {
+  const { sizes } = await (await fetch(`${BASE}/api/export`)).json();
+  // the picker's cards, as the page lays them out: name, centimetres, the sheet drawn
+  const cards = async () => page.$$eval('#page-size .size', (els) => els.map((e) => {
+    const r = e.querySelector('.sheet').getBoundingClientRect();
+    return { value: e.querySelector('input').value, text: e.textContent, w: r.width, h: r.height };
+  }));
+  let shown = await cards();
+  const portrait = sizes.filter((s) => s.widthInches <= s.heightInches);
+  assert.deepEqual(shown.map((c) => c.value), portrait.map((s) => s.key));
+  const longest = Math.max(...portrait.map((s) => s.heightInches));
+  for (const [k, s] of portrait.entries()) {
+    const c = shown[k];
+    const cm = (v) => String(Number((v * 2.54).toFixed(1)));
+    assert.ok(c.text.includes(`${cm(s.widthInches)} × ${cm(s.heightInches)} cm`), `${s.key}: ${c.text}`);
+    near(c.w / c.h, s.widthInches / s.heightInches, 0.03, `${s.key}'s proportions`);
+    near(c.h / shown.find((x) => x.value === '24x36').h, s.heightInches / longest, 0.03, `${s.key}'s size beside 24x36`);
+  }
+  assert.match(shown.find((c) => c.value === 'A4').text, /A4 \(8\.27 × 11\.69 in\)/);
+  // picked by keyboard, as a radio group; landscape turns every sheet
+  await pageSize('18 × 24 in').focus();
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await pageSize('24 × 36 in').isChecked(), true);
+  await page.check('input[name=orientation][value=landscape]');
+  shown = await cards();
+  assert.ok(shown.every((c) => c.w > c.h), 'landscape sheets are wider than tall');
+  await settle();
+  assert.match(renders.at(-1), /size=36x24/);
+  await page.check('input[name=orientation][value=portrait]');
+  await pageSize('18 × 24 in').check();
+  await settle();
+  assert.match(renders.at(-1), /size=18x24/);
 });
 
 test('export 8×10, follow the job to export_complete, download a 2475 × 3075 PNG', async () => {
-  await page.selectOption('#page-size', '8x10');
+  await pageSize('8 × 10 in').check();
   await page.check('input[name=orientation][value=portrait]');
   await page.click('#export');
   const job = page.locator('#job');
@@ -518,11 +710,28 @@ test('export 8×10, follow the job to export_complete, download a 2475 × 3075 P
   assert.equal(download.suggestedFilename(), 'The Silva Family – 8x10.png');
   // another size: the result shown belongs to an older version
   assert.equal(await page.locator('#job-stale').isVisible(), false);
-  await page.selectOption('#page-size', '18x24');
+  await pageSize('18 × 24 in').check();
   await page.locator('#job-stale').waitFor();
   assert.equal(await job.getAttribute('data-stale'), 'true');
-  await page.selectOption('#page-size', '8x10'); // back as exported: current again
+  await pageSize('8 × 10 in').check(); // back as exported: current again
   await page.locator('#job-stale').waitFor({ state: 'hidden' });
+});
+
+test('axe-core finds nothing on the filled page, an export shown', async () => {
+  await settle();
+  assert.ok(await page.locator('.place').count() >= 4 && await page.locator('#job').isVisible());
+  assert.deepEqual(await axeViolations(), []);
+  // nor at phone width, nor with the place search's options open
+  await page.setViewportSize({ width: 375, height: 800 });
+  assert.deepEqual(await axeViolations(), []);
+  const input = page.locator('[data-place-search="0-0"]');
+  await input.focus();
+  await input.press('End');
+  await input.press('ArrowDown');
+  await page.locator(`#${await input.getAttribute('aria-controls')} [role=option]`).first().waitFor();
+  assert.deepEqual(await axeViolations(), []);
+  await input.press('Escape');
+  await page.setViewportSize({ width: 1280, height: 1000 });
 });
 
 test('an unsaved draft survives a reload, and leaving with it asks first', async () => {
@@ -598,7 +807,8 @@ test('the view link is read-only, and "Make a copy" makes a new map to edit', as
     assert.equal(await saveState(p), 'readonly');
     assert.equal(await p.locator('#readonly-note').isVisible(), true);
     for (const sel of ['#title', '#subtitle', '#theme', '#projection', '#zoom', '#rot-lambda', '#add-person',
-      '.person-name >> nth=0', '.place-search >> nth=0', 'input.lat >> nth=0', 'input[type=color] >> nth=0']) {
+      '.person-name >> nth=0', '.place-search >> nth=0', 'input.lat >> nth=0', 'input[type=color] >> nth=0',
+      '#fit', '#reset-view', '[data-person-handle="0"]', '[data-place-handle="0-0"]']) {
       assert.equal(await p.locator(sel).isDisabled(), true, `${sel} should be disabled`);
     }
     assert.equal(await p.locator('#save').isVisible(), false);
