@@ -17,10 +17,12 @@
 
 #include "geo/geo_internal.h"
 
+/* 16 bytes: at 10m the table has 2^20 slots, and it is the largest thing a render allocates
+ * while it lives (two point pointers and a ½ load factor made it 50 MB, the poster's peak). */
 typedef struct {
-    const geo_point *a, *b; /* the segment, a < b in (x, y) order; NULL: empty slot */
-    uint32_t owner;         /* lowest feature index that has it */
-    bool shared;            /* another feature has it too */
+    const geo_point *p; /* the segment p[0]–p[1] of some ring, either direction; NULL: empty */
+    uint32_t owner;     /* lowest feature index that has it */
+    bool shared;        /* another feature has it too */
     bool drawn;
 } segment_slot;
 
@@ -49,20 +51,20 @@ static uint64_t mix(uint64_t h, double d)
     return h ^ (h >> 31);
 }
 
-/* The slot of segment p–q (either direction), found or claimed. */
-static segment_slot *table_slot(segment_table *t, const geo_point *p, const geo_point *q)
+/* The slot of the segment p[0]–p[1] (either direction; the points differ), found or claimed. */
+static segment_slot *table_slot(segment_table *t, const geo_point *p)
 {
-    const geo_point *a = point_less(p, q) ? p : q, *b = a == p ? q : p;
+    const geo_point *a = point_less(&p[0], &p[1]) ? &p[0] : &p[1], *b = a == p ? &p[1] : &p[0];
     uint64_t h = mix(mix(mix(mix(0, a->x), a->y), b->x), b->y);
     for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
         segment_slot *s = &t->slots[i];
-        if (!s->a) {
-            s->a = a;
-            s->b = b;
+        if (!s->p) {
+            s->p = p;
             s->owner = UINT32_MAX;
             return s;
         }
-        if (point_same(s->a, a) && point_same(s->b, b))
+        if ((point_same(&s->p[0], a) && point_same(&s->p[1], b)) ||
+            (point_same(&s->p[0], b) && point_same(&s->p[1], a)))
             return s;
     }
 }
@@ -106,7 +108,7 @@ static void ring_borders(segment_table *t, const geo_ring *r, uint32_t f, line_l
             kind[k] = EMPTY;
             continue;
         }
-        segment_slot *s = table_slot(t, p, q);
+        segment_slot *s = table_slot(t, p);
         if (s->shared && s->owner == f && !s->drawn) {
             s->drawn = true;
             kind[k] = MINE;
@@ -152,7 +154,7 @@ void geo_mesh_borders(const geo_layer *layer, geo_mesh *out)
             }
     segment_table t = {0};
     size_t cap = 16;
-    while (cap < 2 * segments)
+    while (3 * cap < 4 * segments) /* load ≤ ¾: linear probing stays short */
         cap *= 2;
     t.slots = awm_xcalloc(cap, sizeof *t.slots);
     t.mask = cap - 1;
@@ -166,7 +168,7 @@ void geo_mesh_borders(const geo_layer *layer, geo_mesh *out)
                 for (size_t k = 0; k + 1 < ring->count; k++) {
                     if (point_same(&ring->points[k], &ring->points[k + 1]))
                         continue;
-                    segment_slot *s = table_slot(&t, &ring->points[k], &ring->points[k + 1]);
+                    segment_slot *s = table_slot(&t, &ring->points[k]);
                     if (s->owner == UINT32_MAX)
                         s->owner = (uint32_t)f;
                     else if (s->owner != f)
