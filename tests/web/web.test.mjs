@@ -917,6 +917,33 @@ test('My maps: rename and delete, after a confirmation', async () => {
   assert.equal(mapCount(), count - 2);
 });
 
+test('place search finds what people type: three scripts, "City, Country", a village', async () => {
+  await page.fill('[data-person="0"]', 'Mei');
+  // each query in a row of its own; the first option is the one Enter takes
+  const cases = [
+    ['東京', 'Tokyo, Japan', 35.69],
+    ['Москва', 'Moscow, Russia', 55.75],
+    ['München', 'Munich, Bavaria, Germany', 48.14],
+    ['Paris, France', 'Paris, Île-de-France, France', 48.85],
+    ['Hallstatt', 'Hallstatt, Upper Austria, Austria', 47.56],
+  ];
+  for (const [i, [query, option, lat]] of cases.entries()) {
+    await page.click('.person:nth-child(1) .add-place');
+    const input = page.locator(`[data-place-search="0-${i}"]`);
+    await input.pressSequentially(query, { delay: 20 });
+    const listbox = page.locator(`#${await input.getAttribute('aria-controls')}[data-query="${query}"]`);
+    const first = listbox.getByRole('option').first();
+    await first.waitFor();
+    assert.equal(await first.locator('span').textContent(), option, `first option for ${query}`);
+    await input.press('Enter');
+    await listbox.waitFor({ state: 'hidden' });
+    near(Number(await placeRow(0, i).locator('input.lat').inputValue()), lat, 0.1, `latitude of ${query}`);
+  }
+  await settle();
+  assert.deepEqual(lastRenderedMap().people[0].locations.map((l) => l.name),
+    ['Tokyo', 'Moscow', 'Munich', 'Paris', 'Hallstatt']);
+});
+
 test('no script errors on the page', () => {
   assert.deepEqual(pageErrors, []);
 });
