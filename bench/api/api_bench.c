@@ -6,12 +6,23 @@
  * A private PostgreSQL (tests/support/pg_harness, fsync on) and the server run on this
  * machine, as does wrk; the figures are what one host does with everything on it.
  *
- * usage: api_bench path/to/awm [seconds]   (run through bench/api/run.sh: release build) */
+ * --idle: no wrk. Idle, slow connections are opened in steps (default 0 — the baseline —, 100,
+ * 500, 1000, 2000, 4000), at most 50 from each loopback address 127.1.x.y (under the per-address cap), each
+ * trickling one header byte every 3 s; one that the server closes is dialled again, as an
+ * attacker would. At each step another client (127.0.0.1) asks GET /api/health over a new
+ * connection 300 times; its p50/p99 (a request with no answer within 2 s counts as 2 s) and
+ * the server's threads and RSS are printed, and at the end the largest step whose p99 stayed
+ * under 50 ms.
+ *
+ * usage: api_bench path/to/awm [seconds]            (run through bench/api/run.sh: release build)
+ *        api_bench path/to/awm --idle [N N ...] */
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,13 +111,208 @@ static double load_average(void)
     return l;
 }
 
+/* ---- --idle ------------------------------------------------------------------------------ */
+
+enum {
+    IDLE_PER_ADDRESS = 50,
+    IDLE_TRICKLE_S = 3,
+    IDLE_DIALS_PER_PASS = 100, /* so a server that refuses cannot stall the health checks */
+    HEALTH_SAMPLES = 300,
+    HEALTH_TIMEOUT_MS = 2000
+};
+
+typedef struct {
+    int fd;
+    double next_byte; /* when this connection sends its next header byte */
+} idle_conn;
+
+static const char idle_request[] = "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+
+/* A non-blocking connect from 127.1.(k / 50 / 250).(k / 50 % 250 + 1), given 200 ms; -1 when refused. */
+static int idle_dial(int k)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -1;
+    int a = k / IDLE_PER_ADDRESS;
+    struct sockaddr_in from = {.sin_family = AF_INET};
+    from.sin_addr.s_addr = htonl((127u << 24) | (1u << 16) | ((unsigned)(a / 250) << 8) | (unsigned)(a % 250 + 1));
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)g_port)};
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&from, sizeof from) != 0 ||
+        (connect(fd, (struct sockaddr *)&to, sizeof to) != 0 && errno != EINPROGRESS)) {
+        close(fd);
+        return -1;
+    }
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    int soerr = 0;
+    socklen_t len = sizeof soerr;
+    if (poll(&p, 1, 200) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0 || soerr != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Keep every connection open and trickling: a byte to those that are due, a new dial (at most
+ * IDLE_DIALS_PER_PASS per call) for those the server closed or refused (counted in *redials). */
+static void idle_tend(idle_conn *c, int n, long *redials)
+{
+    double now = awm_now_seconds();
+    int dials = 0;
+    for (int k = 0; k < n; k++) {
+        if (c[k].fd >= 0) {
+            char junk[256];
+            ssize_t r = recv(c[k].fd, junk, sizeof junk, MSG_DONTWAIT);
+            if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+                close(c[k].fd);
+                c[k].fd = -1;
+            }
+        }
+        if (c[k].fd < 0 && dials++ < IDLE_DIALS_PER_PASS) {
+            c[k].fd = idle_dial(k);
+            if (c[k].fd >= 0) {
+                (*redials)++;
+                ssize_t w = send(c[k].fd, idle_request, 5, MSG_NOSIGNAL); /* "GET /" */
+                (void)w;
+            }
+            c[k].next_byte = now + IDLE_TRICKLE_S * (double)(k % 97) / 97;
+        } else if (c[k].fd >= 0 && now >= c[k].next_byte) {
+            ssize_t w = send(c[k].fd, "a", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+            (void)w;
+            c[k].next_byte = now + IDLE_TRICKLE_S;
+        }
+    }
+}
+
+/* One GET /api/health over a new connection from 127.0.0.1: its latency in ms (HEALTH_TIMEOUT_MS
+ * when it got no 200 in time). */
+static double health_ms(void)
+{
+    double t0 = awm_now_seconds();
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)g_port)};
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = false;
+    if (fd >= 0 && (connect(fd, (struct sockaddr *)&to, sizeof to) == 0 || errno == EINPROGRESS)) {
+        static const char req[] = "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+        bool sent = false;
+        char buf[512];
+        size_t got = 0;
+        for (;;) {
+            int left = HEALTH_TIMEOUT_MS - (int)((awm_now_seconds() - t0) * 1000);
+            struct pollfd p = {.fd = fd, .events = sent ? POLLIN : POLLOUT};
+            if (left <= 0 || poll(&p, 1, left) != 1)
+                break;
+            if (!sent) {
+                sent = send(fd, req, sizeof req - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof req - 1);
+                if (!sent)
+                    break;
+                continue;
+            }
+            ssize_t r = recv(fd, buf + got, sizeof buf - 1 - got, 0);
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+            if (got >= 12) {
+                buf[got] = '\0';
+                ok = !strncmp(buf, "HTTP/1.1 200", 12);
+                break;
+            }
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    double ms = (awm_now_seconds() - t0) * 1000;
+    return ok && ms < HEALTH_TIMEOUT_MS ? ms : HEALTH_TIMEOUT_MS;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int server_threads(void)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)g_server);
+    FILE *f = fopen(path, "r");
+    int threads = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "Threads: %d", &threads) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return threads;
+}
+
+static void run_idle(int nsteps, const int *steps)
+{
+    int most = 0;
+    for (int i = 0; i < nsteps; i++)
+        most = steps[i] > most ? steps[i] : most;
+    idle_conn *c = awm_xcalloc((size_t)most + 1, sizeof *c);
+    for (int k = 0; k < most; k++)
+        c[k].fd = -1;
+    printf("idle connections (%d per address, a byte every %d s, redialled when closed) vs GET /api/health "
+           "from another address, %d samples per step\n"
+           "%6s %6s %8s %8s %9s %9s %6s %8s %9s\n",
+           IDLE_PER_ADDRESS, IDLE_TRICKLE_S, HEALTH_SAMPLES, "N", "held", "redials", "p50 ms", "p99 ms", "failed",
+           "thr", "RSS MB", "load");
+    int best = 0;
+    for (int i = 0; i < nsteps; i++) {
+        int n = steps[i];
+        long redials = 0;
+        /* Open the new ones (10 s at most) and let every connection send a byte before measuring. */
+        double start = awm_now_seconds();
+        for (int open = 0; awm_now_seconds() < start + 10 && (open < n || awm_now_seconds() < start + IDLE_TRICKLE_S);) {
+            idle_tend(c, n, &redials);
+            open = 0;
+            for (int k = 0; k < n; k++)
+                open += c[k].fd >= 0;
+            tk_sleep_ms(50);
+        }
+        redials = 0;
+        double ms[HEALTH_SAMPLES];
+        int failed = 0;
+        for (int s = 0; s < HEALTH_SAMPLES; s++) {
+            idle_tend(c, n, &redials);
+            ms[s] = health_ms();
+            failed += ms[s] >= HEALTH_TIMEOUT_MS;
+            tk_sleep_ms(20);
+        }
+        int held = 0;
+        for (int k = 0; k < n; k++)
+            held += c[k].fd >= 0;
+        qsort(ms, HEALTH_SAMPLES, sizeof *ms, cmp_double);
+        double p50 = ms[HEALTH_SAMPLES / 2], p99 = ms[HEALTH_SAMPLES * 99 / 100];
+        printf("%6d %6d %8ld %8.2f %9.2f %9d %6d %8.1f %9.2f\n", n, held, redials, p50, p99, failed,
+               server_threads(), tk_rss_kb(g_server) / 1024.0, load_average());
+        fflush(stdout);
+        if (p99 < 50 && failed == 0 && n > best)
+            best = n;
+    }
+    printf("largest N with /api/health p99 < 50 ms and none failed: %d (N = 0 is the baseline: the load of "
+           "the machine alone)\n", best);
+    for (int k = 0; k < most; k++)
+        if (c[k].fd >= 0)
+            close(c[k].fd);
+    free(c);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "usage: api_bench path/to/awm [seconds]\n");
         return 2;
     }
-    int seconds = argc > 2 ? atoi(argv[2]) : 10;
+    bool idle = argc > 2 && !strcmp(argv[2], "--idle");
+    int seconds = argc > 2 && !idle ? atoi(argv[2]) : 10;
+    int steps[32] = {0, 100, 500, 1000, 2000, 4000}, nsteps = 6;
+    if (idle && argc > 3)
+        for (nsteps = 0; nsteps < 32 && 3 + nsteps < argc; nsteps++)
+            steps[nsteps] = atoi(argv[3 + nsteps]);
     curl_global_init(CURL_GLOBAL_ALL);
     awm_error err = {{0}};
     g_pg = pg_harness_start(&err);
@@ -148,6 +354,12 @@ int main(int argc, char **argv)
     snprintf(act, sizeof act, "%s/start", job_path);
     json_decref(http("POST", act, NULL, &st));
 
+    if (idle) {
+        printf("load average before: %.2f\n", load_average());
+        run_idle(nsteps, steps);
+        goto out;
+    }
+
     char script[] = "/tmp/awm-api-bench-XXXXXX.lua";
     int fd = mkstemps(script, 4);
     FILE *f = fdopen(fd, "w");
@@ -163,6 +375,7 @@ int main(int argc, char **argv)
     unlink(script);
     printf("load average after: %.2f\n", load_average());
 
+out:
     json_decref(m);
     json_decref(e);
     kill(g_server, SIGTERM);

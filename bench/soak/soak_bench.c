@@ -78,7 +78,8 @@ int main(int argc, char **argv)
         return 2;
     }
     wh_proc worker;
-    const char *extra[] = {"WORKER_RENDER_DPI=30", NULL};
+    /* LOG_LEVEL=debug for the worker: its WORKER_MEMORY lines (every 100 jobs) are printed at the end. */
+    const char *extra[] = {"WORKER_RENDER_DPI=30", "LOG_LEVEL=debug", NULL};
     char job[64];
     if (!wh_worker_start(&fx, &worker, "worker", extra, NULL) || !wh_post_export(&fx, 8, 10, NULL, job)) {
         fprintf(stderr, "soak: the worker or the first export did not start\n");
@@ -170,6 +171,20 @@ int main(int argc, char **argv)
            worker_start_med, worker_end_med, worker_max, worker_growth * 100);
     printf("worker: resting RSS %+.0f KiB per 1,000 jobs (end - start medians over %d exports)\n",
            exports > 0 ? (worker_end_med - worker_start_med) * 1000.0 / exports : 0.0, exports);
+
+    /* Where the worker's memory is, every 100 jobs: malloc's in-use bytes growing is a leak or a
+     * cache, its free bytes growing is fragmentation, RSS growing alone is memory outside malloc. */
+    json_t *mem = wh_log_events(worker.log_path, "WORKER_MEMORY");
+    printf("%8s %10s %14s %12s %10s\n", "jobs", "RSS KiB", "heap in use", "heap free", "mmap");
+    for (size_t i = 0; i < json_array_size(mem); i++) {
+        json_t *j = json_array_get(mem, i);
+        printf("%8lld %10lld %14lld %12lld %10lld\n", (long long)json_integer_value(json_object_get(j, "jobs")),
+               (long long)json_integer_value(json_object_get(j, "rssKiB")),
+               (long long)json_integer_value(json_object_get(j, "heapInUseKiB")),
+               (long long)json_integer_value(json_object_get(j, "heapFreeKiB")),
+               (long long)json_integer_value(json_object_get(j, "mmapKiB")));
+    }
+    json_decref(mem);
 
     /* The burst: 10 s of 32 connections asking for 18x24 renders at 100 DPI (one slot, the rest
      * wait or get 503), then 20 s idle; the server's RSS before, at its peak and after. */

@@ -14,7 +14,9 @@
  * temp files are removed and the process exits 0 without waiting for the renders. */
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -108,6 +110,28 @@ typedef struct {
     bool started;
 } job_thread;
 
+/* Every 100 jobs, at debug level: the process's resident memory beside what malloc holds (in
+ * use, free inside the heap, mapped for large blocks), so a soak can tell a leak or a cache
+ * (in use grows) from fragmentation (free grows) from memory outside malloc (neither does). */
+static void log_memory_every_100_jobs(void)
+{
+    static atomic_long jobs;
+    long n = atomic_fetch_add(&jobs, 1) + 1;
+    if (n % 100 != 0)
+        return;
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    struct mallinfo2 mi = mallinfo2();
+    awm_log(AWM_LOG_DEBUG, "WORKER_MEMORY", "{s:I, s:I, s:I, s:I, s:I}", "jobs", (json_int_t)n, "rssKiB",
+            (json_int_t)(resident * (sysconf(_SC_PAGESIZE) / 1024)), "heapInUseKiB", (json_int_t)(mi.uordblks / 1024),
+            "heapFreeKiB", (json_int_t)(mi.fordblks / 1024), "mmapKiB", (json_int_t)(mi.hblkhd / 1024));
+}
+
 static void *job_thread_main(void *arg)
 {
     worker_thread *t = arg;
@@ -166,6 +190,7 @@ static void *job_thread_main(void *arg)
 
         worker_process_job(t, &jobs[0]);
         awm_malloc_trim(0); /* a job's render buffers go back to the system, not to a thread's arena */
+        log_memory_every_100_jobs();
 
         pthread_mutex_lock(&st->metrics.lock);
         st->metrics.in_flight--;

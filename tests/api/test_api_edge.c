@@ -4,7 +4,8 @@
  * 0.9.75 ends the value there before the server sees it); an unknown transfer coding is 501; slow connections from
  * several loopback addresses do not keep another client from being served; the rate limit
  * answers 429 with Retry-After and clears; a FIFO named like an export is 404 at once; a bad
- * dpi is 400 before any image byte; the maps list stays within a bound per map and is paged; Python's
+ * dpi is 400 before any image byte; a client that never reads a 24x36 render does not keep the next
+ * render waiting; the maps list stays within a bound per map and is paged; Python's
  * urllib and Node's fetch, which write a 5 MB body before reading, both read the 413; a frozen PostgreSQL gives 503 within the statement timeout. */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -16,10 +17,13 @@
 
 #include "api_fixture.h"
 
-/* Connect from a given loopback address (127.0.0.x) to the server. */
-static int dial_from(const char *from)
+/* Connect from a given loopback address (127.0.0.x; NULL: any) to the server; rcvbuf > 0 sets
+ * the receive buffer before connecting, so the window the server sees stays that small. */
+static int dial_with(const char *from, int rcvbuf)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (rcvbuf > 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     struct sockaddr_in a = {.sin_family = AF_INET};
     if (from) {
         inet_pton(AF_INET, from, &a.sin_addr);
@@ -33,6 +37,8 @@ static int dial_from(const char *from)
     }
     return fd;
 }
+
+static int dial_from(const char *from) { return dial_with(from, 0); }
 
 /* Send raw bytes; read everything until the server closes or 5 s pass. Caller frees. */
 static char *exchange(const char *raw, size_t len)
@@ -102,7 +108,7 @@ static long health_status(const char *from)
     if (fd < 0)
         return -1;
     static const char req[] = "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    ssize_t w = write(fd, req, sizeof req - 1);
+    ssize_t w = send(fd, req, sizeof req - 1, MSG_NOSIGNAL);
     (void)w;
     char buf[512] = "";
     struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -127,7 +133,7 @@ static void slow_connections_from_many_addresses_do_not_lock_others_out(void)
         for (int k = 0; k < PER; k++) {
             int fd = dial_from(from);
             if (fd >= 0) {
-                ssize_t w = write(fd, "G", 1);
+                ssize_t w = send(fd, "G", 1, MSG_NOSIGNAL); /* a server that closed it must not kill the test */
                 (void)w;
                 fds[open_count++] = fd;
             }
@@ -137,7 +143,7 @@ static void slow_connections_from_many_addresses_do_not_lock_others_out(void)
     int served = 0, tries = 0;
     for (double end = awm_now_seconds() + 6; awm_now_seconds() < end; tries++) {
         for (int i = 0; i < open_count; i += 7) {
-            ssize_t w = write(fds[i], "E", 1); /* a byte now and then */
+            ssize_t w = send(fds[i], "E", 1, MSG_NOSIGNAL); /* a byte now and then */
             (void)w;
         }
         served += health_status("127.0.2.1") == 200;
@@ -146,6 +152,113 @@ static void slow_connections_from_many_addresses_do_not_lock_others_out(void)
     CHECK_MSG(served == tries, "served %d of %d health checks during the attack", served, tries);
     for (int i = 0; i < open_count; i++)
         close(fds[i]);
+}
+
+/* The largest byte count the kernel may hold for a connection on this host: the server's send
+ * buffer can grow to tcp_wmem's maximum, and the client's receive buffer is `rcvbuf`. */
+static long socket_buffers_max(int rcvbuf)
+{
+    long lo = 0, mid = 0, hi = 4L << 20;
+    FILE *f = fopen("/proc/sys/net/ipv4/tcp_wmem", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld %ld", &lo, &mid, &hi) != 3)
+            hi = 4L << 20;
+        fclose(f);
+    }
+    return hi + 2L * rcvbuf; /* the kernel doubles SO_RCVBUF for its bookkeeping */
+}
+
+/* Read one HTTP answer from fd: its status and how many body bytes came of its Content-Length
+ * (stops at the end of the stream or after 20 s without a byte). */
+static void read_answer(int fd, long *status, long *content_length, long *body_bytes)
+{
+    *status = *content_length = -1;
+    *body_bytes = 0;
+    awm_buf head = {0};
+    char buf[65536];
+    bool in_body = false;
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 20000) <= 0)
+            break;
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        if (in_body) {
+            *body_bytes += n;
+        } else {
+            awm_buf_append(&head, buf, (size_t)n);
+            awm_buf_append(&head, "", 1);
+            head.len--;
+            char *end = strstr(head.data, "\r\n\r\n");
+            if (end) {
+                in_body = true;
+                *status = strtol(head.data + 9, NULL, 10);
+                const char *cl = strcasestr(head.data, "\r\nContent-Length:");
+                *content_length = cl && cl < end ? strtol(cl + 17, NULL, 10) : -1;
+                *body_bytes = (long)head.len - (end + 4 - head.data);
+            }
+        }
+        if (in_body && *content_length >= 0 && *body_bytes >= *content_length)
+            break;
+    }
+    awm_buf_free(&head);
+}
+
+/* The render slot is held only while drawing (routes_render.c). A client asks for the largest
+ * poster (24x36 at 300 DPI) with a tiny receive window and never reads: its answer, larger than
+ * every socket buffer between the two ends, stays mostly unsent. Another client's render must
+ * then be answered, and the first answer must still be whole when the first client finally reads
+ * it, so the second render was not let in by dropping the first connection. With the slot held
+ * while sending, the second render waits RENDER_WAIT_S (30 s) for it and gets 503 (the connection
+ * timeout is raised past that here, so the silent client is not dropped first). */
+static void a_client_that_does_not_read_its_render_does_not_hold_the_slot(void)
+{
+    /* 20 people and 900 places crossing the world: paths and labels that PNG cannot squeeze
+     * into the socket buffers (the answer is ~11 MB; a two-place map's is 3.4 MB). */
+    json_t *people = json_array();
+    for (int p = 0; p < 20; p++) {
+        json_t *locs = json_array();
+        for (int k = p * 45; k < (p + 1) * 45; k++)
+            json_array_append_new(locs, json_pack("{s:f, s:f, s:o}", "longitude", -175 + k * 377 % 3500 / 10.0,
+                                                  "latitude", -58 + k * 131 % 1300 / 10.0, "name",
+                                                  json_sprintf("P%d", k)));
+        json_array_append_new(people, json_pack("{s:s%, s:s%, s:o}", "id", "abcdefghijklmnopqrst" + p, 1,
+                                                "name", "ABCDEFGHIJKLMNOPQRST" + p, 1, "locations", locs));
+    }
+    json_t *def = json_pack("{s:s, s:s, s:o}", "title", "Unread", "projection", "naturalEarth1", "people", people);
+    char *body = json_dumps(def, JSON_COMPACT);
+    json_decref(def);
+    fx_response m = fx_http("POST", "/api/maps", body);
+    free(body);
+    const char *id = json_string_value(json_object_get(json_object_get(m.json, "userMap"), "id"));
+    char path[160];
+    snprintf(path, sizeof path, "/render?size=24x36&dpi=300&mapId=%s", id ? id : "");
+    enum { RCVBUF = 4096 };
+    int fd = dial_with(NULL, RCVBUF);
+    CHECK(fd >= 0);
+    char req[256];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", path);
+    CHECK(write(fd, req, (size_t)n) == n);
+    /* The first bytes arrive once the poster is drawn; nothing is read. */
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    CHECK_MSG(poll(&p, 1, 150000) == 1, "the 24x36 render never started to answer");
+
+    snprintf(path, sizeof path, "/render?size=8x10&dpi=12&mapId=%s", id ? id : "");
+    fx_response r = fx_http("GET", path, NULL);
+    CHECK_MSG(r.status == 200, "the next render got %ld %.200s while the first answer was unread", r.status,
+              r.body ? r.body : "");
+    fx_response_free(&r);
+
+    long status, content_length, body_bytes;
+    read_answer(fd, &status, &content_length, &body_bytes);
+    close(fd);
+    CHECK_INT_EQ(status, 200);
+    CHECK_MSG(content_length > socket_buffers_max(RCVBUF), "a %ld-byte answer fits the socket buffers (%ld)",
+              content_length, socket_buffers_max(RCVBUF));
+    CHECK_MSG(body_bytes == content_length, "the unread answer was cut: %ld of %ld bytes", body_bytes,
+              content_length);
+    fx_response_free(&m);
 }
 
 static void the_rate_limit_answers_429_with_retry_after(void)
@@ -321,9 +434,11 @@ int main(int argc, char **argv)
     setenv("DB_STATEMENT_TIMEOUT_MS", "1500", 1);
     setenv("DB_CONNECT_TIMEOUT_S", "2", 1);
     setenv("API_MAX_CONNECTIONS_PER_IP", "64", 1);
+    setenv("API_CONNECTION_TIMEOUT_S", "120", 1); /* past RENDER_WAIT_S: see the unread render */
     fx_start(argc, argv);
     RUN(ambiguous_framing_is_refused_and_nothing_is_smuggled);
     RUN(a_bad_dpi_is_400);
+    RUN(a_client_that_does_not_read_its_render_does_not_hold_the_slot);
     RUN(the_map_list_stays_within_its_bound_and_is_paged);
     RUN(python_and_node_read_the_413);
     RUN(a_fifo_named_like_an_export_is_404_at_once);
