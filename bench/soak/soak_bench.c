@@ -21,6 +21,8 @@
 #include "util/util.h"
 #include "worker/worker_harness.h"
 
+#define SOAK_ADMIN_KEY "3f9c1a7e52d84b06a1e9c7d2b5f8034e6a2d9c1b7e4f5a08"
+
 #define SAMPLE_S 10
 #define MAX_GROWTH 0.10
 
@@ -70,6 +72,8 @@ int main(int argc, char **argv)
      * harness already turns the export limits off). */
     setenv("RATE_LIMIT_RENDERS", "0", 1);
     setenv("RATE_LIMIT_MAP_WRITES", "0", 1);
+    /* The map list is the operator's (SYSTEM.md §3): the soak lists as the operator does. */
+    setenv("ADMIN_API_KEY", SOAK_ADMIN_KEY, 1);
 
     wh_fixture fx;
     if (!wh_fixture_start(&fx)) {
@@ -98,7 +102,7 @@ int main(int argc, char **argv)
             "  local k = n %% 4\n"
             "  if k == 0 then return wrk.format('GET', '/api/health') end\n"
             "  if k == 1 then return wrk.format('GET', '/api/jobs/%s') end\n"
-            "  if k == 2 then return wrk.format('GET', '/api/maps?limit=5') end\n"
+            "  if k == 2 then return wrk.format('GET', '/api/maps?limit=5', {['Authorization'] = 'Bearer " SOAK_ADMIN_KEY "'}) end\n"
             "  return wrk.format('POST', '/api/maps', {['Content-Type'] = 'application/json'}, '%s')\n"
             "end\n",
             job, SMALL_MAP);
