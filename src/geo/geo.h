@@ -90,6 +90,20 @@ void geo_decoder_id_override(const char *id);
 void geo_layer_free(geo_layer *layer);
 const char *geo_detail_name(geo_detail detail); /* "110m", "50m", "10m" */
 
+/* What a map draws at one detail level: world-atlas land without the few quantisation slivers
+ * that would fill the whole globe (world.c), and the borders between the countries (without
+ * theirs), geo_mesh_borders. The borders are cached beside the layers, as
+ * <cache dir>/geo/borders-<detail>.awmgeo, keyed like them on this decoder and the countries
+ * JSON: building the mesh costs ~0.1 s at 10m, a quarter of a poster's CPU, and with the cache
+ * the countries layer is not loaded at all. */
+typedef struct {
+    geo_layer land;
+    geo_mesh borders;
+    size_t slivers; /* land polygons left out */
+} geo_world;
+bool geo_world_load(geo_detail detail, geo_world *out, awm_error *err);
+void geo_world_free(geo_world *w);
+
 /* ---- projections --------------------------------------------------------------- */
 typedef enum {
     GEO_PROJ_ORTHOGRAPHIC = 0,

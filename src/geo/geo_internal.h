@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "geo/geo.h"
 
@@ -240,5 +241,16 @@ void geo_stream_line(geo_stream *s, const geo_point *pts, size_t n);
 /* A line with importance (or NULL: every point), simplified by sf. */
 void geo_stream_line_simplified(geo_stream *s, const geo_point *pts, const float *importance, size_t n,
                                 const geo_simplifier *sf);
+
+/* ---- the world-atlas caches (topojson.c, world.c) ---- */
+/* What a cache must have been made from: this decoder and this JSON. */
+typedef struct {
+    uint64_t decoder; /* hash of geo_decoder_id() */
+    uint64_t size, hash;
+    int64_t mtime_s, mtime_ns;
+} geo_cache_source;
+/* What a cache derived from world layer `which` at `detail` must have been made from (world.c's
+ * borders are keyed on the countries JSON, like the countries layer's own cache). */
+bool geo_world_source(geo_detail detail, const char *which, geo_cache_source *src, awm_error *err);
 
 #endif

@@ -620,13 +620,6 @@ void geo_decoder_id_override(const char *id)
     g_decoder_id_override = id;
 }
 
-/* What a cache must have been made from: this decoder and this JSON. */
-typedef struct {
-    uint64_t decoder; /* content_hash of geo_decoder_id() */
-    uint64_t size, hash;
-    int64_t mtime_s, mtime_ns;
-} cache_source;
-
 /* Change detection, not security (awm_hash64, ~1 ms for 3 MB). */
 static uint64_t content_hash(const char *data, size_t len)
 {
@@ -643,7 +636,7 @@ static void put_u64(awm_buf *b, uint64_t v)
     awm_buf_append(b, &v, sizeof v);
 }
 
-static void cache_write(const char *cache_path, const cache_source *src, const geo_layer *layer)
+static void cache_write(const char *cache_path, const geo_cache_source *src, const geo_layer *layer)
 {
     uint64_t polygons = 0, rings = 0, points = 0, string_bytes = 0;
     for (size_t f = 0; f < layer->feature_count; f++) {
@@ -717,7 +710,7 @@ static uint64_t take_u64(cache_cursor *c)
 
 /* Builds the layer from a cache image; false (and nothing allocated) when the image is not a
  * complete, consistent cache of this very source. */
-static bool cache_decode(const unsigned char *data, size_t len, const cache_source *src, geo_layer *out,
+static bool cache_decode(const unsigned char *data, size_t len, const geo_cache_source *src, geo_layer *out,
                          const char **why)
 {
     memset(out, 0, sizeof *out);
@@ -809,9 +802,11 @@ const char *geo_detail_name(geo_detail detail)
     return "unknown";
 }
 
-bool geo_layer_load_world(geo_detail detail, const char *which, geo_layer *out, awm_error *err)
+/* The JSON of world layer `which` at `detail`: its path, its text and what a cache of it must
+ * have been made from. */
+static bool world_json(geo_detail detail, const char *which, char *path, size_t path_size, char **text,
+                       size_t *len, geo_cache_source *src, awm_error *err)
 {
-    memset(out, 0, sizeof *out);
     if (detail != GEO_DETAIL_110M && detail != GEO_DETAIL_50M && detail != GEO_DETAIL_10M) {
         awm_error_set(err, "unknown geography detail level %d", (int)detail);
         return false;
@@ -820,9 +815,9 @@ bool geo_layer_load_world(geo_detail detail, const char *which, geo_layer *out, 
         awm_error_set(err, "unknown world layer \"%s\" (expected \"land\" or \"countries\")", which ? which : "");
         return false;
     }
-    char rel[128], path[4096], cache_name[64], cache_path[4096];
+    char rel[128];
     snprintf(rel, sizeof rel, "assets/node_modules/world-atlas/%s-%s.json", which, geo_detail_name(detail));
-    if (!awm_asset_path(path, sizeof path, rel)) {
+    if (!awm_asset_path(path, path_size, rel)) {
         awm_error_set(err, "asset path for %s is too long (AWM_ASSETS_DIR=%s)", rel, awm_assets_dir());
         return false;
     }
@@ -832,13 +827,32 @@ bool geo_layer_load_world(geo_detail detail, const char *which, geo_layer *out, 
                       strerror(errno));
         return false;
     }
-    char *text;
-    size_t len;
-    if (!awm_read_file(path, &text, &len, err))
+    if (!awm_read_file(path, text, len, err))
         return false;
     const char *id = geo_decoder_id();
-    cache_source src = {content_hash(id, strlen(id)), len, content_hash(text, len), (int64_t)st.st_mtim.tv_sec,
-                        (int64_t)st.st_mtim.tv_nsec};
+    *src = (geo_cache_source){content_hash(id, strlen(id)), *len, content_hash(*text, *len),
+                              (int64_t)st.st_mtim.tv_sec, (int64_t)st.st_mtim.tv_nsec};
+    return true;
+}
+
+bool geo_world_source(geo_detail detail, const char *which, geo_cache_source *src, awm_error *err)
+{
+    char path[4096], *text;
+    size_t len;
+    if (!world_json(detail, which, path, sizeof path, &text, &len, src, err))
+        return false;
+    free(text);
+    return true;
+}
+
+bool geo_layer_load_world(geo_detail detail, const char *which, geo_layer *out, awm_error *err)
+{
+    memset(out, 0, sizeof *out);
+    char path[4096], cache_name[64], cache_path[4096], *text;
+    size_t len;
+    geo_cache_source src;
+    if (!world_json(detail, which, path, sizeof path, &text, &len, &src, err))
+        return false;
 
     snprintf(cache_name, sizeof cache_name, "geo/%s-%s.awmgeo", which, geo_detail_name(detail));
     bool cached = awm_cache_path(cache_path, sizeof cache_path, cache_name);

@@ -11,51 +11,10 @@
 
 /* ---- geography cache: each detail is loaded on first use and kept, shared read-only ---- */
 
-/* Quantisation in world-atlas 10m turned a few sub-kilometre slivers counter-clockwise. On
- * the sphere (d3's convention: exterior rings clockwise) such a ring means "the whole world
- * except this sliver", and d3 — so geo too — fills the entire globe for it. A land or country
- * polygon never covers more than a hemisphere, so a tiny exterior ring that is not clockwise
- * in lon/lat (a small ring contains no pole, so the planar sign is reliable) is dropped. */
-static bool is_flipped_sliver(const geo_polygon *poly)
-{
-    if (!poly->ring_count || poly->rings[0].count < 3)
-        return true;
-    const geo_ring *r = &poly->rings[0];
-    double x0 = r->points[0].x, x1 = x0, y0 = r->points[0].y, y1 = y0, twice_area = 0;
-    for (size_t i = 0; i < r->count; i++) {
-        const geo_point *a = &r->points[i], *b = &r->points[(i + 1) % r->count];
-        twice_area += a->x * b->y - b->x * a->y;
-        x0 = fmin(x0, a->x), x1 = fmax(x1, a->x), y0 = fmin(y0, a->y), y1 = fmax(y1, a->y);
-    }
-    return x1 - x0 < 1 && y1 - y0 < 1 && twice_area >= 0;
-}
-
-/* A view of `src` without the flipped slivers; shares the rings, owns only its arrays. */
-static void drop_slivers(const geo_layer *src, geo_layer *out, size_t *dropped)
-{
-    out->feature_count = src->feature_count;
-    out->features = awm_xcalloc(src->feature_count ? src->feature_count : 1, sizeof *out->features);
-    for (size_t f = 0; f < src->feature_count; f++) {
-        const geo_feature *sf = &src->features[f];
-        geo_feature *of = &out->features[f];
-        *of = *sf;
-        of->polygons = awm_xcalloc(sf->polygon_count ? sf->polygon_count : 1, sizeof *of->polygons);
-        of->polygon_count = 0;
-        for (size_t k = 0; k < sf->polygon_count; k++) {
-            if (is_flipped_sliver(&sf->polygons[k]))
-                (*dropped)++;
-            else
-                of->polygons[of->polygon_count++] = sf->polygons[k];
-        }
-    }
-}
-
 static pthread_mutex_t g_geo_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     bool loaded;
-    geo_layer land_raw, countries_raw; /* as loaded */
-    geo_layer land, countries;         /* what is drawn */
-    geo_mesh borders;                  /* between the drawn countries */
+    geo_world world;
 } g_geo[3];
 
 bool render_geography(geo_detail detail, const geo_layer **land, const geo_mesh **borders,
@@ -64,29 +23,18 @@ bool render_geography(geo_detail detail, const geo_layer **land, const geo_mesh 
     bool ok = true;
     pthread_mutex_lock(&g_geo_lock);
     if (!g_geo[detail].loaded) {
-        geo_layer l = {0}, c = {0};
-        ok = geo_layer_load_world(detail, "land", &l, err) &&
-             geo_layer_load_world(detail, "countries", &c, err);
+        geo_world *w = &g_geo[detail].world;
+        ok = geo_world_load(detail, w, err);
         if (ok) {
-            size_t dropped = 0;
-            g_geo[detail].land_raw = l;
-            g_geo[detail].countries_raw = c;
-            drop_slivers(&l, &g_geo[detail].land, &dropped);
-            drop_slivers(&c, &g_geo[detail].countries, &dropped);
-            geo_mesh_borders(&g_geo[detail].countries, &g_geo[detail].borders);
             g_geo[detail].loaded = true;
-            awm_log(AWM_LOG_DEBUG, "RENDER_GEOGRAPHY_LOADED", "{s:s, s:i, s:i}", "detail",
-                    geo_detail_name(detail), "slivers", (int)dropped, "borderLines",
-                    (int)g_geo[detail].borders.line_count);
-        } else {
-            geo_layer_free(&l);
-            geo_layer_free(&c);
+            awm_log(AWM_LOG_DEBUG, "RENDER_GEOGRAPHY_LOADED", "{s:s, s:i, s:i}", "detail", geo_detail_name(detail),
+                    "slivers", (int)w->slivers, "borderLines", (int)w->borders.line_count);
         }
     }
     pthread_mutex_unlock(&g_geo_lock);
     if (ok) {
-        *land = &g_geo[detail].land;
-        *borders = &g_geo[detail].borders;
+        *land = &g_geo[detail].world.land;
+        *borders = &g_geo[detail].world.borders;
     }
     return ok;
 }

@@ -7,6 +7,7 @@
  * give the same segments as topojson-client's mesh (count and coordinate sums). */
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -187,6 +188,97 @@ static void compare_world(const char *reference)
     json_decref(ref);
 }
 
+static bool meshes_equal(const geo_mesh *a, const geo_mesh *b)
+{
+    if (a->line_count != b->line_count)
+        return false;
+    for (size_t i = 0; i < a->line_count; i++) {
+        const geo_line *p = &a->lines[i], *q = &b->lines[i];
+        if (p->count != q->count || memcmp(p->points, q->points, p->count * sizeof *p->points))
+            return false;
+        for (size_t k = 0; k < p->count; k++)
+            if ((p->importance ? p->importance[k] : GEO_KEEP) != (q->importance ? q->importance[k] : GEO_KEEP))
+                return false;
+    }
+    return true;
+}
+
+static bool file_exists(const char *path)
+{
+    return access(path, F_OK) == 0;
+}
+
+/* geo_world_load keeps the borders in a cache of their own, keyed on this decoder and the
+ * countries JSON, and does not load the countries layer when that cache is good. */
+static void test_world_borders_are_cached(void)
+{
+    char cache_dir[600], borders_path[700], countries_path[700];
+    snprintf(cache_dir, sizeof cache_dir, "%s/cache", tmp_dir);
+    snprintf(borders_path, sizeof borders_path, "%s/geo/borders-110m.awmgeo", cache_dir);
+    snprintf(countries_path, sizeof countries_path, "%s/geo/countries-110m.awmgeo", cache_dir);
+    setenv("AWM_CACHE_DIR", cache_dir, 1);
+    awm_error err = {{0}};
+    geo_layer countries;
+    geo_mesh expected;
+    CHECK_MSG(geo_layer_load_world(GEO_DETAIL_110M, "countries", &countries, &err), "%s", err.msg);
+    geo_mesh_borders(&countries, &expected); /* 110m has no slivers to leave out */
+    geo_layer_free(&countries);
+    CHECK(expected.line_count > 100);
+
+    geo_world w;
+    unlink(borders_path);
+    CHECK_MSG(geo_world_load(GEO_DETAIL_110M, &w, &err), "%s", err.msg);
+    CHECK(meshes_equal(&w.borders, &expected));
+    CHECK(w.land.feature_count > 0);
+    geo_world_free(&w);
+    CHECK_MSG(file_exists(borders_path), "no borders cache at %s", borders_path);
+
+    /* A hit: the borders come from the cache, and the countries layer is not loaded (its cache,
+     * removed here, is not made again). */
+    unlink(countries_path);
+    CHECK(geo_world_load(GEO_DETAIL_110M, &w, &err));
+    CHECK(meshes_equal(&w.borders, &expected));
+    geo_world_free(&w);
+    CHECK(!file_exists(countries_path));
+
+    /* Prove it is read: a value planted in the first line's first point comes back. */
+    char *image = NULL;
+    size_t len = 0;
+    CHECK(awm_read_file(borders_path, &image, &len, &err));
+    uint64_t lines = 0;
+    if (image && len >= 64)
+        memcpy(&lines, image + 48, sizeof lines);
+    CHECK_INT_EQ(lines, expected.line_count);
+    double planted = 12.5;
+    if (image && len >= 64 + 8 * lines + sizeof planted) {
+        memcpy(image + 64 + 8 * lines, &planted, sizeof planted);
+        CHECK(awm_cache_write(borders_path, image, len, &err));
+    }
+    CHECK(geo_world_load(GEO_DETAIL_110M, &w, &err));
+    CHECK(w.borders.line_count > 0 && w.borders.lines[0].points[0].x == 12.5);
+    geo_world_free(&w);
+
+    /* Truncated, or written by another decoder: a miss, the mesh is built and cached again. */
+    CHECK(awm_cache_write(borders_path, image, 100, &err));
+    CHECK(geo_world_load(GEO_DETAIL_110M, &w, &err));
+    CHECK(meshes_equal(&w.borders, &expected));
+    geo_world_free(&w);
+    if (image)
+        CHECK(awm_cache_write(borders_path, image, len, &err)); /* the planted one again */
+    geo_decoder_id_override("another decoder");
+    CHECK(geo_world_load(GEO_DETAIL_110M, &w, &err));
+    CHECK(meshes_equal(&w.borders, &expected));
+    geo_world_free(&w);
+    geo_decoder_id_override(NULL);
+
+    free(image);
+    geo_mesh_free(&expected);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache_dir);
+    CHECK_INT_EQ(system(cmd), 0);
+    unsetenv("AWM_CACHE_DIR");
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) {
@@ -197,6 +289,7 @@ int main(int argc, char **argv)
     RUN(test_shared_edge_once_and_no_coast);
     RUN(test_border_across_ring_start_is_one_line);
     RUN(test_enclave_is_one_closed_line);
+    RUN(test_world_borders_are_cached);
     rmdir(tmp_dir);
     return TEST_EXIT();
 }
