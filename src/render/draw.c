@@ -127,7 +127,7 @@ void render_scene_draw(const render_scene *s, cairo_t *cr, const render_bbox *cl
     cairo_set_line_join(cr, CAIRO_LINE_JOIN_MITER);
 
     /* 2. ocean */
-    append_shape(cr, &s->sphere, reach);
+    append_fill(cr, &s->sphere, reach);
     set_rgb(cr, t->ocean, 1);
     cairo_fill(cr);
     render_phase_mark(RENDER_PHASE_OCEAN, false, &clk);
@@ -137,10 +137,14 @@ void render_scene_draw(const render_scene *s, cairo_t *cr, const render_bbox *cl
      * (Ignored by vector surfaces.) */
     cairo_antialias_t fill_aa = cairo_get_antialias(cr);
 
-    /* 3. graticule */
-    append_shape(cr, &s->graticule, reach);
-    double dash[2] = {2, 2};
-    cairo_set_dash(cr, dash, 2, 0);
+    /* 3. graticule: dashed by cairo in a vector file, from the scene's dashes in a band */
+    if (clip) {
+        append_shape(cr, &s->graticule_dashes, reach);
+    } else {
+        append_shape(cr, &s->graticule, NULL);
+        double dash[2] = {RENDER_GRATICULE_DASH, RENDER_GRATICULE_DASH};
+        cairo_set_dash(cr, dash, 2, 0);
+    }
     cairo_set_line_width(cr, 0.25);
     set_rgb(cr, t->graticule, 1);
     cairo_set_antialias(cr, CAIRO_ANTIALIAS_FAST);

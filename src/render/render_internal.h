@@ -23,6 +23,9 @@ typedef struct {
     render_bbox box;
 } render_run;
 
+/* The graticule's dash pattern (pt): this much drawn, then as much left out. */
+#define RENDER_GRATICULE_DASH 2.0
+
 /* A projected path and the bounding box of each subpath, so a band replays only what it touches. */
 typedef struct {
     geo_path path;
@@ -100,6 +103,10 @@ typedef struct {
     geo_projection proj;
     geo_detail detail;
     render_shape sphere, graticule, land, borders;
+    /* The graticule cut into its dashes (RENDER_GRATICULE_DASH on, as much off, from each line's
+     * start, as cairo dashes it): a band strokes only the dashes near it, where a cairo dash
+     * would walk every line of the page in every band to keep the phase. */
+    render_shape graticule_dashes;
     render_person *people;
     size_t person_count;
     render_furniture furniture;

@@ -160,6 +160,70 @@ static void shape_make_runs(render_shape *sh)
     sh->subpath_runs[p->subpath_count] = sh->run_count;
 }
 
+static void dash_point(geo_path *out, geo_point p)
+{
+    if (out->point_count == out->point_cap) {
+        out->point_cap = out->point_cap ? 2 * out->point_cap : 1024;
+        out->points = awm_xrealloc(out->points, out->point_cap * sizeof *out->points);
+    }
+    out->points[out->point_count++] = p;
+    out->subpaths[out->subpath_count - 1].count++;
+}
+
+static void dash_begin(geo_path *out, geo_point p)
+{
+    if (out->subpath_count == out->subpath_cap) {
+        out->subpath_cap = out->subpath_cap ? 2 * out->subpath_cap : 256;
+        out->subpaths = awm_xrealloc(out->subpaths, out->subpath_cap * sizeof *out->subpaths);
+    }
+    out->subpaths[out->subpath_count++] = (geo_subpath){out->point_count, 0, false};
+    dash_point(out, p);
+}
+
+/* `src` cut into open subpaths, its dashes: `on` pt drawn then `off` pt left out, starting drawn
+ * at each subpath's first point (cairo_set_dash with offset 0, in user space; a closed subpath
+ * goes on through its closing segment). A dash keeps the vertices inside it, so stroking the
+ * dashes with butt caps draws what the dashed stroke of `src` draws. */
+static void shape_dash(const render_shape *src, double on, double off, render_shape *out)
+{
+    const geo_path *p = &src->path;
+    geo_path *d = &out->path;
+    for (size_t i = 0; i < p->subpath_count; i++) {
+        const geo_subpath *sp = &p->subpaths[i];
+        if (sp->count < 2)
+            continue;
+        const geo_point *pts = p->points + sp->first;
+        size_t segments = sp->closed ? sp->count : sp->count - 1;
+        bool drawing = true;
+        double left = on; /* of the current dash or gap */
+        dash_begin(d, pts[0]);
+        for (size_t k = 0; k < segments; k++) {
+            geo_point a = pts[k], b = pts[(k + 1) % sp->count];
+            double len = hypot(b.x - a.x, b.y - a.y), t = 0;
+            if (len == 0)
+                continue;
+            while (len - t > left) { /* a dash or gap ends inside this segment */
+                t += left;
+                geo_point m = {a.x + (b.x - a.x) * (t / len), a.y + (b.y - a.y) * (t / len)};
+                if (drawing)
+                    dash_point(d, m);
+                else
+                    dash_begin(d, m);
+                drawing = !drawing;
+                left = drawing ? on : off;
+            }
+            left -= len - t;
+            if (drawing)
+                dash_point(d, b);
+        }
+        if (drawing && d->subpaths[d->subpath_count - 1].count < 2) { /* a dash of one point */
+            d->point_count -= d->subpaths[d->subpath_count - 1].count;
+            d->subpath_count--;
+        }
+    }
+    shape_finish(out);
+}
+
 static void shape_free(render_shape *sh)
 {
     geo_path_free(&sh->path);
@@ -257,8 +321,10 @@ static void project_map(render_scene *s, const geo_layer *land, const geo_mesh *
 
     geo_path_sphere(p, &s->sphere.path);
     shape_finish(&s->sphere);
+    shape_make_runs(&s->sphere); /* filled band by band like the land (append_fill) */
     geo_path_graticule10(p, &s->graticule.path);
     shape_finish(&s->graticule);
+    shape_dash(&s->graticule, RENDER_GRATICULE_DASH, RENDER_GRATICULE_DASH, &s->graticule_dashes);
     build_geography(s, land, borders, 0.25 / device_px_per_pt);
 
     s->person_count = map->person_count;
@@ -293,6 +359,7 @@ static void free_projected(render_scene *s)
 {
     shape_free(&s->sphere);
     shape_free(&s->graticule);
+    shape_free(&s->graticule_dashes);
     shape_free(&s->land);
     shape_free(&s->borders);
     for (size_t i = 0; i < s->person_count; i++) {
