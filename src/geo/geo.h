@@ -174,6 +174,12 @@ void geo_path_sphere(const geo_projection *p, geo_path *out);                   
 void geo_path_graticule10(const geo_projection *p, geo_path *out);                     /* geoGraticule10() */
 void geo_path_feature(const geo_projection *p, const geo_feature *f, geo_path *out);   /* one feature */
 void geo_path_layer(const geo_projection *p, const geo_layer *layer, geo_path *out);   /* every feature */
+/* The polygons first .. first+count−1 of the layer, numbered across its features in order: a
+ * layer projected in parts and joined in order with geo_path_append is geo_path_layer's path
+ * (each polygon goes through the pipeline on its own), so parts can run on several threads. */
+void geo_path_layer_part(const geo_projection *p, const geo_layer *layer, size_t first, size_t count,
+                         geo_path *out);
+void geo_path_append(geo_path *dst, const geo_path *src);
 /* A LineString through `n` lon/lat points: each edge follows the great circle and is clipped
  * at the horizon like land is (a leg into the back of the globe stops at the horizon). */
 void geo_path_line(const geo_projection *p, const geo_point *lonlat, size_t n, geo_path *out);

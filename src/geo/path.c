@@ -136,6 +136,41 @@ void geo_path_layer(const geo_projection *p, const geo_layer *layer, geo_path *o
     geo_pipeline_free(&r.pipeline);
 }
 
+void geo_path_layer_part(const geo_projection *p, const geo_layer *layer, size_t first, size_t count,
+                         geo_path *out)
+{
+    run r;
+    geo_simplifier sf;
+    geo_simplifier_init(&sf, p);
+    geo_stream *s = run_begin(&r, p, out);
+    size_t index = 0, end = first + count;
+    for (size_t f = 0; f < layer->feature_count && index < end; f++)
+        for (size_t i = 0; i < layer->features[f].polygon_count && index < end; i++, index++)
+            if (index >= first)
+                geo_stream_polygon(s, &layer->features[f].polygons[i], &sf);
+    geo_pipeline_free(&r.pipeline);
+}
+
+void geo_path_append(geo_path *dst, const geo_path *src)
+{
+    if (dst->point_count + src->point_count > dst->point_cap) {
+        dst->point_cap = dst->point_count + src->point_count;
+        dst->points = awm_xrealloc(dst->points, (dst->point_cap ? dst->point_cap : 1) * sizeof *dst->points);
+    }
+    if (dst->subpath_count + src->subpath_count > dst->subpath_cap) {
+        dst->subpath_cap = dst->subpath_count + src->subpath_count;
+        dst->subpaths = awm_xrealloc(dst->subpaths, (dst->subpath_cap ? dst->subpath_cap : 1) * sizeof *dst->subpaths);
+    }
+    if (src->point_count)
+        memcpy(dst->points + dst->point_count, src->points, src->point_count * sizeof *src->points);
+    for (size_t i = 0; i < src->subpath_count; i++) {
+        geo_subpath sp = src->subpaths[i];
+        sp.first += dst->point_count;
+        dst->subpaths[dst->subpath_count++] = sp;
+    }
+    dst->point_count += src->point_count;
+}
+
 void geo_path_line(const geo_projection *p, const geo_point *lonlat, size_t n, geo_path *out)
 {
     run r;

@@ -804,7 +804,7 @@ const char *geo_detail_name(geo_detail detail)
 
 /* The JSON of world layer `which` at `detail`: its path, its text and what a cache of it must
  * have been made from. */
-static bool world_json(geo_detail detail, const char *which, char *path, size_t path_size, char **text,
+static bool world_json(geo_detail detail, const char *which, char *path, size_t path_size, const char **text,
                        size_t *len, geo_cache_source *src, awm_error *err)
 {
     if (detail != GEO_DETAIL_110M && detail != GEO_DETAIL_50M && detail != GEO_DETAIL_10M) {
@@ -827,8 +827,10 @@ static bool world_json(geo_detail detail, const char *which, char *path, size_t 
                       strerror(errno));
         return false;
     }
-    if (!awm_read_file(path, text, len, err))
+    const void *map;
+    if (!awm_map_file(path, &map, len, err))
         return false;
+    *text = map;
     const char *id = geo_decoder_id();
     *src = (geo_cache_source){content_hash(id, strlen(id)), *len, content_hash(*text, *len),
                               (int64_t)st.st_mtim.tv_sec, (int64_t)st.st_mtim.tv_nsec};
@@ -837,18 +839,20 @@ static bool world_json(geo_detail detail, const char *which, char *path, size_t 
 
 bool geo_world_source(geo_detail detail, const char *which, geo_cache_source *src, awm_error *err)
 {
-    char path[4096], *text;
+    char path[4096];
+    const char *text;
     size_t len;
     if (!world_json(detail, which, path, sizeof path, &text, &len, src, err))
         return false;
-    free(text);
+    awm_unmap_file(text, len);
     return true;
 }
 
 bool geo_layer_load_world(geo_detail detail, const char *which, geo_layer *out, awm_error *err)
 {
     memset(out, 0, sizeof *out);
-    char path[4096], cache_name[64], cache_path[4096], *text;
+    char path[4096], cache_name[64], cache_path[4096];
+    const char *text;
     size_t len;
     geo_cache_source src;
     if (!world_json(detail, which, path, sizeof path, &text, &len, &src, err))
@@ -856,14 +860,14 @@ bool geo_layer_load_world(geo_detail detail, const char *which, geo_layer *out, 
 
     snprintf(cache_name, sizeof cache_name, "geo/%s-%s.awmgeo", which, geo_detail_name(detail));
     bool cached = awm_cache_path(cache_path, sizeof cache_path, cache_name);
-    char *cache;
+    const void *cache;
     size_t cache_len;
     const char *why = "missing";
-    if (cached && awm_read_file(cache_path, &cache, &cache_len, NULL)) {
-        bool hit = cache_decode((const unsigned char *)cache, cache_len, &src, out, &why);
-        free(cache);
+    if (cached && awm_map_file(cache_path, &cache, &cache_len, NULL)) {
+        bool hit = cache_decode(cache, cache_len, &src, out, &why);
+        awm_unmap_file(cache, cache_len);
         if (hit) {
-            free(text);
+            awm_unmap_file(text, len);
             return true;
         }
     }
@@ -873,7 +877,7 @@ bool geo_layer_load_world(geo_detail detail, const char *which, geo_layer *out, 
         awm_log(AWM_LOG_DEBUG, "GEO_CACHE_MISS", "{s:s, s:s}", "path", path, "reason",
                 "no cache directory (set AWM_CACHE_DIR, XDG_CACHE_HOME or HOME)");
     bool ok = decode_text(text, len, path, which, out, err);
-    free(text);
+    awm_unmap_file(text, len);
     if (ok && cached)
         cache_write(cache_path, &src, out);
     return ok;

@@ -153,12 +153,12 @@ static bool load_borders(geo_detail detail, geo_mesh *out, awm_error *err)
     char name[64], path[4096];
     snprintf(name, sizeof name, "geo/borders-%s.awmgeo", geo_detail_name(detail));
     bool cached = awm_cache_path(path, sizeof path, name);
-    char *image;
+    const void *image;
     size_t len;
     const char *why = "missing";
-    if (cached && awm_read_file(path, &image, &len, NULL)) {
-        bool hit = borders_cache_decode((const unsigned char *)image, len, &src, out, &why);
-        free(image);
+    if (cached && awm_map_file(path, &image, &len, NULL)) {
+        bool hit = borders_cache_decode(image, len, &src, out, &why);
+        awm_unmap_file(image, len);
         if (hit)
             return true;
     }

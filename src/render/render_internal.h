@@ -127,6 +127,12 @@ void render_scene_draw(const render_scene *s, cairo_t *cr, const render_bbox *cl
  * borders between countries as a mesh (each shared border once, no coastlines). */
 bool render_geography(geo_detail detail, const geo_layer **land, const geo_mesh **borders,
                       awm_error *err);
+/* Starts loading `detail` on a thread of its own when this process has not loaded it yet, so
+ * the load overlaps the fonts and the furniture's layout (a CLI render's first ~25 ms); true
+ * when a thread was started, to be joined with render_geography_prefetch_join. A failed load
+ * is reported again by render_geography. */
+bool render_geography_prefetch(geo_detail detail, pthread_t *tid);
+void render_geography_prefetch_join(pthread_t tid);
 /* Place labels for the scene's markers, avoiding each other, the markers and the furniture. */
 void render_labels_place(render_scene *s);
 void render_labels_draw(const render_scene *s, cairo_t *cr, const render_bbox *clip);

@@ -4,7 +4,9 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Between the furniture and a frame reduced to keep clear of it (pt): a marker's reach. */
 #define FRAME_GAP 6.0
@@ -39,6 +41,38 @@ bool render_geography(geo_detail detail, const geo_layer **land, const geo_mesh 
     return ok;
 }
 
+static void *prefetch_geography(void *arg)
+{
+    geo_detail *detail = arg;
+    const geo_layer *land;
+    const geo_mesh *borders;
+    awm_error err = {{0}};
+    render_geography(*detail, &land, &borders, &err);
+    free(detail);
+    return NULL;
+}
+
+bool render_geography_prefetch(geo_detail detail, pthread_t *tid)
+{
+    pthread_mutex_lock(&g_geo_lock);
+    bool loaded = g_geo[detail].loaded;
+    pthread_mutex_unlock(&g_geo_lock);
+    if (loaded)
+        return false;
+    geo_detail *arg = awm_xmalloc(sizeof *arg);
+    *arg = detail;
+    if (pthread_create(tid, NULL, prefetch_geography, arg) != 0) {
+        free(arg);
+        return false;
+    }
+    return true;
+}
+
+void render_geography_prefetch_join(pthread_t tid)
+{
+    pthread_join(tid, NULL);
+}
+
 geo_detail render_detail_for_width(int px_w)
 {
     /* 110m is ~1 pt on an A4 page; previews up to ~1000 px don't show more than 50m. */
@@ -70,9 +104,8 @@ static void shape_finish(render_shape *sh)
 
 /* Drop points closer than `tol` (pt) to the last kept one: 10m coastlines have many segments
  * shorter than a device pixel, which cost rasterisation time and cannot be seen. */
-static void shape_decimate(render_shape *sh, double tol)
+static void path_decimate(geo_path *p, double tol)
 {
-    geo_path *p = &sh->path;
     double tol2 = tol * tol;
     size_t kept = 0;
     for (size_t i = 0; i < p->subpath_count; i++) {
@@ -235,40 +268,93 @@ static void shape_free(render_shape *sh)
     sh->subpath_runs = NULL;
 }
 
+/* One piece of the geography's projection: some of the land's polygons, or the borders. */
 typedef struct {
     const geo_projection *proj;
-    const geo_layer *layer; /* a filled layer, or NULL for the mesh */
-    const geo_mesh *mesh;
-    render_shape *shape;
+    const geo_layer *land; /* polygons first .. first+count−1 of it; or NULL: the borders */
+    size_t first, count;
+    const geo_mesh *borders;
     double tolerance;
-} layer_job;
+    geo_path path;
+} geography_job;
 
-static void *project_layer(void *arg)
+typedef struct {
+    geography_job *jobs;
+    size_t count;
+    _Atomic size_t next;
+} geography_queue;
+
+static void *run_geography_jobs(void *arg)
 {
-    layer_job *job = arg;
-    if (job->layer)
-        geo_path_layer(job->proj, job->layer, &job->shape->path);
-    else
-        geo_path_mesh(job->proj, job->mesh, &job->shape->path);
-    shape_decimate(job->shape, job->tolerance);
-    shape_finish(job->shape);
-    shape_make_runs(job->shape);
+    geography_queue *q = arg;
+    for (size_t i; (i = atomic_fetch_add(&q->next, 1)) < q->count;) {
+        geography_job *job = &q->jobs[i];
+        if (job->land)
+            geo_path_layer_part(job->proj, job->land, job->first, job->count, &job->path);
+        else
+            geo_path_mesh(job->proj, job->borders, &job->path);
+        path_decimate(&job->path, job->tolerance);
+    }
     return NULL;
 }
 
-/* Land and borders are independent: project them on two threads (geo is pure). */
+/* The land in LAND_PARTS parts of about as many points, and the borders: projected by as many
+ * threads as there are cores (geo is pure), the parts joined in order, so the shapes are the
+ * ones a single pass makes. The scene is built before any band starts, so this is wall time. */
+#define LAND_PARTS 4
 static void build_geography(render_scene *s, const geo_layer *land, const geo_mesh *borders,
                             double tolerance)
 {
-    layer_job jobs[2] = {{&s->proj, NULL, borders, &s->borders, tolerance},
-                         {&s->proj, land, NULL, &s->land, tolerance}};
-    pthread_t tid;
-    bool threaded = pthread_create(&tid, NULL, project_layer, &jobs[0]) == 0;
-    if (!threaded)
-        project_layer(&jobs[0]);
-    project_layer(&jobs[1]);
-    if (threaded)
-        pthread_join(tid, NULL);
+    geography_job jobs[LAND_PARTS + 1];
+    memset(jobs, 0, sizeof jobs);
+    size_t polygons = 0, points = 0;
+    for (size_t f = 0; f < land->feature_count; f++)
+        for (size_t i = 0; i < land->features[f].polygon_count; i++, polygons++)
+            for (size_t r = 0; r < land->features[f].polygons[i].ring_count; r++)
+                points += land->features[f].polygons[i].rings[r].count;
+    size_t part = 0, index = 0, seen = 0;
+    for (size_t f = 0; f < land->feature_count; f++)
+        for (size_t i = 0; i < land->features[f].polygon_count; i++, index++) {
+            for (size_t r = 0; r < land->features[f].polygons[i].ring_count; r++)
+                seen += land->features[f].polygons[i].rings[r].count;
+            if (part + 1 < LAND_PARTS && seen * LAND_PARTS >= (part + 1) * points) {
+                jobs[part].count = index + 1 - jobs[part].first;
+                jobs[++part].first = index + 1;
+            }
+        }
+    jobs[part].count = polygons - jobs[part].first;
+    for (size_t i = 0; i < LAND_PARTS; i++)
+        jobs[i].land = land;
+    jobs[LAND_PARTS].borders = borders;
+    for (size_t i = 0; i <= LAND_PARTS; i++) {
+        jobs[i].proj = &s->proj;
+        jobs[i].tolerance = tolerance;
+    }
+
+    geography_queue q = {jobs, LAND_PARTS + 1, 0};
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t helpers = cores > 1 ? (size_t)(cores < LAND_PARTS ? cores : LAND_PARTS) - 1 : 0, started = 0;
+    pthread_t tids[LAND_PARTS];
+    while (started < helpers && pthread_create(&tids[started], NULL, run_geography_jobs, &q) == 0)
+        started++;
+    run_geography_jobs(&q);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+
+    for (size_t i = 0; i < LAND_PARTS; i++) {
+        geo_path_append(&s->land.path, &jobs[i].path);
+        geo_path_free(&jobs[i].path);
+    }
+    s->borders.path = jobs[LAND_PARTS].path;
+    awm_log(AWM_LOG_DEBUG, "RENDER_GEOGRAPHY_PROJECTED", "{s:I, s:I, s:I, s:I}", "landPoints",
+            (json_int_t)s->land.path.point_count, "landSubpaths", (json_int_t)s->land.path.subpath_count,
+            "borderPoints", (json_int_t)s->borders.path.point_count, "borderLines",
+            (json_int_t)s->borders.path.subpath_count);
+    render_shape *shapes[2] = {&s->land, &s->borders};
+    for (int i = 0; i < 2; i++) {
+        shape_finish(shapes[i]);
+        shape_make_runs(shapes[i]);
+    }
 }
 
 /* The projection of `map` fitted to `frame` (§3). */
@@ -348,7 +434,7 @@ static void project_map(render_scene *s, const geo_layer *land, const geo_mesh *
         }
         if (mp->location_count >= 2)
             geo_path_line(p, lonlat, mp->location_count, &rp->legs.path);
-        shape_decimate(&rp->legs, 0.25 / device_px_per_pt);
+        path_decimate(&rp->legs.path, 0.25 / device_px_per_pt);
         shape_finish(&rp->legs);
         shape_make_runs(&rp->legs);
         free(lonlat);
@@ -541,11 +627,6 @@ bool render_scene_build(render_scene *s, const map_definition *map, const map_pr
     s->detail = detail;
     map_page_boxes_for(spec, &s->boxes);
 
-    const geo_layer *land;
-    const geo_mesh *borders;
-    if (!render_geography(detail, &land, &borders, err))
-        return false;
-
     if (map->qr_url) {
         s->qr = QRcode_encodeString(map->qr_url, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
         if (!s->qr) {
@@ -553,7 +634,14 @@ bool render_scene_build(render_scene *s, const map_definition *map, const map_pr
             return false;
         }
     }
+    /* The furniture first: its text layout can overlap a prefetched geography's load. */
     render_furniture_layout(map, spec, &s->furniture);
+    const geo_layer *land;
+    const geo_mesh *borders;
+    if (!render_geography(detail, &land, &borders, err)) {
+        render_scene_free(s);
+        return false;
+    }
     project_map(s, land, borders, device_px_per_pt);
     if (furniture_covers_map(s)) {
         s->frame_reduced = true;

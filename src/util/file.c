@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,6 +40,44 @@ bool awm_read_file(const char *path, char **data, size_t *len, awm_error *err)
     if (len)
         *len = b.len - 1;
     return true;
+}
+
+bool awm_map_file(const char *path, const void **data, size_t *len, awm_error *err)
+{
+    *data = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        awm_error_set(err, "cannot open %s: %s", path, strerror(errno));
+        return false;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        awm_error_set(err, "cannot read %s: %s", path, errno ? strerror(errno) : "not a regular file");
+        close(fd);
+        return false;
+    }
+    static const char empty[1];
+    void *map = (void *)empty;
+    if (st.st_size > 0) {
+        /* MAP_POPULATE: the whole file is read anyway, so fault it in at once. */
+        map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+        if (map == MAP_FAILED) {
+            awm_error_set(err, "cannot map %s: %s", path, strerror(errno));
+            close(fd);
+            return false;
+        }
+    }
+    close(fd);
+    *data = map;
+    *len = (size_t)st.st_size;
+    return true;
+}
+
+void awm_unmap_file(const void *data, size_t len)
+{
+    if (data && len)
+        munmap((void *)data, len);
 }
 
 /* Registry of live temp paths. Fixed size: a process holds a handful at once (one per job). */

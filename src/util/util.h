@@ -54,6 +54,11 @@ void awm_logv(awm_log_level level, const char *event, const char *fields_fmt, va
 /* ---- files ---------------------------------------------------------------- */
 /* Read a whole file; *data is NUL-terminated (not counted in *len). Caller frees. */
 bool awm_read_file(const char *path, char **data, size_t *len, awm_error *err);
+/* Map a whole file read-only, for large inputs read once (the geography and its caches): the
+ * pages come from the page cache, with no copy into fresh memory. An empty file maps to a
+ * non-NULL *data of length 0. Undo with awm_unmap_file. */
+bool awm_map_file(const char *path, const void **data, size_t *len, awm_error *err);
+void awm_unmap_file(const void *data, size_t len);
 
 /* Atomic file creation: write to a hidden temp file in the target's directory, then
  * fsync + rename onto the final name, so a reader never sees a half-written file.

@@ -279,6 +279,54 @@ static void test_world_borders_are_cached(void)
     unsetenv("AWM_CACHE_DIR");
 }
 
+/* A layer projected in parts (geo_path_layer_part, as the renderer does on several threads) and
+ * joined in order with geo_path_append is the path geo_path_layer makes in one pass. */
+static void test_layer_in_parts_is_the_layer(void)
+{
+    awm_error err = {{0}};
+    geo_layer land;
+    if (!geo_layer_load_world(GEO_DETAIL_50M, "land", &land, &err)) {
+        CHECK_MSG(false, "%s", err.msg);
+        return;
+    }
+    size_t polygons = 0;
+    for (size_t f = 0; f < land.feature_count; f++)
+        polygons += land.features[f].polygon_count;
+    CHECK(polygons > 100);
+    const geo_projection_kind kinds[] = {GEO_PROJ_ORTHOGRAPHIC, GEO_PROJ_ROBINSON};
+    for (size_t k = 0; k < 2; k++) {
+        geo_projection p;
+        geo_projection_init(&p, kinds[k]);
+        p.rotate[0] = -20;
+        p.rotate[1] = kinds[k] == GEO_PROJ_ORTHOGRAPHIC ? -30 : 0;
+        geo_projection_fit_sphere(&p, 63, 63, 1251, 1683);
+        geo_projection_simplify(&p, 300 / 72.0, 0);
+        geo_path whole = {0}, joined = {0}, part = {0};
+        geo_path_layer(&p, &land, &whole);
+        const size_t cuts[] = {0, 1, polygons / 3, polygons - 2, polygons};
+        for (size_t c = 0; c + 1 < sizeof cuts / sizeof *cuts; c++) {
+            geo_path_clear(&part);
+            geo_path_layer_part(&p, &land, cuts[c], cuts[c + 1] - cuts[c], &part);
+            geo_path_append(&joined, &part);
+        }
+        CHECK(whole.subpath_count > 100);
+        CHECK_INT_EQ(joined.point_count, whole.point_count);
+        CHECK_INT_EQ(joined.subpath_count, whole.subpath_count);
+        CHECK(joined.point_count == whole.point_count &&
+              !memcmp(joined.points, whole.points, whole.point_count * sizeof *whole.points));
+        bool same = joined.subpath_count == whole.subpath_count;
+        for (size_t i = 0; same && i < whole.subpath_count; i++)
+            same = joined.subpaths[i].first == whole.subpaths[i].first &&
+                   joined.subpaths[i].count == whole.subpaths[i].count &&
+                   joined.subpaths[i].closed == whole.subpaths[i].closed;
+        CHECK(same);
+        geo_path_free(&whole);
+        geo_path_free(&joined);
+        geo_path_free(&part);
+    }
+    geo_layer_free(&land);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) {
@@ -290,6 +338,7 @@ int main(int argc, char **argv)
     RUN(test_border_across_ring_start_is_one_line);
     RUN(test_enclave_is_one_closed_line);
     RUN(test_world_borders_are_cached);
+    RUN(test_layer_in_parts_is_the_layer);
     rmdir(tmp_dir);
     return TEST_EXIT();
 }
