@@ -60,8 +60,8 @@ def med(path):
 size = lambda png: struct.unpack(">II", open(png, "rb").read(24)[16:24])
 ok = "" if size(awm_png) == want == size(mapnik_png) else f"  WRONG SIZE {size(awm_png)} {size(mapnik_png)}"
 target = "  (globe targets: ≤ 0.20 / ≤ 0.35)" if kind == "orthographic" else ""
-print(f"{kind:<16} {aw:6.2f} s {ac:6.2f} s  {mw:6.2f} s {mc:6.2f} s  {ar:5.0f} {mr:5.0f} MB"
-      f"  {aw / mw:6.2f} {ac / mc:6.2f}{target}{ok}")
+print(f"{kind:<16} {aw:6.3f} s {ac:6.3f} s  {mw:6.3f} s {mc:6.3f} s  {ar:5.0f} {mr:5.0f} MB"
+      f"  {aw / mw:6.3f} {ac / mc:6.3f}{target}{ok}")
 PY
   done
   for kind in orthographic equirectangular mercator naturalEarth1 robinson; do
