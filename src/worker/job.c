@@ -275,6 +275,13 @@ static void record_failure(worker_thread *t, const queue_job *job, const char *p
     worker_state *st = t->st;
     const worker_config *cfg = st->cfg;
     awm_error err;
+    /* Released at the shutdown deadline: the job is the queue's again, and this failure is most
+     * likely the shutdown's own doing (its work folder removed), not the poster's. */
+    if (atomic_load(&st->releasing)) {
+        awm_log(AWM_LOG_WARN, "JOB_FAILURE_NOT_REPORTED", "{s:s, s:s?, s:s}", "queueJobId", job->id, "printJobId",
+                print_job_id, "error", e->msg);
+        return;
+    }
     /* Tell the API first, so the print job shows the error even if the queue is unreachable. */
     if (print_job_id && !e->skip_api_fail) {
         json_t *body = json_pack("{s:s}", "error", e->msg);

@@ -479,6 +479,7 @@ stop:
         busy += st->slots[i].busy;
     pthread_mutex_unlock(&st->lock);
     if (busy) {
+        atomic_store(&st->releasing, true);
         release_jobs(st, &conn);
         remove_dir(st->work_dir);
         awm_atomic_cleanup_all();

@@ -69,6 +69,9 @@ typedef struct worker_state {
     pthread_cond_t wake;              /* job available / stopping */
     unsigned long wake_generation;
     atomic_bool stopping;             /* also read without the lock (health listener, job threads) */
+    /* The shutdown deadline passed and the jobs in hand are being given back to the queue: what
+     * happens to them from now on (their work folder is removed under them) is not reported. */
+    atomic_bool releasing;
     worker_slot slots[WORKER_MAX_CONCURRENCY];
 } worker_state;
 
