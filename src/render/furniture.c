@@ -85,17 +85,20 @@ static PangoLayout *text_layout(cairo_t *cr, const render_text *t)
 static int natural_lines(cairo_t *cr, const char *family, PangoWeight weight, double size_pt,
                          double width, const char *text)
 {
+    render_text_lock();
     PangoLayout *l = render_text_layout(cr, family, weight, size_pt, text);
     pango_layout_set_width(l, (int)lround(width * PANGO_SCALE));
     pango_layout_set_wrap(l, PANGO_WRAP_WORD_CHAR);
     int n = pango_layout_get_line_count(l);
     g_object_unref(l);
+    render_text_unlock();
     return n;
 }
 
 /* Fill a text's line count, "…" flag and box from a layout of it. */
 static void text_measure(cairo_t *cr, render_text *t)
 {
+    render_text_lock();
     PangoLayout *l = text_layout(cr, t);
     t->lines = pango_layout_get_line_count(l);
     /* Shortened: the last line ends in pango's "…" run. */
@@ -120,6 +123,7 @@ static void text_measure(cairo_t *cr, render_text *t)
         y1 = fmax(y1, base + (double)(r.y + r.height) / PANGO_SCALE);
     }
     g_object_unref(l);
+    render_text_unlock();
     if (!t->lines)
         x0 = x1 = t->x, y0 = y1 = t->baseline;
     t->box = (render_bbox){x0 - t->halo, y0 - t->halo, x1 + t->halo, y1 + t->halo};
@@ -164,6 +168,7 @@ static void text_draw(cairo_t *cr, const render_text *t)
 {
     if (!t->text || !t->text[0])
         return;
+    render_text_lock();
     PangoLayout *l = text_layout(cr, t);
     int n = pango_layout_get_line_count(l);
     for (int i = 0; i < n; i++) {
@@ -194,6 +199,7 @@ static void text_draw(cairo_t *cr, const render_text *t)
         render_show_layout_line(cr, line); /* emoji as 300 ppi images in a PDF */
     }
     g_object_unref(l);
+    render_text_unlock();
 }
 
 /* ---- layer 10: the title box --------------------------------------------------------- */

@@ -145,6 +145,10 @@ geo_detail render_detail_for_width(int px_w);
 #define RENDER_SANS "DM Sans"
 /* A layout on `cr` with the poster's text settings (no hinting, unrounded positions, so the
  * layout is the same on every band and in vector output). */
+/* Every use of pango objects (layouts, and the process's one font map behind them) holds this
+ * lock; it is recursive. render_text_width and render_text_unknown_glyphs take it themselves. */
+void render_text_lock(void);
+void render_text_unlock(void);
 PangoLayout *render_text_layout(cairo_t *cr, const char *family, PangoWeight weight, double size_pt,
                                 const char *text);
 /* Glyphs no font could supply (drawn as boxes) for `text` in the given face. */
