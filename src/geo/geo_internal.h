@@ -249,6 +249,16 @@ typedef struct {
     uint64_t size, hash;
     int64_t mtime_s, mtime_ns;
 } geo_cache_source;
+/* A geography cache's header starts with GEO_CACHE_SOURCE_FIELDS uint64: its format (magic),
+ * then src's decoder, size, mtime s, mtime ns and hash, what awm_cache_header_mismatch checks. */
+#define GEO_CACHE_SOURCE_FIELDS 6
+void geo_cache_source_fields(uint64_t magic, const geo_cache_source *src, uint64_t out[GEO_CACHE_SOURCE_FIELDS]);
+/* awm_cache_write, logged as GEO_CACHE_WRITTEN or GEO_CACHE_NOT_WRITTEN (a cache is optional). */
+void geo_cache_write(const char *path, const awm_buf *image);
+/* Whether points read from a cache are usable: finite, each importance ≥ 0 (NaN fails too). */
+bool geo_cached_points_valid(const geo_point *pts, const float *importance, size_t n);
+/* Frees a polygon's rings (points and importance) and its ring array. */
+void geo_polygon_free(geo_polygon *poly);
 /* What a cache derived from world layer `which` at `detail` must have been made from (world.c's
  * borders are keyed on the countries JSON, like the countries layer's own cache). */
 bool geo_world_source(geo_detail detail, const char *which, geo_cache_source *src, awm_error *err);

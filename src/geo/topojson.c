@@ -350,7 +350,7 @@ static bool decode_ring(decoder *dc, const json_t *refs, geo_ring *out)
     return true;
 }
 
-static void polygon_free(geo_polygon *poly)
+void geo_polygon_free(geo_polygon *poly)
 {
     for (size_t i = 0; i < poly->ring_count; i++) {
         free(poly->rings[i].points);
@@ -373,7 +373,7 @@ static bool decode_polygon(decoder *dc, const json_t *rings, polygon_list *out)
     for (size_t i = 0; i < n; i++) {
         if (!decode_ring(dc, json_array_get(rings, i), &poly.rings[i])) {
             awm_error_prefix(dc->err, "ring %zu", i);
-            polygon_free(&poly);
+            geo_polygon_free(&poly);
             return false;
         }
         poly.ring_count++;
@@ -475,7 +475,7 @@ static bool decode_feature(decoder *dc, const json_t *g, geo_feature *f)
     polygon_list polys = {0};
     if (!decode_geometry(dc, g, &polys, 0)) {
         for (size_t i = 0; i < polys.count; i++)
-            polygon_free(&polys.items[i]);
+            geo_polygon_free(&polys.items[i]);
         free(polys.items);
         return false;
     }
@@ -650,9 +650,13 @@ static void cache_write(const char *cache_path, const geo_cache_source *src, con
         }
     }
     awm_buf b = {0};
-    uint64_t header[CACHE_HEADER_FIELDS] = {CACHE_MAGIC, src->decoder, src->size, (uint64_t)src->mtime_s,
-                                            (uint64_t)src->mtime_ns, src->hash, layer->feature_count,
-                                            polygons, rings, points, string_bytes};
+    uint64_t header[CACHE_HEADER_FIELDS];
+    geo_cache_source_fields(CACHE_MAGIC, src, header);
+    header[6] = layer->feature_count;
+    header[7] = polygons;
+    header[8] = rings;
+    header[9] = points;
+    header[10] = string_bytes;
     awm_buf_append(&b, header, sizeof header);
     for (size_t f = 0; f < layer->feature_count; f++) {
         put_u64(&b, layer->features[f].polygon_count);
@@ -686,12 +690,32 @@ static void cache_write(const char *cache_path, const geo_cache_source *src, con
         if (layer->features[f].name)
             awm_buf_append(&b, layer->features[f].name, strlen(layer->features[f].name));
     }
-    awm_error err = {{0}};
-    if (awm_cache_write(cache_path, b.data, b.len, &err))
-        awm_log(AWM_LOG_INFO, "GEO_CACHE_WRITTEN", "{s:s, s:I}", "path", cache_path, "bytes", (json_int_t)b.len);
-    else
-        awm_log(AWM_LOG_WARN, "GEO_CACHE_NOT_WRITTEN", "{s:s, s:s}", "path", cache_path, "error", err.msg);
+    geo_cache_write(cache_path, &b);
     awm_buf_free(&b);
+}
+
+void geo_cache_source_fields(uint64_t magic, const geo_cache_source *src, uint64_t out[GEO_CACHE_SOURCE_FIELDS])
+{
+    const uint64_t fields[GEO_CACHE_SOURCE_FIELDS] = {magic, src->decoder, src->size, (uint64_t)src->mtime_s,
+                                                      (uint64_t)src->mtime_ns, src->hash};
+    memcpy(out, fields, sizeof fields);
+}
+
+void geo_cache_write(const char *path, const awm_buf *image)
+{
+    awm_error err = {{0}};
+    if (awm_cache_write(path, image->data, image->len, &err))
+        awm_log(AWM_LOG_INFO, "GEO_CACHE_WRITTEN", "{s:s, s:I}", "path", path, "bytes", (json_int_t)image->len);
+    else
+        awm_log(AWM_LOG_WARN, "GEO_CACHE_NOT_WRITTEN", "{s:s, s:s}", "path", path, "error", err.msg);
+}
+
+bool geo_cached_points_valid(const geo_point *pts, const float *importance, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (!isfinite(pts[k].x) || !isfinite(pts[k].y) || !(importance[k] >= 0))
+            return false;
+    return true;
 }
 
 /* Reads fields sequentially from the cache image; every read is bounds-checked by the size
@@ -714,9 +738,9 @@ static bool cache_decode(const unsigned char *data, size_t len, const geo_cache_
                          const char **why)
 {
     memset(out, 0, sizeof *out);
-    const uint64_t want[] = {CACHE_MAGIC, src->decoder, src->size, (uint64_t)src->mtime_s, (uint64_t)src->mtime_ns,
-                             src->hash};
-    if ((*why = awm_cache_header_mismatch(data, len, CACHE_HEADER_FIELDS, want, sizeof want / sizeof *want)))
+    uint64_t want[GEO_CACHE_SOURCE_FIELDS];
+    geo_cache_source_fields(CACHE_MAGIC, src, want);
+    if ((*why = awm_cache_header_mismatch(data, len, CACHE_HEADER_FIELDS, want, GEO_CACHE_SOURCE_FIELDS)))
         return false;
     uint64_t h[CACHE_HEADER_FIELDS];
     memcpy(h, data, sizeof h);
@@ -777,9 +801,8 @@ static bool cache_decode(const unsigned char *data, size_t len, const geo_cache_
                 used_points += n;
                 poly->rings[r] = (geo_ring){pts, n, imp};
                 poly->ring_count++;
-                for (uint64_t k = 0; k < n; k++)
-                    if (!isfinite(pts[k].x) || !isfinite(pts[k].y) || !(imp[k] >= 0)) /* NaN fails too */
-                        goto corrupt;
+                if (!geo_cached_points_valid(pts, imp, n))
+                    goto corrupt;
             }
         }
     }
@@ -890,7 +913,7 @@ void geo_layer_free(geo_layer *layer)
     for (size_t i = 0; i < layer->feature_count; i++) {
         geo_feature *f = &layer->features[i];
         for (size_t j = 0; j < f->polygon_count; j++)
-            polygon_free(&f->polygons[j]);
+            geo_polygon_free(&f->polygons[j]);
         free(f->polygons);
         free(f->id);
         free(f->name);

@@ -10,7 +10,6 @@
  *   header: magic, decoder id hash, source size, source mtime s, source mtime ns, source hash,
  *           lines L, points N
  *   L × point count;  N × {double x, double y};  N × float importance */
-#include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,11 +51,7 @@ static size_t drop_slivers(geo_layer *layer)
                 ft->polygons[kept++] = *poly;
                 continue;
             }
-            for (size_t r = 0; r < poly->ring_count; r++) {
-                free(poly->rings[r].points);
-                free(poly->rings[r].importance);
-            }
-            free(poly->rings);
+            geo_polygon_free(poly);
             dropped++;
         }
         ft->polygon_count = kept;
@@ -69,8 +64,10 @@ static void borders_cache_write(const char *path, const geo_cache_source *src, c
     uint64_t points = 0;
     for (size_t i = 0; i < m->line_count; i++)
         points += m->lines[i].count;
-    uint64_t header[BORDERS_HEADER_FIELDS] = {BORDERS_MAGIC,     src->decoder, src->size, (uint64_t)src->mtime_s,
-                                              (uint64_t)src->mtime_ns, src->hash, m->line_count, points};
+    uint64_t header[BORDERS_HEADER_FIELDS];
+    geo_cache_source_fields(BORDERS_MAGIC, src, header);
+    header[6] = m->line_count;
+    header[7] = points;
     awm_buf b = {0};
     awm_buf_append(&b, header, sizeof header);
     for (size_t i = 0; i < m->line_count; i++) {
@@ -84,11 +81,7 @@ static void borders_cache_write(const char *path, const geo_cache_source *src, c
             float v = m->lines[i].importance ? m->lines[i].importance[k] : GEO_KEEP;
             awm_buf_append(&b, &v, sizeof v);
         }
-    awm_error err = {{0}};
-    if (awm_cache_write(path, b.data, b.len, &err))
-        awm_log(AWM_LOG_INFO, "GEO_CACHE_WRITTEN", "{s:s, s:I}", "path", path, "bytes", (json_int_t)b.len);
-    else
-        awm_log(AWM_LOG_WARN, "GEO_CACHE_NOT_WRITTEN", "{s:s, s:s}", "path", path, "error", err.msg);
+    geo_cache_write(path, &b);
     awm_buf_free(&b);
 }
 
@@ -98,9 +91,9 @@ static bool borders_cache_decode(const unsigned char *data, size_t len, const ge
                                  const char **why)
 {
     memset(out, 0, sizeof *out);
-    const uint64_t want[] = {BORDERS_MAGIC, src->decoder, src->size, (uint64_t)src->mtime_s, (uint64_t)src->mtime_ns,
-                             src->hash};
-    if ((*why = awm_cache_header_mismatch(data, len, BORDERS_HEADER_FIELDS, want, sizeof want / sizeof *want)))
+    uint64_t want[GEO_CACHE_SOURCE_FIELDS];
+    geo_cache_source_fields(BORDERS_MAGIC, src, want);
+    if ((*why = awm_cache_header_mismatch(data, len, BORDERS_HEADER_FIELDS, want, GEO_CACHE_SOURCE_FIELDS)))
         return false;
     uint64_t h[BORDERS_HEADER_FIELDS];
     memcpy(h, data, sizeof h);
@@ -129,9 +122,8 @@ static bool borders_cache_decode(const unsigned char *data, size_t len, const ge
         memcpy(line->points, points + sizeof(geo_point) * used, n * sizeof *line->points);
         memcpy(line->importance, importance + sizeof(float) * used, n * sizeof *line->importance);
         used += n;
-        for (uint64_t k = 0; k < n; k++)
-            if (!isfinite(line->points[k].x) || !isfinite(line->points[k].y) || !(line->importance[k] >= 0))
-                goto corrupt; /* NaN fails too */
+        if (!geo_cached_points_valid(line->points, line->importance, n))
+            goto corrupt;
     }
     if (used != np)
         goto corrupt;

@@ -214,10 +214,7 @@ __attribute__((target("ssse3"))) static void pack_rgb_ssse3(const uint32_t *src,
 
 static void pack_rgb_row(const uint32_t *src, int w, unsigned char *o)
 {
-    static int ssse3 = -1; /* a benign race: every thread computes the same value */
-    if (ssse3 < 0)
-        ssse3 = __builtin_cpu_supports("ssse3") ? 1 : 0;
-    if (ssse3)
+    if (__builtin_cpu_supports("ssse3")) /* a read of what libgcc found at start-up */
         pack_rgb_ssse3(src, w, o);
     else
         pack_rgb_bytes(src, w, o);

@@ -41,14 +41,14 @@ bool render_geography(geo_detail detail, const geo_layer **land, const geo_mesh 
     return ok;
 }
 
+static const geo_detail DETAILS[] = {GEO_DETAIL_110M, GEO_DETAIL_50M, GEO_DETAIL_10M};
+
 static void *prefetch_geography(void *arg)
 {
-    geo_detail *detail = arg;
     const geo_layer *land;
     const geo_mesh *borders;
     awm_error err = {{0}};
-    render_geography(*detail, &land, &borders, &err);
-    free(detail);
+    render_geography(*(const geo_detail *)arg, &land, &borders, &err);
     return NULL;
 }
 
@@ -59,13 +59,7 @@ bool render_geography_prefetch(geo_detail detail, pthread_t *tid)
     pthread_mutex_unlock(&g_geo_lock);
     if (loaded)
         return false;
-    geo_detail *arg = awm_xmalloc(sizeof *arg);
-    *arg = detail;
-    if (pthread_create(tid, NULL, prefetch_geography, arg) != 0) {
-        free(arg);
-        return false;
-    }
-    return true;
+    return pthread_create(tid, NULL, prefetch_geography, (void *)&DETAILS[detail]) == 0;
 }
 
 void render_geography_prefetch_join(pthread_t tid)
@@ -298,6 +292,14 @@ static void *run_geography_jobs(void *arg)
     return NULL;
 }
 
+static size_t polygon_points(const geo_polygon *poly)
+{
+    size_t n = 0;
+    for (size_t r = 0; r < poly->ring_count; r++)
+        n += poly->rings[r].count;
+    return n;
+}
+
 /* The land in LAND_PARTS parts of about as many points, and the borders: projected by as many
  * threads as there are cores (geo is pure), the parts joined in order, so the shapes are the
  * ones a single pass makes. The scene is built before any band starts, so this is wall time. */
@@ -310,13 +312,11 @@ static void build_geography(render_scene *s, const geo_layer *land, const geo_me
     size_t polygons = 0, points = 0;
     for (size_t f = 0; f < land->feature_count; f++)
         for (size_t i = 0; i < land->features[f].polygon_count; i++, polygons++)
-            for (size_t r = 0; r < land->features[f].polygons[i].ring_count; r++)
-                points += land->features[f].polygons[i].rings[r].count;
+            points += polygon_points(&land->features[f].polygons[i]);
     size_t part = 0, index = 0, seen = 0;
     for (size_t f = 0; f < land->feature_count; f++)
         for (size_t i = 0; i < land->features[f].polygon_count; i++, index++) {
-            for (size_t r = 0; r < land->features[f].polygons[i].ring_count; r++)
-                seen += land->features[f].polygons[i].rings[r].count;
+            seen += polygon_points(&land->features[f].polygons[i]);
             if (part + 1 < LAND_PARTS && seen * LAND_PARTS >= (part + 1) * points) {
                 jobs[part].count = index + 1 - jobs[part].first;
                 jobs[++part].first = index + 1;
