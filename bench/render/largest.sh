@@ -7,7 +7,8 @@ bench_largest() {
   local name map
   for name in sample largest; do
     if [ "$name" = sample ]; then map=(--sample); else map=("$tmp/largest.json"); fi
-    /usr/bin/time -f '%e %M %U %S' -o "$tmp/one" nice -n 5 "$awm" render "${map[@]}" "$tmp/l.png" --size 18x24 --quiet
+    rm -f "$tmp/one"
+    python3 "$root/bench/measure.py" "$tmp/one" nice -n 5 "$awm" render "${map[@]}" "$tmp/l.png" --size 18x24 --quiet
     read -r wall rss user sys <"$tmp/one"
     printf '18x24 %-8s %8.2f s %9s %8.2f s %9s %11.1f MB\n' "$name" "$wall" "" "$(echo "$user + $sys" | bc)" "" "$(echo "$rss / 1024" | bc -l)"
   done

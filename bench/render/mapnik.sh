@@ -9,7 +9,7 @@
 # Mapnik reads shapefiles that mapnik_prep.mjs made from the TopoJSON, already rotated and clipped
 # at the antimeridian or the globe's horizon (Mapnik cannot clip there itself); that preparation
 # and the fitting of the map to AWM's frame are not timed. Each projection: N interleaved runs of
-# each (awm, then Mapnik), the medians of wall, CPU (user + sys) and peak RSS (GNU time's %M) of
+# each (awm, then Mapnik), the medians of wall, CPU (user + sys) and peak RSS (bench/measure.py: rusage, to the µs) of
 # the whole process (for Mapnik: python3, `import mapnik`, loading the map, rendering, PNG
 # zlib level 1), the ratios AWM ÷ Mapnik, then AWM's CPU by phase (AWM_RENDER_PHASES=1).
 bench_mapnik() {
@@ -41,9 +41,9 @@ print(",".join(t[k] for k in ("canvasBackground", "ocean", "land", "landStroke",
     : >"$tmp/awm.times"
     : >"$tmp/mapnik.times"
     for i in $(seq "$runs"); do
-      /usr/bin/time -f '%e %M %U %S' -a -o "$tmp/awm.times" nice -n 5 "$awm" render "$here/mapnik_map.json" \
+      python3 "$root/bench/measure.py" "$tmp/awm.times" nice -n 5 "$awm" render "$here/mapnik_map.json" \
         "$tmp/awm.png" --size 18x24 --projection "$kind" --quiet
-      /usr/bin/time -f '%e %M %U %S' -a -o "$tmp/mapnik.times" nice -n 5 "$py" "$here/mapnik_render.py" render \
+      python3 "$root/bench/measure.py" "$tmp/mapnik.times" nice -n 5 "$py" "$here/mapnik_render.py" render \
         "$tmp/mapnik/$kind" "$kind" "$tmp/mapnik.png" $page_w $page_h "$colours" 2>"$tmp/mapnik.err" ||
         { cat "$tmp/mapnik.err" >&2; return 1; }
     done

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh — the poster benchmark: `awm render --sample` on a release build, N runs per size,
 # printing the median wall time, CPU time (user + sys, steadier on a shared machine) and peak
-# RSS of the whole process (GNU time's %M) beside the targets, and checking each PNG's exact pixel size (IHDR) against the spec table.
+# RSS of the whole process (bench/measure.py: rusage, to the µs) beside the targets, and checking
+# each PNG's exact pixel size (IHDR) against the spec table.
 # Then the 18x24 PDF (PDF/X-4, sRGB) and the CMYK PDF (through Ghostscript's default_cmyk.icc,
 # or $AWM_BENCH_CMYK_PROFILE), the same way.
 # Then the largest valid map beside the sample and the sample's CPU by phase (largest.sh), and AWM
@@ -48,7 +49,7 @@ printf '%-13s %11s %9s %10s %9s %14s %9s  %s\n' size "wall (med)" target "cpu (m
 for size in "${sizes[@]}"; do
   : >"$tmp/times"
   for _ in $(seq "$runs"); do
-    /usr/bin/time -f '%e %M %U %S' -a -o "$tmp/times" nice -n 5 "$awm" render --sample "$tmp/p.png" --size "$size" --quiet
+    python3 "$root/bench/measure.py" "$tmp/times" nice -n 5 "$awm" render --sample "$tmp/p.png" --size "$size" --quiet
   done
   python3 - "$size" "$tmp/times" "$tmp/p.png" <<'PY'
 import statistics, struct, sys
@@ -89,7 +90,7 @@ for kind in pdf pdf-cmyk; do
   fi
   : >"$tmp/times"
   for _ in $(seq "$runs"); do
-    /usr/bin/time -f '%e %M %U %S' -a -o "$tmp/times" nice -n 5 "$awm" render --sample "$tmp/p.pdf" --size 18x24 \
+    python3 "$root/bench/measure.py" "$tmp/times" nice -n 5 "$awm" render --sample "$tmp/p.pdf" --size 18x24 \
       --quiet "${extra[@]}"
   done
   python3 - "$kind" "$tmp/times" "$tmp/p.pdf" <<'PY'

@@ -27,7 +27,7 @@ export AWM_ASSETS_DIR="$root"
 echo "cores: $(nproc), load: $(cut -d' ' -f1-3 /proc/loadavg), $runs interleaved runs each, $size"
 for _ in $(seq "$runs"); do
   for s in 0 1; do
-    AWM_SIMPLIFY=$s /usr/bin/time -f '%e %M %U %S' -a -o "$tmp/times-$s" "$awm" render --sample "$tmp/p.png" \
+    AWM_SIMPLIFY=$s python3 "$root/bench/measure.py" "$tmp/times-$s" "$awm" render --sample "$tmp/p.png" \
       --size "$size" --quiet
     AWM_SIMPLIFY=$s AWM_RENDER_PHASES=1 "$awm" render --sample "$tmp/p.png" --size "$size" 2>>"$tmp/log-$s" >/dev/null
   done

@@ -127,11 +127,12 @@ typedef struct {
     double clip_angle;   /* degrees; 0 = antimeridian cut (flat maps); the globe uses 90 + ε like d3 */
     bool has_extent;     /* post-clip to a rectangle (d3 clipExtent) */
     double extent[4];    /* x0, y0, x1, y1 */
-    /* Simplification (not d3's): layers and meshes stream only the points whose importance
-     * reaches this many steradians, where the projection magnifies area at most by 1 / cos^k φ
-     * (k = 0 on the globe, 1 equirectangular, Natural Earth, Robinson, 2 Mercator) — before
-     * rotation, clipping and projection, so the points left out cost nothing. 0 (the default):
-     * every point, exactly d3's output. Set it with geo_projection_simplify. */
+    /* Simplification (not d3's): layers and meshes stream only the points whose importance,
+     * times the projection's area magnification there, reaches this many steradians — 1 / cos^k φ
+     * on flat maps (k = 1 equirectangular, Natural Earth, Robinson, 2 Mercator), cos c on the
+     * globe (c from its centre, at least GEO_SIMPLIFY_GLOBE_FLOOR) — before rotation, clipping
+     * and projection, so the points left out cost nothing. 0 (the default): every point,
+     * exactly d3's output. Set it with geo_projection_simplify. */
     double simplify;
 } geo_projection;
 
@@ -145,6 +146,11 @@ void geo_projection_fit_sphere(geo_projection *p, double x0, double y0, double x
  * device pixel, i.e. p->simplify = GEO_SIMPLIFY_PX2 / (device_px_per_pt · scale)² steradians
  * (`fraction` > 0 stands in for GEO_SIMPLIFY_PX2, to try another threshold). */
 #define GEO_SIMPLIFY_PX2 0.5
+/* The globe's least counted shrinking: near its rim (c → 90°) an area is seen edge-on, where
+ * only the radial scale goes to 0 and a point left out would still move its line along the rim;
+ * and a point behind the globe decides where its line crosses the horizon. So the threshold
+ * there stays within 4 × GEO_SIMPLIFY_PX2. */
+#define GEO_SIMPLIFY_GLOBE_FLOOR 0.25
 void geo_projection_simplify(geo_projection *p, double device_px_per_pt, double fraction);
 /* d3 projection([lon, lat]), no clipping. False when the result is not finite. */
 bool geo_project_point(const geo_projection *p, double lon, double lat, double *x, double *y);

@@ -226,11 +226,15 @@ typedef struct {
 } geo_path_sink;
 void geo_path_sink_init(geo_path_sink *s, geo_path *path);
 
-/* What geo_projection.simplify leaves out: a point whose importance is below `area` · cos^k φ
- * (k = lat_power, by projection kind). area 0: nothing. */
+/* What geo_projection.simplify leaves out: a point whose importance, times the projection's
+ * area magnification there (relative to its scale), is below `area`. Flat maps magnify by
+ * 1 / cos^k φ (k = lat_power); the globe shrinks by cos c, c the angle from its centre (whose
+ * sin φ, cos φ and λ are kept), never counted below GEO_SIMPLIFY_GLOBE_FLOOR. area 0: nothing. */
 typedef struct {
     double area;
-    int lat_power;
+    int lat_power;     /* flat maps */
+    bool globe;        /* orthographic: cos c */
+    double sin_phi0, cos_phi0, lambda0;
 } geo_simplifier;
 void geo_simplifier_init(geo_simplifier *sf, const geo_projection *p);
 

@@ -350,24 +350,38 @@ void geo_stream_line(geo_stream *s, const geo_point *pts, size_t n)
 /* ---- simplification (geo.h, geo_projection.simplify) ------------------------------------ */
 void geo_simplifier_init(geo_simplifier *sf, const geo_projection *p)
 {
+    memset(sf, 0, sizeof *sf);
     sf->area = p->simplify > 0 ? p->simplify : 0;
-    /* How fast the projection's area magnification grows towards the poles (relative to its
-     * scale): the orthographic globe never magnifies (cos c ≤ 1), the cylindrical and
+    /* How the projection's area magnification changes away from its centre (relative to its
+     * scale): the orthographic globe shrinks an area by cos c, the cylindrical and
      * pseudo-cylindrical maps stretch parallels by up to 1 / cos φ, Mercator meridians too. */
     switch (p->kind) {
-    case GEO_PROJ_ORTHOGRAPHIC: sf->lat_power = 0; break;
+    case GEO_PROJ_ORTHOGRAPHIC:
+        /* d3's rotate([λ, φ, γ]) brings [-λ, -φ] to the centre; γ spins about it. */
+        sf->globe = true;
+        sf->sin_phi0 = sin(-p->rotate[1] * GEO_RADIANS);
+        sf->cos_phi0 = cos(-p->rotate[1] * GEO_RADIANS);
+        sf->lambda0 = -p->rotate[0] * GEO_RADIANS;
+        break;
     case GEO_PROJ_MERCATOR: sf->lat_power = 2; break;
     default: sf->lat_power = 1; break;
     }
 }
 
-static inline bool simplifier_keeps(const geo_simplifier *sf, float importance, double lat)
+static inline bool simplifier_keeps(const geo_simplifier *sf, float importance, geo_point pt)
 {
+    if (sf->globe) {
+        if (importance < sf->area) /* the globe never magnifies */
+            return false;
+        if (importance >= sf->area / GEO_SIMPLIFY_GLOBE_FLOOR) /* GEO_KEEP (∞) always is */
+            return true;
+        double phi = pt.y * GEO_RADIANS;
+        double cos_c = sin(phi) * sf->sin_phi0 + cos(phi) * sf->cos_phi0 * cos(pt.x * GEO_RADIANS - sf->lambda0);
+        return importance * fmax(cos_c, GEO_SIMPLIFY_GLOBE_FLOOR) >= sf->area;
+    }
     if (importance >= sf->area) /* GEO_KEEP (∞) always is */
         return true;
-    if (!sf->lat_power)
-        return false;
-    double c = cos(lat * GEO_RADIANS);
+    double c = cos(pt.y * GEO_RADIANS);
     return importance >= sf->area * (sf->lat_power == 2 ? c * c : c);
 }
 
@@ -381,7 +395,7 @@ static void stream_simplified(geo_stream *s, const geo_point *pts, const float *
     size_t held[4], nheld = 0;
     bool started = false;
     for (size_t i = 0; i < n; i++) {
-        if (!simplifier_keeps(sf, importance[i], pts[i].y))
+        if (!simplifier_keeps(sf, importance[i], pts[i]))
             continue;
         if (!started) {
             held[nheld++] = i;

@@ -30,13 +30,21 @@ static bool is_flipped_sliver(const geo_polygon *poly)
     if (!poly->ring_count || poly->rings[0].count < 3)
         return true;
     const geo_ring *r = &poly->rings[0];
-    double x0 = r->points[0].x, x1 = x0, y0 = r->points[0].y, y1 = y0, twice_area = 0;
-    for (size_t i = 0; i < r->count; i++) {
-        const geo_point *a = &r->points[i], *b = &r->points[(i + 1) % r->count];
-        twice_area += a->x * b->y - b->x * a->y;
+    /* The box first, leaving as soon as it reaches a degree: nearly every ring is no sliver,
+     * and this runs over the land's points on every load. */
+    double x0 = r->points[0].x, x1 = x0, y0 = r->points[0].y, y1 = y0;
+    for (size_t i = 1; i < r->count; i++) {
+        const geo_point *a = &r->points[i];
         x0 = fmin(x0, a->x), x1 = fmax(x1, a->x), y0 = fmin(y0, a->y), y1 = fmax(y1, a->y);
+        if (x1 - x0 >= 1 || y1 - y0 >= 1)
+            return false;
     }
-    return x1 - x0 < 1 && y1 - y0 < 1 && twice_area >= 0;
+    double twice_area = 0;
+    for (size_t i = 0; i < r->count; i++) {
+        const geo_point *a = &r->points[i], *b = &r->points[i + 1 < r->count ? i + 1 : 0];
+        twice_area += a->x * b->y - b->x * a->y;
+    }
+    return twice_area >= 0;
 }
 
 static size_t drop_slivers(geo_layer *layer)

@@ -375,8 +375,8 @@ static void configure_projection(geo_projection *p, const map_definition *map, c
     p->translate[1] += map->pan[1];
     /* Half a device pixel keeps curves smooth at any resolution. */
     p->precision = 0.5 / device_px_per_pt;
-    /* Land and borders leave out the points that add under half a device pixel's area
-     * (geo_projection_simplify); AWM_SIMPLIFY=0 draws every point, as d3 would. */
+    /* Land and borders leave out the points that add under half a device pixel's area as
+     * drawn (geo_projection_simplify); AWM_SIMPLIFY=0 draws every point, as d3 would. */
     bool simplify;
     if (!awm_env_bool("AWM_SIMPLIFY", true, &simplify, NULL))
         simplify = true; /* not a boolean: the default */

@@ -262,6 +262,45 @@ static void *project_many(void *arg)
     return NULL;
 }
 
+/* Simplification counts the area a point adds as the projection draws it: the globe shrinks an
+ * area by cos c (c from its centre), never counted below GEO_SIMPLIFY_GLOBE_FLOOR, so a bend
+ * worth 1.5 thresholds is kept at the centre and left out near the rim; one worth more than
+ * 1 / floor thresholds stays anywhere; a flat map magnifies, so it keeps the bend at the rim's
+ * place. Each line: three points, the middle one the bend (its ends are always kept). */
+static size_t points_kept(geo_projection_kind kind, double lon, double lat, float bend)
+{
+    geo_projection p;
+    if (kind == GEO_PROJ_ORTHOGRAPHIC) {
+        poster_globe(&p, 0, 0);
+    } else {
+        geo_projection_init(&p, kind);
+        geo_projection_fit_sphere(&p, FRAME_X0, FRAME_Y0, FRAME_X0 + FRAME_W, FRAME_Y0 + FRAME_H);
+    }
+    geo_projection_simplify(&p, 300 / 72.0, 0);
+    geo_point pts[3] = {{lon - 0.5, lat}, {lon, lat + 0.01}, {lon + 0.5, lat}};
+    float importance[3] = {GEO_KEEP, (float)(bend * p.simplify), GEO_KEEP};
+    geo_line line = {pts, 3, importance};
+    geo_mesh mesh = {&line, 1};
+    geo_path out = {0};
+    p.precision = 0; /* no resampling: the points streamed are the points drawn */
+    geo_path_mesh(&p, &mesh, &out);
+    size_t n = out.point_count;
+    geo_path_free(&out);
+    return n;
+}
+
+static void test_simplify_counts_foreshortening(void)
+{
+    CHECK_INT_EQ(points_kept(GEO_PROJ_ORTHOGRAPHIC, 0, 0, 1.5f), 3);  /* the centre: cos c = 1 */
+    CHECK_INT_EQ(points_kept(GEO_PROJ_ORTHOGRAPHIC, 0, 0, 0.9f), 2);  /* under the threshold */
+    CHECK_INT_EQ(points_kept(GEO_PROJ_ORTHOGRAPHIC, 70, 0, 1.5f), 2); /* cos 70° = 0.34 */
+    CHECK_INT_EQ(points_kept(GEO_PROJ_ORTHOGRAPHIC, 0, 70, 3.5f), 3); /* 3.5 · 0.34 ≥ 1 */
+    CHECK_INT_EQ(points_kept(GEO_PROJ_ORTHOGRAPHIC, 85, 0, 3.5f), 2); /* 3.5 · floor < 1 */
+    CHECK_INT_EQ(points_kept(GEO_PROJ_ORTHOGRAPHIC, 85, 0, 1.01f / GEO_SIMPLIFY_GLOBE_FLOOR), 3);
+    CHECK_INT_EQ(points_kept(GEO_PROJ_EQUIRECTANGULAR, 0, 70, 0.9f), 3); /* 1 / cos 70° magnifies */
+    CHECK_INT_EQ(points_kept(GEO_PROJ_EQUIRECTANGULAR, 0, 0, 0.9f), 2);
+}
+
 static void test_threads(void)
 {
     geo_point ring[6] = {{-20, 40}, {30, 60}, {100, 20}, {60, -30}, {-10, -10}, {-20, 40}};
@@ -300,6 +339,7 @@ int main(void)
     RUN(test_mercator_square);
     RUN(test_clip_extent);
     RUN(test_polygon_clipped_at_antimeridian);
+    RUN(test_simplify_counts_foreshortening);
     RUN(test_threads);
     return TEST_EXIT();
 }
