@@ -22,13 +22,13 @@ COPY assets/package.json assets/package-lock.json assets/
 RUN --mount=type=secret,id=build-ca \
     if [ -s /run/secrets/build-ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/build-ca; fi \
  && cd assets && npm ci --no-audit --no-fund
-# Only the sources of the one binary (editing tests or docs does not rebuild it), one compile
+# Only the sources of the binaries, awm and awm-server (editing tests or docs does not rebuild them), one compile
 # job per core. These steps are the same in both Dockerfiles: the second image reuses them.
 COPY meson.build meson_options.txt ./
 COPY src src
 RUN meson setup /build /src -Dbuildtype=release -Dtests=false -Dprefix=/usr -Dassets_dir=/usr/share/awm >/dev/null \
- && ninja -C /build -j"$(nproc)" src/cli/awm \
- && strip /build/src/cli/awm
+ && ninja -C /build -j"$(nproc)" src/cli/awm src/cli/awm-server \
+ && strip /build/src/cli/awm /build/src/cli/awm-server
 COPY deploy/install.sh deploy/
 COPY assets/sample-map.json assets/
 COPY db db

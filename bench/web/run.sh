@@ -6,7 +6,7 @@
 # usage: [AWM_BENCH_ROUNDS=15] [AWM_BENCH_BEFORE=main] bench/web/run.sh [preview requests, default 30]
 set -euo pipefail
 source "$(dirname "$0")/../build.sh"
-bench_build bench/web/web_bench src/cli/awm
+bench_build bench/web/web_bench src/cli/awm src/cli/awm-server
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 # The page in a browser, this tree's web/ against $AWM_BENCH_BEFORE's (default main), when
 # tests/web's playwright-core and chromium are installed (scripts/setup).

@@ -4,5 +4,5 @@
 # usage: bench/worker/run.sh [--quick]
 set -euo pipefail
 source "$(dirname "$0")/../build.sh"
-bench_build src/cli/awm bench/worker/worker_bench
+bench_build src/cli/awm src/cli/awm-server bench/worker/worker_bench
 AWM_ASSETS_DIR="$root" AWM_BUILD_ROOT="$build" nice -n 5 "$build/bench/worker/worker_bench" "$@"

@@ -558,6 +558,7 @@ static void test_install_layout(void)
     CHECK_MSG(status == 0, "install.sh: %s", out);
     free(out);
     CHECK_INT_EQ(dt_sh("test -x '%s/root/usr/bin/awm'", tmp), 0);
+    CHECK_INT_EQ(dt_sh("test -x '%s/root/usr/bin/awm-server'", tmp), 0); /* `awm places` below runs it */
     CHECK_INT_EQ(dt_sh("cd '%s' && diff -r db/migrations '%s/root/usr/share/awm/db/migrations' >/dev/null", dt_source_root(), tmp), 0);
     /* A render from the installed tree alone, with the geography caches hit (no JSON parsing). */
     status = dt_sh_out(&out, "env AWM_ASSETS_DIR='%s/root/usr/share/awm' AWM_CACHE_DIR='%s/root/var/cache/awm' "
@@ -649,10 +650,11 @@ static void test_guide_references(void)
     for (const char *p = doc; regexec(&re, p, 2, m, 0) == 0; p += m[0].rm_eo) {
         char cmd[64], needle[80];
         snprintf(cmd, sizeof cmd, "%.*s", (int)(m[1].rm_eo - m[1].rm_so), p + m[1].rm_so);
-        /* "awm" as an entry point (--entrypoint awm api …) or a group (-g awm) is no command. */
+        /* "awm" as an entry point (--entrypoint awm api …), a group (-g awm) or the end of a
+         * path (ninja … src/cli/awm src/cli/awm-server) is no command. */
         const char *at = p + m[0].rm_so;
         bool as_option = (at - doc >= 13 && !strncmp(at - 13, "--entrypoint ", 13)) ||
-                         (at - doc >= 3 && !strncmp(at - 3, "-g ", 3));
+                         (at - doc >= 3 && !strncmp(at - 3, "-g ", 3)) || (at > doc && at[-1] == '/');
         if (as_option)
             continue;
         snprintf(needle, sizeof needle, "  %s ", cmd);

@@ -193,7 +193,7 @@ static bool make_images(void)
     char *sizes = sh_text(NULL, "docker run --rm --entrypoint sh awm-worker:latest -c 'for d in /usr/share/fonts/truetype/noto "
                                 "/usr/share/fonts/opentype/noto /usr/share/fonts/truetype/dejavu /usr/share/awm "
                                 "/usr/share/awm/assets/node_modules/world-atlas /usr/share/awm/assets/node_modules/@fontsource "
-                                "/usr/lib/x86_64-linux-gnu /usr/bin/awm /var/cache/awm/fonts; do du -sh $d; done; "
+                                "/usr/lib/x86_64-linux-gnu /usr/bin/awm /usr/bin/awm-server /var/cache/awm/fonts; do du -sh $d; done; "
                                 "ls /usr/share/awm /usr/share/awm/assets /usr/share/awm/assets/node_modules'");
     printf("docker: the worker image holds:\n%s\n", sizes);
     /* The worker's image leaves out what only the API server reads. */
