@@ -228,18 +228,20 @@ static bool font_cache_dir(char *buf, size_t size, awm_error *err)
     return true;
 }
 
-/* The TrueType twin of a WOFF2 file in the cache, made on first use. The name carries the
- * source's size and time, so updated assets are unpacked again. */
+/* The TrueType twin of a WOFF2 file in the cache, made on first use. The name carries a hash of
+ * the source's content: updated assets are unpacked again, and a fresh checkout or clone of the
+ * same assets (new mtimes) finds the twins already there instead of adding more. */
 static bool unpacked_path(FT_Library ft, const char *cache, const char *src, const char *name,
                           char *out, size_t size, awm_error *err)
 {
-    struct stat st;
-    if (stat(src, &st) != 0) {
-        awm_error_set(err, "font %s: %s", src, strerror(errno));
+    const void *data;
+    size_t len;
+    if (!awm_map_file(src, &data, &len, err))
         return false;
-    }
-    int n = snprintf(out, size, "%s/%.*s-%lld-%lld.ttf", cache, (int)(strlen(name) - 6), name,
-                     (long long)st.st_size, (long long)st.st_mtime);
+    uint64_t hash = awm_hash64(data, len);
+    awm_unmap_file(data, len);
+    int n = snprintf(out, size, "%s/%.*s-%016llx.ttf", cache, (int)(strlen(name) - 6), name,
+                     (unsigned long long)hash);
     if (n < 0 || (size_t)n >= size) {
         awm_error_set(err, "font cache path for %s is too long", name);
         return false;

@@ -294,6 +294,46 @@ static void test_read_only_assets_cache_elsewhere(void)
     CHECK_INT_EQ(system(cmd), 0);
 }
 
+/* The fonts unpacked to TrueType are named by their source's content: a fresh checkout or clone
+ * (new mtimes, same files) reuses them instead of adding twins; a changed file gets its own. */
+static void test_font_cache_keyed_on_content(void)
+{
+    char assets[512], fonts[512], out[512], cmd[2048], src[1024];
+    snprintf(src, sizeof src, "%s", awm_assets_dir());
+    path_in_dir(assets, sizeof assets, "font-assets");
+    path_in_dir(fonts, sizeof fonts, "font-cache");
+    path_in_dir(out, sizeof out, "out/fonts.png");
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s/assets/node_modules/world-atlas' && cp '%s/assets/sample-map.json' '%s/assets/' && "
+             "cp '%s'/assets/node_modules/world-atlas/*-110m.json '%s/assets/node_modules/world-atlas/' && "
+             "cp -r '%s/assets/node_modules/@fontsource' '%s/assets/node_modules/'",
+             assets, src, assets, src, assets, src, assets);
+    CHECK_INT_EQ(system(cmd), 0);
+    setenv("AWM_ASSETS_DIR", assets, 1);
+    setenv("AWM_FONT_CACHE", fonts, 1);
+    const char *args[] = {"--sample", out, "--size", "8x10", "--dpi", "10", NULL};
+    CHECK_INT_EQ(run(args, NULL), 0);
+    int unpacked = tk_count_files(fonts, "");
+    CHECK_MSG(unpacked > 10, "%d entries in the font cache", unpacked);
+    /* A clone: the same files with other mtimes. */
+    snprintf(cmd, sizeof cmd, "find '%s/assets/node_modules/@fontsource' -type f -exec touch -d 2001-01-01 {} +",
+             assets);
+    CHECK_INT_EQ(system(cmd), 0);
+    CHECK_INT_EQ(run(args, NULL), 0);
+    CHECK_INT_EQ(tk_count_files(fonts, ""), unpacked);
+    /* New content under a file's name (the serif's Latin file: still a font with Latin). */
+    snprintf(cmd, sizeof cmd,
+             "cd '%s/assets/node_modules/@fontsource' && "
+             "cp cormorant-garamond/files/cormorant-garamond-latin-400-normal.woff2 dm-sans/files/dm-sans-latin-400-normal.woff2",
+             assets);
+    CHECK_INT_EQ(system(cmd), 0);
+    CHECK_INT_EQ(run(args, NULL), 0);
+    CHECK_INT_EQ(tk_count_files(fonts, ""), unpacked + 1);
+    setenv("AWM_ASSETS_DIR", src, 1);
+    unsetenv("AWM_FONT_CACHE");
+    unlink(out);
+}
+
 /* Wait until the child has its output file open in `dir` (an unnamed O_TMPFILE shows in
  * /proc as "<dir>/#<inode> (deleted)", a named temp file by its path). */
 static bool wait_for_output_open(pid_t pid, const char *dir)
@@ -396,6 +436,7 @@ int main(void)
     RUN(test_same_map_same_bytes_across_runs);
     RUN(test_missing_fonts_fail_clearly);
     RUN(test_read_only_assets_cache_elsewhere);
+    RUN(test_font_cache_keyed_on_content);
     RUN(test_sigterm_leaves_nothing);
     RUN(test_sigkill_leaves_nothing);
     tk_remove_tree(g_dir);
