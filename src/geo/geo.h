@@ -48,6 +48,12 @@ typedef struct {
 typedef struct {
     geo_feature *features;
     size_t feature_count;
+    /* A layer read from its cache keeps every ring's points and importance as slices of these
+     * two blocks (NULL otherwise: each ring owns its arrays), freed with the layer. One block
+     * is one mapping: thousands of ring-sized allocations grew a thread's heap a page at a time,
+     * ~1,000 mprotect calls that stalled the other threads' page faults. */
+    geo_point *point_block;
+    float *importance_block;
 } geo_layer;
 
 /* An open line of lon/lat points (a border of the mesh below). */

@@ -263,6 +263,8 @@ void geo_cache_write(const char *path, const awm_buf *image);
 bool geo_cached_points_valid(const geo_point *pts, const float *importance, size_t n);
 /* Frees a polygon's rings (points and importance) and its ring array. */
 void geo_polygon_free(geo_polygon *poly);
+/* A polygon of `layer` (its rings' arrays are the layer's when it has blocks). */
+void geo_layer_polygon_free(const geo_layer *layer, geo_polygon *poly);
 /* What a cache derived from world layer `which` at `detail` must have been made from (world.c's
  * borders are keyed on the countries JSON, like the countries layer's own cache). */
 bool geo_world_source(geo_detail detail, const char *which, geo_cache_source *src, awm_error *err);

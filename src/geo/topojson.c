@@ -763,6 +763,12 @@ static bool cache_decode(const unsigned char *data, size_t len, const geo_cache_
                         *strings = points + sizeof(geo_point) * npt;
     uint64_t used_polys = 0, used_rings = 0, used_points = 0, used_strings = 0;
     out->features = awm_xcalloc(nf ? nf : 1, sizeof(geo_feature));
+    out->point_block = awm_xmalloc(npt ? npt * sizeof(geo_point) : 1);
+    out->importance_block = awm_xmalloc(npt ? npt * sizeof(float) : 1);
+    memcpy(out->point_block, points, npt * sizeof(geo_point));
+    memcpy(out->importance_block, importance, npt * sizeof(float));
+    if (!geo_cached_points_valid(out->point_block, out->importance_block, npt))
+        goto corrupt;
     for (uint64_t f = 0; f < nf; f++) {
         geo_feature *ft = &out->features[f];
         out->feature_count++;
@@ -794,15 +800,9 @@ static bool cache_decode(const unsigned char *data, size_t len, const geo_cache_
                 uint64_t n = take_u64(&rings);
                 if (n < 4 || n > npt - used_points)
                     goto corrupt;
-                geo_point *pts = awm_xmalloc(n * sizeof *pts);
-                float *imp = awm_xmalloc(n * sizeof *imp);
-                memcpy(pts, points + sizeof(geo_point) * used_points, n * sizeof *pts);
-                memcpy(imp, importance + sizeof(float) * used_points, n * sizeof *imp);
-                used_points += n;
-                poly->rings[r] = (geo_ring){pts, n, imp};
+                poly->rings[r] = (geo_ring){out->point_block + used_points, n, out->importance_block + used_points};
                 poly->ring_count++;
-                if (!geo_cached_points_valid(pts, imp, n))
-                    goto corrupt;
+                used_points += n;
             }
         }
     }
@@ -906,6 +906,14 @@ bool geo_layer_load_world(geo_detail detail, const char *which, geo_layer *out, 
     return ok;
 }
 
+void geo_layer_polygon_free(const geo_layer *layer, geo_polygon *poly)
+{
+    if (layer->point_block)
+        free(poly->rings);
+    else
+        geo_polygon_free(poly);
+}
+
 void geo_layer_free(geo_layer *layer)
 {
     if (!layer)
@@ -913,12 +921,16 @@ void geo_layer_free(geo_layer *layer)
     for (size_t i = 0; i < layer->feature_count; i++) {
         geo_feature *f = &layer->features[i];
         for (size_t j = 0; j < f->polygon_count; j++)
-            geo_polygon_free(&f->polygons[j]);
+            geo_layer_polygon_free(layer, &f->polygons[j]);
         free(f->polygons);
         free(f->id);
         free(f->name);
     }
     free(layer->features);
+    free(layer->point_block);
+    free(layer->importance_block);
     layer->features = NULL;
     layer->feature_count = 0;
+    layer->point_block = NULL;
+    layer->importance_block = NULL;
 }

@@ -59,7 +59,7 @@ static size_t drop_slivers(geo_layer *layer)
                 ft->polygons[kept++] = *poly;
                 continue;
             }
-            geo_polygon_free(poly);
+            geo_layer_polygon_free(layer, poly);
             dropped++;
         }
         ft->polygon_count = kept;

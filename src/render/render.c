@@ -172,20 +172,16 @@ bool render_poster_write(const map_definition *map, const map_print_spec *spec,
         detail = render_detail_for_width(px_w);
     else /* PDF is for print; the SVG is a preview */
         detail = opt.format == RENDER_SVG ? GEO_DETAIL_50M : GEO_DETAIL_10M;
-    /* The geography loads while the fonts are set up and the furniture is laid out. */
-    pthread_t prefetch;
-    bool prefetching = render_geography_prefetch(detail, &prefetch);
     render_cmyk *cmyk = NULL;
-    bool ready = render_init(err) &&
-                 (opt.format != RENDER_PDF_CMYK || (cmyk = render_cmyk_open(opt.cmyk_profile, err)));
+    if (opt.format == RENDER_PDF_CMYK && !(cmyk = render_cmyk_open(opt.cmyk_profile, err)))
+        return false;
 
+    /* The fonts are set up inside, beside the geography's load and projection. */
     render_scene scene;
     double device_px_per_pt = (opt.format == RENDER_PNG ? opt.dpi : MAP_DPI) / 72.0;
     double t_scene = awm_now_seconds();
     render_phase_mark(RENDER_PHASE_SETUP, true, &clk);
-    bool built = ready && render_scene_build(&scene, map, spec, device_px_per_pt, detail, err);
-    if (prefetching)
-        render_geography_prefetch_join(prefetch);
+    bool built = render_scene_build(&scene, map, spec, device_px_per_pt, detail, err);
     render_phase_mark(RENDER_PHASE_SCENE, true, &clk);
     if (!built) {
         render_cmyk_close(cmyk);

@@ -115,7 +115,10 @@ typedef struct {
     QRcode *qr; /* NULL without a QR code */
 } render_scene;
 
-/* Project everything once. `device_px_per_pt` sets the resampling precision (half a device pixel). */
+/* Project everything once. `device_px_per_pt` sets the resampling precision (half a device pixel).
+ * The geography is loaded and projected on a thread of its own while this one sets up the fonts
+ * (render_init, whose failure is this call's) and lays out the furniture: on a CLI render both
+ * are first done here, ~20 ms of two cores that would otherwise wait for each other. */
 bool render_scene_build(render_scene *s, const map_definition *map, const map_print_spec *spec,
                         double device_px_per_pt, geo_detail detail, awm_error *err);
 void render_scene_free(render_scene *s);
@@ -127,12 +130,6 @@ void render_scene_draw(const render_scene *s, cairo_t *cr, const render_bbox *cl
  * borders between countries as a mesh (each shared border once, no coastlines). */
 bool render_geography(geo_detail detail, const geo_layer **land, const geo_mesh **borders,
                       awm_error *err);
-/* Starts loading `detail` on a thread of its own when this process has not loaded it yet, so
- * the load overlaps the fonts and the furniture's layout (a CLI render's first ~25 ms); true
- * when a thread was started, to be joined with render_geography_prefetch_join. A failed load
- * is reported again by render_geography. */
-bool render_geography_prefetch(geo_detail detail, pthread_t *tid);
-void render_geography_prefetch_join(pthread_t tid);
 /* Place labels for the scene's markers, avoiding each other, the markers and the furniture. */
 void render_labels_place(render_scene *s);
 void render_labels_draw(const render_scene *s, cairo_t *cr, const render_bbox *clip);

@@ -41,32 +41,6 @@ bool render_geography(geo_detail detail, const geo_layer **land, const geo_mesh 
     return ok;
 }
 
-static const geo_detail DETAILS[] = {GEO_DETAIL_110M, GEO_DETAIL_50M, GEO_DETAIL_10M};
-
-static void *prefetch_geography(void *arg)
-{
-    const geo_layer *land;
-    const geo_mesh *borders;
-    awm_error err = {{0}};
-    render_geography(*(const geo_detail *)arg, &land, &borders, &err);
-    return NULL;
-}
-
-bool render_geography_prefetch(geo_detail detail, pthread_t *tid)
-{
-    pthread_mutex_lock(&g_geo_lock);
-    bool loaded = g_geo[detail].loaded;
-    pthread_mutex_unlock(&g_geo_lock);
-    if (loaded)
-        return false;
-    return pthread_create(tid, NULL, prefetch_geography, (void *)&DETAILS[detail]) == 0;
-}
-
-void render_geography_prefetch_join(pthread_t tid)
-{
-    pthread_join(tid, NULL);
-}
-
 geo_detail render_detail_for_width(int px_w)
 {
     /* 110m is ~1 pt on an A4 page; previews up to ~1000 px don't show more than 50m. */
@@ -619,6 +593,26 @@ static map_box free_frame(const render_scene *s)
     return best;
 }
 
+/* The geography and everything projected with it, on a thread of its own (render_scene_build). */
+typedef struct {
+    render_scene *s;
+    geo_detail detail;
+    double device_px_per_pt;
+    bool ok;
+    awm_error err;
+} projection_job;
+
+static void *project_scene(void *arg)
+{
+    projection_job *job = arg;
+    const geo_layer *land;
+    const geo_mesh *borders;
+    job->ok = render_geography(job->detail, &land, &borders, &job->err);
+    if (job->ok)
+        project_map(job->s, land, borders, job->device_px_per_pt);
+    return NULL;
+}
+
 bool render_scene_build(render_scene *s, const map_definition *map, const map_print_spec *spec,
                         double device_px_per_pt, geo_detail detail, awm_error *err)
 {
@@ -634,16 +628,28 @@ bool render_scene_build(render_scene *s, const map_definition *map, const map_pr
             return false;
         }
     }
-    /* The furniture first: its text layout can overlap a prefetched geography's load. */
-    render_furniture_layout(map, spec, &s->furniture);
-    const geo_layer *land;
-    const geo_mesh *borders;
-    if (!render_geography(detail, &land, &borders, err)) {
+    /* The projection needs only the frame; the furniture (its text) needs the fonts. Each job
+     * writes its own fields of s. */
+    projection_job job = {.s = s, .detail = detail, .device_px_per_pt = device_px_per_pt};
+    pthread_t tid;
+    bool threaded = pthread_create(&tid, NULL, project_scene, &job) == 0;
+    if (!threaded)
+        project_scene(&job);
+    awm_error font_err = {{0}};
+    bool fonts = render_init(&font_err);
+    if (fonts)
+        render_furniture_layout(map, spec, &s->furniture);
+    if (threaded)
+        pthread_join(tid, NULL);
+    if (!fonts || !job.ok) {
+        awm_error_set(err, "%s", !fonts ? font_err.msg : job.err.msg);
         render_scene_free(s);
         return false;
     }
-    project_map(s, land, borders, device_px_per_pt);
     if (furniture_covers_map(s)) {
+        const geo_layer *land;
+        const geo_mesh *borders;
+        render_geography(detail, &land, &borders, err); /* loaded above: cannot fail */
         s->frame_reduced = true;
         s->boxes.frame = free_frame(s);
         free_projected(s);
