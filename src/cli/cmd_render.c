@@ -180,6 +180,8 @@ int cmd_render(int argc, char **argv)
     }
     if (cmyk_profile && opt.format == RENDER_PDF)
         opt.format = RENDER_PDF_CMYK;
+    if ((opt.format == RENDER_PDF || opt.format == RENDER_PDF_CMYK) && !render_pdf_available())
+        return cli_exec_server(argc, argv); /* awm: PDF is awm-server's */
     if (cmyk_profile && opt.format != RENDER_PDF_CMYK) {
         fprintf(stderr, "awm render: --cmyk-profile applies to PDF output only\n");
         return AWM_EXIT_INVALID;

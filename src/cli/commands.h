@@ -11,6 +11,11 @@ enum { AWM_EXIT_OK = 0, AWM_EXIT_FAILURE = 1, AWM_EXIT_INVALID = 2 };
 
 typedef int (*awm_command_fn)(int argc, char **argv);
 
+/* Replaces this process with the awm-server beside this binary, running the command `argv`
+ * (argv[0] its name) with the program name typed; returns only on failure, with the exit code.
+ * How `awm` runs what it leaves out (main.c, cmd_render.c). */
+int cli_exec_server(int argc, char **argv);
+
 /* Arguments of a listing command (`--json`, `--help`): -1 to go on, else the exit code
  * (after printing the usage for --help or a bad argument). */
 int cli_parse_listing_args(int argc, char **argv, const char *command, void (*usage)(FILE *out),

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -16,7 +17,7 @@ typedef struct {
     const char *summary;
 } command;
 
-/* In awm, a command the awm-server beside it runs (NULL: see run_in_server). */
+/* In awm, a command the awm-server beside it runs (NULL: cli_exec_server). */
 #ifdef AWM_CLI_DRAWING_ONLY
 #define SERVER_COMMAND(fn) NULL
 #else
@@ -46,28 +47,38 @@ static void usage(FILE *out)
     fprintf(out, "\n`awm <command> --help` tells more.\n");
 }
 
-/* Replaces this process with awm-server, from the folder this binary is in, with the same
- * arguments (argv[0] too, so `ps` shows what was typed); returns only on failure. */
-static int run_in_server(char **argv)
+static char *g_program; /* argv[0], for cli_exec_server */
+
+int cli_exec_server(int argc, char **argv)
 {
     char self[PATH_MAX], server[PATH_MAX + 16];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0) {
-        fprintf(stderr, "awm: %s: cannot find this program's folder (/proc/self/exe: %s)\n", argv[1], strerror(errno));
+        fprintf(stderr, "awm: %s: cannot find this program's folder (/proc/self/exe: %s)\n", argv[0], strerror(errno));
         return AWM_EXIT_FAILURE;
     }
     self[n] = '\0';
     char *slash = strrchr(self, '/');
+    if (!strcmp(slash + 1, "awm-server")) { /* a build mistake must not exec forever */
+        fprintf(stderr, "awm-server: %s is not built into this program\n", argv[0]);
+        return AWM_EXIT_FAILURE;
+    }
     *slash = '\0';
     snprintf(server, sizeof server, "%s/awm-server", self);
-    execv(server, argv);
-    fprintf(stderr, "awm: %s is run by %s, which cannot be started: %s (install both binaries)\n", argv[1], server,
+    /* The same arguments, argv[0] too, so `ps` shows what was typed. */
+    char **args = awm_xcalloc((size_t)argc + 2, sizeof *args);
+    args[0] = g_program;
+    memcpy(args + 1, argv, (size_t)argc * sizeof *argv);
+    execv(server, args);
+    fprintf(stderr, "awm: %s is run by %s, which cannot be started: %s (install both binaries)\n", argv[0], server,
             strerror(errno));
+    free(args);
     return AWM_EXIT_FAILURE;
 }
 
 int main(int argc, char **argv)
 {
+    g_program = argv[0];
     if (argc < 2) {
         usage(stderr);
         return AWM_EXIT_INVALID;
@@ -79,7 +90,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++) {
         if (!strcmp(argv[1], COMMANDS[i].name)) {
             if (!COMMANDS[i].fn)
-                return run_in_server(argv);
+                return cli_exec_server(argc - 1, argv + 1);
             awm_log_init(COMMANDS[i].name);
             return COMMANDS[i].fn(argc - 1, argv + 1);
         }

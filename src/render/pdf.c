@@ -44,6 +44,11 @@ typedef struct {
     int depth;
 } content_state;
 
+bool render_pdf_available(void)
+{
+    return true;
+}
+
 static bool is_space(unsigned char c)
 {
     return c == 0 || c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ' ';

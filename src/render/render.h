@@ -51,6 +51,10 @@ void render_options_default(render_options *opt); /* PNG, 300 DPI, all cores, au
 bool render_format_parse(const char *name, render_format *out); /* "png", "pdf", "svg", "pdf-cmyk" */
 const char *render_format_name(render_format format);        /* "png", …, "pdf-cmyk" */
 const char *render_format_extension(render_format format);   /* "png", "pdf", "svg" */
+/* Whether this program can write PDF: the PDF/X finishing (pdf.c, libqpdf and the C++ and
+ * crypto libraries it loads) is linked into awm-server and the tests but left out of `awm`,
+ * which hands PDF renders to awm-server (src/cli/meson.build); there pdf_absent.c says false. */
+bool render_pdf_available(void);
 
 /* Check a CMYK output profile the way a pdf-cmyk render will use it (readable, an ICC CMYK
  * output profile, convertible from sRGB); its description goes to `description`. For start-up

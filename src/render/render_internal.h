@@ -173,7 +173,7 @@ const unsigned char *render_cmyk_icc(const render_cmyk *c, size_t *len);
 void render_cmyk_pixels(const render_cmyk *c, const unsigned char *rgb, unsigned char *cmyk, size_t count);
 void render_cmyk_color(const render_cmyk *c, const double rgb[3], double cmyk[4]); /* 0..1 */
 
-/* ---- PDF (pdf.c) ---- */
+/* ---- PDF (pdf.c; pdf_absent.c where render_pdf_available is false) ---- */
 /* cairo's one-page PDF → PDF/X-4 structure (boxes, OutputIntent, XMP, Info, ID), appended to
  * `out`; with `cmyk`, every colour converted to DeviceCMYK through it. */
 bool render_pdf_finish(const void *pdf, size_t len, const map_page_boxes *boxes, const char *title,

@@ -206,6 +206,18 @@ static void test_renders_with_overrides_and_formats(void)
     CHECK_INT_EQ(stray_files("out"), 0);
 }
 
+/* `awm` draws PNG and SVG without the service and PDF libraries (its PDF renders and service
+ * commands run in awm-server, as the PDF render above did): a poster's process start loads
+ * 45 shared libraries, not 77. */
+static void test_drawing_binary_leaves_out_service_libraries(void)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "readelf -d '%s' | grep NEEDED | grep -E 'libpq|libcurl|libmicrohttpd|libqpdf'", g_awm);
+    CHECK_MSG(system(cmd) != 0, "%s links a service or PDF library", g_awm);
+    snprintf(cmd, sizeof cmd, "readelf -d '%s-server' | grep NEEDED | grep -q libqpdf", g_awm);
+    CHECK_MSG(system(cmd) == 0, "%s-server does not link libqpdf", g_awm);
+}
+
 /* The same map gives the same bytes in two processes a second apart: the embedded ICC
  * profile carries no creation time (lcms stamps one unless it is pinned). */
 static void test_same_map_same_bytes_across_runs(void)
@@ -434,6 +446,7 @@ int main(void)
     RUN(test_bad_options);
     RUN(test_renders_with_overrides_and_formats);
     RUN(test_same_map_same_bytes_across_runs);
+    RUN(test_drawing_binary_leaves_out_service_libraries);
     RUN(test_missing_fonts_fail_clearly);
     RUN(test_read_only_assets_cache_elsewhere);
     RUN(test_font_cache_keyed_on_content);
