@@ -47,6 +47,7 @@ static void usage(FILE *out)
     fprintf(out, "\n`awm <command> --help` tells more.\n");
 }
 
+#define SERVER_PROGRAM "awm-server"
 static char *g_program; /* argv[0], for cli_exec_server */
 
 int cli_exec_server(int argc, char **argv)
@@ -59,12 +60,12 @@ int cli_exec_server(int argc, char **argv)
     }
     self[n] = '\0';
     char *slash = strrchr(self, '/');
-    if (!strcmp(slash + 1, "awm-server")) { /* a build mistake must not exec forever */
-        fprintf(stderr, "awm-server: %s is not built into this program\n", argv[0]);
+    if (!strcmp(slash + 1, SERVER_PROGRAM)) { /* a build mistake must not exec forever */
+        fprintf(stderr, SERVER_PROGRAM ": %s is not built into this program\n", argv[0]);
         return AWM_EXIT_FAILURE;
     }
     *slash = '\0';
-    snprintf(server, sizeof server, "%s/awm-server", self);
+    snprintf(server, sizeof server, "%s/" SERVER_PROGRAM, self);
     /* The same arguments, argv[0] too, so `ps` shows what was typed. */
     char **args = awm_xcalloc((size_t)argc + 2, sizeof *args);
     args[0] = g_program;

@@ -600,16 +600,16 @@ typedef struct {
     double device_px_per_pt;
     bool ok;
     awm_error err;
+    const geo_layer *land; /* what it projected, for a reduced frame */
+    const geo_mesh *borders;
 } projection_job;
 
 static void *project_scene(void *arg)
 {
     projection_job *job = arg;
-    const geo_layer *land;
-    const geo_mesh *borders;
-    job->ok = render_geography(job->detail, &land, &borders, &job->err);
+    job->ok = render_geography(job->detail, &job->land, &job->borders, &job->err);
     if (job->ok)
-        project_map(job->s, land, borders, job->device_px_per_pt);
+        project_map(job->s, job->land, job->borders, job->device_px_per_pt);
     return NULL;
 }
 
@@ -635,25 +635,22 @@ bool render_scene_build(render_scene *s, const map_definition *map, const map_pr
     bool threaded = pthread_create(&tid, NULL, project_scene, &job) == 0;
     if (!threaded)
         project_scene(&job);
-    awm_error font_err = {{0}};
-    bool fonts = render_init(&font_err);
+    bool fonts = render_init(err);
     if (fonts)
         render_furniture_layout(map, spec, &s->furniture);
     if (threaded)
         pthread_join(tid, NULL);
     if (!fonts || !job.ok) {
-        awm_error_set(err, "%s", !fonts ? font_err.msg : job.err.msg);
+        if (fonts) /* the fonts' error, when both failed */
+            *err = job.err;
         render_scene_free(s);
         return false;
     }
     if (furniture_covers_map(s)) {
-        const geo_layer *land;
-        const geo_mesh *borders;
-        render_geography(detail, &land, &borders, err); /* loaded above: cannot fail */
         s->frame_reduced = true;
         s->boxes.frame = free_frame(s);
         free_projected(s);
-        project_map(s, land, borders, device_px_per_pt);
+        project_map(s, job.land, job.borders, device_px_per_pt);
     }
     render_labels_place(s);
     return true;

@@ -258,6 +258,19 @@ static void test_missing_fonts_fail_clearly(void)
     CHECK_INT_EQ(stray_files("out"), 0);
 }
 
+/* A render's own copy of the assets in `dest`: the sample map, the 110m geography, the fonts. */
+static bool copy_assets(const char *dest)
+{
+    char cmd[2048];
+    const char *src = awm_assets_dir();
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s/assets/node_modules/world-atlas' && cp '%s/assets/sample-map.json' '%s/assets/' && "
+             "cp '%s'/assets/node_modules/world-atlas/*-110m.json '%s/assets/node_modules/world-atlas/' && "
+             "cp -r '%s/assets/node_modules/@fontsource' '%s/assets/node_modules/'",
+             dest, src, dest, src, dest, src, dest);
+    return system(cmd) == 0;
+}
+
 /* An installed system's assets are read-only: a render from a read-only copy of them keeps its
  * decoded geography in AWM_CACHE_DIR, and the next render reads it from there. (Tests run as
  * root, who may write into a read-only folder anyway: so what is checked is that no file
@@ -270,11 +283,8 @@ static void test_read_only_assets_cache_elsewhere(void)
     path_in_dir(assets, sizeof assets, "ro-assets");
     path_in_dir(cache, sizeof cache, "cache");
     path_in_dir(out, sizeof out, "out/ro.png");
-    snprintf(cmd, sizeof cmd,
-             "mkdir -p '%s/assets/node_modules/world-atlas' && cp '%s/assets/sample-map.json' '%s/assets/' && "
-             "cp '%s'/assets/node_modules/world-atlas/*-110m.json '%s/assets/node_modules/world-atlas/' && "
-             "cp -r '%s/assets/node_modules/@fontsource' '%s/assets/node_modules/' && chmod -R a-w '%s'",
-             assets, src, assets, src, assets, src, assets, assets);
+    CHECK(copy_assets(assets));
+    snprintf(cmd, sizeof cmd, "chmod -R a-w '%s'", assets);
     CHECK_INT_EQ(system(cmd), 0);
     int before = tk_count_files(assets, "");
     CHECK(before > 3);
@@ -315,12 +325,7 @@ static void test_font_cache_keyed_on_content(void)
     path_in_dir(assets, sizeof assets, "font-assets");
     path_in_dir(fonts, sizeof fonts, "font-cache");
     path_in_dir(out, sizeof out, "out/fonts.png");
-    snprintf(cmd, sizeof cmd,
-             "mkdir -p '%s/assets/node_modules/world-atlas' && cp '%s/assets/sample-map.json' '%s/assets/' && "
-             "cp '%s'/assets/node_modules/world-atlas/*-110m.json '%s/assets/node_modules/world-atlas/' && "
-             "cp -r '%s/assets/node_modules/@fontsource' '%s/assets/node_modules/'",
-             assets, src, assets, src, assets, src, assets);
-    CHECK_INT_EQ(system(cmd), 0);
+    CHECK(copy_assets(assets));
     setenv("AWM_ASSETS_DIR", assets, 1);
     setenv("AWM_FONT_CACHE", fonts, 1);
     const char *args[] = {"--sample", out, "--size", "8x10", "--dpi", "10", NULL};
