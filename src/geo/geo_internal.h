@@ -113,9 +113,23 @@ void geo_circle_stream(geo_stream *stream, double radius, double delta, int dire
 /* ---- the projection pipeline -------------------------------------------------- */
 typedef enum { GEO_CLIP_ANTIMERIDIAN, GEO_CLIP_CIRCLE } geo_clip_kind;
 
+/* The point the rotation gave last and its unit vector (cos φ cos λ, cos φ sin λ, sin φ), which
+ * the rotation made on the way: the preclip's visibility test and the resampler take it
+ * instead of the sines and cosines of the very same λ, φ (equal to rounding). */
+typedef struct {
+    double lambda, phi; /* λ NaN: none */
+    double unit[3];
+} geo_unit_memo;
+/* How far a decision must be from its threshold for the memo's vector to make it (rounding
+ * moves the vector's components by ~1e-16). */
+#define GEO_UNIT_MEMO_MARGIN 1e-9
+/* The vector of [λ, φ] to `unit` if it is the memo's point (memo may be NULL). */
+bool geo_unit_memo_get(const geo_unit_memo *memo, double lambda, double phi, double unit[3]);
+
 typedef struct {
     double radius, cr;
     bool small_radius, not_hemisphere;
+    const geo_unit_memo *memo; /* the pipeline's, or NULL */
 } geo_circle_params;
 
 /* A clip line (the clipLine of clip/circle.js or clip/antimeridian.js) writing to `out`. */
@@ -198,6 +212,7 @@ typedef struct {
     geo_stream *stream;
     geo_transform t;
     double delta2;
+    const geo_unit_memo *memo; /* the pipeline's, or NULL */
     double lambda00, x00, y00, a00, b00, c00;
     double lambda0, x0, y0, a0, b0, c0;
 } geo_resample;
@@ -207,6 +222,7 @@ void geo_resample_init(geo_resample *r, const geo_transform *t, double delta2, g
 typedef struct {
     geo_stream base; /* input: lon/lat degrees */
     geo_rotation rotation;
+    geo_unit_memo memo;
     geo_clip preclip;
     geo_resample resample;
     bool has_postclip;

@@ -107,12 +107,18 @@ static double wrap_lambda(double lambda)
     return lambda;
 }
 
-static void rotate_phi_gamma(const geo_rotation *r, double *lambda, double *phi)
+/* The rotated point's unit vector (cos φ cos λ, cos φ sin λ, sin φ) comes out on the way; `unit`
+ * (NULL: not wanted) gets it for geo_unit_memo. */
+static void rotate_phi_gamma(const geo_rotation *r, double *lambda, double *phi, double unit[3])
 {
     double cos_phi = cos(*phi), x = cos(*lambda) * cos_phi, y = sin(*lambda) * cos_phi, z = sin(*phi);
     double k = z * r->cos_phi + x * r->sin_phi;
-    *lambda = atan2(y * r->cos_gamma - k * r->sin_gamma, x * r->cos_phi - z * r->sin_phi);
-    *phi = geo_asin(k * r->cos_gamma + y * r->sin_gamma);
+    double ux = x * r->cos_phi - z * r->sin_phi, uy = y * r->cos_gamma - k * r->sin_gamma;
+    double uz = k * r->cos_gamma + y * r->sin_gamma;
+    *lambda = atan2(uy, ux);
+    *phi = geo_asin(uz);
+    if (unit)
+        unit[0] = ux, unit[1] = uy, unit[2] = uz;
 }
 
 static void rotate_phi_gamma_invert(const geo_rotation *r, double *lambda, double *phi)
@@ -125,7 +131,7 @@ static void rotate_phi_gamma_invert(const geo_rotation *r, double *lambda, doubl
 
 /* rotation.js's forward and inverse: the inverse undoes the steps in reverse order
  * (λ − dλ is λ + (−dλ) bit for bit: negation is exact). */
-static void rotation_run(const geo_rotation *r, double *lambda, double *phi, bool invert)
+static void rotation_run(const geo_rotation *r, double *lambda, double *phi, bool invert, geo_unit_memo *memo)
 {
     double dlambda = invert ? -r->dlambda : r->dlambda;
     bool pg = r->kind == GEO_ROT_PHIGAMMA || r->kind == GEO_ROT_BOTH;
@@ -137,12 +143,25 @@ static void rotation_run(const geo_rotation *r, double *lambda, double *phi, boo
     else if (!pg)
         *lambda = wrap_lambda(*lambda);
     if (pg && !invert)
-        rotate_phi_gamma(r, lambda, phi);
+        rotate_phi_gamma(r, lambda, phi, memo ? memo->unit : NULL);
+    if (memo) {
+        /* Without the φ/γ turn no vector was made: a NaN matches no point. */
+        memo->lambda = pg && !invert ? *lambda : NAN;
+        memo->phi = *phi;
+    }
 }
 
-void geo_rotation_apply(const geo_rotation *r, double *lambda, double *phi) { rotation_run(r, lambda, phi, false); }
+void geo_rotation_apply(const geo_rotation *r, double *lambda, double *phi) { rotation_run(r, lambda, phi, false, NULL); }
 
-void geo_rotation_invert(const geo_rotation *r, double *lambda, double *phi) { rotation_run(r, lambda, phi, true); }
+void geo_rotation_invert(const geo_rotation *r, double *lambda, double *phi) { rotation_run(r, lambda, phi, true, NULL); }
+
+bool geo_unit_memo_get(const geo_unit_memo *memo, double lambda, double phi, double unit[3])
+{
+    if (!memo || lambda != memo->lambda || phi != memo->phi)
+        return false;
+    memcpy(unit, memo->unit, sizeof memo->unit);
+    return true;
+}
 
 /* ---- projection/resample.js ---------------------------------------------------------------- */
 #define RESAMPLE_MAX_DEPTH 16
@@ -156,16 +175,24 @@ static void resample_line_to(geo_resample *r, double x0, double y0, double lambd
     double dx = x1 - x0, dy = y1 - y0, d2 = dx * dx + dy * dy;
     if (d2 > 4 * r->delta2 && depth--) {
         double a = a0 + a1, b = b0 + b1, c = c0 + c1, m = sqrt(a * a + b * b + c * c);
-        double phi2 = geo_asin(c /= m);
-        double lambda2 = fabs(fabs(c) - 1) < GEO_EPSILON || fabs(lambda0 - lambda1) < GEO_EPSILON
-                             ? (lambda0 + lambda1) / 2
-                             : atan2(b, a);
-        double x2, y2;
-        geo_transform_apply(&r->t, lambda2, phi2, &x2, &y2);
+        c /= m;
+        bool pole_or_meridian = fabs(fabs(c) - 1) < GEO_EPSILON || fabs(lambda0 - lambda1) < GEO_EPSILON;
+        double lambda2 = NAN, x2, y2;
+        if (r->t.kind == GEO_PROJ_ORTHOGRAPHIC && !pole_or_meridian) {
+            /* orthographicRaw(atan2(b, a), asin(c)) is (b, c) / m up to rounding; most midpoints
+             * are tested and dropped, so λ is only taken for one that is kept. */
+            x2 = r->t.dx + r->t.k * (b / m);
+            y2 = r->t.dy - r->t.k * c;
+        } else {
+            lambda2 = pole_or_meridian ? (lambda0 + lambda1) / 2 : atan2(b, a);
+            geo_transform_apply(&r->t, lambda2, geo_asin(c), &x2, &y2);
+        }
         double dx2 = x2 - x0, dy2 = y2 - y0, dz = dy * dx2 - dx * dy2;
         if (dz * dz / d2 > r->delta2                              /* perpendicular projected distance */
             || fabs((dx * dx2 + dy * dy2) / d2 - 0.5) > 0.3       /* midpoint close to an end */
             || a0 * a1 + b0 * b1 + c0 * c1 < COS_MIN_DISTANCE) { /* angular distance */
+            if (isnan(lambda2))
+                lambda2 = atan2(b, a);
             a /= m;
             b /= m;
             resample_line_to(r, x0, y0, lambda0, a0, b0, c0, x2, y2, lambda2, a, b, c, depth);
@@ -188,10 +215,18 @@ static void resample_line_point(geo_stream *s, double lambda, double phi, int m)
 {
     (void)m;
     geo_resample *r = (geo_resample *)s;
-    double cos_phi = cos(phi), a = cos_phi * cos(lambda), b = cos_phi * sin(lambda), c = sin(phi);
-    double x, y;
+    /* Only the globe takes the memo's vector, and not at a pole. Near a pole a midpoint's λ is
+     * carried by the vector's tiny first two components, which the memo's rounding turns about:
+     * a flat map (x = λ) would move the midpoint, as the oracle's graticules show. */
+    double u[3];
+    if (!(r->t.kind == GEO_PROJ_ORTHOGRAPHIC && geo_unit_memo_get(r->memo, lambda, phi, u) &&
+          fabs(u[2]) < 1 - GEO_UNIT_MEMO_MARGIN)) {
+        double cos_phi = cos(phi);
+        u[0] = cos_phi * cos(lambda), u[1] = cos_phi * sin(lambda), u[2] = sin(phi);
+    }
+    double a = u[0], b = u[1], c = u[2], x, y;
     if (r->t.kind == GEO_PROJ_ORTHOGRAPHIC) {
-        /* orthographicRaw is [cos φ sin λ, sin φ] = [b, c]: the same products, bit for bit. */
+        /* orthographicRaw is [cos φ sin λ, sin φ] = [b, c]. */
         x = r->t.dx + r->t.k * b;
         y = r->t.dy - r->t.k * c;
     } else {
@@ -296,7 +331,7 @@ static void head_point(geo_stream *s, double x, double y, int m)
     (void)m;
     geo_pipeline *pl = (geo_pipeline *)s;
     double lambda = x * GEO_RADIANS, phi = y * GEO_RADIANS;
-    geo_rotation_apply(&pl->rotation, &lambda, &phi);
+    rotation_run(&pl->rotation, &lambda, &phi, false, &pl->memo);
     pl->preclip.base.point(&pl->preclip.base, lambda, phi, 0);
 }
 static void head_line_start(geo_stream *s) { preclip_of(s)->line_start(preclip_of(s)); }
@@ -325,6 +360,9 @@ void geo_pipeline_init(geo_pipeline *pl, const geo_projection *p, geo_stream *si
         geo_clip_init(&pl->preclip, GEO_CLIP_CIRCLE, p->clip_angle * GEO_RADIANS, &pl->resample.base);
     else
         geo_clip_init(&pl->preclip, GEO_CLIP_ANTIMERIDIAN, 0, &pl->resample.base);
+    pl->memo.lambda = NAN;
+    pl->preclip.circle.memo = &pl->memo;
+    pl->resample.memo = &pl->memo;
     pl->base.point = head_point;
     pl->base.line_start = head_line_start;
     pl->base.line_end = head_line_end;

@@ -2,6 +2,7 @@
 #include "util/util.h"
 
 #include <ctype.h>
+#include <isa-l/crc64.h>
 #include <malloc.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -175,18 +176,9 @@ bool awm_is_uuid(const char *s)
 
 uint64_t awm_hash64(const void *data, size_t len)
 {
-    const unsigned char *d = data;
-    uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ len;
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        uint64_t w;
-        memcpy(&w, d + i, 8);
-        h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
-        h ^= h >> 29;
-    }
-    for (; i < len; i++)
-        h = (h ^ d[i]) * UINT64_C(0x100000001b3);
-    return h ^ (h >> 32);
+    /* ISA-L's CRC-64 folds 16 bytes a step with carry-less multiplies: ~40 GB/s, which the
+     * render's start-up, hashing ~7 MB of world-atlas JSON, notices (a multiply chain ran at 4). */
+    return crc64_ecma_refl(0, data, len);
 }
 
 void awm_malloc_bound_arenas(int arenas)

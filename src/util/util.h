@@ -157,8 +157,8 @@ void awm_buf_free(awm_buf *b);
 /* A uuid in canonical text form (8-4-4-4-12 hex digits): ids that go into SQL parameters,
  * URL paths and file names are checked with this and nothing else. */
 bool awm_is_uuid(const char *s);
-/* A word-at-a-time multiply-rotate hash of len bytes: change detection for caches (whether
- * a source file is the one a cache was made from), not security. */
+/* The CRC-64 (ECMA-182) of len bytes: change detection for caches (whether a source file is
+ * the one a cache was made from), not security. */
 uint64_t awm_hash64(const void *data, size_t len);
 /* Constant-time comparison for secrets (API keys). */
 bool awm_secret_equal(const char *a, const char *b);
