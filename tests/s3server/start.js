@@ -13,6 +13,7 @@
 //                         aws:kms` and an ETag that is not the MD5 of the body.
 'use strict'
 const crypto = require('node:crypto')
+const { Readable } = require('node:stream')
 const S3rver = require('@20minutes/s3rver')
 const AWSAccount = require('@20minutes/s3rver/lib/models/account')
 
@@ -60,9 +61,11 @@ async function verifyIntegrity(ctx, next) {
   const md5 = ctx.get('content-md5')
   if (md5 && crypto.createHash('md5').update(body).digest('base64') !== md5)
     return badDigest(ctx, 'Content-MD5')
-  // The body is read: s3rver's PUT takes ctx.req as its content and stores a Buffer as it is.
-  // (Headers, method and URL come from ctx.request.req, which stays the real request.)
-  ctx.req = body
+  // The body is read: s3rver's PUT takes ctx.req as its content. Handed back as a stream, not
+  // a Buffer: for a Buffer s3rver answers 200 before its file is written, and a GET right after
+  // the PUT read a 3 MB object back cut at 2 MiB. (Headers, method and URL come from
+  // ctx.request.req, which stays the real request.)
+  ctx.req = Readable.from([body], { objectMode: false })
   await next()
   if (ctx.status !== 200) return
   if (sha256) ctx.set('x-amz-checksum-sha256', sha256)
