@@ -6,6 +6,8 @@
 
 /* Strokes reach this far (pt) beyond their path: widest line 4 pt, marker r 4 + 0.75. */
 #define STROKE_REACH 6.0
+/* The coast's width (pt), stroked over the land's edge. */
+#define COAST_WIDTH 0.5
 
 static void set_rgb(cairo_t *cr, uint32_t rgb, double alpha)
 {
@@ -153,15 +155,20 @@ void render_scene_draw(const render_scene *s, cairo_t *cr, const render_bbox *cl
     cairo_set_dash(cr, NULL, 0, 0);
     render_phase_mark(RENDER_PHASE_GRATICULE, false, &clk);
 
-    /* 4. land: its fill's edge lies under the middle of the 0.5 pt coast stroked over it, so
-     * the fill's antialiasing never shows; the 4×4 rasteriser does it at half the cost. */
+    /* 4. land: its fill's edge lies under the middle of the coast stroked over it. Where that
+     * stroke is at least two device pixels wide (print resolution) it covers every pixel the
+     * edge passes through, so the fill is not antialiased at all (on the globe 0.003 % of the
+     * pixels change, none by more than 16 levels, for 40 % of the fill's time); on a thinner
+     * one (previews) the fill's antialiasing shows, and the 4×4 rasteriser does it. */
     append_fill(cr, &s->land, reach);
     set_rgb(cr, t->land, 1);
-    cairo_set_antialias(cr, CAIRO_ANTIALIAS_FAST);
+    double coast_x = COAST_WIDTH, coast_y = 0;
+    cairo_user_to_device_distance(cr, &coast_x, &coast_y);
+    cairo_set_antialias(cr, hypot(coast_x, coast_y) >= 2 ? CAIRO_ANTIALIAS_NONE : CAIRO_ANTIALIAS_FAST);
     cairo_fill(cr);
     cairo_set_antialias(cr, fill_aa);
     render_phase_mark(RENDER_PHASE_LAND_FILL, false, &clk);
-    cairo_set_line_width(cr, 0.5);
+    cairo_set_line_width(cr, COAST_WIDTH);
     set_rgb(cr, t->land_stroke, 1);
     cairo_set_antialias(cr, CAIRO_ANTIALIAS_FAST);
     append_outline(cr, &s->land, reach);
