@@ -112,8 +112,8 @@ static bool circle_visible(const geo_circle_params *c, double lambda, double phi
 {
     /* The memo decides only where rounding cannot: on the circle itself d3's own rounding of
      * cos λ cos φ does, and so must ours. */
-    double u[3];
-    if (geo_unit_memo_get(c->memo, lambda, phi, u) && fabs(u[0] - c->cr) > GEO_UNIT_MEMO_MARGIN)
+    const double *u = geo_unit_memo_get(c->memo, lambda, phi);
+    if (u && fabs(u[0] - c->cr) > GEO_UNIT_MEMO_MARGIN)
         return u[0] > c->cr;
     return cos(lambda) * cos(phi) > c->cr;
 }

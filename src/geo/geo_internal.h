@@ -123,8 +123,8 @@ typedef struct {
 /* How far a decision must be from its threshold for the memo's vector to make it (rounding
  * moves the vector's components by ~1e-16). */
 #define GEO_UNIT_MEMO_MARGIN 1e-9
-/* The vector of [λ, φ] to `unit` if it is the memo's point (memo may be NULL). */
-bool geo_unit_memo_get(const geo_unit_memo *memo, double lambda, double phi, double unit[3]);
+/* The memo's vector if [λ, φ] is its point, else NULL (memo may be NULL). */
+const double *geo_unit_memo_get(const geo_unit_memo *memo, double lambda, double phi);
 
 typedef struct {
     double radius, cr;

@@ -146,7 +146,7 @@ static void rotation_run(const geo_rotation *r, double *lambda, double *phi, boo
         rotate_phi_gamma(r, lambda, phi, memo ? memo->unit : NULL);
     if (memo) {
         /* Without the φ/γ turn no vector was made: a NaN matches no point. */
-        memo->lambda = pg && !invert ? *lambda : NAN;
+        memo->lambda = pg ? *lambda : NAN; /* (the inverse never takes a memo) */
         memo->phi = *phi;
     }
 }
@@ -155,12 +155,9 @@ void geo_rotation_apply(const geo_rotation *r, double *lambda, double *phi) { ro
 
 void geo_rotation_invert(const geo_rotation *r, double *lambda, double *phi) { rotation_run(r, lambda, phi, true, NULL); }
 
-bool geo_unit_memo_get(const geo_unit_memo *memo, double lambda, double phi, double unit[3])
+const double *geo_unit_memo_get(const geo_unit_memo *memo, double lambda, double phi)
 {
-    if (!memo || lambda != memo->lambda || phi != memo->phi)
-        return false;
-    memcpy(unit, memo->unit, sizeof memo->unit);
-    return true;
+    return memo && lambda == memo->lambda && phi == memo->phi ? memo->unit : NULL;
 }
 
 /* ---- projection/resample.js ---------------------------------------------------------------- */
@@ -177,10 +174,11 @@ static void resample_line_to(geo_resample *r, double x0, double y0, double lambd
         double a = a0 + a1, b = b0 + b1, c = c0 + c1, m = sqrt(a * a + b * b + c * c);
         c /= m;
         bool pole_or_meridian = fabs(fabs(c) - 1) < GEO_EPSILON || fabs(lambda0 - lambda1) < GEO_EPSILON;
-        double lambda2 = NAN, x2, y2;
-        if (r->t.kind == GEO_PROJ_ORTHOGRAPHIC && !pole_or_meridian) {
-            /* orthographicRaw(atan2(b, a), asin(c)) is (b, c) / m up to rounding; most midpoints
-             * are tested and dropped, so λ is only taken for one that is kept. */
+        /* orthographicRaw(atan2(b, a), asin(c)) is (b, c) / m up to rounding; most midpoints are
+         * tested and dropped, so the globe takes λ only for one that is kept. */
+        bool from_vector = r->t.kind == GEO_PROJ_ORTHOGRAPHIC && !pole_or_meridian;
+        double lambda2 = 0, x2, y2;
+        if (from_vector) {
             x2 = r->t.dx + r->t.k * (b / m);
             y2 = r->t.dy - r->t.k * c;
         } else {
@@ -191,7 +189,7 @@ static void resample_line_to(geo_resample *r, double x0, double y0, double lambd
         if (dz * dz / d2 > r->delta2                              /* perpendicular projected distance */
             || fabs((dx * dx2 + dy * dy2) / d2 - 0.5) > 0.3       /* midpoint close to an end */
             || a0 * a1 + b0 * b1 + c0 * c1 < COS_MIN_DISTANCE) { /* angular distance */
-            if (isnan(lambda2))
+            if (from_vector)
                 lambda2 = atan2(b, a);
             a /= m;
             b /= m;
@@ -215,16 +213,16 @@ static void resample_line_point(geo_stream *s, double lambda, double phi, int m)
 {
     (void)m;
     geo_resample *r = (geo_resample *)s;
-    /* Only the globe takes the memo's vector, and not at a pole. Near a pole a midpoint's λ is
-     * carried by the vector's tiny first two components, which the memo's rounding turns about:
-     * a flat map (x = λ) would move the midpoint, as the oracle's graticules show. */
-    double u[3];
-    if (!(r->t.kind == GEO_PROJ_ORTHOGRAPHIC && geo_unit_memo_get(r->memo, lambda, phi, u) &&
-          fabs(u[2]) < 1 - GEO_UNIT_MEMO_MARGIN)) {
+    /* The memo's vector (the globe's only, see geo_pipeline_init), but not at a pole: there a
+     * midpoint's λ is carried by the vector's tiny first two components. */
+    const double *memo = geo_unit_memo_get(r->memo, lambda, phi);
+    double a, b, c, x, y;
+    if (memo && fabs(memo[2]) < 1 - GEO_UNIT_MEMO_MARGIN) {
+        a = memo[0], b = memo[1], c = memo[2];
+    } else {
         double cos_phi = cos(phi);
-        u[0] = cos_phi * cos(lambda), u[1] = cos_phi * sin(lambda), u[2] = sin(phi);
+        a = cos_phi * cos(lambda), b = cos_phi * sin(lambda), c = sin(phi);
     }
-    double a = u[0], b = u[1], c = u[2], x, y;
     if (r->t.kind == GEO_PROJ_ORTHOGRAPHIC) {
         /* orthographicRaw is [cos φ sin λ, sin φ] = [b, c]. */
         x = r->t.dx + r->t.k * b;
@@ -362,7 +360,9 @@ void geo_pipeline_init(geo_pipeline *pl, const geo_projection *p, geo_stream *si
         geo_clip_init(&pl->preclip, GEO_CLIP_ANTIMERIDIAN, 0, &pl->resample.base);
     pl->memo.lambda = NAN;
     pl->preclip.circle.memo = &pl->memo;
-    pl->resample.memo = &pl->memo;
+    /* Only the globe's resampler: near a pole the memo's rounding turns a midpoint's λ about,
+     * which moves it on a flat map (x = λ), as the oracle's graticules show. */
+    pl->resample.memo = p->kind == GEO_PROJ_ORTHOGRAPHIC ? &pl->memo : NULL;
     pl->base.point = head_point;
     pl->base.line_start = head_line_start;
     pl->base.line_end = head_line_end;
